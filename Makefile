@@ -1,0 +1,38 @@
+# The two commands: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= $(CURDIR)/.demo-home
+JOBS ?= auto
+
+.PHONY: demo test lint bench install demo-home clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo-home: install
+	CASPARIAN_HOME=$(DEMO_HOME) $(BIN)/python -m casparian_core.demo --examples examples --parsers parsers
+
+demo: demo-home
+	CASPARIAN_HOME=$(DEMO_HOME) $(BIN)/casparian tui
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME)

@@ -1,0 +1,52 @@
+"""The `casparian` command. Each subcommand lives in its own module with a `register` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from casparian_core import __version__
+from casparian_core.cli import status, tui
+from casparian_core.config import load_settings
+from casparian_core.errors import CasparianError
+
+COMMANDS = (status, tui)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casparian",
+        description="Casparian Flow: turn folders of messy files into validated tables.",
+    )
+    parser.add_argument("--version", action="version", version=f"casparian {__version__}")
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="where Casparian keeps its data (default: $CASPARIAN_HOME or ~/.casparian_flow)",
+    )
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(home=args.home)
+        return args.handler(args, settings)
+    except CasparianError as exc:
+        print(f"casparian: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("casparian: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

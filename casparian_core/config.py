@@ -1,0 +1,111 @@
+"""Settings: where Casparian keeps its data, and the limits it runs under.
+
+Each setting has a default, may be set in `$CASPARIAN_HOME/config.toml` (flat keys, named as the
+fields below), and may be overridden by the environment variable `CASPARIAN_<FIELD>` in upper case.
+The environment wins over the file, the file over the default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from casparian_core.errors import ConfigError
+
+ENV_PREFIX = "CASPARIAN_"
+DEFAULT_HOME = Path("~/.casparian_flow")
+DATABASE_NAME = "casparian_flow.sqlite3"
+
+
+class Settings(BaseModel):
+    """All settings, validated. Paths inside the home are derived, not configured."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path = DEFAULT_HOME
+    max_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
+    # Prod jobs heartbeat this often; the daemon requeues a job silent for stale_timeout_secs.
+    heartbeat_secs: float = Field(default=60.0, gt=0)
+    stale_timeout_secs: float = Field(default=300.0, gt=0)
+    # A guest (parser subprocess) heartbeats every guest_heartbeat_secs; silence for
+    # guest_timeout_secs means it hangs and it is killed (TIMEOUT).
+    guest_heartbeat_secs: float = Field(default=1.0, gt=0)
+    guest_timeout_secs: float = Field(default=30.0, gt=0)
+    # Resource limits applied to every guest process.
+    guest_max_memory_mb: int = Field(default=8192, ge=64)
+    guest_max_cpu_secs: int = Field(default=3600, ge=1)
+    guest_max_open_files: int = Field(default=1024, ge=16)
+    # Per-job log cap and retention of the logs folder.
+    log_cap_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_retention_days: int = Field(default=7, ge=1)
+    log_retention_bytes: int = Field(default=1024**3, ge=1024 * 1024)
+    # How often the TUI's service looks for changes made by other processes (CLI, daemon).
+    change_poll_secs: float = Field(default=1.0, gt=0)
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / DATABASE_NAME
+
+    @property
+    def parsers_dir(self) -> Path:
+        return self.home / "parsers"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.home / "output"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def venvs_dir(self) -> Path:
+        return self.home / "venvs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, home: Path | str | None = None
+) -> Settings:
+    """Build Settings from defaults, `config.toml` in the home, then the environment.
+
+    `home` (e.g. from a `--home` flag) wins over `CASPARIAN_HOME`.
+    """
+    env = os.environ if env is None else env
+    home_path = Path(home or env.get(f"{ENV_PREFIX}HOME") or DEFAULT_HOME).expanduser()
+    home_path = home_path.absolute()
+    values: dict[str, object] = dict(_read_config_file(home_path / "config.toml"))
+    for field in Settings.model_fields:
+        env_value = env.get(ENV_PREFIX + field.upper())
+        if env_value is not None and field != "home":
+            values[field] = env_value
+    values["home"] = home_path
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings ({problems}): fix {home_path / 'config.toml'} "
+            f"or the {ENV_PREFIX}* environment variables."
+        ) from None
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path} ({exc}): fix or remove the file.") from None
+    data.pop("home", None)  # the home is where the file lives; it cannot move itself
+    return data

@@ -1,0 +1,1 @@
+"""The SQLite control plane: schema, migrations, connections and the async store."""

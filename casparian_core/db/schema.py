@@ -1,0 +1,192 @@
+"""The control-plane schema as numbered migrations.
+
+`MIGRATIONS[i]` upgrades a database from `PRAGMA user_version` i to i + 1. Migrations only ever
+move forward and are never edited once released: a change to the schema is a new entry.
+Timestamps are ISO-8601 UTC text (`2026-11-27T12:00:00.000000Z`), so they sort as text.
+"""
+
+from __future__ import annotations
+
+MIGRATION_1 = """
+CREATE TABLE scout_sources (
+    id                 INTEGER PRIMARY KEY,
+    name               TEXT NOT NULL UNIQUE,
+    source_type        TEXT NOT NULL DEFAULT 'local',
+    path               TEXT NOT NULL UNIQUE,
+    poll_interval_secs INTEGER,
+    enabled            INTEGER NOT NULL DEFAULT 1,
+    watch              INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    last_scan_at       TEXT
+);
+
+CREATE TABLE scout_tagging_rules (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT,
+    source_id  INTEGER REFERENCES scout_sources(id) ON DELETE CASCADE,
+    pattern    TEXT NOT NULL,
+    tag        TEXT NOT NULL,
+    priority   INTEGER NOT NULL DEFAULT 0,
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+
+-- One row per file ever seen. Rows are never deleted by scans: a file gone from disk becomes
+-- status 'missing', so the catalogue stays an audit trail.
+CREATE TABLE scout_files (
+    id           INTEGER PRIMARY KEY,
+    source_id    INTEGER NOT NULL REFERENCES scout_sources(id) ON DELETE CASCADE,
+    path         TEXT NOT NULL,
+    rel_path     TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    mtime_ns     INTEGER NOT NULL,
+    content_hash TEXT,
+    kind         TEXT,
+    status       TEXT NOT NULL,
+    tag          TEXT,
+    tag_source   TEXT CHECK (tag_source IN ('rule', 'manual') OR tag_source IS NULL),
+    rule_id      INTEGER REFERENCES scout_tagging_rules(id) ON DELETE SET NULL,
+    first_seen   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    UNIQUE (source_id, rel_path)
+);
+CREATE INDEX scout_files_tag ON scout_files(tag);
+CREATE INDEX scout_files_status ON scout_files(status);
+CREATE INDEX scout_files_hash ON scout_files(content_hash);
+
+CREATE TABLE cf_parsers (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    source_hash   TEXT NOT NULL,
+    source_code   TEXT,
+    artifact      BLOB,
+    lock_hash     TEXT,
+    registered_at TEXT NOT NULL,
+    UNIQUE (name, version)
+);
+
+CREATE TABLE cf_parser_topics (
+    parser_id TEXT NOT NULL REFERENCES cf_parsers(id) ON DELETE CASCADE,
+    topic     TEXT NOT NULL,
+    PRIMARY KEY (parser_id, topic)
+);
+CREATE INDEX cf_parser_topics_topic ON cf_parser_topics(topic);
+
+-- An approved output schema of one parser version. Never updated: a new version, a new row.
+CREATE TABLE cf_contracts (
+    id             INTEGER PRIMARY KEY,
+    parser_name    TEXT NOT NULL,
+    parser_version TEXT NOT NULL,
+    output_name    TEXT NOT NULL,
+    schema_json    TEXT NOT NULL,
+    schema_hash    TEXT NOT NULL,
+    approved_at    TEXT NOT NULL,
+    approved_by    TEXT NOT NULL,
+    UNIQUE (parser_name, parser_version, output_name)
+);
+
+CREATE TABLE cf_processing_queue (
+    id               INTEGER PRIMARY KEY,
+    parser_name      TEXT NOT NULL,
+    parser_version   TEXT NOT NULL,
+    file_id          INTEGER REFERENCES scout_files(id) ON DELETE SET NULL,
+    input_path       TEXT NOT NULL,
+    input_hash       TEXT,
+    status           TEXT NOT NULL DEFAULT 'QUEUED',
+    priority         INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,
+    claimed_by       TEXT,
+    heartbeat_at     TEXT,
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    error_code       TEXT,
+    error_message    TEXT,
+    rows_out         INTEGER,
+    rows_quarantined INTEGER,
+    batch_id         TEXT
+);
+CREATE INDEX cf_queue_claimable ON cf_processing_queue(priority DESC, id) WHERE status = 'QUEUED';
+CREATE INDEX cf_queue_status ON cf_processing_queue(status);
+
+CREATE TABLE cf_processing_history (
+    input_hash     TEXT NOT NULL,
+    parser_name    TEXT NOT NULL,
+    parser_version TEXT NOT NULL,
+    processed_at   TEXT NOT NULL,
+    job_id         INTEGER,
+    PRIMARY KEY (input_hash, parser_name, parser_version)
+);
+
+CREATE TABLE cf_dead_letter (
+    id              INTEGER PRIMARY KEY,
+    original_job_id INTEGER NOT NULL,
+    plugin_name     TEXT NOT NULL,
+    error_message   TEXT,
+    retry_count     INTEGER NOT NULL,
+    moved_at        TEXT NOT NULL,
+    reason          TEXT
+);
+
+CREATE TABLE cf_parser_health (
+    parser_name          TEXT PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    paused_at            TEXT,
+    last_failure_reason  TEXT,
+    total_executions     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE cf_quarantine (
+    id             INTEGER PRIMARY KEY,
+    job_id         INTEGER,
+    parser_name    TEXT NOT NULL,
+    parser_version TEXT NOT NULL,
+    output_name    TEXT NOT NULL,
+    source_path    TEXT NOT NULL,
+    row_index      INTEGER,
+    column_name    TEXT,
+    rule           TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    row_json       TEXT,
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX cf_quarantine_job ON cf_quarantine(job_id);
+
+CREATE TABLE cf_errors (
+    fingerprint TEXT PRIMARY KEY,
+    error_type  TEXT NOT NULL,
+    error_code  TEXT NOT NULL,
+    message     TEXT,
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    occurrences INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE cf_error_occurrences (
+    id          INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL REFERENCES cf_errors(fingerprint) ON DELETE CASCADE,
+    job_id      INTEGER,
+    file_path   TEXT,
+    occurred_at TEXT NOT NULL
+);
+
+-- Parser Bench test runs: what was tested on which file, and how it went.
+CREATE TABLE cf_parser_tests (
+    id               INTEGER PRIMARY KEY,
+    parser_name      TEXT NOT NULL,
+    parser_path      TEXT NOT NULL,
+    input_path       TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    error_code       TEXT,
+    duration_s       REAL,
+    rows_out         INTEGER,
+    rows_quarantined INTEGER,
+    tested_at        TEXT NOT NULL
+);
+CREATE INDEX cf_parser_tests_parser ON cf_parser_tests(parser_name, tested_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1,)
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,50 @@
+"""Typed events the core publishes, and the bus that delivers them.
+
+Subscribers are plain callables. They may be called from worker threads (scans and runs publish
+from threads), so a subscriber must be thread-safe: Textual's `post_message` is.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of everything the core publishes."""
+
+
+@dataclass(frozen=True)
+class DataChanged(Event):
+    """Something in the control plane or the outputs changed; `origin` says who changed it."""
+
+    origin: str
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Register `subscriber`; returns a function that unregisters it."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber(event)

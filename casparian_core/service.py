@@ -1,0 +1,104 @@
+"""CoreService: the one API of the core. The CLI and the TUI do everything through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from casparian_core.config import Settings
+from casparian_core.db.connection import format_timestamp
+from casparian_core.db.store import Store
+from casparian_core.events import DataChanged, EventBus, Subscriber
+from casparian_core.home import prepare_home
+from casparian_core.outputs import list_output_tables
+from casparian_core.stats import Stats
+
+Clock = Callable[[], datetime]
+RECENT_TESTS_WINDOW = timedelta(hours=24)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class CoreService:
+    """Owns the store and the event bus for one CASPARIAN_HOME.
+
+    `start()` prepares the home and opens the database; `stop()` closes it. While started, the
+    service notices commits by other processes (the CLI, a daemon) and publishes `DataChanged`.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.events = EventBus()
+        self._store: Store | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("CoreService.start() has not been awaited")
+        return self._store
+
+    async def start(self) -> None:
+        if self._store is not None:
+            return
+        await asyncio.to_thread(prepare_home, self.settings)
+        self._store = await Store.open(self.settings.database_path)
+        self._watch_task = asyncio.create_task(self._watch_other_writers())
+
+    async def stop(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
+            self._watch_task = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def __aenter__(self) -> CoreService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        return self.events.subscribe(subscriber)
+
+    async def stats(self) -> Stats:
+        since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
+        counts = await self.store.catalog_counts(tests_since=since)
+        tables = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
+        parsers = await asyncio.to_thread(self._count_parser_files)
+        return Stats(
+            files=counts.files,
+            sources=counts.sources,
+            tags=counts.tags,
+            untagged_files=counts.untagged_files,
+            parsers=parsers,
+            recent_tests=counts.recent_tests,
+            tables=sum(1 for t in tables if not t.is_quarantine),
+            rows=sum(t.rows for t in tables if not t.is_quarantine),
+            quarantined_rows=sum(t.rows for t in tables if t.is_quarantine),
+            jobs=counts.jobs_by_status,
+        )
+
+    def _count_parser_files(self) -> int:
+        folder = self.settings.parsers_dir
+        if not folder.is_dir():
+            return 0
+        return sum(1 for p in folder.glob("*.py") if not p.name.startswith("_") and p.exists())
+
+    async def _watch_other_writers(self) -> None:
+        version = await self.store.data_version()
+        while True:
+            await asyncio.sleep(self.settings.change_poll_secs)
+            current = await self.store.data_version()
+            if current != version:
+                version = current
+                self.events.publish(DataChanged(origin="another process"))

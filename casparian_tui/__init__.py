@@ -1,0 +1,1 @@
+"""Casparian Flow's terminal app. It talks to the core only through CoreService."""

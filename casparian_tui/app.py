@@ -1,0 +1,94 @@
+"""The Textual app: five modes over one CoreService."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from casparian_core.service import CoreService
+from casparian_core.stats import Stats
+from casparian_tui.messages import CoreEvent
+from casparian_tui.modes import MODES
+from casparian_tui.screens.discover import DiscoverScreen
+from casparian_tui.screens.help import HelpScreen, describe_bindings
+from casparian_tui.screens.home import HomeScreen
+from casparian_tui.screens.inspect import InspectScreen
+from casparian_tui.screens.jobs import JobsScreen
+from casparian_tui.screens.parser_bench import ParserBenchScreen
+
+
+def _mode_bindings() -> list[Binding]:
+    bindings: list[Binding] = []
+    for mode in MODES:
+        action = f"switch_mode('{mode.name}')"
+        bindings.append(Binding(mode.alt_key, action, mode.title, show=False))
+        bindings.append(Binding(mode.function_key, action, mode.title, show=False))
+    return bindings
+
+
+class CasparianApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "Casparian Flow"
+    MODES = {  # noqa: RUF012 - Textual reads this class attribute
+        "home": HomeScreen,
+        "discover": DiscoverScreen,
+        "parser_bench": ParserBenchScreen,
+        "inspect": InspectScreen,
+        "jobs": JobsScreen,
+    }
+    DEFAULT_MODE = "home"
+    BINDINGS = [  # noqa: RUF012
+        *_mode_bindings(),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", show=False),
+        Binding("escape", "back", "Back", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    stats: reactive[Stats | None] = reactive(None)
+
+    def __init__(self, service: CoreService) -> None:
+        super().__init__()
+        self.service = service
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def on_mount(self) -> None:
+        await self.service.start()
+        self._unsubscribe = self.service.subscribe(lambda event: self.post_message(CoreEvent(event)))
+        self.refresh_stats()
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.service.stop()
+
+    def on_core_event(self, _message: CoreEvent) -> None:
+        self.refresh_stats()
+
+    @work(exclusive=True, group="stats", exit_on_error=False)
+    async def refresh_stats(self) -> None:
+        self.stats = await self.service.stats()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(describe_bindings(self.screen.active_bindings.values())))
+
+    async def action_back(self) -> None:
+        """The last step of the Esc cascade: from any mode back to Home."""
+        if self.current_mode != "home":
+            await self.switch_mode("home")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode in MODES:
+            yield SystemCommand(
+                f"Go to {mode.title}", mode.purpose, partial(self.switch_mode, mode.name)
+            )

@@ -1,0 +1,47 @@
+"""What every mode screen shares: a title bar, the footer, and an empty state."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Center, Middle
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from casparian_tui.modes import MODES_BY_NAME
+
+
+class TitleBar(Static):
+    """One line: the product, the mode, and the keys that reach it."""
+
+    def __init__(self, mode_name: str) -> None:
+        mode = MODES_BY_NAME[mode_name]
+        keys = f"{mode.alt_key.replace('alt+', 'Alt+')} · {mode.function_key.upper()}"
+        super().__init__(f"[b]Casparian Flow[/b] › {mode.title}   [dim]{keys}[/dim]")
+
+
+class EmptyState(Static):
+    """A centred message telling the user how to fill an empty screen."""
+
+
+class ModeScreen(Screen[None]):
+    """Base of the mode screens. Subclasses set MODE and compose their body."""
+
+    MODE = "home"
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(self.MODE)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+
+class EmptyModeScreen(ModeScreen):
+    """A mode whose content has not been built yet shows how to get data into it."""
+
+    EMPTY_TEXT = ""
+
+    def compose_body(self) -> ComposeResult:
+        with Middle(), Center():
+            yield EmptyState(self.EMPTY_TEXT, classes="empty-state")

@@ -1,0 +1,73 @@
+"""Home Hub: four cards with live numbers, and a first-run hint on an empty home."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.events import Resize
+from textual.widgets import Static
+
+from casparian_core.stats import Stats
+from casparian_tui.modes import WORK_MODES
+from casparian_tui.screens.base import ModeScreen
+from casparian_tui.widgets.mode_card import ModeCard
+
+NARROW_WIDTH = 70  # below this the cards stack in one column
+COLUMNS = 2
+
+FIRST_RUN_HINT = (
+    "[b]Welcome.[/b] This home is empty. Start in [b]Discover[/b]: catalogue a folder of files with "
+    "[b]casparian scan <folder>[/b], then test a parser on them in [b]Parser Bench[/b]."
+)
+
+
+class HomeScreen(ModeScreen):
+    MODE = "home"
+    BINDINGS = [  # noqa: RUF012
+        Binding("q", "app.quit", "Quit"),
+        Binding("up", "move(-2)", "Up", show=False),
+        Binding("down", "move(2)", "Down", show=False),
+        Binding("left", "move(-1)", "Left", show=False),
+        Binding("right", "move(1)", "Right", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="home-body"):
+            with Grid(id="cards"):
+                for mode in WORK_MODES:
+                    yield ModeCard(mode)
+            yield Static(FIRST_RUN_HINT, id="first-run-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#first-run-hint").display = False
+        self.watch(self.app, "stats", self._show_stats)
+        self.query_one(ModeCard).focus()
+
+    def _show_stats(self, stats: Stats | None) -> None:
+        if stats is None:
+            return
+        summaries = {
+            "discover": stats.discover_summary(),
+            "parser_bench": stats.parsers_summary(),
+            "inspect": stats.inspect_summary(),
+            "jobs": stats.jobs_summary(),
+        }
+        for card in self.query(ModeCard):
+            card.show_summary(summaries[card.mode.name])
+        self.query_one("#first-run-hint").display = stats.is_empty
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW_WIDTH, "narrow")
+
+    def action_move(self, step: int) -> None:
+        cards = list(self.query(ModeCard))
+        if self.has_class("narrow"):
+            step = 1 if step > 0 else -1  # one column: every move is up or down
+        current = cards.index(self.focused) if self.focused in cards else 0
+        target = current + step
+        if 0 <= target < len(cards):
+            cards[target].focus()
+
+    async def on_mode_card_opened(self, message: ModeCard.Opened) -> None:
+        await self.app.switch_mode(message.mode.name)

@@ -1,0 +1,44 @@
+"""A Home Hub card: one mode, its keys, its live numbers. Click or Enter opens the mode."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.events import Click
+from textual.message import Message
+from textual.widgets import Static
+
+from casparian_tui.modes import Mode
+
+
+class ModeCard(Static, can_focus=True):
+    BINDINGS = [Binding("enter", "open", "Open", show=False)]  # noqa: RUF012
+
+    class Opened(Message):
+        def __init__(self, mode: Mode) -> None:
+            super().__init__()
+            self.mode = mode
+
+    def __init__(self, mode: Mode) -> None:
+        super().__init__(id=f"card-{mode.name}", classes="mode-card")
+        self.mode = mode
+        self.summary = "…"
+
+    def show_summary(self, summary: str) -> None:
+        self.summary = summary
+        self.update(self._render_text())
+
+    def on_mount(self) -> None:
+        self.update(self._render_text())
+
+    def _render_text(self) -> str:
+        keys = f"{self.mode.alt_key.replace('alt+', 'Alt+')} · {self.mode.function_key.upper()}"
+        return (
+            f"[b]{self.mode.title}[/b]\n[dim]{keys}[/dim]\n\n"
+            f"[b $accent]{self.summary}[/]\n[dim]{self.mode.purpose}[/dim]"
+        )
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened(self.mode))
+
+    def on_click(self, _event: Click) -> None:
+        self.action_open()

@@ -1,0 +1,46 @@
+"""Fixtures every test can use: an isolated home, settings on it, a started CoreService."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from casparian_core.config import Settings, load_settings
+from casparian_core.service import CoreService
+
+FIXED_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty CASPARIAN_HOME of this test's own."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    """Settings on the test's home, read as the CLI reads them (no inherited CASPARIAN_* vars)."""
+    return load_settings(env={}, home=home)
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[CoreService]:
+    async with CoreService(settings, clock=fixed_clock) as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads or writes the developer's real home or API keys."""
+    for name in ("CASPARIAN_HOME", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
