@@ -71,9 +71,7 @@ class Settings(BaseModel):
         return self.home / "config.toml"
 
 
-def load_settings(
-    env: Mapping[str, str] | None = None, home: Path | str | None = None
-) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, home: Path | str | None = None) -> Settings:
     """Build Settings from defaults, `config.toml` in the home, then the environment.
 
     `home` (e.g. from a `--home` flag) wins over `CASPARIAN_HOME`.
@@ -103,7 +101,7 @@ def _read_config_file(path: Path) -> dict[str, object]:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read {path} ({exc}): fix or remove the file.") from None

@@ -48,7 +48,9 @@ class CoreService:
             return
         await asyncio.to_thread(prepare_home, self.settings)
         self._store = await Store.open(self.settings.database_path)
-        self._watch_task = asyncio.create_task(self._watch_other_writers())
+        # Read the version now, not in the task, so no commit slips in before the first look.
+        version = await self._store.data_version()
+        self._watch_task = asyncio.create_task(self._watch_other_writers(version))
 
     async def stop(self) -> None:
         if self._watch_task is not None:
@@ -94,8 +96,7 @@ class CoreService:
             return 0
         return sum(1 for p in folder.glob("*.py") if not p.name.startswith("_") and p.exists())
 
-    async def _watch_other_writers(self) -> None:
-        version = await self.store.data_version()
+    async def _watch_other_writers(self, version: int) -> None:
         while True:
             await asyncio.sleep(self.settings.change_poll_secs)
             current = await self.store.data_version()

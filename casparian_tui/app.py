@@ -60,7 +60,9 @@ class CasparianApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.service.start()
-        self._unsubscribe = self.service.subscribe(lambda event: self.post_message(CoreEvent(event)))
+        self._unsubscribe = self.service.subscribe(
+            lambda event: self.post_message(CoreEvent(event))
+        )
         self.refresh_stats()
 
     async def on_unmount(self) -> None:

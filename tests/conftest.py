@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import pytest_textual_snapshot
+from syrupy.location import PyTestLocation
 
 from casparian_core.config import Settings, load_settings
 from casparian_core.service import CoreService
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 
 
@@ -44,3 +47,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in ("CASPARIAN_HOME", "ANTHROPIC_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+
+
+class _SnapshotsInRepo(pytest_textual_snapshot.SVGImageExtension):
+    """Keep snapshot SVGs in the top-level snapshots/ folder, one subfolder per test module."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(REPO_ROOT / "snapshots" / test_location.basename)
+
+
+pytest_textual_snapshot.SVGImageExtension = _SnapshotsInRepo

@@ -15,12 +15,17 @@ from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
 BUSY_TIMEOUT_MS = 10_000
+CORRUPTION_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
+# Switching to WAL rewrites the file header, so it happens only once the version check passed.
+WRITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+)
+ALL_PRAGMAS = PRAGMAS + WRITE_PRAGMAS
 
 
 def utc_now() -> str:
@@ -32,19 +37,20 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def apply_pragmas(conn: sqlite3.Connection) -> None:
-    for pragma in PRAGMAS:
-        conn.execute(pragma)
-
-
 def connect(path: Path) -> sqlite3.Connection:
     """A sync connection in autocommit mode (callers issue BEGIN themselves), schema up to date."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        apply_pragmas(conn)
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        check_version(conn, path)
+        for pragma in WRITE_PRAGMAS:
+            conn.execute(pragma)
         migrate(conn, path)
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
         conn.close()
+        if exc.sqlite_errorcode not in CORRUPTION_CODES:
+            raise
         raise DatabaseCorruptError(
             f"{path} is not a readable Casparian database: move it aside "
             "(or restore a backup) and run the command again to start a fresh one."
@@ -59,8 +65,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> int:
-    """Bring the schema to LATEST_VERSION, one migration per transaction. Returns the version."""
+def check_version(conn: sqlite3.Connection, path: Path) -> int:
     version = schema_version(conn)
     if version > LATEST_VERSION:
         raise SchemaTooNewError(
@@ -68,6 +73,12 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             f"knows up to {LATEST_VERSION}): upgrade casparian-flow, or point CASPARIAN_HOME "
             "elsewhere."
         )
+    return version
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the schema to LATEST_VERSION, one migration per transaction. Returns the version."""
+    version = check_version(conn, path)
     while version < LATEST_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -8,7 +8,7 @@ from types import TracebackType
 
 import aiosqlite
 
-from casparian_core.db.connection import PRAGMAS, connect
+from casparian_core.db.connection import ALL_PRAGMAS, connect
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Store:
     async def open(cls, path: Path) -> Store:
         connect(path).close()  # checks and migrates; raises a typed error when it cannot
         conn = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in PRAGMAS:
+        for pragma in ALL_PRAGMAS:
             await conn.execute(pragma)
         return cls(conn)
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual.app import ComposeResult
+from rich.table import Table
+from textual.app import App, ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+# Textual's own defaults (scrolling, focus, copy) are the same in every app: the overlay lists
+# the keys this app defines, so users see what is particular to the screen they are on.
+_TEXTUAL_DEFAULTS = {
+    (key, binding.action)
+    for binding in (*App.BINDINGS, *Screen.BINDINGS)
+    if isinstance(binding, Binding)
+    for key in binding.key.split(",")
+}
 
 
 @dataclass(frozen=True)
@@ -24,12 +34,18 @@ def describe_bindings(bindings: Iterable[ActiveBinding]) -> list[KeyHelp]:
     descriptions: dict[str, str] = {}
     for active in bindings:
         binding = active.binding
-        if not binding.description or not active.enabled:
+        if not (binding.description and active.enabled and _is_ours(active)):
             continue
         action = f"{binding.action}@{id(active.node)}"
         keys_by_action.setdefault(action, []).append(_key_label(binding))
         descriptions[action] = binding.description
     return [KeyHelp(" / ".join(keys), descriptions[a]) for a, keys in keys_by_action.items()]
+
+
+def _is_ours(active: ActiveBinding) -> bool:
+    binding = active.binding
+    defined_here = type(active.node).__module__.startswith("casparian_tui")
+    return defined_here and (binding.key, binding.action) not in _TEXTUAL_DEFAULTS
 
 
 def _key_label(binding: Binding) -> str:
@@ -51,11 +67,14 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
-        width = max((len(k.keys) for k in self.keys), default=0)
-        lines = "\n".join(f"[b]{k.keys:<{width}}[/b]  {k.description}" for k in self.keys)
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key in self.keys:
+            table.add_row(key.keys, key.description)
         with VerticalScroll(id="help-panel"):
             yield Static("[b]Keys[/b]   [dim]Esc or ? closes[/dim]", id="help-title")
-            yield Static(lines, id="help-keys")
+            yield Static(table, id="help-keys")
 
     def action_close(self) -> None:
         if self.is_active:

@@ -17,8 +17,8 @@ NARROW_WIDTH = 70  # below this the cards stack in one column
 COLUMNS = 2
 
 FIRST_RUN_HINT = (
-    "[b]Welcome.[/b] This home is empty. Start in [b]Discover[/b]: catalogue a folder of files with "
-    "[b]casparian scan <folder>[/b], then test a parser on them in [b]Parser Bench[/b]."
+    "[b]Welcome.[/b] This home is empty. Start in [b]Discover[/b]: catalogue a folder of files "
+    "with [b]casparian scan <folder>[/b], then test a parser on them in [b]Parser Bench[/b]."
 )
 
 
@@ -26,10 +26,6 @@ class HomeScreen(ModeScreen):
     MODE = "home"
     BINDINGS = [  # noqa: RUF012
         Binding("q", "app.quit", "Quit"),
-        Binding("up", "move(-2)", "Up", show=False),
-        Binding("down", "move(2)", "Down", show=False),
-        Binding("left", "move(-1)", "Left", show=False),
-        Binding("right", "move(1)", "Right", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:

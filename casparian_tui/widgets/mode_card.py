@@ -11,7 +11,14 @@ from casparian_tui.modes import Mode
 
 
 class ModeCard(Static, can_focus=True):
-    BINDINGS = [Binding("enter", "open", "Open", show=False)]  # noqa: RUF012
+    # On the card itself, so they win over the scrolling container's arrow keys.
+    BINDINGS = [  # noqa: RUF012
+        Binding("enter", "open", "Open mode", show=False),
+        Binding("up", "screen.move(-2)", "Card above", show=False),
+        Binding("down", "screen.move(2)", "Card below", show=False),
+        Binding("left", "screen.move(-1)", "Card left", show=False),
+        Binding("right", "screen.move(1)", "Card right", show=False),
+    ]
 
     class Opened(Message):
         def __init__(self, mode: Mode) -> None:

@@ -1,0 +1,14 @@
+import subprocess
+import sys
+
+
+def test_core_never_imports_textual() -> None:
+    code = (
+        "import sys, casparian_core, casparian_core.service, casparian_core.cli;"
+        "import casparian_core.cli.tui;"
+        "print('textual' in sys.modules, 'casparian_tui' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]

@@ -1,0 +1,93 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from casparian_core.db.connection import connect, schema_version
+from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
+from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
+
+DESIGN_TABLES = {
+    "scout_sources",
+    "scout_files",
+    "scout_tagging_rules",
+    "cf_parsers",
+    "cf_parser_topics",
+    "cf_contracts",
+    "cf_processing_queue",
+    "cf_processing_history",
+    "cf_dead_letter",
+    "cf_parser_health",
+    "cf_quarantine",
+    "cf_errors",
+    "cf_error_occurrences",
+}
+
+
+def test_new_database_gets_every_table_and_the_latest_version(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "cf.sqlite3")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables >= DESIGN_TABLES
+    assert schema_version(conn) == LATEST_VERSION == len(MIGRATIONS)
+
+
+def test_connection_pragmas(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "cf.sqlite3")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "cf.sqlite3"
+    conn = connect(path)
+    conn.execute(
+        "INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/data', '2026-01-01')"
+    )
+    conn.close()
+    again = connect(path)
+    assert again.execute("SELECT name FROM scout_sources").fetchall() == [("s",)]
+
+
+def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "cf.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status,"
+            " first_seen, last_seen) VALUES (999, '/x', 'x', 1, 1, 'new', 't', 't')"
+        )
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cf.sqlite3"
+    connect(path).close()
+    broken = (*MIGRATIONS, "CREATE TABLE later (id INTEGER);\nTHIS IS NOT SQL;")
+    monkeypatch.setattr("casparian_core.db.connection.MIGRATIONS", broken)
+    monkeypatch.setattr("casparian_core.db.connection.LATEST_VERSION", len(broken))
+    with pytest.raises(sqlite3.OperationalError):
+        connect(path)
+    check = sqlite3.connect(path)
+    assert schema_version(check) == len(MIGRATIONS)
+    names = {r[0] for r in check.execute("SELECT name FROM sqlite_master")}
+    assert "later" not in names  # the half-applied migration was rolled back
+
+
+def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "cf.sqlite3"
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
+    raw.close()
+    with pytest.raises(SchemaTooNewError, match="newer Casparian Flow"):
+        connect(path)
+    assert schema_version(sqlite3.connect(path)) == LATEST_VERSION + 5
+
+
+def test_corrupt_file_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "cf.sqlite3"
+    garbage = b"this is not a database at all " * 200
+    path.write_bytes(garbage)
+    with pytest.raises(DatabaseCorruptError, match=str(path)):
+        connect(path)
+    assert path.read_bytes() == garbage
