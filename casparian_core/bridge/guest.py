@@ -1,0 +1,381 @@
+"""The guest shim: runs a user's parser in this subprocess and streams its results to the host.
+
+Started by the host as `python .../casparian_core/bridge/guest.py --endpoint tcp://127.0.0.1:PORT`
+(`python -m casparian_core.bridge.guest` works too). It imports only the standard library,
+pyarrow, pyzmq, its sibling modules and the parser, so it also runs under another virtual
+environment's Python that has pyarrow and pyzmq but not casparian.
+
+The guest says HELLO, then serves JOB after JOB until SHUTDOWN. For each job it runs the parser,
+converts every result with safe_to_arrow, streams it as Arrow IPC data messages (blocking when the
+host falls behind: that is the backpressure), and ends with DONE carrying the error code and exit
+class. A separate thread heartbeats on its own socket, so a busy parser still looks alive and a
+frozen process does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections.abc
+import contextlib
+import faulthandler
+import importlib.util
+import logging
+import os
+import resource
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import zmq
+
+if __package__:
+    from . import protocol
+    from .context import ParserContext
+    from .convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
+else:  # run by file path: this folder is sys.path[0]
+    import protocol
+    from context import ParserContext
+    from convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
+
+    # Hide this folder and our module names from the parser, so its own `protocol.py` imports.
+    sys.path.pop(0)
+    for _module in ("protocol", "context", "convert"):
+        sys.modules.pop(_module)
+
+# Few messages in flight: with ~8 MiB messages the host never holds more than a few dozen MiB.
+SEND_HWM = 4
+MESSAGE_TARGET_BYTES = 8 * 1024 * 1024
+RECEIVE_POLL_MS = 100
+CPU_GRACE_SECS = 5  # between SIGXCPU (soft limit) and SIGKILL (hard limit)
+OOM_FACTOR = 3  # converting and sending a result needs about three times its size
+BRIDGE_DIR = str(Path(__file__).resolve().parent)
+
+
+class GuestError(Exception):
+    """A failure the shim itself detected; `code` is its protocol.ErrorCode."""
+
+    code = protocol.ErrorCode.UNKNOWN_ERROR
+
+
+class ParserLoadFailure(GuestError):
+    code = protocol.ErrorCode.PARSER_LOAD_ERROR
+
+
+class InconsistentSchemaError(GuestError):
+    code = protocol.ErrorCode.INCONSISTENT_SCHEMA
+
+
+class OomRiskError(GuestError):
+    code = protocol.ErrorCode.OOM_RISK
+
+
+# Order matters: a subclass comes before its base (UnicodeDecodeError is a ValueError).
+ERROR_CODES: tuple[tuple[type[BaseException], str], ...] = (
+    (UnsupportedTypeError, protocol.ErrorCode.UNSUPPORTED_TYPE),
+    (KeyError, protocol.ErrorCode.SCHEMA_MISMATCH),
+    (FileNotFoundError, protocol.ErrorCode.FILE_NOT_FOUND),
+    (PermissionError, protocol.ErrorCode.PERMISSION_ERROR),
+    (UnicodeDecodeError, protocol.ErrorCode.ENCODING_ERROR),
+    (MemoryError, protocol.ErrorCode.MEMORY_ERROR),
+    (ValueError, protocol.ErrorCode.INVALID_DATA),
+)
+TRANSIENT_CODES = frozenset({protocol.ErrorCode.MEMORY_ERROR})
+
+
+def classify(exc: BaseException) -> tuple[str, int]:
+    """The (error code, exit class) DESIGN.md section 6 assigns to an exception."""
+    code = exc.code if isinstance(exc, GuestError) else protocol.ErrorCode.UNKNOWN_ERROR
+    for kind, mapped in ERROR_CODES:
+        if isinstance(exc, kind):
+            code = mapped
+            break
+    if code in TRANSIENT_CODES:
+        return code, protocol.ExitClass.TRANSIENT
+    return code, protocol.ExitClass.PERMANENT
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback without the shim's and importlib's frames: only the parser's lines."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith((BRIDGE_DIR, "<frozen"))
+    ]
+    head = "Traceback (most recent call last):\n" if frames else ""
+    body = "".join(traceback.format_list(frames))
+    return head + body + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: free RAM, capped by the RLIMIT_AS headroom."""
+    meminfo = _proc_fields("/proc/meminfo")
+    if "MemAvailable" in meminfo:
+        available = meminfo["MemAvailable"]
+    else:
+        try:
+            import psutil
+        except ImportError:
+            return None
+        available = psutil.virtual_memory().available
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    used = _proc_fields("/proc/self/status").get("VmSize")
+    if limit != resource.RLIM_INFINITY and used is not None:
+        available = min(available, limit - used)
+    return available
+
+
+def _proc_fields(path: str) -> dict[str, int]:
+    """`Name:  123 kB` lines of a /proc file, in bytes; empty where /proc does not exist."""
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    fields = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        parts = value.split()
+        if len(parts) == 2 and parts[1] == "kB" and parts[0].isdigit():
+            fields[name] = int(parts[0]) * 1024
+    return fields
+
+
+def check_memory(data: Any) -> None:
+    """Raise OomRiskError when converting `data` could exhaust memory."""
+    needed = OOM_FACTOR * estimate_nbytes(data)
+    available = available_memory()
+    if available is not None and available < needed:
+        mib = 1024 * 1024
+        raise OomRiskError(
+            f"the parser produced about {needed // OOM_FACTOR // mib} MiB at once and only "
+            f"{max(available, 0) // mib} MiB of memory is available: yield the data in smaller "
+            "chunks (e.g. one per 100,000 rows) instead of returning it all at once"
+        )
+
+
+def ipc_payloads(table: pa.Table, output: str) -> Iterator[pa.Buffer]:
+    """`table` as Arrow IPC streams of about MESSAGE_TARGET_BYTES each, named after `output`."""
+    table = table.replace_schema_metadata({protocol.OUTPUT_METADATA_KEY: output.encode()})
+    rows = table.num_rows
+    step = max(1, rows * MESSAGE_TARGET_BYTES // max(table.nbytes, 1))
+    for start in range(0, max(rows, 1), step):  # a table without rows still sends its schema
+        piece = table.slice(start, step)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, piece.schema) as writer:
+            writer.write_table(piece)
+        yield sink.getvalue()
+
+
+def _compatible(first: pa.Schema, later: pa.Schema) -> bool:
+    """Same columns in the same order; an all-null chunk's null type matches any type."""
+    if first.names != later.names:
+        return False
+    return all(
+        a.type == b.type or pa.types.is_null(a.type) or pa.types.is_null(b.type)
+        for a, b in zip(first, later, strict=True)
+    )
+
+
+def _describe(schema: pa.Schema) -> str:
+    return ", ".join(f"{field.name} {field.type}" for field in schema)
+
+
+class ParserCache:
+    """Loaded parser modules, kept per (path, mtime, size) so an edited file is reloaded."""
+
+    def __init__(self) -> None:
+        self._modules: dict[tuple[str, int, int], Any] = {}
+
+    def load(self, path: str) -> Any:
+        try:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise ParserLoadFailure(f"cannot read the parser {path}: {exc.strerror}") from None
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in self._modules:
+            self._modules[key] = self._import(path, f"cf_parser_{len(self._modules)}")
+        return self._modules[key]
+
+    @staticmethod
+    def _import(path: str, module_name: str) -> Any:
+        folder = str(Path(path).resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)  # a parser may import helper modules beside it
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ParserLoadFailure(f"{path} is not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ParserLoadFailure(
+                f"{path} failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
+        return module
+
+
+class SidebandHandler(logging.Handler):
+    """Sends log records to the host over the guest's main socket."""
+
+    def __init__(self, guest: Guest) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        self._guest = guest
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._guest.send(protocol.encode_log(record.levelno, self.format(record)))
+        except Exception:
+            self.handleError(record)
+
+
+class Guest:
+    def __init__(self, endpoint: str, heartbeat_secs: float) -> None:
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.ROUTING_ID, protocol.MAIN_ROUTING_ID)
+        self._socket.setsockopt(zmq.SNDHWM, SEND_HWM)
+        self._socket.connect(endpoint)
+        # zmq sockets are not thread-safe: log records from parser threads share this lock.
+        self._lock = threading.Lock()
+        self._parsers = ParserCache()
+        threading.Thread(
+            target=self._heartbeat, args=(endpoint, heartbeat_secs, os.getppid()), daemon=True
+        ).start()
+
+    def send(self, frames: list[Any], copy: bool = True) -> None:
+        with self._lock:
+            self._socket.send_multipart(frames, copy=copy)
+
+    def serve(self) -> int:
+        root = logging.getLogger()
+        root.addHandler(SidebandHandler(self))
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        self.send(protocol.encode_control(protocol.HELLO, protocol.Hello(os.getpid(), sys.version)))
+        while True:
+            message = protocol.decode(self._receive())
+            if not isinstance(message, protocol.ControlMessage):
+                raise protocol.ProtocolError("the host sent a data or log message")
+            if message.signal == protocol.SHUTDOWN:
+                return protocol.ExitClass.SUCCESS
+            if message.signal != protocol.JOB:
+                raise protocol.ProtocolError(f"the host sent signal 0x{message.signal:08X}")
+            done = self.run_job(protocol.parse_body(protocol.Job, message.body))
+            self.send(protocol.encode_control(protocol.DONE, done))
+
+    def _receive(self) -> list[bytes]:
+        # Poll in short slices and release the lock in between, so parser threads can still log.
+        while True:
+            with self._lock:
+                if self._socket.poll(RECEIVE_POLL_MS):
+                    return self._socket.recv_multipart()
+
+    def run_job(self, job: protocol.Job) -> protocol.Done:
+        sent = 0
+        schemas: dict[str, pa.Schema] = {}
+        try:
+            for output, data in self._results(job):
+                check_memory(data)
+                table = safe_to_arrow(data)
+                first = schemas.setdefault(output, table.schema)
+                if not _compatible(first, table.schema):
+                    raise InconsistentSchemaError(
+                        f"output {output!r}: a chunk has columns ({_describe(table.schema)}) "
+                        f"unlike the first chunk ({_describe(first)}); yield the same columns "
+                        "with the same types in every chunk"
+                    )
+                for payload in ipc_payloads(table, output):
+                    self.send(protocol.encode_data(payload), copy=False)
+                    sent += 1
+        except (Exception, SystemExit) as exc:
+            code, exit_class = classify(exc)
+            return protocol.Done(
+                exit_code=exit_class,
+                error_code=code,
+                message=f"{type(exc).__name__}: {exc}",
+                traceback=user_traceback(exc),
+                data_messages=sent,
+            )
+        return protocol.Done(exit_code=protocol.ExitClass.SUCCESS, data_messages=sent)
+
+    def _results(self, job: protocol.Job) -> Iterator[tuple[str, Any]]:
+        module = self._parsers.load(job.parser_path)
+        if job.class_name is None:
+            parse = getattr(module, "parse", None)
+            if not callable(parse):
+                raise ParserLoadFailure(f"{job.parser_path} has no function parse(path)")
+            result = parse(job.input_path)
+            chunks = result if isinstance(result, collections.abc.Iterator) else [result]
+            for data in chunks:
+                yield job.output_name, data
+            return
+        parser_class = getattr(module, job.class_name, None)
+        if not isinstance(parser_class, type):
+            raise ParserLoadFailure(f"{job.parser_path} has no class {job.class_name}")
+        logger = logging.getLogger(f"parser.{job.output_name}")
+        result = parser_class().parse(ParserContext(job.input_path, logger, job.job_id))
+        if not isinstance(result, collections.abc.Iterable):
+            raise UnsupportedTypeError(
+                f"{job.class_name}.parse returned a {type(result).__name__}; "
+                "it must yield (output_name, data) pairs"
+            )
+        for item in result:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise UnsupportedTypeError(
+                    f"{job.class_name}.parse yielded a {type(item).__name__}; "
+                    "it must yield (output_name, data) pairs"
+                )
+            yield item
+
+    def _heartbeat(self, endpoint: str, interval: float, host_pid: int) -> None:
+        socket = self._context.socket(zmq.DEALER)
+        socket.setsockopt(zmq.ROUTING_ID, protocol.HEARTBEAT_ROUTING_ID)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.connect(endpoint)
+        beat = protocol.encode_control(protocol.HEARTBEAT)
+        while True:
+            if os.getppid() != host_pid:
+                os._exit(protocol.ExitClass.TRANSIENT)  # the host is gone: nobody reads results
+            # A full queue means the host is busy reading our data: it knows we are alive.
+            with contextlib.suppress(zmq.Again):
+                socket.send_multipart(beat, flags=zmq.NOBLOCK)
+            time.sleep(interval)
+
+
+def apply_limits(max_memory_mb: int, max_cpu_secs: int, max_open_files: int) -> None:
+    """Resource limits, set by the guest itself (not by preexec_fn, which is unsafe when the
+    host has threads). Hard limits never rise above what this process already has."""
+    _set_limit(resource.RLIMIT_AS, max_memory_mb * 1024 * 1024, max_memory_mb * 1024 * 1024)
+    _set_limit(resource.RLIMIT_CPU, max_cpu_secs, max_cpu_secs + CPU_GRACE_SECS)
+    _set_limit(resource.RLIMIT_NOFILE, max_open_files, max_open_files)
+
+
+def _set_limit(kind: int, soft: int, hard: int) -> None:
+    _, current_hard = resource.getrlimit(kind)
+    if current_hard != resource.RLIM_INFINITY:
+        hard = min(hard, current_hard)
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Casparian Flow guest shim (started by the host)")
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--heartbeat-secs", type=float, default=1.0)
+    parser.add_argument("--max-memory-mb", type=int, required=True)
+    parser.add_argument("--max-cpu-secs", type=int, required=True)
+    parser.add_argument("--max-open-files", type=int, required=True)
+    args = parser.parse_args(argv)
+    faulthandler.enable()  # a segfaulting parser leaves its Python traceback on stderr
+    apply_limits(args.max_memory_mb, args.max_cpu_secs, args.max_open_files)
+    return Guest(args.endpoint, args.heartbeat_secs).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

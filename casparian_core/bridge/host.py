@@ -1,0 +1,345 @@
+"""The host end of the bridge: spawns a guest, sends it jobs, receives its data as it streams.
+
+A `GuestProcess` is one guest slot: it spawns the guest on the first job, keeps it warm for the
+next ones, and respawns it after a failure killed it. Whatever the guest does — crash, hang, send
+garbage — `run_job` returns a `JobOutcome` with an error code and the host carries on. Exceptions
+raised by the `on_data` callback (validation, sinks) or a Ctrl+C kill the guest and propagate.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import zmq
+
+from casparian_core.bridge import protocol
+from casparian_core.bridge.protocol import ErrorCode, ExitClass
+from casparian_core.config import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+GUEST_SCRIPT = Path(__file__).with_name("guest.py")
+# Variables a parser may legitimately need; everything else (API keys, CASPARIAN_*, the database
+# path) stays in the host.
+GUEST_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM")
+RECEIVE_HWM = 4
+POLL_MS = 100
+SHUTDOWN_GRACE_SECS = 2.0
+DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
+STDERR_TAIL_LINES = 20
+
+LogCallback = Callable[[int, str], None]
+DataCallback = Callable[[str, "pa.Table"], None]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended, as the guest reported it or as the host observed it."""
+
+    exit_code: int
+    error_code: str | None = None
+    message: str | None = None
+    traceback: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+class GuestFailure(Exception):
+    """The guest died, hung, or broke the protocol; it has been killed."""
+
+    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+
+
+def guest_environment(source: Mapping[str, str], venv: Path | None = None) -> dict[str, str]:
+    """The minimal environment of a guest: a few harmless variables, never host secrets."""
+    env = {name: source[name] for name in GUEST_ENV_NAMES if name in source}
+    env["PYTHONUNBUFFERED"] = "1"  # so print() output reaches the log as it happens
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = os.pathsep.join(filter(None, (str(venv / "bin"), env.get("PATH"))))
+    return env
+
+
+def guest_python(venv: Path | None) -> str:
+    return sys.executable if venv is None else str(venv / "bin" / "python")
+
+
+class GuestProcess:
+    """A guest slot. Not thread-safe: one thread drives it (the engine's)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        venv: Path | None = None,
+        inherit_stdio: bool = False,
+        on_log: LogCallback | None = None,
+    ) -> None:
+        self._settings = settings
+        self._venv = venv
+        self._inherit_stdio = inherit_stdio
+        self._on_log = on_log
+        self._log_lock = threading.Lock()
+        self._context = zmq.Context.instance()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: zmq.Socket[Any] | None = None
+        self._readers: list[threading.Thread] = []
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._last_seen = 0.0
+        self.jobs_served = 0  # by the current process; a respawn starts again at 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def run_job(
+        self,
+        job: protocol.Job,
+        on_data: DataCallback,
+        cancel: threading.Event | None = None,
+    ) -> JobOutcome:
+        """Run one job, calling `on_data(output, table)` for each table as it arrives."""
+        try:
+            if self._process is not None and self._process.poll() is not None:
+                self.kill()  # it died between jobs
+            if self._process is None:
+                self._spawn(cancel)
+            self._send(protocol.encode_control(protocol.JOB, job))
+            done = self._await_done(on_data, cancel)
+        except GuestFailure as failure:
+            self.kill()
+            return JobOutcome(ExitClass.TRANSIENT, failure.code, str(failure), failure.detail)
+        except BaseException:
+            self.kill()  # Ctrl+C, or validation/sink failed: the rest of this job is unwanted
+            raise
+        self.jobs_served += 1
+        return JobOutcome(done.exit_code, done.error_code, done.message, done.traceback)
+
+    def close(self) -> None:
+        """Ask the guest to exit, and kill it if it does not within a grace period."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                self._send(protocol.encode_control(protocol.SHUTDOWN))
+                process.wait(SHUTDOWN_GRACE_SECS)
+            except (zmq.ZMQError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill the guest's whole process group (a parser's children too) and forget it."""
+        process, self._process = self._process, None
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        for reader in self._readers:
+            reader.join()
+        self._readers = []
+        self.jobs_served = 0
+
+    def __enter__(self) -> GuestProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _spawn(self, cancel: threading.Event | None) -> None:
+        python = guest_python(self._venv)
+        socket = self._context.socket(zmq.ROUTER)
+        socket.setsockopt(zmq.RCVHWM, RECEIVE_HWM)
+        socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        socket.bind("tcp://127.0.0.1:*")
+        self._socket = socket
+        endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        limits = self._settings
+        command = [
+            python,
+            str(GUEST_SCRIPT),
+            f"--endpoint={endpoint}",
+            f"--heartbeat-secs={limits.guest_heartbeat_secs}",
+            f"--max-memory-mb={limits.guest_max_memory_mb}",
+            f"--max-cpu-secs={limits.guest_max_cpu_secs}",
+            f"--max-open-files={limits.guest_max_open_files}",
+        ]
+        piped = None if self._inherit_stdio else subprocess.PIPE
+        self._stderr_tail.clear()
+        self._process = subprocess.Popen(
+            command,
+            env=guest_environment(os.environ, self._venv),
+            # Its own session: our signals are not its signals, and killpg reaches its children.
+            start_new_session=True,
+            stdin=None if self._inherit_stdio else subprocess.DEVNULL,
+            stdout=piped,
+            stderr=piped,
+        )
+        if not self._inherit_stdio:
+            self._start_reader(self._process.stdout, 20, keep_tail=False)
+            self._start_reader(self._process.stderr, 30, keep_tail=True)
+        self._last_seen = time.monotonic()
+        self._receive_until(protocol.HELLO, None, cancel)
+
+    def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
+        """Forward the guest's stdout/stderr lines to the log (piped mode)."""
+
+        def forward() -> None:
+            assert stream is not None
+            for raw in stream:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                if keep_tail:
+                    self._stderr_tail.append(line)
+                self._log(level, line)
+            stream.close()
+
+        reader = threading.Thread(target=forward, daemon=True, name="guest-output")
+        reader.start()
+        self._readers.append(reader)
+
+    def _send(self, frames: list[bytes]) -> None:
+        assert self._socket is not None
+        self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames])
+
+    def _await_done(self, on_data: DataCallback, cancel: threading.Event | None) -> protocol.Done:
+        received = 0
+
+        def count_data(output: str, table: pa.Table) -> None:
+            nonlocal received
+            received += 1
+            on_data(output, table)
+
+        body = self._receive_until(protocol.DONE, count_data, cancel)
+        try:
+            done = protocol.parse_body(protocol.Done, body)
+        except protocol.ProtocolError as exc:
+            raise GuestFailure(
+                ErrorCode.PROTOCOL_ERROR, f"the guest's result is invalid: {exc}"
+            ) from None
+        if done.data_messages != received:
+            raise GuestFailure(
+                ErrorCode.PROTOCOL_ERROR,
+                f"the guest sent {done.data_messages} data messages, {received} arrived",
+            )
+        return done
+
+    def _receive_until(
+        self, signal_wanted: int, on_data: DataCallback | None, cancel: threading.Event | None
+    ) -> dict[str, Any]:
+        """Handle messages until the control message `signal_wanted` arrives; return its body."""
+        assert self._process is not None and self._socket is not None
+        while True:
+            if self._socket.poll(POLL_MS):
+                self._last_seen = time.monotonic()
+                body = self._handle(self._socket.recv_multipart(copy=False), signal_wanted, on_data)
+                if body is not None:
+                    return body
+            if cancel is not None and cancel.is_set():
+                raise GuestFailure(ErrorCode.CANCELLED, "the run was cancelled")
+            returncode = self._process.poll()
+            if returncode is not None:
+                # Its last messages may still be in flight: a result means it did finish.
+                while self._socket.poll(DRAIN_SECS * 1000):
+                    body = self._handle(self._socket.recv_multipart(), signal_wanted, on_data)
+                    if body is not None:
+                        return body
+                for reader in self._readers:
+                    reader.join()  # so the crash report has all of stderr
+                raise self._death(returncode)
+            silent = time.monotonic() - self._last_seen
+            if silent > self._settings.guest_timeout_secs:
+                raise GuestFailure(
+                    ErrorCode.TIMEOUT,
+                    f"the guest sent no heartbeat for {silent:.1f} s (guest_timeout_secs = "
+                    f"{self._settings.guest_timeout_secs:g}); it was frozen and has been killed",
+                )
+
+    def _handle(
+        self, frames: list[Any], signal_wanted: int, on_data: DataCallback | None
+    ) -> dict[str, Any] | None:
+        """Act on one message from the guest (frames after the routing id)."""
+        message = _decode(frames[1:])
+        if isinstance(message, protocol.DataMessage):
+            if on_data is None:
+                raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
+            on_data(*_read_table(message.payload))
+        elif isinstance(message, protocol.LogMessage):
+            self._log(message.level, message.text)
+        elif message.signal == signal_wanted:
+            return message.body
+        elif message.signal != protocol.HEARTBEAT:
+            raise GuestFailure(
+                ErrorCode.PROTOCOL_ERROR,
+                f"the guest sent signal 0x{message.signal:08X} out of turn",
+            )
+        return None
+
+    def _death(self, returncode: int) -> GuestFailure:
+        detail = "\n".join(self._stderr_tail) or None
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            if -returncode == signal.SIGXCPU:
+                return GuestFailure(
+                    ErrorCode.TIMEOUT,
+                    f"the parser used more than {self._settings.guest_max_cpu_secs} s of CPU "
+                    f"time (guest_max_cpu_secs) and was stopped with {name}; check for an "
+                    "endless loop, or raise the limit",
+                    detail,
+                )
+            return GuestFailure(
+                ErrorCode.CRASHED, f"the guest process died with {name} (a crash)", detail
+            )
+        return GuestFailure(
+            ErrorCode.CRASHED,
+            f"the guest process exited with code {returncode} without reporting a result",
+            detail,
+        )
+
+    def _log(self, level: int, text: str) -> None:
+        if self._on_log is not None:
+            with self._log_lock:  # the output readers call this from their own threads
+                self._on_log(level, text)
+
+
+def _decode(frames: list[Any]) -> protocol.Message:
+    try:
+        return protocol.decode(frames)
+    except protocol.ProtocolError as exc:
+        message = f"the guest broke the protocol: {exc}"
+        raise GuestFailure(ErrorCode.PROTOCOL_ERROR, message) from None
+
+
+def _read_table(payload: memoryview) -> tuple[str, pa.Table]:
+    """The output name and table of a data message; never copies the Arrow data."""
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise GuestFailure(
+            ErrorCode.PROTOCOL_ERROR, f"a data message is not an Arrow IPC stream ({exc})"
+        ) from None
+    output = (table.schema.metadata or {}).get(protocol.OUTPUT_METADATA_KEY)
+    if not output:
+        raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "a data message does not name its output")
+    return output.decode("utf-8", errors="replace"), table.replace_schema_metadata(None)

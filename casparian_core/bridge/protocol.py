@@ -1,0 +1,204 @@
+"""The bridge wire protocol, shared by the host and the guest shim.
+
+Every message is two ZeroMQ frames: a 4-byte big-endian header and a payload.
+- A header N <= MAX_DATA_LENGTH is a data message: the payload is an Arrow IPC stream of exactly
+  N bytes whose schema metadata names the output (key OUTPUT_METADATA_KEY).
+- LOG_SIGNAL: the payload is `[LEVEL:1][LENGTH:4][MESSAGE]`, the log sideband (LEVEL is the
+  `logging` level number, MESSAGE UTF-8).
+- The other reserved values are control messages whose payload is a JSON object (empty for
+  HEARTBEAT and SHUTDOWN).
+The header travels in its own frame so a large Arrow payload is sent without being copied.
+
+This module is imported by the guest, which may run under another virtual environment's Python:
+it uses the standard library only (no pydantic, no casparian imports) and is importable on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any, Union
+
+HEADER = struct.Struct(">I")
+LOG_PREFIX = struct.Struct(">BI")
+
+MAX_DATA_LENGTH = 0xFFFFFFEF
+HELLO = 0xFFFFFFF0  # guest -> host, once: the guest is ready
+JOB = 0xFFFFFFF1  # host -> guest: run a parser on one input
+DONE = 0xFFFFFFF2  # guest -> host: the job's result, after its last data message
+HEARTBEAT = 0xFFFFFFF3  # guest -> host, from its own thread, every guest_heartbeat_secs
+SHUTDOWN = 0xFFFFFFF4  # host -> guest: exit now
+LOG_SIGNAL = 0xFFFFFFFE
+
+CONTROL_SIGNALS = frozenset({HELLO, JOB, DONE, HEARTBEAT, SHUTDOWN})
+OUTPUT_METADATA_KEY = b"cf_output"
+# The guest's two sockets: jobs, data, logs and results on one; heartbeats on their own.
+MAIN_ROUTING_ID = b"main"
+HEARTBEAT_ROUTING_ID = b"heartbeat"
+
+
+class ErrorCode:
+    """Error codes of a job. The guest reports the first group; the host detects the second."""
+
+    SCHEMA_MISMATCH = "SCHEMA_MISMATCH"
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    PERMISSION_ERROR = "PERMISSION_ERROR"
+    ENCODING_ERROR = "ENCODING_ERROR"
+    MEMORY_ERROR = "MEMORY_ERROR"
+    INVALID_DATA = "INVALID_DATA"
+    UNKNOWN_ERROR = "UNKNOWN_ERROR"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    INCONSISTENT_SCHEMA = "INCONSISTENT_SCHEMA"
+    PARSER_LOAD_ERROR = "PARSER_LOAD_ERROR"
+    OOM_RISK = "OOM_RISK"
+
+    CRASHED = "CRASHED"
+    TIMEOUT = "TIMEOUT"
+    PROTOCOL_ERROR = "PROTOCOL_ERROR"
+    CANCELLED = "CANCELLED"
+
+
+class ExitClass:
+    """How a job ended, as the shim's exit codes in DESIGN.md: retry only TRANSIENT."""
+
+    SUCCESS = 0
+    PERMANENT = 1
+    TRANSIENT = 2
+
+
+class ProtocolError(Exception):
+    """Bytes that do not follow this protocol arrived."""
+
+
+@dataclass(frozen=True)
+class DataMessage:
+    payload: memoryview
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ControlMessage:
+    signal: int
+    body: dict[str, Any]
+
+
+Message = Union[DataMessage, LogMessage, ControlMessage]  # noqa: UP007 (guest may run 3.9)
+
+
+@dataclass(frozen=True)
+class Hello:
+    pid: int
+    python: str
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    parser_path: str
+    input_path: str
+    output_name: str  # the single output of a Level 1 parser
+    class_name: str | None  # the parser class of a Level 2 parser, None for Level 1
+
+
+@dataclass(frozen=True)
+class Done:
+    exit_code: int
+    error_code: str | None = None
+    message: str | None = None
+    traceback: str | None = None
+    data_messages: int = 0  # how many data messages the job sent, so the host can check
+
+
+def encode_data(ipc_stream: Any) -> list[Any]:
+    """Frames of a data message; `ipc_stream` is any buffer (e.g. a pyarrow.Buffer), not copied."""
+    length = memoryview(ipc_stream).nbytes
+    if length > MAX_DATA_LENGTH:
+        raise ProtocolError(f"an Arrow IPC stream of {length} bytes is too large for one message")
+    return [HEADER.pack(length), ipc_stream]
+
+
+def encode_log(level: int, text: str) -> list[bytes]:
+    message = text.encode("utf-8", errors="replace")
+    return [HEADER.pack(LOG_SIGNAL), LOG_PREFIX.pack(level & 0xFF, len(message)) + message]
+
+
+def encode_control(signal: int, body: Any = None) -> list[bytes]:
+    """Frames of a control message; `body` is a dataclass of this module, a dict or None."""
+    if dataclasses.is_dataclass(body):
+        body = dataclasses.asdict(body)
+    payload = b"" if body is None else json.dumps(body).encode("utf-8")
+    return [HEADER.pack(signal), payload]
+
+
+def decode(frames: list[Any]) -> Message:
+    """Decode the two frames of one message (bytes or zmq.Frame); garbage raises ProtocolError."""
+    if len(frames) != 2:
+        raise ProtocolError(f"expected 2 frames (header, payload), got {len(frames)}")
+    header, payload = (memoryview(getattr(frame, "buffer", frame)) for frame in frames)
+    if header.nbytes != HEADER.size:
+        raise ProtocolError(f"header of {header.nbytes} bytes, expected {HEADER.size}")
+    (value,) = HEADER.unpack(header)
+    if value <= MAX_DATA_LENGTH:
+        if payload.nbytes != value:
+            raise ProtocolError(f"header announces {value} bytes, payload has {payload.nbytes}")
+        return DataMessage(payload)
+    if value == LOG_SIGNAL:
+        return _decode_log(payload)
+    if value in CONTROL_SIGNALS:
+        return ControlMessage(value, _decode_body(payload))
+    raise ProtocolError(f"unknown reserved header value 0x{value:08X}")
+
+
+def _decode_log(payload: memoryview) -> LogMessage:
+    if payload.nbytes < LOG_PREFIX.size:
+        raise ProtocolError("log message shorter than its [LEVEL][LENGTH] prefix")
+    level, length = LOG_PREFIX.unpack(payload[: LOG_PREFIX.size])
+    text = payload[LOG_PREFIX.size :]
+    if text.nbytes != length:
+        raise ProtocolError(f"log message announces {length} bytes, has {text.nbytes}")
+    return LogMessage(level, bytes(text).decode("utf-8", errors="replace"))
+
+
+def _decode_body(payload: memoryview) -> dict[str, Any]:
+    if payload.nbytes == 0:
+        return {}
+    try:
+        body = json.loads(bytes(payload))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"control payload is not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("control payload is not a JSON object")
+    return body
+
+
+def parse_body(cls: type, body: dict[str, Any]) -> Any:
+    """Build the dataclass `cls` from a control body, checking names and value types."""
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ProtocolError(f"{cls.__name__}: unexpected fields {unknown}")
+    for name, field in fields.items():
+        required = field.default is dataclasses.MISSING
+        if name not in body:
+            if required:
+                raise ProtocolError(f"{cls.__name__}: missing field {name!r}")
+            continue
+        if not _matches(body[name], str(field.type)):
+            raise ProtocolError(f"{cls.__name__}.{name}: {body[name]!r} is not {field.type}")
+    return cls(**body)
+
+
+_TYPES = {"int": int, "str": str, "None": type(None)}
+
+
+def _matches(value: Any, annotation: str) -> bool:
+    allowed = tuple(_TYPES[part.strip()] for part in annotation.split("|"))
+    # bool is an int subclass; a JSON true is never a valid count or exit code.
+    return isinstance(value, allowed) and not isinstance(value, bool)
