@@ -1,0 +1,175 @@
+"""Converting a column as it arrived into its contract type, value by value, without a row loop.
+
+`pc.cast(safe=True)` fails a whole array on its first bad value. So a cast is tried on the whole
+chunk first (the common, clean case costs one cast); when it fails, a vectorized pre-check (a
+regex for text, a range check for numbers) nulls the values that cannot convert, and any value
+the pre-check could not foresee (an int64 overflow, February 30th) is found by splitting the
+chunk in halves until the failing values are isolated. Values that fail become nulls in the
+result and are reported in `failed`, so validation can quarantine their rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casparian_core.contracts.model import ColumnSpec
+from casparian_core.contracts.types import ColumnType, Kind
+
+_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+_CLOCK = r"[0-9]{2}(:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+# Shapes Arrow's string casts accept; anything else cannot convert and is nulled up front.
+_TEXT_SHAPES: dict[Kind, str] = {
+    Kind.INTEGER: r"^-?[0-9]+$",
+    Kind.FLOAT: rf"^{_NUMBER}$|^[+-]?(?i:nan|inf|infinity)$",
+    Kind.DECIMAL: rf"^{_NUMBER}$",
+    Kind.BOOL: r"^(?i:true|false|1|0)$",
+    Kind.DATE: rf"^{_DAY}$",
+    Kind.TIME: rf"^{_CLOCK}$",
+    Kind.TIMESTAMP: rf"^{_DAY}([T ]{_CLOCK})?{_OFFSET}?$",
+    Kind.DURATION: r"^-?[0-9]+$",
+}
+# Arrow has no string -> time or string -> duration cast: text goes through a neighbour type.
+_EPOCH_DAY = "1970-01-01T"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    values: pa.ChunkedArray  # in the contract type; null where a value could not convert
+    failed: pa.ChunkedArray | None  # True where a non-null value could not convert; None: none did
+    rule: str  # "format" when text was read with the column's strptime format, else "type"
+
+
+def is_convertible(actual: pa.DataType, column_type: ColumnType) -> bool:
+    """Whether values of `actual` may be converted value by value into the contract type; if
+    not, the batch is structurally wrong (SCHEMA_MISMATCH) rather than a few rows bad."""
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
+    if pa.types.is_null(actual) or _is_text(actual):
+        return True
+    match column_type.kind:
+        case Kind.STRING | Kind.BINARY:
+            return pa.types.is_binary(actual) or pa.types.is_large_binary(actual)
+        case Kind.BOOL:
+            return pa.types.is_boolean(actual)
+        case Kind.INTEGER | Kind.FLOAT | Kind.DECIMAL:
+            return _is_number(actual)
+        case Kind.DATE:
+            return pa.types.is_date(actual)
+        case Kind.TIME:
+            return pa.types.is_time(actual)
+        case Kind.TIMESTAMP:
+            if pa.types.is_date(actual):
+                return column_type.tz is None
+            # Never guess a zone: naive and zoned timestamps do not convert into each other.
+            return pa.types.is_timestamp(actual) and (actual.tz is None) == (column_type.tz is None)
+        case Kind.DURATION:
+            return pa.types.is_duration(actual) or pa.types.is_integer(actual)
+    return False
+
+
+def convert_column(values: pa.ChunkedArray, spec: ColumnSpec) -> Conversion:
+    """Convert a column into `spec`'s type; the column must be `is_convertible`."""
+    target = spec.arrow_type()
+    source = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(source)
+    if source == target:
+        return Conversion(values, None, "type")
+    by_format = spec.format is not None and _is_text(source)
+    converted = [
+        _strptime(chunk, spec) if by_format else _convert_chunk(chunk, spec.column_type, target)
+        for chunk in values.chunks
+    ]
+    result = pa.chunked_array(converted, type=target)
+    failed = pc.and_(values.is_valid(), result.is_null())
+    has_failures = pc.any(failed).as_py()
+    return Conversion(result, failed if has_failures else None, "format" if by_format else "type")
+
+
+def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> pa.Array:
+    if _is_text(chunk.type) and column_type.kind is Kind.TIME:
+        chunk = pc.binary_join_element_wise(_EPOCH_DAY, chunk, "")
+        return _cast_isolating_failures(chunk, pa.timestamp("us"), None).cast(target)
+    if _is_text(chunk.type) and column_type.kind is Kind.DURATION:
+        return _cast_isolating_failures(chunk, pa.int64(), Kind.INTEGER).cast(target)
+    text_shape = column_type.kind if _is_text(chunk.type) else None
+    return _cast_isolating_failures(chunk, target, text_shape)
+
+
+def _cast_isolating_failures(
+    chunk: pa.Array, target: pa.DataType, text_shape: Kind | None
+) -> pa.Array:
+    try:
+        return pc.cast(chunk, target)
+    except (pa.ArrowInvalid, OverflowError):
+        pass
+    plausible = _plausible(chunk, target, text_shape)
+    if plausible is not None:
+        chunk = pc.if_else(plausible, chunk, pa.scalar(None, chunk.type))
+    return _bisect_cast(chunk, target)
+
+
+def _plausible(chunk: pa.Array, target: pa.DataType, text_shape: Kind | None) -> pa.Array | None:
+    """Values that may convert (True), or None when no cheap pre-check exists for this cast."""
+    if text_shape is not None and text_shape in _TEXT_SHAPES:
+        shape = _TEXT_SHAPES[text_shape]
+        if text_shape is Kind.INTEGER and pa.types.is_unsigned_integer(target):
+            shape = r"^[0-9]+$"
+        return pc.match_substring_regex(chunk, shape).fill_null(False)
+    if pa.types.is_integer(target) and _is_number(chunk.type):
+        low, high = _integer_range(target)
+        in_range = pc.and_(pc.greater_equal(chunk, low), pc.less_equal(chunk, high))
+        if pa.types.is_floating(chunk.type):
+            in_range = pc.and_(in_range, pc.equal(chunk, pc.trunc(chunk)))
+        return in_range.fill_null(False)
+    return None
+
+
+def _bisect_cast(chunk: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast, nulling each value that fails: halve the chunk until the failures are alone."""
+    try:
+        return pc.cast(chunk, target)
+    except (pa.ArrowInvalid, OverflowError):
+        if len(chunk) == 1:
+            return pa.nulls(1, target)
+    middle = len(chunk) // 2
+    return pa.concat_arrays(
+        [_bisect_cast(chunk.slice(0, middle), target), _bisect_cast(chunk.slice(middle), target)]
+    )
+
+
+def _strptime(chunk: pa.Array, spec: ColumnSpec) -> pa.Array:
+    """Read text with the column's strptime format; text that does not match becomes null."""
+    column_type = spec.column_type
+    unit = column_type.unit if column_type.kind is Kind.TIMESTAMP else "us"
+    parsed = pc.strptime(chunk, format=spec.format, unit=unit, error_is_null=True)
+    if column_type.kind is Kind.TIMESTAMP and column_type.tz is not None and parsed.type.tz is None:
+        # Text without an offset is wall-clock time in the column's zone.
+        parsed = pc.assume_timezone(
+            parsed, timezone=column_type.tz, ambiguous="earliest", nonexistent="earliest"
+        )
+    return parsed.cast(spec.arrow_type())
+
+
+def _integer_range(target: pa.DataType) -> tuple[int, int]:
+    bits = target.bit_width
+    if pa.types.is_unsigned_integer(target):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _is_number(arrow_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+    )

@@ -1,0 +1,245 @@
+"""Vectorized validation of one batch against its contract: split rows into valid and quarantined.
+
+Every rule yields a boolean mask over the batch (nulls filled with False, since `filter` drops
+rows whose mask is null); the masks are OR-ed into one, and `Table.filter` splits the batch.
+Only the quarantined rows are looked at further: `case_when` names the first rule each broke, and
+their JSON is built row by row (a batch's bad rows are few; its good rows are never looped over).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casparian_core.contracts.casting import Conversion, convert_column
+from casparian_core.contracts.infer import infer_spec
+from casparian_core.contracts.model import ColumnSpec, OutputSpec
+from casparian_core.contracts.structure import (
+    MARKER_COLUMNS,
+    ROW_ERROR_COLUMN,
+    SOURCE_ROW_COLUMN,
+    check_structure,
+)
+from casparian_core.contracts.types import Kind
+
+__all__ = ["QUARANTINE_SCHEMA", "ValidationResult", "infer_spec", "validate_batch"]
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("row_index", pa.int64(), nullable=False),
+        pa.field("column", pa.string()),  # null for rows the parser flagged itself
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("row_json", pa.string(), nullable=False),
+    ]
+)
+SHOWN_VALUE_CHARS = 60  # longer values are cut in reasons (the full row is in row_json)
+SHOWN_ALLOWED_VALUES = 5
+
+
+@dataclass
+class ValidationResult:
+    valid: pa.Table  # rows that passed, in the contract's types and column order
+    quarantined: pa.Table  # QUARANTINE_SCHEMA
+    reasons: Counter[str]  # "<column>: <rule>" (or "parser: <text>") -> rows
+
+
+@dataclass(frozen=True)
+class _Violation:
+    column: str | None
+    rule: str
+    mask: pa.ChunkedArray  # True on rows that break the rule; never null
+    describe: Callable[[pa.Array], pa.Array]  # reason text for the rows at the given indices
+
+
+def validate_batch(
+    batch: pa.RecordBatch | pa.Table, spec: OutputSpec, row_offset: int
+) -> ValidationResult:
+    """Check `batch` against `spec`; `row_offset` is the input row number of its first row.
+
+    Raises `SchemaMismatchError` when columns are missing, extra or of an incompatible type.
+    """
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    check_structure(table.schema, spec)
+    converted: list[pa.ChunkedArray] = []
+    violations = _parser_flags(table)
+    for name, column_spec in spec.columns.items():
+        conversion = convert_column(table.column(name), column_spec)
+        converted.append(conversion.values)
+        violations += _column_violations(name, column_spec, table.column(name), conversion)
+    checked = pa.Table.from_arrays(converted, schema=spec.arrow_schema())
+    if not violations:
+        return ValidationResult(checked, QUARANTINE_SCHEMA.empty_table(), Counter())
+    broken = functools.reduce(pc.or_, (violation.mask for violation in violations))
+    quarantined, reasons = _quarantine(table, violations, broken, row_offset)
+    return ValidationResult(checked.filter(pc.invert(broken)), quarantined, reasons)
+
+
+def _parser_flags(table: pa.Table) -> list[_Violation]:
+    if ROW_ERROR_COLUMN not in table.column_names:
+        return []
+    flagged = table.column(ROW_ERROR_COLUMN).cast(pa.string())
+    mask = _rows_breaking(flagged.is_valid())
+    if mask is None:
+        return []
+    return [_Violation(None, "parser", mask, lambda rows: pc.take(flagged, rows))]
+
+
+def _column_violations(
+    name: str, spec: ColumnSpec, arrived: pa.ChunkedArray, conversion: Conversion
+) -> list[_Violation]:
+    """The rules one column breaks in this batch, in the order a row's reason is chosen."""
+    values = conversion.values
+    shown = _value_text(arrived)
+    found: list[_Violation] = []
+
+    def add(rule: str, mask: pa.ChunkedArray | None, *reason: str | pa.ChunkedArray) -> None:
+        mask = _rows_breaking(mask) if mask is not None else None
+        if mask is not None:
+            found.append(_Violation(name, rule, mask, functools.partial(_join, reason)))
+
+    if conversion.failed is not None:
+        if conversion.rule == "format":
+            add("format", conversion.failed, "'", shown, f"' does not match format {spec.format!r}")
+        else:
+            add("type", conversion.failed, "'", shown, f"' is not a valid {spec.type}")
+    if not spec.nullable and arrived.null_count:
+        add("not_null", arrived.is_null(), "value is missing (column is not nullable)")
+    if spec.min is not None:
+        low = _bound_scalar(spec, "min")
+        add("min", pc.less(values, low), "value ", _value_text(values), f" is below min {spec.min}")
+    if spec.max is not None:
+        high = _bound_scalar(spec, "max")
+        add(
+            "max",
+            pc.greater(values, high),
+            "value ",
+            _value_text(values),
+            f" is above max {spec.max}",
+        )
+    if spec.pattern is not None:
+        matches = pc.match_substring_regex(values, spec.pattern)
+        add("pattern", pc.invert(matches), "'", shown, f"' does not match pattern {spec.pattern!r}")
+    if spec.allowed is not None:
+        allowed = pa.array(spec.allowed, type=values.type)
+        outside = pc.and_(values.is_valid(), pc.invert(pc.is_in(values, value_set=allowed)))
+        add("allowed", outside, "'", shown, f"' is not one of: {_list_allowed(spec.allowed)}")
+    if spec.max_length is not None:
+        length = (
+            pc.utf8_length(values)
+            if spec.column_type.kind is Kind.STRING
+            else pc.binary_length(values)
+        )
+        add(
+            "max_length",
+            pc.greater(length, spec.max_length),
+            "value is ",
+            length.cast(pa.string()),
+            f" long, over max_length {spec.max_length}",
+        )
+    return found
+
+
+def _rows_breaking(mask: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The mask with nulls as False, or None when no row breaks the rule (the common case)."""
+    mask = mask.fill_null(False)
+    return mask if pc.any(mask).as_py() else None
+
+
+def _quarantine(
+    table: pa.Table, violations: list[_Violation], broken: pa.ChunkedArray, row_offset: int
+) -> tuple[pa.Table, Counter[str]]:
+    rows = pc.indices_nonzero(broken)
+    # One condition per rule over the broken rows only; case_when picks the first that holds.
+    conditions = pc.make_struct(
+        *[pc.take(violation.mask, rows) for violation in violations],
+        field_names=[str(position) for position in range(len(violations))],
+    )
+
+    def first(cases: list[pa.Array | pa.Scalar]) -> pa.Array:
+        return pc.case_when(conditions, *cases)
+
+    column = first([pa.scalar(violation.column, pa.string()) for violation in violations])
+    rule = first([pa.scalar(violation.rule) for violation in violations])
+    reason = first([violation.describe(rows) for violation in violations])
+    reason_key = first(
+        [
+            pc.binary_join_element_wise("parser: ", violation.describe(rows), "")
+            if violation.column is None
+            else pa.scalar(f"{violation.column}: {violation.rule}")
+            for violation in violations
+        ]
+    )
+    quarantined = pa.Table.from_arrays(
+        [_row_index(table, rows, row_offset), column, rule, reason, _rows_as_json(table, rows)],
+        schema=QUARANTINE_SCHEMA,
+    )
+    counts = pc.value_counts(reason_key).to_pylist()
+    return quarantined, Counter({item["values"]: item["counts"] for item in counts})
+
+
+def _row_index(table: pa.Table, rows: pa.Array, row_offset: int) -> pa.Array:
+    positions = pc.add(rows.cast(pa.int64()), row_offset)
+    if SOURCE_ROW_COLUMN not in table.column_names:
+        return positions
+    given = pc.take(table.column(SOURCE_ROW_COLUMN), rows).cast(pa.int64())
+    return pc.coalesce(given, positions)
+
+
+def _rows_as_json(table: pa.Table, rows: pa.Array) -> pa.Array:
+    data = table.drop_columns([name for name in MARKER_COLUMNS if name in table.column_names])
+    return pa.array(
+        [
+            json.dumps(row, default=_json_value, ensure_ascii=False)
+            for row in data.take(rows).to_pylist()
+        ],
+        type=pa.string(),
+    )
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot show {type(value).__name__} as JSON")
+
+
+def _value_text(values: pa.ChunkedArray) -> pa.ChunkedArray | str:
+    """Values as short text for reasons; binary values are not shown."""
+    value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
+    if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
+        return "<binary>"
+    text = values.cast(pa.string())
+    cut = pc.utf8_slice_codeunits(text, 0, SHOWN_VALUE_CHARS)
+    too_long = pc.greater(pc.utf8_length(text), SHOWN_VALUE_CHARS)
+    return pc.if_else(too_long, pc.binary_join_element_wise(cut, "...", ""), text)
+
+
+def _join(parts: tuple[str | pa.ChunkedArray, ...], rows: pa.Array) -> pa.Array:
+    taken = [part if isinstance(part, str) else pc.take(part, rows) for part in parts]
+    return pc.binary_join_element_wise(*taken, "")
+
+
+def _bound_scalar(spec: ColumnSpec, which: str) -> pa.Scalar:
+    value = spec.bound_value(which)
+    if spec.column_type.is_temporal or spec.column_type.kind is Kind.DURATION:
+        return pa.scalar(value, type=spec.arrow_type())
+    return pa.scalar(value)
+
+
+def _list_allowed(allowed: list[int | float | str]) -> str:
+    shown = ", ".join(repr(value) for value in allowed[:SHOWN_ALLOWED_VALUES])
+    return shown + (", ..." if len(allowed) > SHOWN_ALLOWED_VALUES else "")
