@@ -98,7 +98,6 @@ def _column_violations(
 ) -> list[_Violation]:
     """The rules one column breaks in this batch, in the order a row's reason is chosen."""
     values = conversion.values
-    shown = _value_text(arrived)
     found: list[_Violation] = []
 
     def add(rule: str, mask: pa.ChunkedArray | None, *reason: str | pa.ChunkedArray) -> None:
@@ -108,14 +107,20 @@ def _column_violations(
 
     if conversion.failed is not None:
         if conversion.rule == "format":
-            add("format", conversion.failed, "'", shown, f"' does not match format {spec.format!r}")
+            add(
+                "format",
+                conversion.failed,
+                "'",
+                arrived,
+                f"' does not match format {spec.format!r}",
+            )
         else:
-            add("type", conversion.failed, "'", shown, f"' is not a valid {spec.type}")
+            add("type", conversion.failed, "'", arrived, f"' is not a valid {spec.type}")
     if not spec.nullable and arrived.null_count:
         add("not_null", arrived.is_null(), "value is missing (column is not nullable)")
     if spec.min is not None:
         low = _bound_scalar(spec, "min")
-        add("min", pc.less(values, low), "value ", _value_text(values), f" is below min {spec.min}")
+        add("min", pc.less(values, low), "value ", values, f" is below min {spec.min}")
     if spec.max is not None:
         high = _bound_scalar(spec, "max")
         add(
@@ -127,11 +132,17 @@ def _column_violations(
         )
     if spec.pattern is not None:
         matches = pc.match_substring_regex(values, spec.pattern)
-        add("pattern", pc.invert(matches), "'", shown, f"' does not match pattern {spec.pattern!r}")
+        add(
+            "pattern",
+            pc.invert(matches),
+            "'",
+            arrived,
+            f"' does not match pattern {spec.pattern!r}",
+        )
     if spec.allowed is not None:
         allowed = pa.array(spec.allowed, type=values.type)
         outside = pc.and_(values.is_valid(), pc.invert(pc.is_in(values, value_set=allowed)))
-        add("allowed", outside, "'", shown, f"' is not one of: {_list_allowed(spec.allowed)}")
+        add("allowed", outside, "'", arrived, f"' is not one of: {_list_allowed(spec.allowed)}")
     if spec.max_length is not None:
         length = (
             pc.utf8_length(values)
@@ -142,7 +153,7 @@ def _column_violations(
             "max_length",
             pc.greater(length, spec.max_length),
             "value is ",
-            length.cast(pa.string()),
+            length,
             f" long, over max_length {spec.max_length}",
         )
     return found
@@ -217,7 +228,7 @@ def _json_value(value: object) -> object:
     raise TypeError(f"cannot show {type(value).__name__} as JSON")
 
 
-def _value_text(values: pa.ChunkedArray) -> pa.ChunkedArray | str:
+def _value_text(values: pa.Array) -> pa.Array | str:
     """Values as short text for reasons; binary values are not shown."""
     value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
@@ -229,8 +240,10 @@ def _value_text(values: pa.ChunkedArray) -> pa.ChunkedArray | str:
 
 
 def _join(parts: tuple[str | pa.ChunkedArray, ...], rows: pa.Array) -> pa.Array:
-    taken = [part if isinstance(part, str) else pc.take(part, rows) for part in parts]
-    return pc.binary_join_element_wise(*taken, "")
+    """A reason per row at `rows`: text parts as they are, column parts as the rows' values
+    (only these rows are turned into text)."""
+    shown = [part if isinstance(part, str) else _value_text(pc.take(part, rows)) for part in parts]
+    return pc.binary_join_element_wise(*shown, "")
 
 
 def _bound_scalar(spec: ColumnSpec, which: str) -> pa.Scalar:
