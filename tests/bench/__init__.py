@@ -1,0 +1,1 @@
+"""Benchmarks: run all with `make bench`, or one with `python -m tests.bench.bench_<name>`."""
