@@ -1,0 +1,39 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_demo(home: Path, examples: Path, parsers: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "casparian_core.demo",
+            "--examples",
+            str(examples),
+            "--parsers",
+            str(parsers),
+        ],
+        env={**os.environ, "CASPARIAN_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path) -> None:
+    examples, parsers, home = tmp_path / "examples", tmp_path / "parsers", tmp_path / "home"
+    (examples / "sales").mkdir(parents=True)
+    (examples / "sales" / "a.csv").write_text("id,amount\n1,2\n")
+    parsers.mkdir()
+    (parsers / "sales_csv.py").write_text("def parse(path):\n    return []\n")
+
+    for _ in range(2):  # the second run must neither fail nor duplicate anything
+        result = run_demo(home, examples, parsers)
+        assert result.returncode == 0, result.stderr
+
+    linked = home / "parsers" / "sales_csv.py"
+    assert linked.is_symlink() and linked.resolve() == (parsers / "sales_csv.py").resolve()
+    assert (home / "demo-data" / "sales" / "a.csv").read_text() == "id,amount\n1,2\n"
+    assert sorted(p.name for p in (home / "parsers").iterdir()) == ["sales_csv.py"]
