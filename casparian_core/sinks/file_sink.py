@@ -1,0 +1,138 @@
+"""Folder sinks: one file per part, `DIR/{output}/part-{key}.{parquet|arrow}`.
+
+A part is written under `DIR/.staging/{pid}-{uuid}/` and published with one `os.replace`, after
+an fsync, so readers see the old file or the new one, never half of either. Staging folders of
+processes that died are removed when the sink is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from casparian_core.sinks.base import check_part_names, os_error_to_sink_error
+
+STAGING_DIR = ".staging"
+
+
+class _TableFileWriter(Protocol):
+    def write_table(self, table: pa.Table) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    scheme: str
+    suffix: str
+    open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
+
+
+PARQUET = FileFormat(
+    "parquet", ".parquet", lambda path, schema: pq.ParquetWriter(path, schema, compression="zstd")
+)
+ARROW_IPC = FileFormat("arrow", ".arrow", lambda path, schema: pa.ipc.new_file(path, schema))
+
+
+class FileSink:
+    def __init__(self, root: Path, file_format: FileFormat) -> None:
+        self.root = root
+        self.format = file_format
+        self.uri = f"{file_format.scheme}://{root}"
+        _remove_dead_staging(root / STAGING_DIR)
+
+    def part_path(self, output: str, part_key: str) -> Path:
+        return self.root / output / f"part-{part_key}{self.format.suffix}"
+
+    def has_part(self, output: str, part_key: str) -> bool:
+        check_part_names(output, part_key)
+        return self.part_path(output, part_key).is_file()
+
+    def begin(self, output: str, part_key: str, schema: pa.Schema) -> FilePartWriter:
+        check_part_names(output, part_key)
+        staging = self.root / STAGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            staging.mkdir(parents=True)
+        except OSError as error:
+            raise os_error_to_sink_error(error, self.uri) from error
+        writer = FilePartWriter(staging, self.part_path(output, part_key), self.uri)
+        writer.open(self.format, schema)
+        return writer
+
+    def location(self, output: str) -> str:
+        return str(self.root / output)
+
+
+class FilePartWriter:
+    def __init__(self, staging: Path, destination: Path, target: str) -> None:
+        self._staging = staging
+        self._staged = staging / destination.name
+        self._destination = destination
+        self._target = target
+        self._writer: _TableFileWriter | None = None
+
+    def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
+        with self._aborting_on_os_error():
+            self._writer = file_format.open_writer(self._staged, schema)
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            raise RuntimeError("write() after commit() or abort()")
+        with self._aborting_on_os_error():
+            self._writer.write_table(table)
+
+    def commit(self) -> None:
+        if self._writer is None:
+            raise RuntimeError("commit() after commit() or abort()")
+        with self._aborting_on_os_error():
+            writer, self._writer = self._writer, None
+            writer.close()
+            _fsync_path(self._staged)
+            self._destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._staged, self._destination)
+            _fsync_path(self._destination.parent)
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    def abort(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(OSError, pa.ArrowException):
+                writer.close()
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _aborting_on_os_error(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:
+            self.abort()
+            raise os_error_to_sink_error(error, self._target) from error
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to disk before depending on them."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _remove_dead_staging(staging_root: Path) -> None:
+    """Staging folders are named `{pid}-{uuid}`; those whose process is gone are litter."""
+    if not staging_root.is_dir():
+        return
+    for folder in staging_root.iterdir():
+        pid_text = folder.name.partition("-")[0]
+        if pid_text.isdigit() and not psutil.pid_exists(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""Choosing a sink from a `--sink` URI.
+
+`parquet://DIR` and `arrow://DIR` take the rest of the URI as the folder (`parquet://./out`,
+`parquet:///abs/out`); `sqlite:///FILE` and `duckdb:///FILE` follow SQLAlchemy: three slashes
+then a relative path, four for an absolute one (`sqlite:////abs/out.db`). Relative paths are
+resolved against the current folder when the sink is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from casparian_core.sinks.base import Sink, SinkError
+
+FOLDER_SCHEMES = ("parquet", "arrow")
+FILE_SCHEMES = ("sqlite", "duckdb")
+EXAMPLES = "parquet://DIR, arrow://DIR, sqlite:///FILE or duckdb:///FILE"
+
+
+def open_sink(uri: str | None, default_dir: Path) -> Sink:
+    """The sink a URI names; None means Parquet files under `default_dir`."""
+    if uri is None:
+        return _folder_sink("parquet", default_dir.resolve())
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        raise SinkError(f"sink {uri!r} is not a URI; use {EXAMPLES}")
+    if scheme in FOLDER_SCHEMES:
+        if not rest:
+            raise SinkError(f"sink {uri!r} names no folder; use {scheme}://DIR")
+        return _folder_sink(scheme, Path(rest).expanduser().resolve())
+    if scheme in FILE_SCHEMES:
+        if not rest.startswith("/") or rest in ("/", "//"):
+            raise SinkError(
+                f"sink {uri!r} is malformed; use {scheme}:///relative/file or "
+                f"{scheme}:////absolute/file"
+            )
+        path = Path(rest[1:]).expanduser().resolve()
+        if path.is_dir():
+            raise SinkError(f"sink {uri!r} is a folder; name a database file")
+        return _file_sink(scheme, path)
+    raise SinkError(f"sink {uri!r} has an unknown scheme {scheme!r}; use {EXAMPLES}")
+
+
+def _folder_sink(scheme: str, root: Path) -> Sink:
+    from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, FileSink
+
+    return FileSink(root, PARQUET if scheme == "parquet" else ARROW_IPC)
+
+
+def _file_sink(scheme: str, path: Path) -> Sink:
+    if scheme == "sqlite":
+        from casparian_core.sinks.sqlite_sink import SqliteSink
+
+        return SqliteSink(path)
+    from casparian_core.sinks.duckdb_sink import DuckdbSink
+
+    return DuckdbSink(path)
