@@ -33,7 +33,9 @@ def safe_to_arrow(data: Any) -> pa.Table:
         return data.to_arrow()
     if isinstance(data, list) and all(isinstance(row, dict) for row in data):
         return _from_rows(data)
-    raise UnsupportedTypeError(f"parse produced a {type(data).__name__}; return {SUPPORTED}")
+    raise UnsupportedTypeError(
+        f"parse produced a value of type {type(data).__name__!r}; return {SUPPORTED}"
+    )
 
 
 def estimate_nbytes(data: Any) -> int:

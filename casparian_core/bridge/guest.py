@@ -283,6 +283,8 @@ class Guest:
             for output, data in self._results(job):
                 check_memory(data)
                 table = safe_to_arrow(data)
+                if table.num_columns == 0:
+                    continue  # e.g. [] for an empty input: nothing to send, not even a schema
                 first = schemas.setdefault(output, table.schema)
                 if not _compatible(first, table.schema):
                     raise InconsistentSchemaError(
@@ -295,11 +297,13 @@ class Guest:
                     sent += 1
         except (Exception, SystemExit) as exc:
             code, exit_class = classify(exc)
+            # The shim's own findings need no traceback: the message says it all.
+            detected = isinstance(exc, (GuestError, UnsupportedTypeError))
             return protocol.Done(
                 exit_code=exit_class,
                 error_code=code,
                 message=f"{type(exc).__name__}: {exc}",
-                traceback=user_traceback(exc),
+                traceback=None if detected else user_traceback(exc),
                 data_messages=sent,
             )
         return protocol.Done(exit_code=protocol.ExitClass.SUCCESS, data_messages=sent)

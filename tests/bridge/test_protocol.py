@@ -1,0 +1,77 @@
+"""The wire protocol: encode/decode round trips, and garbage always raising ProtocolError."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from casparian_core.bridge import protocol
+
+
+def test_data_message_round_trip_keeps_the_arrow_payload() -> None:
+    sink = pa.BufferOutputStream()
+    table = pa.table({"a": [1, 2, 3]})
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    buffer = sink.getvalue()
+
+    message = protocol.decode(protocol.encode_data(buffer))
+
+    assert isinstance(message, protocol.DataMessage)
+    assert pa.ipc.open_stream(pa.py_buffer(message.payload)).read_all().equals(table)
+
+
+def test_log_message_round_trip() -> None:
+    message = protocol.decode(protocol.encode_log(30, "disk nearly full: ünïcode"))
+    assert message == protocol.LogMessage(30, "disk nearly full: ünïcode")
+
+
+def test_control_message_round_trip_through_a_dataclass() -> None:
+    job = protocol.Job("j1", "/p.py", "/in.csv", "out", None)
+    message = protocol.decode(protocol.encode_control(protocol.JOB, job))
+    assert isinstance(message, protocol.ControlMessage)
+    assert message.signal == protocol.JOB
+    assert protocol.parse_body(protocol.Job, message.body) == job
+
+
+def test_heartbeat_has_an_empty_body() -> None:
+    assert protocol.decode(protocol.encode_control(protocol.HEARTBEAT)) == (
+        protocol.ControlMessage(protocol.HEARTBEAT, {})
+    )
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [b"\x00\x00\x00\x03abc"],  # one frame
+        [b"\x00\x00\x03", b"abc"],  # short header
+        [b"\x00\x00\x00\x05", b"abc"],  # announced length differs
+        [b"\xff\xff\xff\xfa", b""],  # unknown reserved value
+        [protocol.HEADER.pack(protocol.DONE), b"{not json"],
+        [protocol.HEADER.pack(protocol.DONE), b"[1, 2]"],
+        [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00"],  # prefix cut short
+        [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00\x00\x00\x09abc"],
+        [b"", b"", b""],
+    ],
+)
+def test_garbage_raises_protocol_error(frames: list[bytes]) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(frames)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"exit_code": "0"},  # wrong type
+        {"exit_code": True},  # a bool is not an exit code
+        {"exit_code": 0, "surprise": 1},  # unknown field
+        {"error_code": "X"},  # missing required field
+    ],
+)
+def test_parse_body_rejects_malformed_results(body: dict[str, object]) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_body(protocol.Done, body)
+
+
+def test_parse_body_fills_defaults() -> None:
+    assert protocol.parse_body(protocol.Done, {"exit_code": 0}) == protocol.Done(0)
