@@ -1,0 +1,278 @@
+"""validate_batch: structural mismatches fail with a diff; bad values quarantine their row."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pyarrow as pa
+import pytest
+
+from casparian_core.contracts.errors import SchemaMismatchError
+from casparian_core.contracts.model import OutputSpec, parse_outputs
+from casparian_core.contracts.validate import QUARANTINE_SCHEMA, infer_spec, validate_batch
+
+
+def contract(columns: dict[str, object]) -> OutputSpec:
+    return parse_outputs({"sales": columns}, "parsers/sales.py")["sales"]
+
+
+SALES = contract(
+    {
+        "id": {"type": "int64", "nullable": False, "min": 0},
+        "region": {"type": "string", "allowed": ["EU", "US"]},
+        "amount": {"type": "float64", "max": 1000},
+        "day": {"type": "date", "format": "%Y/%m/%d"},
+        "code": {"type": "string", "pattern": "^[A-Z]+$", "max_length": 3},
+    }
+)
+GOOD_ROW = {"id": "1", "region": "EU", "amount": 5.0, "day": "2026/11/27", "code": "ABC"}
+
+
+def sales_batch(*changes: dict[str, object]) -> pa.Table:
+    """One row per change: a good row with the changed values."""
+    return pa.Table.from_pylist([{**GOOD_ROW, **change} for change in changes])
+
+
+def test_a_clean_batch_is_cast_to_the_contract_in_contract_order() -> None:
+    table = pa.table(
+        {
+            "code": ["ABC", "XY"],
+            "day": ["2026/11/27", "2026/01/02"],
+            "amount": [1.5, None],
+            "region": ["EU", None],
+            "id": ["7", "8"],
+        }
+    )
+
+    result = validate_batch(table, SALES, row_offset=0)
+
+    assert result.valid.schema == SALES.arrow_schema()
+    assert result.valid.to_pylist() == [
+        {"id": 7, "region": "EU", "amount": 1.5, "day": date(2026, 11, 27), "code": "ABC"},
+        {"id": 8, "region": None, "amount": None, "day": date(2026, 1, 2), "code": "XY"},
+    ]
+    assert result.quarantined.schema == QUARANTINE_SCHEMA
+    assert result.quarantined.num_rows == 0
+    assert not result.reasons
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "rule", "reason"),
+    [
+        ({"id": None}, "id", "not_null", "value is missing (column is not nullable)"),
+        ({"id": "abc"}, "id", "type", "'abc' is not a valid int64"),
+        ({"id": "99999999999999999999"}, "id", "type", "'99999999999999999999' is not a valid"),
+        ({"id": "-5"}, "id", "min", "value -5 is below min 0"),
+        ({"amount": 1000.5}, "amount", "max", "value 1000.5 is above max 1000"),
+        ({"region": "XX"}, "region", "allowed", "'XX' is not one of: 'EU', 'US'"),
+        ({"code": "abc"}, "code", "pattern", "'abc' does not match pattern '^[A-Z]+$'"),
+        ({"code": "ABCD"}, "code", "max_length", "value is 4 long, over max_length 3"),
+        ({"day": "27.11.2026"}, "day", "format", "'27.11.2026' does not match format '%Y/%m/%d'"),
+    ],
+)
+def test_each_broken_rule_quarantines_only_its_row(
+    change: dict[str, object], column: str, rule: str, reason: str
+) -> None:
+    table = sales_batch({}, change, {})
+
+    result = validate_batch(table, SALES, row_offset=10)
+
+    assert result.valid.num_rows == 2
+    [quarantined] = result.quarantined.to_pylist()
+    assert quarantined["row_index"] == 11
+    assert (quarantined["column"], quarantined["rule"]) == (column, rule)
+    assert quarantined["reason"].startswith(reason)
+    assert json.loads(quarantined["row_json"]) == {**GOOD_ROW, **change}
+    assert result.reasons == {f"{column}: {rule}": 1}
+
+
+def test_the_first_broken_rule_in_contract_order_names_the_row() -> None:
+    table = sales_batch({"id": "-1", "region": "XX", "code": "toolong"})
+
+    [quarantined] = validate_batch(table, SALES, row_offset=0).quarantined.to_pylist()
+
+    assert (quarantined["column"], quarantined["rule"]) == ("id", "min")
+
+
+def test_nulls_in_nullable_columns_never_drop_or_quarantine_rows() -> None:
+    table = sales_batch({"region": None, "amount": None, "day": None, "code": None})
+
+    result = validate_batch(table, SALES, row_offset=0)
+
+    assert result.valid.num_rows == 1
+    assert result.quarantined.num_rows == 0
+
+
+def test_rows_flagged_by_the_parser_use_its_reason_and_source_row() -> None:
+    table = sales_batch({}, {"id": "-1"}, {}).append_column(
+        "_cf_row_error", pa.array([None, None, "line has 3 fields, expected 5"])
+    )
+    table = table.append_column("_cf_source_row", pa.array([40, 41, 42]))
+
+    result = validate_batch(table, SALES, row_offset=0)
+
+    assert result.valid.column_names == list(SALES.columns)
+    assert result.quarantined.select(["row_index", "column", "rule", "reason"]).to_pylist() == [
+        {"row_index": 41, "column": "id", "rule": "min", "reason": "value -1 is below min 0"},
+        {
+            "row_index": 42,
+            "column": None,
+            "rule": "parser",
+            "reason": "line has 3 fields, expected 5",
+        },
+    ]
+    assert result.reasons == {"id: min": 1, "parser: line has 3 fields, expected 5": 1}
+    assert "_cf_row_error" not in json.loads(result.quarantined["row_json"][1].as_py())
+
+
+def test_bad_values_among_many_are_isolated_in_every_chunk() -> None:
+    spec = contract({"n": "int64", "t": "timestamp[us]"})
+    ids = [str(i) for i in range(5000)]
+    ids[17], ids[4321] = "9223372036854775808", "x"  # an overflow no regex sees, and text
+    stamps = ["2026-11-27T10:00:00"] * 5000
+    stamps[999] = "2026-02-30T10:00:00"  # well-formed, but no such day
+    table = pa.Table.from_batches(
+        [
+            pa.record_batch({"n": ids[:2500], "t": stamps[:2500]}),
+            pa.record_batch({"n": ids[2500:], "t": stamps[2500:]}),
+        ]
+    )
+
+    result = validate_batch(table, spec, row_offset=0)
+
+    assert result.quarantined.column("row_index").to_pylist() == [17, 999, 4321]
+    assert result.valid.num_rows == 4997
+    assert result.valid.column("n").to_pylist()[:3] == [0, 1, 2]
+
+
+def test_float_to_integer_keeps_whole_values_and_quarantines_fractions() -> None:
+    spec = contract({"n": "int8"})
+    table = pa.table({"n": [1.0, 2.5, 300.0, None]})
+
+    result = validate_batch(table, spec, row_offset=0)
+
+    assert result.valid.column("n").to_pylist() == [1, None]
+    assert result.quarantined.column("reason").to_pylist() == [
+        "'2.5' is not a valid int8",
+        "'300' is not a valid int8",
+    ]
+
+
+def test_text_timestamps_with_a_format_become_wall_time_in_the_column_zone() -> None:
+    spec = contract(
+        {
+            "ts": {
+                "type": "timestamp[us, Europe/Paris]",
+                "format": "%Y-%m-%d %H:%M",
+                "min": "2026-01-01T00:00:00+01:00",
+            }
+        }
+    )
+    table = pa.table({"ts": ["2026-06-01 12:00", "2025-06-01 12:00", "noon"]})
+
+    result = validate_batch(table, spec, row_offset=0)
+
+    [valid] = result.valid.column("ts").to_pylist()
+    assert valid.isoformat() == "2026-06-01T12:00:00+02:00"
+    assert result.quarantined.column("rule").to_pylist() == ["min", "format"]
+
+
+def test_date_bounds_and_typed_timestamps_pass_through() -> None:
+    spec = contract({"d": {"type": "date", "max": "2026-12-31"}, "t": "timestamp[ms]"})
+    table = pa.table(
+        {
+            "d": pa.array([date(2026, 1, 1), date(2027, 1, 1)]),
+            "t": pa.array([datetime(2026, 1, 1), datetime(2026, 1, 2)], pa.timestamp("ms")),
+        }
+    )
+
+    result = validate_batch(table, spec, row_offset=0)
+
+    assert result.valid.num_rows == 1
+    assert result.reasons == {"d: max": 1}
+
+
+def test_structural_mismatch_lists_every_column_with_suggestions() -> None:
+    table = pa.table(
+        {
+            "id": [1],
+            "regoin": ["EU"],
+            "amt": ["5"],
+            "day": [b"2026"],
+            "code": [["A"]],
+            "extra": [1],
+        }
+    )
+
+    with pytest.raises(SchemaMismatchError) as caught:
+        validate_batch(table, SALES, row_offset=0)
+
+    error = caught.value
+    assert error.error_code == "SCHEMA_MISMATCH"
+    assert [(c.name, c.suggestion) for c in error.missing] == [
+        ("region", "regoin"),
+        ("amount", "amt"),
+    ]
+    assert [c.name for c in error.incompatible] == ["day", "code"]
+    assert {c.name for c in error.extra} == {"regoin", "amt", "extra"}
+    message = str(error)
+    assert "column 'amount' not found; did you mean 'amt'?" in message
+    assert "expected 'amount' float64, got 'amt' string" in message
+    assert "expected 'day' date, got 'day' binary" in message
+    assert "unexpected column 'extra' (int64)" in message
+
+
+def test_zoned_and_naive_timestamps_never_convert_into_each_other() -> None:
+    spec = contract({"t": "timestamp[us]"})
+    table = pa.table({"t": pa.array([0], pa.timestamp("us", tz="UTC"))})
+
+    with pytest.raises(SchemaMismatchError, match="expected 't' timestamp"):
+        validate_batch(table, spec, row_offset=0)
+
+
+def test_markers_of_the_wrong_type_are_a_structural_error() -> None:
+    table = sales_batch({}).append_column("_cf_source_row", pa.array(["first"]))
+
+    with pytest.raises(SchemaMismatchError) as caught:
+        validate_batch(table, SALES, row_offset=0)
+
+    assert [c.name for c in caught.value.incompatible] == ["_cf_source_row"]
+
+
+def test_a_record_batch_and_an_empty_batch_are_accepted() -> None:
+    batch = pa.record_batch({"id": pa.array([], pa.string())})
+    spec = contract({"id": "int64"})
+
+    result = validate_batch(batch, spec, row_offset=0)
+
+    assert result.valid.schema == spec.arrow_schema()
+    assert result.valid.num_rows == 0
+
+
+def test_infer_spec_reads_the_first_batch_and_skips_markers() -> None:
+    table = pa.table(
+        {
+            "n": pa.array([1], pa.int32()),
+            "s": pa.array(["x"]).dictionary_encode(),
+            "t": pa.array([0], pa.timestamp("ns", tz="UTC")),
+            "empty": pa.array([None]),
+            "_cf_row_error": pa.array([None], pa.string()),
+        }
+    )
+
+    spec = infer_spec(table, "events")
+
+    assert spec.name == "events"
+    assert {name: column.type for name, column in spec.columns.items()} == {
+        "n": "int32",
+        "s": "string",
+        "t": "timestamp[ns, UTC]",
+        "empty": "string",
+    }
+    assert validate_batch(table, spec, row_offset=0).valid.num_rows == 1
+
+
+def test_infer_spec_refuses_nested_columns() -> None:
+    with pytest.raises(SchemaMismatchError, match="expected 'tags' a flat type"):
+        infer_spec(pa.table({"tags": [["a", "b"]]}), "events")
