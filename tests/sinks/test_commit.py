@@ -1,0 +1,118 @@
+"""Every sink: streamed parts commit atomically, reruns replace, aborts leave no trace."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from casparian_core.sinks import SinkError
+
+from .conftest import SinkCase, numbers
+
+SCHEMA = numbers(0, 0).schema
+
+
+def write_part(case: SinkCase, output: str, key: str, *tables: pa.Table) -> None:
+    writer = case.sink.begin(output, key, SCHEMA)
+    for table in tables:
+        writer.write(table)
+    writer.commit()
+
+
+def test_a_part_streamed_in_batches_reads_back_whole(case: SinkCase) -> None:
+    assert not case.sink.has_part("sales", "in1-v1")
+
+    write_part(case, "sales", "in1-v1", numbers(0, 3), numbers(3, 5))
+
+    assert case.sink.has_part("sales", "in1-v1")
+    assert [row["n"] for row in case.read("sales")] == [0, 1, 2, 3, 4]
+    assert case.leftovers() == []
+
+
+def test_rerunning_a_part_replaces_it_and_leaves_other_parts(case: SinkCase) -> None:
+    write_part(case, "sales", "in1-v1", numbers(0, 3, "old"))
+    write_part(case, "sales", "in2-v1", numbers(10, 12, "other"))
+
+    write_part(case, "sales", "in1-v1", numbers(0, 2, "new"))
+
+    rows = case.read("sales")
+    assert [(row["n"], row["tag"]) for row in rows] == [
+        (0, "new"),
+        (1, "new"),
+        (10, "other"),
+        (11, "other"),
+    ]
+
+
+def test_abort_leaves_the_old_part_untouched_and_no_trace(case: SinkCase) -> None:
+    write_part(case, "sales", "in1-v1", numbers(0, 2, "old"))
+
+    writer = case.sink.begin("sales", "in1-v1", SCHEMA)
+    writer.write(numbers(0, 100, "new"))
+    writer.abort()
+    writer.abort()  # idempotent: the engine may abort twice on nested errors
+
+    assert [row["tag"] for row in case.read("sales")] == ["old", "old"]
+    assert case.leftovers() == []
+
+
+def test_an_aborted_first_part_creates_no_table(case: SinkCase) -> None:
+    writer = case.sink.begin("sales", "in1-v1", SCHEMA)
+    writer.write(numbers(0, 3))
+    writer.abort()
+
+    assert case.read("sales") == []
+    assert not case.sink.has_part("sales", "in1-v1")
+
+
+def test_an_empty_part_replaces_old_rows(case: SinkCase) -> None:
+    write_part(case, "sales", "in1-v1", numbers(0, 3))
+
+    write_part(case, "sales", "in1-v1")
+
+    assert case.read("sales") == []
+    assert case.sink.has_part("sales", "in1-v1") == (case.kind in ("parquet", "arrow"))
+
+
+def test_output_and_quarantine_writers_can_be_open_together(case: SinkCase) -> None:
+    valid = case.sink.begin("sales", "k", SCHEMA)
+    quarantine = case.sink.begin("sales_quarantine", "k", SCHEMA)
+    valid.write(numbers(0, 2))
+    quarantine.write(numbers(5, 6))
+    quarantine.commit()
+    valid.commit()
+
+    assert [row["n"] for row in case.read("sales")] == [0, 1]
+    assert [row["n"] for row in case.read("sales_quarantine")] == [5]
+
+
+def test_write_after_commit_is_a_programming_error(case: SinkCase) -> None:
+    writer = case.sink.begin("sales", "k", SCHEMA)
+    writer.commit()
+
+    with pytest.raises(RuntimeError):
+        writer.write(numbers(0, 1))
+
+
+@pytest.mark.parametrize(("output", "key"), [("../escape", "k"), ("sales", "a/b"), ("sales", "")])
+def test_path_like_names_are_refused(case: SinkCase, output: str, key: str) -> None:
+    with pytest.raises(ValueError, match="may hold only"):
+        case.sink.begin(output, key, SCHEMA)
+
+
+def test_table_sinks_refuse_a_table_with_other_columns(table_case: SinkCase) -> None:
+    case = table_case
+    write_part(case, "sales", "k1", numbers(0, 1))
+    other = pa.schema([("n", pa.int64()), ("label", pa.string())])
+
+    with pytest.raises(SinkError, match="table 'sales' has columns"):
+        case.sink.begin("sales", "k2", other)
+
+
+def test_location_names_where_the_user_finds_the_output(case: SinkCase) -> None:
+    location = case.sink.location("sales")
+
+    if case.kind in ("parquet", "arrow"):
+        assert location.endswith("/out/sales")
+    else:
+        assert location.endswith(f"out.{case.kind} (table sales)")
