@@ -23,6 +23,17 @@ class DataChanged(Event):
     origin: str
 
 
+@dataclass(frozen=True)
+class ScanProgress(Event):
+    """A scan of `source` is under way: counts so far and the folder it is reading."""
+
+    source: str
+    seen: int
+    new: int
+    changed: int
+    current_dir: str
+
+
 Subscriber = Callable[[Event], None]
 
 

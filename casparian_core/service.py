@@ -13,6 +13,7 @@ from casparian_core.db.store import Store
 from casparian_core.events import DataChanged, EventBus, Subscriber
 from casparian_core.home import prepare_home
 from casparian_core.outputs import list_output_tables
+from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
 Clock = Callable[[], datetime]
@@ -34,6 +35,7 @@ class CoreService:
         self.settings = settings
         self.clock = clock
         self.events = EventBus()
+        self.scout = Scout(settings, self.events)
         self._store: Store | None = None
         self._watch_task: asyncio.Task[None] | None = None
 
@@ -43,7 +45,8 @@ class CoreService:
             raise RuntimeError("CoreService.start() has not been awaited")
         return self._store
 
-    async def start(self) -> None:
+    async def start(self, watch: bool = False) -> None:
+        """With `watch`, also follow the sources that have watching on (the TUI, the daemon)."""
         if self._store is not None:
             return
         await asyncio.to_thread(prepare_home, self.settings)
@@ -51,8 +54,11 @@ class CoreService:
         # Read the version now, not in the task, so no commit slips in before the first look.
         version = await self._store.data_version()
         self._watch_task = asyncio.create_task(self._watch_other_writers(version))
+        if watch:
+            await self.scout.start_watching()
 
     async def stop(self) -> None:
+        await self.scout.close()
         if self._watch_task is not None:
             self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

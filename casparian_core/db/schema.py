@@ -32,11 +32,15 @@ CREATE TABLE scout_tagging_rules (
 );
 
 -- One row per file ever seen. Rows are never deleted by scans: a file gone from disk becomes
--- status 'missing', so the catalogue stays an audit trail.
+-- status 'missing', so the catalogue stays an audit trail. Status says what the latest scan
+-- found: 'new', 'changed', 'unchanged' or 'missing'.
+-- `path` and `rel_path` are display text; a name that is not valid UTF-8 shows its bad bytes as
+-- backslash-x escapes there, and `path_bytes` keeps the real path (NULL when the text is exact).
 CREATE TABLE scout_files (
     id           INTEGER PRIMARY KEY,
     source_id    INTEGER NOT NULL REFERENCES scout_sources(id) ON DELETE CASCADE,
     path         TEXT NOT NULL,
+    path_bytes   BLOB,
     rel_path     TEXT NOT NULL,
     size         INTEGER NOT NULL,
     mtime_ns     INTEGER NOT NULL,
@@ -50,9 +54,12 @@ CREATE TABLE scout_files (
     last_seen    TEXT NOT NULL,
     UNIQUE (source_id, rel_path)
 );
-CREATE INDEX scout_files_tag ON scout_files(tag);
-CREATE INDEX scout_files_status ON scout_files(status);
-CREATE INDEX scout_files_hash ON scout_files(content_hash);
+-- Paged listings: by source (the UNIQUE index above) or by tag, both in rel_path order.
+CREATE INDEX scout_files_tag ON scout_files(tag, source_id, rel_path);
+-- Missing files are few: counts of present files subtract them instead of reading every row.
+CREATE INDEX scout_files_missing ON scout_files(source_id, tag) WHERE status = 'missing';
+CREATE INDEX scout_files_hash ON scout_files(content_hash) WHERE content_hash IS NOT NULL;
+CREATE INDEX scout_files_rule ON scout_files(rule_id) WHERE rule_id IS NOT NULL;
 
 CREATE TABLE cf_parsers (
     id            TEXT PRIMARY KEY,

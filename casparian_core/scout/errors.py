@@ -1,0 +1,85 @@
+"""Errors a user can cause while scanning, tagging or listing files."""
+
+from __future__ import annotations
+
+from casparian_core.errors import CasparianError
+
+
+class ScanPathNotFoundError(CasparianError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} does not exist: check the path and scan again.")
+
+
+class NotAFolderError(CasparianError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} is a file, not a folder: scan the folder that contains it instead."
+        )
+
+
+class SourceNotFoundError(CasparianError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"There is no source named {name!r}: `casparian source list` shows the sources."
+        )
+
+
+class SourceNameTakenError(CasparianError):
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(
+            f"The source name {name!r} is already used for {path}: choose another with --name."
+        )
+
+
+class SourceAlreadyRegisteredError(CasparianError):
+    def __init__(self, path: str, name: str) -> None:
+        super().__init__(
+            f"{path} is already the source {name!r}: scan it without --name, or remove that "
+            "source first with `casparian source remove`."
+        )
+
+
+class RuleNotFoundError(CasparianError):
+    def __init__(self, rule_id: int) -> None:
+        super().__init__(f"There is no tagging rule {rule_id}: `casparian rule list` shows them.")
+
+
+class InvalidTagError(CasparianError):
+    def __init__(self, tag: str) -> None:
+        super().__init__(
+            f"{tag!r} is not a valid tag: use letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit."
+        )
+
+
+class EmptyPatternError(CasparianError):
+    def __init__(self) -> None:
+        super().__init__("The pattern is empty: give a glob such as '*.csv' or a file path.")
+
+
+class NoMatchingFilesError(CasparianError):
+    def __init__(self, pattern: str) -> None:
+        super().__init__(
+            f"No catalogued file matches {pattern!r}: check `casparian files`, or scan the "
+            "folder first."
+        )
+
+
+class FileNotCataloguedError(CasparianError):
+    def __init__(self, file_id: int) -> None:
+        super().__init__(f"There is no catalogued file with id {file_id}: rescan its source.")
+
+
+class FileUnreadableError(CasparianError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"Cannot read {path} ({reason}): rescan its source to update the catalogue."
+        )
+
+
+class NonUtf8SourcePathError(CasparianError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"The folder path {path} is not valid UTF-8: rename the folder (files inside it "
+            "may have any names)."
+        )

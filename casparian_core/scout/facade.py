@@ -1,0 +1,258 @@
+"""`Scout`: the one API of this package, reached as `CoreService.scout`.
+
+Async methods run the sync work in threads. Queries and small changes share one connection
+(behind a lock); every scan opens its own, so a long scan never blocks a listing. Every change
+publishes `DataChanged(origin="scout")`; scans also publish `ScanProgress`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from casparian_core.config import Settings
+from casparian_core.db.connection import connect
+from casparian_core.events import DataChanged, EventBus, ScanProgress
+from casparian_core.scout import queries, rules, sources, tagging
+from casparian_core.scout.errors import FileNotCataloguedError
+from casparian_core.scout.preview import Preview, preview_file
+from casparian_core.scout.queries import FilePage, FileQuery, TagCounts
+from casparian_core.scout.rules import RuleInfo
+from casparian_core.scout.scanner import ProgressCallback, Scanner, ScanSummary
+from casparian_core.scout.sources import SourceInfo, SourceRecord
+from casparian_core.scout.watch import Watcher
+
+ORIGIN = "scout"
+T = TypeVar("T")
+
+
+class Scout:
+    def __init__(self, settings: Settings, events: EventBus) -> None:
+        self._database = settings.database_path
+        self._events = events
+        self._conn: sqlite3.Connection | None = None
+        self._conn_lock = threading.Lock()
+        # One scan at a time per source: a watch refresh waits for a running scan and v.v.
+        self._scan_locks: dict[int, threading.Lock] = {}
+        self._scan_locks_guard = threading.Lock()
+        self._watcher: Watcher | None = None
+
+    async def close(self) -> None:
+        await self.stop_watching()
+        with self._conn_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # Scanning.
+
+    async def scan(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        patterns: Sequence[str] = (),
+        tag: str | None = None,
+        hash_files: bool = True,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanSummary:
+        """Register `path` as a source if new, scan it, and tag what `patterns` select.
+
+        With `tag`, the files matching any of `patterns` (all files when there are none) get
+        that tag as a manual tag. Raises ScanPathNotFoundError / NotAFolderError for bad paths.
+        """
+        if tag is not None:
+            tagging.validate_tag(tag)
+        folder = await asyncio.to_thread(sources.resolve_folder, path)
+        source = await self._run(sources.register, folder, name)
+        self._changed()
+
+        def progress(event: ScanProgress) -> None:
+            self._events.publish(event)
+            if on_progress is not None:
+                on_progress(event)
+
+        summary = await asyncio.to_thread(
+            self._scan_source, source, hash_files, progress, cancel or threading.Event()
+        )
+        if tag is not None and not summary.cancelled:
+            for query in [FileQuery(source_id=source.id, glob=p) for p in patterns] or [
+                FileQuery(source_id=source.id)
+            ]:
+                await self._run(tagging.tag_files, query, tag)
+        self._changed()
+        return summary
+
+    def _scan_source(
+        self,
+        source: SourceRecord,
+        hash_files: bool,
+        on_progress: ProgressCallback,
+        cancel: threading.Event,
+    ) -> ScanSummary:
+        with self._scan_lock(source.id):
+            conn = connect(self._database)
+            try:
+                scanner = Scanner(
+                    conn, source, hash_files=hash_files, on_progress=on_progress, cancel=cancel
+                )
+                return scanner.scan()
+            finally:
+                conn.close()
+
+    def _refresh_paths(self, source: SourceRecord, rel_paths: list[str]) -> None:
+        with self._scan_lock(source.id):
+            conn = connect(self._database)
+            try:
+                for rel_path in rel_paths:
+                    Scanner(conn, source, on_progress=self._events.publish).refresh(rel_path)
+            finally:
+                conn.close()
+
+    def _scan_lock(self, source_id: int) -> threading.Lock:
+        with self._scan_locks_guard:
+            return self._scan_locks.setdefault(source_id, threading.Lock())
+
+    # Sources.
+
+    async def sources(self) -> list[SourceInfo]:
+        return await self._run(sources.list_sources)
+
+    async def remove_source(self, name: str) -> SourceRecord:
+        removed = await self._run(sources.remove, name)
+        self._changed()
+        return removed
+
+    async def set_watch(self, name: str, on: bool) -> SourceRecord:
+        source = await self._run(sources.set_watch, name, on)
+        if self._watcher is not None:
+            self._watcher.reload()
+        self._changed()
+        return source
+
+    # Files and tags.
+
+    async def tags(self, source_id: int | None = None) -> TagCounts:
+        return await self._run(queries.tag_counts, source_id)
+
+    async def files_page(
+        self, query: FileQuery | None = None, *, offset: int = 0, limit: int = 100
+    ) -> FilePage:
+        """One page of files in (source, relative path) order; count_files gives the total."""
+        return await self._run(
+            lambda conn: queries.files_page(conn, query or FileQuery(), offset=offset, limit=limit)
+        )
+
+    async def count_files(self, query: FileQuery | None = None) -> int:
+        return await self._run(queries.count_files, query or FileQuery())
+
+    async def tag_files(self, query: FileQuery, tag: str) -> int:
+        """Tag (manually) every file `query` selects; returns how many."""
+        changed = await self._run(tagging.tag_files, query, tag)
+        self._changed()
+        return changed
+
+    async def untag_files(self, query: FileQuery) -> int:
+        changed = await self._run(tagging.untag_files, query)
+        self._changed()
+        return changed
+
+    async def preview(self, file_id: int) -> Preview:
+        found = await self._run(queries.file_by_id, file_id)
+        if found is None:
+            raise FileNotCataloguedError(file_id)
+        return await asyncio.to_thread(preview_file, *found)
+
+    # Rules.
+
+    async def rules(self) -> list[RuleInfo]:
+        return await self._run(rules.list_rules)
+
+    async def add_rule(
+        self,
+        pattern: str,
+        tag: str,
+        *,
+        priority: int = 0,
+        source: str | None = None,
+        name: str | None = None,
+    ) -> int:
+        def add(conn: sqlite3.Connection) -> int:
+            source_id = sources.find(conn, source).id if source is not None else None
+            return rules.add_rule(
+                conn, pattern, tag, priority=priority, source_id=source_id, name=name
+            )
+
+        rule_id = await self._run(add)
+        self._changed()
+        return rule_id
+
+    async def update_rule(
+        self,
+        rule_id: int,
+        *,
+        pattern: str,
+        tag: str,
+        priority: int = 0,
+        source: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            source_id = sources.find(conn, source).id if source is not None else None
+            rules.update_rule(
+                conn,
+                rule_id,
+                pattern=pattern,
+                tag=tag,
+                priority=priority,
+                source_id=source_id,
+                name=name,
+            )
+
+        await self._run(update)
+        self._changed()
+
+    async def remove_rule(self, rule_id: int) -> None:
+        await self._run(rules.remove_rule, rule_id)
+        self._changed()
+
+    async def set_rule_enabled(self, rule_id: int, enabled: bool) -> None:
+        await self._run(rules.set_rule_enabled, rule_id, enabled)
+        self._changed()
+
+    # Watching.
+
+    async def start_watching(self) -> None:
+        """Follow the sources with watching on until stop_watching() (or close())."""
+        if self._watcher is None:
+            self._watcher = Watcher(lambda: self._run(sources.watched), self._refresh)
+            self._watcher.start()
+
+    async def stop_watching(self) -> None:
+        if self._watcher is not None:
+            await self._watcher.stop()
+            self._watcher = None
+
+    async def _refresh(self, source: SourceRecord, rel_paths: list[str]) -> None:
+        await asyncio.to_thread(self._refresh_paths, source, rel_paths)
+        self._events.publish(DataChanged(origin=f"{ORIGIN} watch"))
+
+    # Plumbing.
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        """Run `function(conn, *args)` in a thread on the shared connection."""
+        return await asyncio.to_thread(self._call, function, *args)
+
+    def _call(self, function: Callable[..., T], *args: object) -> T:
+        with self._conn_lock:
+            if self._conn is None:
+                self._conn = connect(self._database)
+            return function(self._conn, *args)
+
+    def _changed(self) -> None:
+        self._events.publish(DataChanged(origin=ORIGIN))

@@ -1,0 +1,31 @@
+"""Display text for file names that may not be valid UTF-8.
+
+On POSIX, a file name is bytes. Python hands us undecodable bytes as lone surrogates
+(surrogateescape), which SQLite cannot store as text. We store a display form where each bad
+byte reads `\\xNN`, and keep the real bytes beside it so the file can still be opened.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def display_text(name: str) -> str:
+    """`name` as text SQLite can store and a terminal can show; unchanged when it is valid."""
+    if name.isascii():
+        return name  # the overwhelmingly common case, and the cheapest test
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def raw_path_or_none(path: str, display: str) -> bytes | None:
+    """The real bytes of `path` when its display form differs from it, else None."""
+    return None if path == display else os.fsencode(path)
+
+
+def openable_path(path: str, path_bytes: bytes | None) -> str | bytes:
+    """The path to pass to open(): the real bytes when the stored text is only a display form."""
+    return path if path_bytes is None else path_bytes

@@ -1,0 +1,202 @@
+"""Paged, filtered views of the catalogue, answered from indexes so a million rows stay fast.
+
+Listings are ordered by (source_id, rel_path): with a tag filter the `scout_files_tag` index
+gives that order, otherwise UNIQUE(source_id, rel_path) does. Counts of present files are all
+rows matching minus the missing ones, both read from indexes, never the whole table.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from pathlib import Path
+
+GLOB_CHARACTERS = frozenset("*?[")
+LIKE_ESCAPE = "\\"
+
+
+class Untagged(Enum):
+    """The tag filter meaning "files without a tag"."""
+
+    UNTAGGED = "untagged"
+
+
+UNTAGGED = Untagged.UNTAGGED
+
+
+def has_glob(text: str) -> bool:
+    return not GLOB_CHARACTERS.isdisjoint(text)
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    """Which catalogue rows to show, count or tag. Every field narrows; None means any.
+
+    `glob` is a glob over the relative path (syntax in rules.py). `text` is the Discover filter:
+    with `*`, `?` or `[` it is such a glob, otherwise a case-insensitive substring of the relative
+    path. `path` is an absolute path: a file, every file under a folder, or with glob characters
+    a glob over absolute paths.
+    """
+
+    source_id: int | None = None
+    tag: str | Untagged | None = None
+    glob: str | None = None
+    text: str | None = None
+    path: str | None = None
+    include_missing: bool = False
+
+    @classmethod
+    def for_target(cls, target: str) -> FileQuery:
+        """The files a command-line `<path-or-glob>` names.
+
+        A relative glob matches relative paths in every source; anything else is a path (made
+        absolute from the current folder), or an absolute glob.
+        """
+        if has_glob(target) and not os.path.isabs(target):
+            return cls(glob=target)
+        if has_glob(target):
+            return cls(path=target)
+        return cls(path=str(Path(target).expanduser().resolve()))
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.source_id is not None:
+            clauses.append("source_id = ?")
+            params.append(self.source_id)
+        if self.tag is UNTAGGED:
+            clauses.append("tag IS NULL")
+        elif self.tag is not None:
+            clauses.append("tag = ?")
+            params.append(self.tag)
+        if self.glob:
+            clauses.append("rel_path GLOB ?")
+            params.append(self.glob)
+        if self.text:
+            if has_glob(self.text):
+                clauses.append("rel_path GLOB ?")
+                params.append(self.text)
+            else:
+                clauses.append(f"rel_path LIKE ? ESCAPE '{LIKE_ESCAPE}'")
+                params.append(f"%{_escape_like(self.text)}%")
+        if self.path:
+            if has_glob(self.path):
+                clauses.append("path GLOB ?")
+                params.append(self.path)
+            else:
+                # The path itself, or anything under it when it is a folder. A path without
+                # glob characters is its own glob, literally.
+                clauses.append("(path = ? OR path GLOB ?)")
+                params.extend([self.path, self.path.rstrip("/") + "/*"])
+        if not self.include_missing:
+            clauses.append("status != 'missing'")
+        return (" AND ".join(clauses) or "1"), params
+
+    def with_missing(self) -> FileQuery:
+        return replace(self, include_missing=True)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    source_id: int
+    rel_path: str
+    path: str
+    size: int
+    mtime_ns: int
+    status: str
+    tag: str | None
+    tag_source: str | None
+    rule_id: int | None
+    kind: str | None
+    content_hash: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FilePage:
+    rows: list[FileRow]
+    offset: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class TagCounts:
+    """Present files per tag (sorted by tag), without a tag, and in all."""
+
+    tags: list[tuple[str, int]]
+    untagged: int
+    total: int
+
+
+ROW_COLUMNS = (
+    "id, source_id, rel_path, path, size, mtime_ns, status, tag, tag_source, rule_id, kind,"
+    " content_hash"
+)
+
+
+def files_page(
+    conn: sqlite3.Connection, query: FileQuery, *, offset: int = 0, limit: int = 100
+) -> FilePage:
+    where, params = query.where()
+    rows = conn.execute(
+        f"SELECT {ROW_COLUMNS} FROM scout_files WHERE {where}"
+        " ORDER BY source_id, rel_path LIMIT ? OFFSET ?",
+        (*params, limit + 1, offset),
+    ).fetchall()
+    return FilePage([FileRow(*row) for row in rows[:limit]], offset, len(rows) > limit)
+
+
+def count_files(conn: sqlite3.Connection, query: FileQuery) -> int:
+    if query.include_missing:
+        return _count(conn, query)
+    # All matching rows minus the missing ones: the first count reads a covering index, the
+    # second the small partial index of missing files; `status != 'missing'` would read rows.
+    everything = query.with_missing()
+    where, params = everything.where()
+    missing = conn.execute(
+        f"SELECT count(*) FROM scout_files WHERE {where} AND status = 'missing'", params
+    ).fetchone()[0]
+    return _count(conn, everything) - missing
+
+
+def _count(conn: sqlite3.Connection, query: FileQuery) -> int:
+    where, params = query.where()
+    return conn.execute(f"SELECT count(*) FROM scout_files WHERE {where}", params).fetchone()[0]
+
+
+def tag_counts(conn: sqlite3.Connection, source_id: int | None = None) -> TagCounts:
+    scope, params = ("source_id = ?", [source_id]) if source_id is not None else ("1", [])
+    counts: dict[str | None, int] = dict(
+        conn.execute(
+            f"SELECT tag, count(*) FROM scout_files WHERE {scope} GROUP BY tag", params
+        ).fetchall()
+    )
+    for tag, missing in conn.execute(
+        f"SELECT tag, count(*) FROM scout_files WHERE {scope} AND status = 'missing' GROUP BY tag",
+        params,
+    ):
+        counts[tag] -= missing
+    untagged = counts.pop(None, 0)
+    tags = sorted((tag, n) for tag, n in counts.items() if n > 0)
+    return TagCounts(tags, untagged, untagged + sum(n for _, n in tags))
+
+
+def file_by_id(conn: sqlite3.Connection, file_id: int) -> tuple[FileRow, bytes | None] | None:
+    """A row and its real path bytes (set only for names that are not valid UTF-8)."""
+    row = conn.execute(
+        f"SELECT {ROW_COLUMNS}, path_bytes FROM scout_files WHERE id = ?", (file_id,)
+    ).fetchone()
+    return None if row is None else (FileRow(*row[:-1]), row[-1])
+
+
+def _escape_like(text: str) -> str:
+    return (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )

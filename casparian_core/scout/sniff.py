@@ -1,0 +1,60 @@
+"""What a file really is, from its first bytes: a binary file named `.csv` shows as binary."""
+
+from __future__ import annotations
+
+import codecs
+from enum import StrEnum
+
+HEAD_BYTES = 4096
+
+
+class Kind(StrEnum):
+    EMPTY = "empty"
+    GZIP = "gzip"
+    ZIP = "zip"
+    PARQUET = "parquet"
+    SQLITE = "sqlite"
+    PDF = "pdf"
+    EVTX = "evtx"
+    PNG = "png"
+    JPEG = "jpeg"
+    UTF16_TEXT = "utf-16 text"
+    TEXT = "text"
+    BINARY = "binary"
+
+
+MAGIC_NUMBERS: tuple[tuple[bytes, Kind], ...] = (
+    (b"\x1f\x8b", Kind.GZIP),
+    (b"PK\x03\x04", Kind.ZIP),
+    (b"PK\x05\x06", Kind.ZIP),  # an empty archive
+    (b"PAR1", Kind.PARQUET),
+    (b"SQLite format 3\x00", Kind.SQLITE),
+    (b"%PDF-", Kind.PDF),
+    (b"ElfFile\x00", Kind.EVTX),
+    (b"\x89PNG\r\n\x1a\n", Kind.PNG),
+    (b"\xff\xd8\xff", Kind.JPEG),
+)
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def sniff(head: bytes) -> Kind:
+    """The kind of a file whose first bytes (up to HEAD_BYTES) are `head`."""
+    if not head:
+        return Kind.EMPTY
+    for magic, kind in MAGIC_NUMBERS:
+        if head.startswith(magic):
+            return kind
+    if head.startswith(UTF16_BOMS):
+        return Kind.UTF16_TEXT
+    if b"\x00" in head:
+        return Kind.BINARY
+    return Kind.TEXT if is_utf8_prefix(head) else Kind.BINARY
+
+
+def is_utf8_prefix(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8 apart from a character cut off at its end."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True

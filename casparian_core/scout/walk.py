@@ -1,0 +1,148 @@
+"""Walking a source folder in catalogue order, without following links or opening anything.
+
+Items come out sorted exactly as SQLite sorts `rel_path` (code point order, which is UTF-8 byte
+order), so a scan can merge them with the catalogue rows read in index order: no set of all
+paths in memory, and rows the walk passes by without a match are the missing files.
+
+A folder sorts as its name plus '/', because that is how the paths beneath it begin; this makes
+a depth-first walk come out in plain string order ('a.txt' < 'a/x' < 'a0').
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from operator import itemgetter
+
+from casparian_core.scout.ignore import IGNORE_FILE, IgnoreRules, is_builtin_ignored
+from casparian_core.scout.names import display_text
+
+
+class SkipReason(StrEnum):
+    IGNORED = "ignored"
+    SYMLINK = "symlink"
+    FIFO = "fifo"
+    SOCKET = "socket"
+    DEVICE = "device"
+    UNREADABLE_FOLDER = "unreadable folder"
+    UNREADABLE_FILE = "unreadable file"
+    VANISHED = "vanished"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    """A regular file: `rel_path` is display text, `path` the real OS path (may hold surrogates)."""
+
+    rel_path: str
+    path: str
+    size: int
+    mtime_ns: int
+    exact: bool  # whether rel_path is the real name, i.e. valid UTF-8 all the way down
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    rel_path: str
+    reason: SkipReason
+
+
+WalkItem = FoundFile | Skipped
+
+
+@dataclass(frozen=True, slots=True)
+class _Subfolder:
+    path: str
+    rel_path: str
+    exact: bool
+    rules: IgnoreRules
+
+
+def walk(path: str, rel_path: str, exact: bool, rules: IgnoreRules) -> Iterator[WalkItem]:
+    """Every file and skipped entry below the folder `path` (known as `rel_path`), in order.
+
+    An explicit stack of per-folder generators instead of recursion: trees deeper than Python's
+    recursion limit are legal.
+    """
+    stack = [_read_folder(path, rel_path, exact, rules)]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, _Subfolder):
+            stack.append(_read_folder(item.path, item.rel_path, item.exact, item.rules))
+        else:
+            yield item
+
+
+def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
+    """The walk item for one non-folder entry, from lstat alone; None when it is gone."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return Skipped(rel_path, SkipReason.UNREADABLE_FILE)
+    return _item_from_stat(path, rel_path, exact, info)
+
+
+def _read_folder(
+    path: str, rel_path: str, exact: bool, rules: IgnoreRules
+) -> Iterator[WalkItem | _Subfolder]:
+    try:
+        with os.scandir(path) as scan:
+            entries = list(scan)
+    except FileNotFoundError:
+        yield Skipped(rel_path, SkipReason.VANISHED)
+        return
+    except OSError:
+        # Permission denied, I/O error...: the folder is reported and its catalogue rows are
+        # left as they are, since we cannot tell whether its files are still there.
+        yield Skipped(rel_path, SkipReason.UNREADABLE_FOLDER)
+        return
+    rules = rules.entering(rel_path, path, any(e.name == IGNORE_FILE for e in entries))
+    for _, name, is_dir, entry in sorted(_sort_keys(entries), key=itemgetter(0)):
+        child_rel = f"{rel_path}/{name}" if rel_path else name
+        child_exact = exact and name == entry.name
+        if is_builtin_ignored(name) or (rules.files and rules.ignores(child_rel, is_dir)):
+            yield Skipped(child_rel, SkipReason.IGNORED)
+        elif is_dir:
+            yield _Subfolder(entry.path, child_rel, child_exact, rules)
+        else:
+            item = examine(entry.path, child_rel, child_exact)
+            yield Skipped(child_rel, SkipReason.VANISHED) if item is None else item
+
+
+def _sort_keys(
+    entries: list[os.DirEntry[str]],
+) -> Iterator[tuple[str, str, bool, os.DirEntry[str]]]:
+    for entry in entries:
+        name = display_text(entry.name)
+        try:
+            # d_type from the directory listing: no system call, and a link is never a folder.
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        yield (name + "/" if is_dir else name), name, is_dir, entry
+
+
+def _item_from_stat(path: str, rel_path: str, exact: bool, info: os.stat_result) -> WalkItem:
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return FoundFile(rel_path, path, info.st_size, info.st_mtime_ns, exact)
+    return Skipped(rel_path, _reason_for_mode(mode))
+
+
+def _reason_for_mode(mode: int) -> SkipReason:
+    if stat.S_ISLNK(mode):
+        return SkipReason.SYMLINK
+    if stat.S_ISFIFO(mode):
+        return SkipReason.FIFO
+    if stat.S_ISSOCK(mode):
+        return SkipReason.SOCKET
+    if stat.S_ISDIR(mode):
+        # A folder replaced a file between the listing and lstat: it will be seen next scan.
+        return SkipReason.VANISHED
+    return SkipReason.DEVICE
