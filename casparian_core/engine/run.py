@@ -1,0 +1,347 @@
+"""run_parser: one parser over one or more inputs, through the bridge, validation and a sink.
+
+For each input: hash it, skip it when its output exists (unless forced), send the job to the
+guest, validate every batch as it arrives, stream valid rows (with lineage) and quarantined rows
+into sink parts, and commit those parts only when the guest reports success. Any failure aborts
+every part of that input, so no partial output is ever committed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from casparian_core.bridge import protocol
+from casparian_core.bridge.host import GuestProcess, JobOutcome, LogCallback
+from casparian_core.config import Settings
+from casparian_core.contracts.errors import ContractError
+from casparian_core.contracts.model import QUARANTINE_SUFFIX, OutputSpec
+from casparian_core.engine import errors
+from casparian_core.engine.inputs import hash_file
+from casparian_core.engine.results import OutputResult, RunOptions, RunResult, RunStatus
+from casparian_core.engine.suggestions import suggest
+from casparian_core.errors import CasparianError
+from casparian_core.parsers.metadata import ParserInfo, ParserLoadError, read_parser_info
+from casparian_core.sinks import PartWriter, Sink, open_sink
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+ResultCallback = Callable[[RunResult], None]
+DEV_OUTPUT_DIR = "output"  # the default sink: parquet://<current folder>/output
+
+
+def run_parser(
+    parser_path: Path,
+    inputs: Sequence[Path],
+    settings: Settings,
+    options: RunOptions,
+    *,
+    on_log: LogCallback | None = None,
+    on_result: ResultCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> list[RunResult]:
+    """Run the parser at `parser_path` on each input, in order, with one guest for all of them.
+
+    Returns one RunResult per input that was attempted (a cancelled run stops early); each is
+    also passed to `on_result` as soon as it is known. `on_log(level, text)` receives the
+    parser's log lines (and, when stdio is piped, its prints), possibly from another thread.
+    Raises a CasparianError only for problems with the options (a bad --sink URI or --venv).
+    """
+    parser_path = Path(parser_path)
+    try:
+        info = read_parser_info(parser_path)
+    except (ParserLoadError, ContractError) as exc:
+        results = [_unusable_parser(parser_path, Path(path), exc) for path in inputs]
+        for result in results:
+            if on_result is not None:
+                on_result(result)
+        return results
+    _check_venv(options.venv)
+    sink = open_sink(options.sink_uri, Path.cwd() / DEV_OUTPUT_DIR)
+    results = []
+    guest = GuestProcess(
+        settings, venv=options.venv, inherit_stdio=options.inherit_stdio, on_log=on_log
+    )
+    with guest:
+        for path in inputs:
+            if cancel is not None and cancel.is_set():
+                break
+            result = InputRun(info, Path(path), sink, guest, options).execute(cancel)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            if result.status == RunStatus.CANCELLED:
+                break
+    return results
+
+
+def _unusable_parser(parser_path: Path, input_path: Path, exc: CasparianError) -> RunResult:
+    code = errors.error_code_of(exc)
+    return RunResult(
+        parser_name=parser_path.stem,
+        parser_version="",
+        input_path=input_path,
+        status=RunStatus.FAILED,
+        error_code=code,
+        error_message=str(exc),
+        suggestion=suggest(code, exc),
+    )
+
+
+def _check_venv(venv: Path | None) -> None:
+    if venv is not None and not (venv / "bin" / "python").exists():
+        raise errors.VenvError(
+            f"{venv} is not a virtual environment (no bin/python): create one with "
+            "`python -m venv` and install pyarrow and pyzmq into it"
+        )
+
+
+@dataclass
+class _OutputState:
+    """One output of the input being run: its contract, open parts and running totals."""
+
+    spec: OutputSpec
+    writer: PartWriter
+    result: OutputResult
+    quarantine: PartWriter | None = None
+    row_offset: int = 0
+    preview: list[pa.Table] = field(default_factory=list)
+    preview_rows: int = 0
+
+
+class InputRun:
+    """One parser on one input: the job, the streaming validation and the atomic commit."""
+
+    def __init__(
+        self, info: ParserInfo, path: Path, sink: Sink, guest: GuestProcess, options: RunOptions
+    ) -> None:
+        self._info = info
+        self._path = path
+        self._sink = sink
+        self._guest = guest
+        self._options = options
+        self._job_id = options.job_id or uuid.uuid4().hex
+        self._source_hash = ""
+        self._part_key = ""
+        self._states: dict[str, _OutputState] = {}
+
+    def execute(self, cancel: threading.Event | None) -> RunResult:
+        started = time.perf_counter()
+        result = RunResult(
+            self._info.name, self._info.version, self._path, RunStatus.FAILED, self._job_id
+        )
+        try:
+            self._run(result, cancel)
+        finally:
+            result.duration_s = time.perf_counter() - started
+        return result
+
+    def _run(self, result: RunResult, cancel: threading.Event | None) -> None:
+        try:
+            result.input_bytes = self._path.stat().st_size
+            self._source_hash = hash_file(self._path)
+        except OSError as exc:
+            code = _input_error_code(exc)
+            self._fail(result, code, f"{self._path}: cannot read the input ({exc.strerror})")
+            return
+        self._part_key = _part_key(self._source_hash, self._info.version)
+        declared = self._declared_outputs()
+        if declared and not self._options.force and self._all_parts_exist(declared):
+            result.status = RunStatus.SKIPPED
+            result.outputs = [
+                OutputResult(name, self._sink.location(name), skipped=True) for name in declared
+            ]
+            return
+        job = protocol.Job(
+            self._job_id,
+            str(self._info.path),
+            str(self._path),
+            self._info.default_output,
+            self._info.class_name,
+        )
+        try:
+            outcome = self._guest.run_job(job, self._on_data, cancel)
+            if outcome.ok:
+                self._check_quarantine_limits()
+                self._commit()
+        except CasparianError as exc:
+            self._abort()
+            code = errors.error_code_of(exc)
+            self._fail(result, code, str(exc), suggestion=suggest(code, exc))
+        except BaseException:
+            self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
+            raise
+        else:
+            if outcome.ok:
+                warned = any(state.result.quarantined for state in self._states.values())
+                result.status = RunStatus.COMPLETED_WITH_WARNINGS if warned else RunStatus.COMPLETED
+            else:
+                self._abort()
+                self._fail_from_outcome(result, outcome)
+        result.outputs = self._output_results(declared)
+
+    def _declared_outputs(self) -> list[str]:
+        """Outputs known before running: the contract's, or a Level 1 parser's single one."""
+        if self._info.outputs:
+            return list(self._info.outputs)
+        return [self._info.default_output] if self._info.level == 1 else []
+
+    def _all_parts_exist(self, outputs: list[str]) -> bool:
+        return all(self._sink.has_part(name, self._part_key) for name in outputs)
+
+    def _on_data(self, output: str, table: pa.Table) -> None:
+        from casparian_core.contracts.lineage import add_lineage, quarantine_table
+        from casparian_core.contracts.validate import validate_batch
+
+        state = self._states.get(output) or self._open_output(output, table)
+        checked = validate_batch(table, state.spec, state.row_offset)
+        state.row_offset += table.num_rows
+        if checked.valid.num_rows:
+            state.writer.write(add_lineage(checked.valid, **self._lineage()))
+            self._keep_preview(state, checked.valid)
+        if checked.quarantined.num_rows:
+            if state.quarantine is None:
+                state.quarantine = self._begin_quarantine(output)
+            state.quarantine.write(quarantine_table(checked.quarantined, **self._context()))
+        state.result.rows += checked.valid.num_rows
+        state.result.quarantined += checked.quarantined.num_rows
+        state.result.reasons.update(checked.reasons)
+
+    def _open_output(self, output: str, first: pa.Table) -> _OutputState:
+        from casparian_core.contracts.validate import infer_spec
+
+        if self._info.outputs is None:
+            spec, inferred = infer_spec(first, output), True
+        elif output in self._info.outputs:
+            spec, inferred = self._info.outputs[output], False
+        else:
+            raise errors.UndeclaredOutputError(
+                f"{self._info.path}: parse yielded output '{output}', which `outputs` does not "
+                f"declare (declared: {', '.join(self._info.outputs)}); declare it or rename it"
+            )
+        writer = self._sink.begin(output, self._part_key, self._lineage_schema(spec))
+        location = self._sink.location(output)
+        state = _OutputState(spec, writer, OutputResult(output, location, spec=spec))
+        state.result.inferred = inferred
+        self._states[output] = state
+        return state
+
+    def _lineage(self) -> dict[str, str]:
+        return {
+            "source_hash": self._source_hash,
+            "job_id": self._job_id,
+            "parser": self._info.name,
+            "parser_version": self._info.version,
+        }
+
+    def _context(self) -> dict[str, str]:
+        return {
+            "source_path": str(self._path),
+            "job_id": self._job_id,
+            "parser": self._info.name,
+            "parser_version": self._info.version,
+        }
+
+    def _lineage_schema(self, spec: OutputSpec) -> pa.Schema:
+        from casparian_core.contracts.lineage import add_lineage
+
+        return add_lineage(spec.arrow_schema().empty_table(), **self._lineage()).schema
+
+    def _begin_quarantine(self, output: str) -> PartWriter:
+        from casparian_core.contracts.lineage import quarantine_table
+        from casparian_core.contracts.validate import QUARANTINE_SCHEMA
+
+        schema = quarantine_table(QUARANTINE_SCHEMA.empty_table(), **self._context()).schema
+        return self._sink.begin(output + QUARANTINE_SUFFIX, self._part_key, schema)
+
+    def _keep_preview(self, state: _OutputState, valid: pa.Table) -> None:
+        wanted = self._options.preview_rows - state.preview_rows
+        if wanted > 0:
+            piece = valid.slice(0, wanted)
+            state.preview.append(piece)
+            state.preview_rows += piece.num_rows
+
+    def _check_quarantine_limits(self) -> None:
+        for name, state in self._states.items():
+            limit = state.spec.max_quarantine_pct
+            total = state.result.rows + state.result.quarantined
+            if limit is None or not total:
+                continue
+            share = 100 * state.result.quarantined / total
+            if share > limit:
+                raise errors.QuarantineLimitError(
+                    f"{self._path}: output '{name}' quarantined {share:.1f}% of its rows "
+                    f"({state.result.quarantined} of {total}), above its limit of {limit:g}% "
+                    "(_max_quarantine_pct); nothing was written"
+                )
+
+    def _commit(self) -> None:
+        """Publish every part of this input. A rerun must replace what an earlier run wrote,
+        so outputs that got no rows this time still replace their old part with an empty one."""
+        for name, spec in (self._info.outputs or {}).items():
+            if name not in self._states and self._sink.has_part(name, self._part_key):
+                self._sink.begin(name, self._part_key, self._lineage_schema(spec)).commit()
+        for name, state in self._states.items():
+            if state.quarantine is None and self._sink.has_part(
+                name + QUARANTINE_SUFFIX, self._part_key
+            ):
+                state.quarantine = self._begin_quarantine(name)
+            state.writer.commit()
+            if state.quarantine is not None:
+                state.quarantine.commit()
+
+    def _abort(self) -> None:
+        for state in self._states.values():
+            state.writer.abort()
+            if state.quarantine is not None:
+                state.quarantine.abort()
+
+    def _output_results(self, declared: list[str]) -> list[OutputResult]:
+        import pyarrow as pa
+
+        results = []
+        for state in self._states.values():
+            if state.preview:
+                state.result.preview = pa.concat_tables(state.preview)
+            results.append(state.result)
+        specs = self._info.outputs or {}
+        for name in declared:
+            if name not in self._states:
+                results.append(OutputResult(name, self._sink.location(name), spec=specs.get(name)))
+        return results
+
+    def _fail(
+        self, result: RunResult, code: str, message: str, suggestion: str | None = None
+    ) -> None:
+        result.status = RunStatus.FAILED
+        result.error_code = code
+        result.error_message = message
+        result.suggestion = suggestion or suggest(code)
+
+    def _fail_from_outcome(self, result: RunResult, outcome: JobOutcome) -> None:
+        self._fail(result, outcome.error_code or "", outcome.message or "the parser failed")
+        result.traceback = outcome.traceback
+        if outcome.error_code == protocol.ErrorCode.CANCELLED:
+            result.status = RunStatus.CANCELLED
+            result.suggestion = None
+
+
+def _part_key(source_hash: str, version: str) -> str:
+    """Same input and parser version, same key: a rerun replaces its part, never duplicates."""
+    import hashlib
+
+    return hashlib.sha256(f"{source_hash}\0{version}".encode()).hexdigest()[:32]
+
+
+def _input_error_code(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return protocol.ErrorCode.FILE_NOT_FOUND
+    if isinstance(exc, PermissionError):
+        return protocol.ErrorCode.PERMISSION_ERROR
+    return errors.INPUT_ERROR

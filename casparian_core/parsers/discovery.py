@@ -1,0 +1,49 @@
+"""Finding parsers in `$CASPARIAN_HOME/parsers/`: flat, `*.py`, symlinks followed.
+
+A file that cannot be used (a broken link, a syntax error, bad metadata) is listed with its error
+rather than dropped, so a screen can show it with a red health icon.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from casparian_core.errors import CasparianError
+from casparian_core.parsers.metadata import ParserInfo, read_parser_info
+
+
+@dataclass(frozen=True)
+class DiscoveredParser:
+    path: Path
+    info: ParserInfo | None  # None when the file cannot be used
+    error: str | None  # why not
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info is not None else self.path.stem
+
+
+def discover_parsers(folder: Path) -> list[DiscoveredParser]:
+    """Every `*.py` directly in `folder` (names starting with `_` or `.` skipped), by name."""
+    if not folder.is_dir():
+        return []
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".py") and not entry.name.startswith(("_", ".")):
+                found.append(_examine(Path(entry.path)))
+    return sorted(found, key=lambda parser: (parser.name, parser.path.name))
+
+
+def _examine(path: Path) -> DiscoveredParser:
+    if path.is_symlink() and not path.exists():
+        target = os.readlink(path)
+        return DiscoveredParser(path, None, f"{path}: broken symbolic link to {target}")
+    if path.is_dir():
+        return DiscoveredParser(path, None, f"{path}: a folder, not a parser file")
+    try:
+        return DiscoveredParser(path, read_parser_info(path), None)
+    except CasparianError as exc:
+        return DiscoveredParser(path, None, str(exc))
