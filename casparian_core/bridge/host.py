@@ -71,6 +71,7 @@ def guest_environment(source: Mapping[str, str], venv: Path | None = None) -> di
     """The minimal environment of a guest: a few harmless variables, never host secrets."""
     env = {name: source[name] for name in GUEST_ENV_NAMES if name in source}
     env["PYTHONUNBUFFERED"] = "1"  # so print() output reaches the log as it happens
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ left beside the user's parsers
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = os.pathsep.join(filter(None, (str(venv / "bin"), env.get("PATH"))))

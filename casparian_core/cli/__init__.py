@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from casparian_core import __version__
-from casparian_core.cli import status, tui
+from casparian_core.cli import run, status, tui
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 
-COMMANDS = (status, tui)
+COMMANDS = (status, tui, run)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""Inputs of a run: expanding a file/folder/glob argument, and the content hash of a file."""
+"""Inputs of a run: expanding a file/folder/glob argument, a file's content hash, and the key of
+the sink parts a file produces."""
 
 from __future__ import annotations
 
@@ -39,3 +40,10 @@ def hash_file(path: Path) -> str:
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
     hasher.update_mmap(path)
     return hasher.hexdigest()
+
+
+def part_key(source_hash: str, parser_version: str) -> str:
+    """Same input and parser version, same key: a rerun replaces its part, never duplicates."""
+    import hashlib
+
+    return hashlib.sha256(f"{source_hash}\0{parser_version}".encode()).hexdigest()[:32]

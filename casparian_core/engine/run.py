@@ -22,7 +22,7 @@ from casparian_core.config import Settings
 from casparian_core.contracts.errors import ContractError
 from casparian_core.contracts.model import QUARANTINE_SUFFIX, OutputSpec
 from casparian_core.engine import errors
-from casparian_core.engine.inputs import hash_file
+from casparian_core.engine.inputs import hash_file, part_key
 from casparian_core.engine.results import OutputResult, RunOptions, RunResult, RunStatus
 from casparian_core.engine.suggestions import suggest
 from casparian_core.errors import CasparianError
@@ -62,7 +62,7 @@ def run_parser(
             if on_result is not None:
                 on_result(result)
         return results
-    _check_venv(options.venv)
+    check_venv(options.venv)
     sink = open_sink(options.sink_uri, Path.cwd() / DEV_OUTPUT_DIR)
     results = []
     guest = GuestProcess(
@@ -94,7 +94,7 @@ def _unusable_parser(parser_path: Path, input_path: Path, exc: CasparianError) -
     )
 
 
-def _check_venv(venv: Path | None) -> None:
+def check_venv(venv: Path | None) -> None:
     if venv is not None and not (venv / "bin" / "python").exists():
         raise errors.VenvError(
             f"{venv} is not a virtual environment (no bin/python): create one with "
@@ -150,8 +150,8 @@ class InputRun:
             code = _input_error_code(exc)
             self._fail(result, code, f"{self._path}: cannot read the input ({exc.strerror})")
             return
-        self._part_key = _part_key(self._source_hash, self._info.version)
-        declared = self._declared_outputs()
+        self._part_key = part_key(self._source_hash, self._info.version)
+        declared = self._info.declared_outputs
         if declared and not self._options.force and self._all_parts_exist(declared):
             result.status = RunStatus.SKIPPED
             result.outputs = [
@@ -185,12 +185,6 @@ class InputRun:
                 self._abort()
                 self._fail_from_outcome(result, outcome)
         result.outputs = self._output_results(declared)
-
-    def _declared_outputs(self) -> list[str]:
-        """Outputs known before running: the contract's, or a Level 1 parser's single one."""
-        if self._info.outputs:
-            return list(self._info.outputs)
-        return [self._info.default_output] if self._info.level == 1 else []
 
     def _all_parts_exist(self, outputs: list[str]) -> bool:
         return all(self._sink.has_part(name, self._part_key) for name in outputs)
@@ -330,13 +324,6 @@ class InputRun:
         if outcome.error_code == protocol.ErrorCode.CANCELLED:
             result.status = RunStatus.CANCELLED
             result.suggestion = None
-
-
-def _part_key(source_hash: str, version: str) -> str:
-    """Same input and parser version, same key: a rerun replaces its part, never duplicates."""
-    import hashlib
-
-    return hashlib.sha256(f"{source_hash}\0{version}".encode()).hexdigest()[:32]
 
 
 def _input_error_code(exc: OSError) -> str:

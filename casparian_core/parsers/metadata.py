@@ -40,6 +40,14 @@ class ParserInfo:
     class_name: str | None  # the Level 2 class
 
     @property
+    def declared_outputs(self) -> list[str]:
+        """Outputs known before running: the contract's, or a Level 1 parser's single one.
+        (A Level 2 parser without `outputs` names its outputs only as it yields them.)"""
+        if self.outputs:
+            return list(self.outputs)
+        return [self.default_output] if self.level == 1 else []
+
+    @property
     def default_output(self) -> str:
         """The output a Level 1 parser's data goes to: its declared one, else its name."""
         if self.outputs:

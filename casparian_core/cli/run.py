@@ -1,0 +1,277 @@
+"""`casparian run <parser> <input> [--sink URI] [--venv PATH] [--force] [--whatif] [--json]`.
+
+Dev mode: runs the parser on a file, a folder or a glob through the real engine (bridge,
+validation, sink) and needs no database. Exit 0 when every input completed (or was skipped),
+1 when one failed, 130 on Ctrl+C (nothing partial is committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from casparian_core.config import Settings
+from casparian_core.engine.inputs import expand_inputs
+from casparian_core.engine.results import RunOptions, RunResult, RunStatus
+from casparian_core.parsers.metadata import ParserLoadError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from casparian_core.engine.plan import RunPlan
+    from casparian_core.engine.results import OutputResult
+
+TOP_REASONS = 3
+SHOWN_CELL_CHARS = 40
+SHOWN_INPUTS = 20
+MIB = 1024 * 1024
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "run",
+        help="run a parser on files and show what it produces (dev mode, no database)",
+        description="Run a parser on a file, a folder (every file under it) or a glob, check "
+        "every row against its contract, write valid rows and quarantine the rest.",
+    )
+    parser.add_argument("parser", type=Path, help="the parser file (.py)")
+    parser.add_argument("input", help="a file, a folder or a quoted glob such as 'logs/*.log'")
+    parser.add_argument(
+        "--sink",
+        metavar="URI",
+        help="where output goes: parquet://DIR (default ./output), arrow://DIR, "
+        "sqlite:///FILE or duckdb:///FILE",
+    )
+    parser.add_argument(
+        "--venv", type=Path, metavar="PATH", help="run the parser with this virtualenv's Python"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace output that exists for this input"
+    )
+    parser.add_argument("--whatif", action="store_true", help="show what would run; run nothing")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from casparian_core.engine.run import run_parser
+
+    if not args.parser.is_file():
+        raise ParserLoadError(f"{args.parser}: no such parser file; check the path")
+    inputs = expand_inputs(args.input)
+    options = RunOptions(
+        sink_uri=args.sink,
+        venv=args.venv,
+        force=args.force,
+        # With --json, stdout carries only the JSON: the parser's own output is piped to stderr.
+        inherit_stdio=not args.json,
+    )
+    if args.whatif:
+        from casparian_core.engine.plan import plan_run
+
+        plan = plan_run(args.parser, inputs, options)
+        if args.json:
+            print(json.dumps(_plan_json(plan)))
+        else:
+            _print_plan(_console(), plan)
+        return 0
+    console = None if args.json else _console()
+    on_result = None if console is None else lambda result: _print_result(console, result)
+    results = run_parser(
+        args.parser, inputs, settings, options, on_log=_print_log, on_result=on_result
+    )
+    if args.json:
+        print(json.dumps(results_json(results)))
+    elif console is not None and len(results) > 1:
+        _print_summary(console, results)
+    return 0 if all(result.ok for result in results) else 1
+
+
+def results_json(results: list[RunResult]) -> dict[str, Any]:
+    """The `--json` object: for one input exactly status, error_code, duration_s, outputs;
+    for several, the same aggregated, plus one entry per input."""
+    outputs: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for output in result.outputs:
+            entry = outputs.setdefault(
+                output.name,
+                {"name": output.name, "rows": 0, "quarantined": 0, "path": output.location},
+            )
+            entry["rows"] += output.rows
+            entry["quarantined"] += output.quarantined
+    failed = next((result for result in results if not result.ok), None)
+    document: dict[str, Any] = {
+        "status": _overall_status(results),
+        "error_code": None if failed is None else failed.error_code,
+        "duration_s": round(sum(result.duration_s for result in results), 6),
+        "outputs": list(outputs.values()),
+    }
+    if len(results) > 1:
+        document["inputs"] = [
+            {
+                "path": str(result.input_path),
+                "status": result.status,
+                "error_code": result.error_code,
+                "error_message": result.error_message,
+                "duration_s": round(result.duration_s, 6),
+            }
+            for result in results
+        ]
+    return document
+
+
+def _overall_status(results: list[RunResult]) -> str:
+    statuses = {result.status for result in results}
+    for status in (
+        RunStatus.FAILED,
+        RunStatus.CANCELLED,
+        RunStatus.COMPLETED_WITH_WARNINGS,
+        RunStatus.COMPLETED,
+    ):
+        if status in statuses:
+            return status
+    return RunStatus.SKIPPED if statuses else RunStatus.COMPLETED
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_log(level: int, text: str) -> None:
+    print(f"{logging.getLevelName(level):<7} {text}", file=sys.stderr, flush=True)
+
+
+def _print_result(console: Console, result: RunResult) -> None:
+    from rich.markup import escape
+
+    head = escape(f"{result.parser_name} {result.parser_version} on {result.input_path}:")
+    if result.status == RunStatus.SKIPPED:
+        console.print(
+            f"{head} [yellow]SKIPPED[/]: output exists for this input and parser "
+            "version (use --force to replace it)"
+        )
+        return
+    if not result.ok:
+        code = f" ({result.error_code})" if result.error_code else ""
+        console.print(f"{head} [red b]{result.status}[/]{code} after {result.duration_s:.2f} s")
+        console.print(f"  {result.error_message}", style="red", markup=False)
+        if result.traceback:
+            console.print(result.traceback.rstrip(), style="dim", markup=False)
+        if result.suggestion:
+            console.print(f"  hint: {result.suggestion}", style="cyan", markup=False)
+        return
+    style = "yellow" if result.status == RunStatus.COMPLETED_WITH_WARNINGS else "green"
+    seconds = max(result.duration_s, 1e-9)
+    rate = (
+        f"{result.input_bytes / MIB / seconds:.1f} MB/s, "
+        f"{(result.rows + result.quarantined) / seconds:,.0f} rows/s"
+    )
+    console.print(f"{head} [{style} b]{result.status}[/] in {seconds:.2f} s ({rate})")
+    for output in result.outputs:
+        _print_output(console, output)
+
+
+def _print_output(console: Console, output: OutputResult) -> None:
+    from rich.markup import escape
+
+    console.print(escape(f"  {output.name}: {output.rows:,} rows written to {output.location}"))
+    if output.quarantined:
+        reasons = ", ".join(
+            f"{reason} ({count:,})" for reason, count in output.reasons.most_common(TOP_REASONS)
+        )
+        console.print(
+            f"    [yellow]{output.quarantined:,} rows quarantined[/] "
+            f"(in {output.name}_quarantine): {reasons}"
+        )
+    if output.spec is not None:
+        origin = " (inferred from the data, not enforced)" if output.inferred else ""
+        console.print(f"    schema{origin}:")
+        for name, spec in output.spec.columns.items():
+            nullable = "" if spec.nullable else " not null"
+            console.print(f"      {name}  {spec.type}{nullable}", markup=False)
+    if output.preview is not None and output.preview.num_rows:
+        console.print(_preview_table(output))
+
+
+def _preview_table(output: OutputResult) -> Any:
+    from rich.table import Table
+
+    assert output.preview is not None
+    table = Table(title=f"first {output.preview.num_rows} rows", title_justify="left")
+    for name in output.preview.column_names:
+        table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS)
+    for row in output.preview.to_pylist():
+        table.add_row(*("∅" if value is None else str(value) for value in row.values()))
+    return table
+
+
+def _print_summary(console: Console, results: list[RunResult]) -> None:
+    statuses = Counter(result.status for result in results)
+    counts = ", ".join(f"{count} {status.lower()}" for status, count in statuses.items())
+    rows = sum(result.rows for result in results)
+    quarantined = sum(result.quarantined for result in results)
+    seconds = sum(result.duration_s for result in results)
+    console.print(
+        f"[b]{len(results)} inputs[/b]: {counts}; {rows:,} rows written, "
+        f"{quarantined:,} quarantined in {seconds:.2f} s"
+    )
+
+
+def _plan_json(plan: RunPlan) -> dict[str, Any]:
+    info = plan.info
+    return {
+        "parser": {
+            "name": info.name,
+            "version": info.version,
+            "level": info.level,
+            "topics": list(info.topics),
+            "path": str(info.path),
+        },
+        "outputs": {
+            name: json.loads(spec.schema_json()) for name, spec in (info.outputs or {}).items()
+        },
+        "inferred": info.outputs is None,
+        "sink": plan.sink_uri,
+        "targets": plan.targets,
+        "python": plan.python,
+        "inputs": [
+            {"path": str(item.path), "bytes": item.size, "would_skip": item.exists}
+            for item in plan.inputs
+        ],
+    }
+
+
+def _print_plan(console: Console, plan: RunPlan) -> None:
+    info = plan.info
+    topics = ", ".join(info.topics) or "none"
+    console.print(
+        f"{info.name} {info.version} (Level {info.level}, topics: {topics})", markup=False
+    )
+    console.print(f"  parser: {info.path}; guest Python: {plan.python}", markup=False)
+    if info.outputs is None:
+        console.print("  outputs: no contract; the schema will be inferred from the first batch")
+    for name, spec in (info.outputs or {}).items():
+        console.print(f"  output {name} -> {plan.targets.get(name, plan.sink_uri)}", markup=False)
+        for column, column_spec in spec.columns.items():
+            rules = column_spec.model_dump(exclude_none=True, exclude={"type", "nullable"})
+            extra = "".join(f", {key}={value!r}" for key, value in rules.items())
+            nullable = "" if column_spec.nullable else " not null"
+            console.print(f"    {column}  {column_spec.type}{nullable}{extra}", markup=False)
+    skipped = sum(item.exists for item in plan.inputs)
+    console.print(
+        f"  {len(plan.inputs)} input(s) to {plan.sink_uri}"
+        + (f"; {skipped} already done (would be skipped without --force)" if skipped else "")
+    )
+    for item in plan.inputs[:SHOWN_INPUTS]:
+        note = "  (would skip)" if item.exists else ""
+        console.print(f"    {item.path}  {item.size:,} bytes{note}", markup=False)
+    if len(plan.inputs) > SHOWN_INPUTS:
+        console.print(f"    ... and {len(plan.inputs) - SHOWN_INPUTS} more")
+    console.print("Nothing was run (--whatif).")
