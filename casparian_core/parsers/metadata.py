@@ -99,9 +99,9 @@ def _parse_file(path: Path) -> ast.Module:
     try:
         return ast.parse(source, filename=str(path))
     except SyntaxError as exc:
+        if exc.lineno is None:  # e.g. null bytes: not Python source at all
+            raise ParserLoadError(f"{path}: not a Python source file ({exc.msg})") from None
         raise ParserLoadError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except ValueError as exc:  # e.g. null bytes: not a Python source file at all
-        raise ParserLoadError(f"{path}: not a Python source file ({exc})") from None
 
 
 def _module_parse_function(tree: ast.Module) -> ast.FunctionDef | None:
