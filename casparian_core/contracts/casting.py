@@ -10,6 +10,7 @@ result and are reported in `failed`, so validation can quarantine their rows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -35,6 +36,25 @@ _TEXT_SHAPES: dict[Kind, str] = {
 }
 # Arrow has no string -> time or string -> duration cast: text goes through a neighbour type.
 _EPOCH_DAY = "1970-01-01T"
+ROLLED_OVER_DAYS = 3  # February 31st rolls over to March 3rd at the latest
+_DIRECTIVE = re.compile(r"([^%]+)|%([A-Za-z%])")
+_DIRECTIVE_PATTERNS = {
+    "Y": "[0-9]{4}",
+    "y": "[0-9]{2}",
+    "m": "[ 0-9]?[0-9]",
+    "d": "[ 0-9]?[0-9]",
+    "H": "[ 0-9]?[0-9]",
+    "I": "[ 0-9]?[0-9]",
+    "M": "[0-9]{1,2}",
+    "S": "[0-9]{1,2}",
+    "b": "[A-Za-z]+",
+    "B": "[A-Za-z]+",
+    "h": "[A-Za-z]+",
+    "a": "[A-Za-z]+",
+    "A": "[A-Za-z]+",
+    "p": "[AaPp][Mm]",
+    "%": "%",
+}
 
 
 @dataclass(frozen=True)
@@ -148,12 +168,45 @@ def _strptime(chunk: pa.Array, spec: ColumnSpec) -> pa.Array:
     column_type = spec.column_type
     unit = column_type.unit if column_type.kind is Kind.TIMESTAMP else "us"
     parsed = pc.strptime(chunk, format=spec.format, unit=unit, error_is_null=True)
+    parsed = _without_rolled_over_dates(chunk, parsed, spec.format)
     if column_type.kind is Kind.TIMESTAMP and column_type.tz is not None and parsed.type.tz is None:
         # Text without an offset is wall-clock time in the column's zone.
         parsed = pc.assume_timezone(
             parsed, timezone=column_type.tz, ambiguous="earliest", nonexistent="earliest"
         )
     return parsed.cast(spec.arrow_type())
+
+
+def _without_rolled_over_dates(text: pa.Array, parsed: pa.Array, time_format: str) -> pa.Array:
+    """Arrow's strptime rolls impossible days over (February 30th becomes March 2nd) where
+    Python's refuses them. A rolled-over day lands on the 1st to 3rd of a month, so only values
+    parsed to those days are suspects; a suspect is refused when the day written in its text
+    (cut out with a regex made from the format) is not the day it was parsed to."""
+    if "%d" not in time_format:
+        return parsed
+    suspect = pc.less_equal(pc.day(parsed), ROLLED_OVER_DAYS).fill_null(False)
+    if not pc.any(suspect).as_py():
+        return parsed
+    suspects = pc.filter(text, suspect)
+    written_day = pc.struct_field(pc.extract_regex(suspects, _format_regex(time_format)), "day")
+    written_day = pc.cast(pc.utf8_trim_whitespace(written_day), pa.int64())
+    # A text the regex cannot read (an exotic directive) is given the benefit of the doubt.
+    refused = pc.not_equal(written_day, pc.day(pc.filter(parsed, suspect))).fill_null(False)
+    rejected = pc.replace_with_mask(suspect, suspect, refused)
+    return pc.if_else(rejected, pa.scalar(None, parsed.type), parsed)
+
+
+def _format_regex(time_format: str) -> str:
+    """A regex matching what strptime `time_format` reads, with the day as group `day`."""
+    pattern = ["^"]
+    for literal, directive in _DIRECTIVE.findall(time_format):
+        if literal:  # strptime lets any run of whitespace match whitespace
+            pattern.append(r"\s+".join(re.escape(word) for word in re.split(r"\s+", literal)))
+        elif directive == "d" and "(?P<day>" not in "".join(pattern):
+            pattern.append("(?P<day>[ 0-9]?[0-9])")
+        else:
+            pattern.append(_DIRECTIVE_PATTERNS.get(directive, ".*?"))
+    return "".join(pattern)
 
 
 def _integer_range(target: pa.DataType) -> tuple[int, int]:

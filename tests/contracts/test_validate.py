@@ -276,3 +276,14 @@ def test_infer_spec_reads_the_first_batch_and_skips_markers() -> None:
 def test_infer_spec_refuses_nested_columns() -> None:
     with pytest.raises(SchemaMismatchError, match="expected 'tags' a flat type"):
         infer_spec(pa.table({"tags": [["a", "b"]]}), "events")
+
+
+def test_impossible_days_are_refused_not_rolled_over_to_the_next_month() -> None:
+    spec = contract({"d": {"type": "date", "format": "%Y-%m-%d"}})
+    table = pa.table({"d": ["2026-02-30", "2024-02-29", "2026-04-31", "2026-3-1", "2026-02-29"]})
+
+    result = validate_batch(table, spec, row_offset=0)
+
+    assert result.valid.column("d").to_pylist() == [date(2024, 2, 29), date(2026, 3, 1)]
+    assert result.quarantined.column("row_index").to_pylist() == [0, 2, 4]
+    assert set(result.quarantined.column("rule").to_pylist()) == {"format"}
