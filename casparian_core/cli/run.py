@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from casparian_core.config import Settings
 from casparian_core.engine.inputs import expand_inputs
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
-from casparian_core.parsers.metadata import ParserLoadError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,6 +59,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from casparian_core.engine.run import run_parser
+    from casparian_core.parsers.metadata import ParserLoadError
 
     if not args.parser.is_file():
         raise ParserLoadError(f"{args.parser}: no such parser file; check the path")
