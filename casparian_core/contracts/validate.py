@@ -13,8 +13,6 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -207,25 +205,31 @@ def _row_index(table: pa.Table, rows: pa.Array, row_offset: int) -> pa.Array:
 
 def _rows_as_json(table: pa.Table, rows: pa.Array) -> pa.Array:
     data = table.drop_columns([name for name in MARKER_COLUMNS if name in table.column_names])
+    data = _json_ready(data.take(rows))
     return pa.array(
-        [
-            json.dumps(row, default=_json_value, ensure_ascii=False)
-            for row in data.take(rows).to_pylist()
-        ],
+        [_ROW_ENCODER.encode(row) for row in data.to_pylist()],
         type=pa.string(),
     )
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
+def _json_ready(table: pa.Table) -> pa.Table:
+    """Temporal and decimal columns as text, cast by Arrow: building Python datetimes and
+    Decimals only to print them would cost more than the JSON itself."""
+    for position, field in enumerate(table.schema):
+        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_temporal(value_type) or pa.types.is_decimal(value_type):
+            text = table.column(position).cast(pa.string())
+            table = table.set_column(position, field.name, text)
+    return table
+
+
+def _bytes_as_text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return str(value)
     raise TypeError(f"cannot show {type(value).__name__} as JSON")
+
+
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_bytes_as_text)
 
 
 def _value_text(values: pa.Array) -> pa.Array | str:
