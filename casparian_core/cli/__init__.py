@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from casparian_core import __version__
-from casparian_core.cli import run, status, tui
+from casparian_core.cli import files, rule, run, scan, source, status, tag, tui
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 
-COMMANDS = (status, tui, run)
+COMMANDS = (status, tui, run, scan, rule, tag, files, source)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,7 +58,6 @@ CREATE TABLE scout_files (
 CREATE INDEX scout_files_tag ON scout_files(tag, source_id, rel_path);
 -- Missing files are few: counts of present files subtract them instead of reading every row.
 CREATE INDEX scout_files_missing ON scout_files(source_id, tag) WHERE status = 'missing';
-CREATE INDEX scout_files_hash ON scout_files(content_hash) WHERE content_hash IS NOT NULL;
 CREATE INDEX scout_files_rule ON scout_files(rule_id) WHERE rule_id IS NOT NULL;
 
 CREATE TABLE cf_parsers (

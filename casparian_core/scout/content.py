@@ -30,15 +30,19 @@ def read_content(path: str | bytes) -> Content:
     """The hash (hex blake3) and kind of a regular file; raises OSError when it cannot."""
     fd = os.open(path, OPEN_FLAGS)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise NotRegularFileError(path)
-        # Plain reads: for small files mmap costs more than it saves. A read of a regular file
-        # returns less than asked only at its end, which saves small files a second read.
-        first = os.read(fd, READ_CHUNK)
+        # Plain reads: for small files mmap costs more than it saves. Asking for one byte more
+        # than the size reads a small file whole in one call, and never makes Python allocate
+        # a 1 MiB buffer for a 100-byte file.
+        want = min(info.st_size + 1, READ_CHUNK)
+        first = os.read(fd, want)
         hasher = blake3.blake3(first)
         chunk = first
-        while len(chunk) == READ_CHUNK:
-            chunk = os.read(fd, READ_CHUNK)
+        while len(chunk) == want:
+            want = READ_CHUNK
+            chunk = os.read(fd, want)
             hasher.update(chunk)
     finally:
         os.close(fd)

@@ -83,3 +83,10 @@ class NonUtf8SourcePathError(CasparianError):
             f"The folder path {path} is not valid UTF-8: rename the folder (files inside it "
             "may have any names)."
         )
+
+
+class PatternWithoutTagError(CasparianError):
+    def __init__(self) -> None:
+        super().__init__(
+            "--pattern chooses which files --tag tags: add --tag TAG, or drop --pattern."
+        )

@@ -123,6 +123,10 @@ class Scout:
     async def sources(self) -> list[SourceInfo]:
         return await self._run(sources.list_sources)
 
+    async def find_source(self, name: str) -> SourceRecord:
+        """The source called `name`; raises SourceNotFoundError."""
+        return await self._run(sources.find, name)
+
     async def remove_source(self, name: str) -> SourceRecord:
         removed = await self._run(sources.remove, name)
         self._changed()

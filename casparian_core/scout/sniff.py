@@ -37,11 +37,18 @@ MAGIC_NUMBERS: tuple[tuple[bytes, Kind], ...] = (
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+# Indexed by first byte, so most files are matched against one magic number, not nine.
+MAGIC_BY_FIRST_BYTE: dict[int, tuple[tuple[bytes, Kind], ...]] = {}
+for _magic, _kind in MAGIC_NUMBERS:
+    MAGIC_BY_FIRST_BYTE[_magic[0]] = (*MAGIC_BY_FIRST_BYTE.get(_magic[0], ()), (_magic, _kind))
+MAX_UTF8_CHARACTER = 4
+
+
 def sniff(head: bytes) -> Kind:
     """The kind of a file whose first bytes (up to HEAD_BYTES) are `head`."""
     if not head:
         return Kind.EMPTY
-    for magic, kind in MAGIC_NUMBERS:
+    for magic, kind in MAGIC_BY_FIRST_BYTE.get(head[0], ()):
         if head.startswith(magic):
             return kind
     if head.startswith(UTF16_BOMS):
@@ -54,7 +61,13 @@ def sniff(head: bytes) -> Kind:
 def is_utf8_prefix(data: bytes) -> bool:
     """Whether `data` is valid UTF-8 apart from a character cut off at its end."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        tail = data[exc.start :]
+        if len(tail) >= MAX_UTF8_CHARACTER:
+            return False
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(tail, final=False)
+        except UnicodeDecodeError:
+            return False
     return True
