@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
 from casparian_core.db.store import Store
+from casparian_core.engine.bench import ParserBench
 from casparian_core.events import DataChanged, EventBus, Subscriber
 from casparian_core.home import prepare_home
 from casparian_core.outputs import list_output_tables
@@ -36,6 +37,7 @@ class CoreService:
         self.clock = clock
         self.events = EventBus()
         self.scout = Scout(settings, self.events)
+        self.bench = ParserBench(settings, self.events, clock)
         self._store: Store | None = None
         self._watch_task: asyncio.Task[None] | None = None
 
@@ -82,7 +84,7 @@ class CoreService:
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
         counts = await self.store.catalog_counts(tests_since=since)
         tables = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
-        parsers = await asyncio.to_thread(self._count_parser_files)
+        parsers = await self.bench.count_parsers()
         return Stats(
             files=counts.files,
             sources=counts.sources,
@@ -95,12 +97,6 @@ class CoreService:
             quarantined_rows=sum(t.rows for t in tables if t.is_quarantine),
             jobs=counts.jobs_by_status,
         )
-
-    def _count_parser_files(self) -> int:
-        folder = self.settings.parsers_dir
-        if not folder.is_dir():
-            return 0
-        return sum(1 for p in folder.glob("*.py") if not p.name.startswith("_") and p.exists())
 
     async def _watch_other_writers(self, version: int) -> None:
         while True:

@@ -1,0 +1,202 @@
+"""`ParserBench`: the Parser Bench's API, reached as `CoreService.bench`.
+
+Lists the home's parsers with a health from their last test, picks candidate input files from
+the Discover catalogue, and tests a parser on a file through the same engine as `casparian run`
+(output to the home's Parquet folder). Every test is recorded in `cf_parser_tests` and publishes
+`DataChanged(origin="parser_bench")`. Async methods run the sync work in threads.
+
+Importing this module is cheap (the engine, zmq and the contract model load on first use),
+because CoreService is on every CLI start-up path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from casparian_core.config import Settings
+from casparian_core.db.connection import connect, format_timestamp
+from casparian_core.engine.results import RunOptions, RunResult, RunStatus
+from casparian_core.events import DataChanged, EventBus
+
+if TYPE_CHECKING:
+    from casparian_core.bridge.host import LogCallback
+    from casparian_core.parsers.discovery import DiscoveredParser
+
+T = TypeVar("T")
+ORIGIN = "parser_bench"
+CANDIDATE_LIMIT = 200
+HEALTH_OF_STATUS = {
+    RunStatus.COMPLETED: "passed",
+    RunStatus.COMPLETED_WITH_WARNINGS: "warn",
+    RunStatus.FAILED: "failed",
+}
+NEVER_TESTED = "never"
+
+
+@dataclass(frozen=True)
+class BenchParser:
+    """A parser file in the home, with the outcome of its last test."""
+
+    parser: DiscoveredParser  # path, metadata or the error that makes it unusable
+    health: str  # passed | warn | failed | never ("failed" too when the file is unusable)
+    last_tested_at: str | None
+
+    @property
+    def name(self) -> str:
+        return self.parser.name
+
+
+@dataclass(frozen=True)
+class ParserTest:
+    """One recorded test run (a row of cf_parser_tests)."""
+
+    parser_name: str
+    parser_path: str
+    input_path: str
+    status: str
+    error_code: str | None
+    duration_s: float | None
+    rows_out: int | None
+    rows_quarantined: int | None
+    tested_at: str
+
+
+class ParserBench:
+    def __init__(self, settings: Settings, events: EventBus, clock: Callable[[], datetime]) -> None:
+        self._settings = settings
+        self._events = events
+        self._clock = clock
+
+    async def count_parsers(self) -> int:
+        """How many parser files the home holds, usable or not."""
+        from casparian_core.parsers.discovery import discover_parsers
+
+        return len(await asyncio.to_thread(discover_parsers, self._settings.parsers_dir))
+
+    async def list_parsers(self) -> list[BenchParser]:
+        """The home's parsers by name, each with the health of its last test."""
+        from casparian_core.parsers.discovery import discover_parsers
+
+        found = await asyncio.to_thread(discover_parsers, self._settings.parsers_dir)
+        last = await asyncio.to_thread(self._query, _last_tests)
+        listed = []
+        for parser in found:
+            status, tested_at = last.get(parser.name, (None, None))
+            health = HEALTH_OF_STATUS.get(status or "", NEVER_TESTED)
+            listed.append(BenchParser(parser, "failed" if parser.error else health, tested_at))
+        return listed
+
+    async def test_parser(
+        self,
+        parser_path: Path,
+        input_path: Path,
+        on_log: LogCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        """Run the parser on one file (always, even if its output exists), write the output to
+        the home's Parquet folder and record the test. `on_log` may be called from a thread."""
+        from casparian_core.engine.run import run_parser  # loads zmq: only when testing
+
+        options = RunOptions(sink_uri=f"parquet://{self._settings.output_dir}", force=True)
+        [result] = await asyncio.to_thread(
+            run_parser,
+            Path(parser_path),
+            [Path(input_path)],
+            self._settings,
+            options,
+            on_log=on_log,
+            cancel=cancel,
+        )
+        tested_at = format_timestamp(self._clock())
+        await asyncio.to_thread(self._query, _record_test, Path(parser_path), result, tested_at)
+        self._events.publish(DataChanged(origin=ORIGIN))
+        return result
+
+    async def candidate_files(self, parser_path: Path, limit: int = CANDIDATE_LIMIT) -> list[Path]:
+        """Catalogued files to test the parser on: those tagged with one of its topics first
+        (files it failed on before first among them), then the others, at most `limit`."""
+        from casparian_core.parsers.metadata import read_parser_info
+
+        info = await asyncio.to_thread(read_parser_info, Path(parser_path))
+        paths = await asyncio.to_thread(
+            self._query, _candidates, info.name, list(info.topics), limit
+        )
+        return [Path(path) for path in paths]
+
+    async def recent_tests(self, parser_name: str, limit: int = 20) -> list[ParserTest]:
+        """The parser's latest tests, newest first."""
+        return await asyncio.to_thread(self._query, _recent_tests, parser_name, limit)
+
+    def _query(self, function: Callable[..., T], *args: object) -> T:
+        with closing(connect(self._settings.database_path)) as conn:
+            return function(conn, *args)
+
+
+def _last_tests(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT parser_name, status, tested_at FROM (SELECT parser_name, status, tested_at,"
+        " row_number() OVER (PARTITION BY parser_name ORDER BY tested_at DESC, id DESC) AS n"
+        " FROM cf_parser_tests) WHERE n = 1"
+    )
+    return {name: (status, tested_at) for name, status, tested_at in rows}
+
+
+def _record_test(conn: sqlite3.Connection, parser_path: Path, result: RunResult, at: str) -> None:
+    conn.execute(
+        "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status, error_code,"
+        " duration_s, rows_out, rows_quarantined, tested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            result.parser_name,
+            str(parser_path),
+            str(result.input_path),
+            result.status,
+            result.error_code,
+            result.duration_s,
+            result.rows,
+            result.quarantined,
+            at,
+        ),
+    )
+
+
+def _candidates(
+    conn: sqlite3.Connection, parser_name: str, topics: list[str], limit: int
+) -> list[str]:
+    marks = ", ".join("?" * len(topics))
+    bound: list[str] = []
+    if topics:
+        # Few files carry a parser's topics: sorting them is cheap (the tag is indexed).
+        bound = [
+            path
+            for (path,) in conn.execute(
+                f"SELECT path FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
+                " ORDER BY EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
+                " AND t.input_path = f.path AND t.status = 'FAILED') DESC, path LIMIT ?",
+                (*topics, parser_name, limit),
+            )
+        ]
+    others = conn.execute(
+        # The rest in catalogue order: no sort over what may be a million rows.
+        "SELECT path FROM scout_files WHERE status != 'missing'"
+        f" AND (tag IS NULL OR tag NOT IN ({marks})) ORDER BY id LIMIT ?",
+        (*topics, limit - len(bound)),
+    )
+    return bound + [path for (path,) in others]
+
+
+def _recent_tests(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[ParserTest]:
+    rows = conn.execute(
+        "SELECT parser_name, parser_path, input_path, status, error_code, duration_s, rows_out,"
+        " rows_quarantined, tested_at FROM cf_parser_tests WHERE parser_name = ?"
+        " ORDER BY tested_at DESC, id DESC LIMIT ?",
+        (parser_name, limit),
+    )
+    return [ParserTest(*row) for row in rows]

@@ -1,0 +1,96 @@
+"""CoreService.bench: parser list with health, tests recorded and announced, candidate files."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from casparian_core.engine.results import RunStatus
+from casparian_core.events import DataChanged, Event
+from casparian_core.service import CoreService
+
+REPO = Path(__file__).resolve().parents[2]
+SALES_SAMPLE = REPO / "examples" / "sales" / "sales_2026_q1.csv"
+
+
+def install(service: CoreService, *names: str) -> list[Path]:
+    paths = []
+    for name in names:
+        paths.append(service.settings.parsers_dir / name)
+        shutil.copy(REPO / "parsers" / name, paths[-1])
+    return paths
+
+
+async def test_list_test_and_health(service: CoreService) -> None:
+    [sales] = install(service, "sales_csv.py")
+    (service.settings.parsers_dir / "broken.py").write_text("def parse(path)\n")
+    events: list[Event] = []
+    service.subscribe(events.append)
+
+    before = {parser.name: parser.health for parser in await service.bench.list_parsers()}
+    assert before == {"sales_csv": "never", "broken": "failed"}
+
+    result = await service.bench.test_parser(sales, SALES_SAMPLE)
+
+    assert result.status == RunStatus.COMPLETED_WITH_WARNINGS
+    [output] = result.outputs
+    assert output.location == str(service.settings.output_dir / output.name)
+    assert pq.read_table(service.settings.output_dir / output.name).num_rows == output.rows
+    assert DataChanged(origin="parser_bench") in events
+    after = {parser.name: parser.health for parser in await service.bench.list_parsers()}
+    assert after["sales_csv"] == "warn"
+    [test] = await service.bench.recent_tests("sales_csv")
+    assert (test.status, test.rows_out, test.rows_quarantined) == (
+        RunStatus.COMPLETED_WITH_WARNINGS,
+        output.rows,
+        output.quarantined,
+    )
+    assert test.input_path == str(SALES_SAMPLE) and test.parser_path == str(sales)
+    assert (await service.stats()).recent_tests == 1
+
+    # Testing again always runs (no "already done" skip) and becomes the latest health.
+    (service.settings.parsers_dir / "sales_csv.py").write_text(
+        sales.read_text().replace("def parse(self, ctx):", "def parse(self, ctx):\n        1 / 0")
+    )
+    again = await service.bench.test_parser(sales, SALES_SAMPLE)
+    assert again.status == RunStatus.FAILED and again.error_code == "UNKNOWN_ERROR"
+    assert {p.name: p.health for p in await service.bench.list_parsers()}["sales_csv"] == "failed"
+    assert [t.status for t in await service.bench.recent_tests("sales_csv")] == [
+        RunStatus.FAILED,
+        RunStatus.COMPLETED_WITH_WARNINGS,
+    ]
+
+
+async def test_stats_count_parsers_found_by_discovery(service: CoreService) -> None:
+    install(service, "sales_csv.py", "auth_log.py")
+    (service.settings.parsers_dir / "_helper.py").write_text("x = 1\n")
+    assert (await service.stats()).parsers == 2
+
+
+async def test_candidate_files_topic_first_previously_failed_first(service: CoreService) -> None:
+    [sales] = install(service, "sales_csv.py")
+    conn = sqlite3.connect(service.settings.database_path)
+    conn.executescript(
+        """
+        INSERT INTO scout_sources (id, name, path, created_at) VALUES (1, 's', '/s', 't');
+        INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status, tag,
+            first_seen, last_seen) VALUES
+            (1, '/s/other.log', 'other.log', 1, 1, 'new', 'linux_auth', 't', 't'),
+            (1, '/s/a.csv', 'a.csv', 1, 1, 'new', 'sales', 't', 't'),
+            (1, '/s/b.csv', 'b.csv', 1, 1, 'new', 'sales', 't', 't'),
+            (1, '/s/gone.csv', 'gone.csv', 1, 1, 'missing', 'sales', 't', 't'),
+            (1, '/s/untagged', 'untagged', 1, 1, 'new', NULL, 't', 't');
+        INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status, tested_at)
+            VALUES ('sales_csv', '/p.py', '/s/b.csv', 'FAILED', 't');
+        """
+    )
+    conn.close()
+
+    candidates = await service.bench.candidate_files(sales)
+
+    assert candidates[:2] == [Path("/s/b.csv"), Path("/s/a.csv")]
+    assert set(candidates[2:]) == {Path("/s/other.log"), Path("/s/untagged")}
+    assert len(await service.bench.candidate_files(sales, limit=1)) == 1
