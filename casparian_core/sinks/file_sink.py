@@ -23,6 +23,8 @@ import pyarrow.parquet as pq
 from casparian_core.sinks.base import check_part_names, os_error_to_sink_error
 
 STAGING_DIR = ".staging"
+ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
 
 
 class _TableFileWriter(Protocol):
@@ -38,9 +40,34 @@ class FileFormat:
     open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
 
 
-PARQUET = FileFormat(
-    "parquet", ".parquet", lambda path, schema: pq.ParquetWriter(path, schema, compression="zstd")
-)
+class _RowGroupBuffer:
+    """A Parquet writer that gathers small batches into row groups of about ROW_GROUP_ROWS rows
+    (at most ROW_GROUP_BYTES in memory): a row group per incoming batch would make files that
+    are slower to write, larger, and slower to read."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._pending: list[pa.Table] = []
+        self._rows = self._bytes = 0
+
+    def write_table(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._rows += table.num_rows
+        self._bytes += table.nbytes
+        if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending))
+        self._pending, self._rows, self._bytes = [], 0, 0
+
+
+PARQUET = FileFormat("parquet", ".parquet", _RowGroupBuffer)
 ARROW_IPC = FileFormat("arrow", ".arrow", lambda path, schema: pa.ipc.new_file(path, schema))
 
 
