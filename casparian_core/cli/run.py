@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from casparian_core.config import Settings
 from casparian_core.engine.inputs import expand_inputs
+from casparian_core.engine.report import preview_table, throughput, top_reasons
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
 
 if TYPE_CHECKING:
@@ -25,10 +26,7 @@ if TYPE_CHECKING:
     from casparian_core.engine.plan import RunPlan
     from casparian_core.engine.results import OutputResult
 
-TOP_REASONS = 3
-SHOWN_CELL_CHARS = 40
 SHOWN_INPUTS = 20
-MIB = 1024 * 1024
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -169,11 +167,7 @@ def _print_result(console: Console, result: RunResult) -> None:
         return
     style = "yellow" if result.status == RunStatus.COMPLETED_WITH_WARNINGS else "green"
     seconds = max(result.duration_s, 1e-9)
-    rate = (
-        f"{result.input_bytes / MIB / seconds:.1f} MB/s, "
-        f"{(result.rows + result.quarantined) / seconds:,.0f} rows/s"
-    )
-    console.print(f"{head} [{style} b]{result.status}[/] in {seconds:.2f} s ({rate})")
+    console.print(f"{head} [{style} b]{result.status}[/] in {seconds:.2f} s ({throughput(result)})")
     for output in result.outputs:
         _print_output(console, output)
 
@@ -183,12 +177,9 @@ def _print_output(console: Console, output: OutputResult) -> None:
 
     console.print(escape(f"  {output.name}: {output.rows:,} rows written to {output.location}"))
     if output.quarantined:
-        reasons = ", ".join(
-            f"{reason} ({count:,})" for reason, count in output.reasons.most_common(TOP_REASONS)
-        )
         console.print(
             f"    [yellow]{output.quarantined:,} rows quarantined[/] "
-            f"(in {output.name}_quarantine): {reasons}"
+            f"(in {output.name}_quarantine): {escape(top_reasons(output))}"
         )
     if output.spec is not None:
         origin = " (inferred from the data, not enforced)" if output.inferred else ""
@@ -197,19 +188,7 @@ def _print_output(console: Console, output: OutputResult) -> None:
             nullable = "" if spec.nullable else " not null"
             console.print(f"      {name}  {spec.type}{nullable}", markup=False)
     if output.preview is not None and output.preview.num_rows:
-        console.print(_preview_table(output))
-
-
-def _preview_table(output: OutputResult) -> Any:
-    from rich.table import Table
-
-    assert output.preview is not None
-    table = Table(title=f"first {output.preview.num_rows} rows", title_justify="left")
-    for name in output.preview.column_names:
-        table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS)
-    for row in output.preview.to_pylist():
-        table.add_row(*("∅" if value is None else str(value) for value in row.values()))
-    return table
+        console.print(preview_table(output.preview))
 
 
 def _print_summary(console: Console, results: list[RunResult]) -> None:

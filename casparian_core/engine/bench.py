@@ -55,6 +55,15 @@ class BenchParser:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A catalogued file offered for a test, and why it comes where it does in the list."""
+
+    path: Path
+    topic_bound: bool  # tagged with one of the parser's topics
+    failed_before: bool  # a test of this parser on this file failed
+
+
+@dataclass(frozen=True)
 class ParserTest:
     """One recorded test run (a row of cf_parser_tests)."""
 
@@ -120,16 +129,17 @@ class ParserBench:
         self._events.publish(DataChanged(origin=ORIGIN))
         return result
 
-    async def candidate_files(self, parser_path: Path, limit: int = CANDIDATE_LIMIT) -> list[Path]:
+    async def candidate_files(
+        self, parser_path: Path, limit: int = CANDIDATE_LIMIT
+    ) -> list[Candidate]:
         """Catalogued files to test the parser on: those tagged with one of its topics first
         (files it failed on before first among them), then the others, at most `limit`."""
         from casparian_core.parsers.metadata import read_parser_info
 
         info = await asyncio.to_thread(read_parser_info, Path(parser_path))
-        paths = await asyncio.to_thread(
+        return await asyncio.to_thread(
             self._query, _candidates, info.name, list(info.topics), limit
         )
-        return [Path(path) for path in paths]
 
     async def recent_tests(self, parser_name: str, limit: int = 20) -> list[ParserTest]:
         """The parser's latest tests, newest first."""
@@ -169,18 +179,19 @@ def _record_test(conn: sqlite3.Connection, parser_path: Path, result: RunResult,
 
 def _candidates(
     conn: sqlite3.Connection, parser_name: str, topics: list[str], limit: int
-) -> list[str]:
+) -> list[Candidate]:
     marks = ", ".join("?" * len(topics))
-    bound: list[str] = []
+    bound: list[Candidate] = []
     if topics:
         # Few files carry a parser's topics: sorting them is cheap (the tag is indexed).
         bound = [
-            path
-            for (path,) in conn.execute(
-                f"SELECT path FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
-                " ORDER BY EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
-                " AND t.input_path = f.path AND t.status = 'FAILED') DESC, path LIMIT ?",
-                (*topics, parser_name, limit),
+            Candidate(Path(path), topic_bound=True, failed_before=bool(failed))
+            for path, failed in conn.execute(
+                "SELECT path, EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
+                " AND t.input_path = f.path AND t.status = 'FAILED') AS failed"
+                f" FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
+                " ORDER BY failed DESC, path LIMIT ?",
+                (parser_name, *topics, limit),
             )
         ]
     others = conn.execute(
@@ -189,7 +200,7 @@ def _candidates(
         f" AND (tag IS NULL OR tag NOT IN ({marks})) ORDER BY id LIMIT ?",
         (*topics, limit - len(bound)),
     )
-    return bound + [path for (path,) in others]
+    return bound + [Candidate(Path(path), False, False) for (path,) in others]
 
 
 def _recent_tests(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[ParserTest]:

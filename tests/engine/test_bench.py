@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from casparian_core.engine.bench import Candidate
 from casparian_core.engine.results import RunStatus
 from casparian_core.events import DataChanged, Event
 from casparian_core.service import CoreService
@@ -91,6 +92,10 @@ async def test_candidate_files_topic_first_previously_failed_first(service: Core
 
     candidates = await service.bench.candidate_files(sales)
 
-    assert candidates[:2] == [Path("/s/b.csv"), Path("/s/a.csv")]
-    assert set(candidates[2:]) == {Path("/s/other.log"), Path("/s/untagged")}
+    assert candidates[:2] == [
+        Candidate(Path("/s/b.csv"), topic_bound=True, failed_before=True),
+        Candidate(Path("/s/a.csv"), topic_bound=True, failed_before=False),
+    ]
+    assert {c.path for c in candidates[2:]} == {Path("/s/other.log"), Path("/s/untagged")}
+    assert not any(c.topic_bound or c.failed_before for c in candidates[2:])
     assert len(await service.bench.candidate_files(sales, limit=1)) == 1

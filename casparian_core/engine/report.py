@@ -1,0 +1,43 @@
+"""Pieces of a run's report that every face shows the same way: `casparian run` prints them,
+Parser Bench renders them. Rich is imported inside the functions (CLI start-up stays light)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from rich.table import Table
+
+    from casparian_core.engine.results import OutputResult, RunResult
+
+TOP_REASONS = 3
+SHOWN_CELL_CHARS = 40
+MIB = 1024 * 1024
+NULL_CELL = "∅"
+
+
+def top_reasons(output: OutputResult, limit: int = TOP_REASONS) -> str:
+    """The most frequent quarantine reasons with their row counts, e.g. "amount: min (3)"."""
+    return ", ".join(f"{reason} ({count:,})" for reason, count in output.reasons.most_common(limit))
+
+
+def throughput(result: RunResult) -> str:
+    """Input megabytes and rows (valid and quarantined) per second of the run."""
+    seconds = max(result.duration_s, 1e-9)
+    return (
+        f"{result.input_bytes / MIB / seconds:.1f} MB/s, "
+        f"{(result.rows + result.quarantined) / seconds:,.0f} rows/s"
+    )
+
+
+def preview_table(preview: pa.Table) -> Table:
+    """The first rows of an output as a table; nulls shown as ∅, long cells cut."""
+    from rich.table import Table
+
+    table = Table(title=f"first {preview.num_rows} rows", title_justify="left")
+    for name in preview.column_names:
+        table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS)
+    for row in preview.to_pylist():
+        table.add_row(*(NULL_CELL if value is None else str(value) for value in row.values()))
+    return table
