@@ -30,7 +30,6 @@ _TEXT_SHAPES: dict[Kind, str] = {
     Kind.DECIMAL: rf"^{_NUMBER}$",
     Kind.BOOL: r"^(?i:true|false|1|0)$",
     Kind.DATE: rf"^{_DAY}$",
-    Kind.TIME: rf"^{_CLOCK}$",
     Kind.TIMESTAMP: rf"^{_DAY}([T ]{_CLOCK})?{_OFFSET}?$",
     Kind.DURATION: r"^-?[0-9]+$",
 }
@@ -114,7 +113,7 @@ def convert_column(values: pa.ChunkedArray, spec: ColumnSpec) -> Conversion:
 def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> pa.Array:
     if _is_text(chunk.type) and column_type.kind is Kind.TIME:
         chunk = pc.binary_join_element_wise(_EPOCH_DAY, chunk, "")
-        return _cast_isolating_failures(chunk, pa.timestamp("us"), None).cast(target)
+        return _cast_isolating_failures(chunk, pa.timestamp("us"), Kind.TIMESTAMP).cast(target)
     if _is_text(chunk.type) and column_type.kind is Kind.DURATION:
         return _cast_isolating_failures(chunk, pa.int64(), Kind.INTEGER).cast(target)
     text_shape = column_type.kind if _is_text(chunk.type) else None

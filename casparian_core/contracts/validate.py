@@ -121,13 +121,7 @@ def _column_violations(
         add("min", pc.less(values, low), "value ", values, f" is below min {spec.min}")
     if spec.max is not None:
         high = _bound_scalar(spec, "max")
-        add(
-            "max",
-            pc.greater(values, high),
-            "value ",
-            _value_text(values),
-            f" is above max {spec.max}",
-        )
+        add("max", pc.greater(values, high), "value ", values, f" is above max {spec.max}")
     if spec.pattern is not None:
         matches = pc.match_substring_regex(values, spec.pattern)
         add(
@@ -142,17 +136,16 @@ def _column_violations(
         outside = pc.and_(values.is_valid(), pc.invert(pc.is_in(values, value_set=allowed)))
         add("allowed", outside, "'", arrived, f"' is not one of: {_list_allowed(spec.allowed)}")
     if spec.max_length is not None:
-        length = (
-            pc.utf8_length(values)
-            if spec.column_type.kind is Kind.STRING
-            else pc.binary_length(values)
-        )
+        is_text = spec.column_type.kind is Kind.STRING
+        length = pc.utf8_length(values) if is_text else pc.binary_length(values)
+        unit = "characters" if is_text else "bytes"
+        too_long = pc.greater(length, spec.max_length)
         add(
             "max_length",
-            pc.greater(length, spec.max_length),
+            too_long,
             "value is ",
             length,
-            f" long, over max_length {spec.max_length}",
+            f" {unit}, over max_length {spec.max_length}",
         )
     return found
 

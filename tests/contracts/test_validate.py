@@ -67,7 +67,7 @@ def test_a_clean_batch_is_cast_to_the_contract_in_contract_order() -> None:
         ({"amount": 1000.5}, "amount", "max", "value 1000.5 is above max 1000"),
         ({"region": "XX"}, "region", "allowed", "'XX' is not one of: 'EU', 'US'"),
         ({"code": "abc"}, "code", "pattern", "'abc' does not match pattern '^[A-Z]+$'"),
-        ({"code": "ABCD"}, "code", "max_length", "value is 4 long, over max_length 3"),
+        ({"code": "ABCD"}, "code", "max_length", "value is 4 characters, over max_length 3"),
         ({"day": "27.11.2026"}, "day", "format", "'27.11.2026' does not match format '%Y/%m/%d'"),
     ],
 )
