@@ -287,3 +287,34 @@ def test_impossible_days_are_refused_not_rolled_over_to_the_next_month() -> None
     assert result.valid.column("d").to_pylist() == [date(2024, 2, 29), date(2026, 3, 1)]
     assert result.quarantined.column("row_index").to_pylist() == [0, 2, 4]
     assert set(result.quarantined.column("rule").to_pylist()) == {"format"}
+
+
+@pytest.mark.parametrize(
+    ("type_name", "arrived", "valid"),
+    [
+        ("bool", ["true", "FALSE", "0", "yes"], [True, False, False]),
+        ("uint8", ["0", "255", "256", "-1"], [0, 255]),
+        ("float32", ["1.5", "1e3", "nan?", "inf"], [1.5, 1000.0, float("inf")]),
+        ("decimal(5,2)", ["1.25", "-3", "1.255", "12345"], ["1.25", "-3.00"]),
+        ("time", ["10:15", "10:15:30.5", "25:00", "noon"], ["10:15:00", "10:15:30.500000"]),
+        ("duration[s]", ["90", "-5", "1m"], [90, -5]),
+        ("timestamp[ms, UTC]", ["2026-11-27T10:00:00Z", "2026-11-27 10:00"], ["10:00"]),
+    ],
+)
+def test_text_converts_value_by_value_into_each_type(
+    type_name: str, arrived: list[str], valid: list[object]
+) -> None:
+    spec = contract({"c": type_name})
+
+    result = validate_batch(pa.table({"c": arrived}), spec, row_offset=0)
+
+    values = result.valid.column("c")
+    shown = {
+        "decimal(5,2)": lambda: [str(value) for value in values.to_pylist()],
+        "time": lambda: [value.isoformat() for value in values.to_pylist()],
+        "duration[s]": lambda: [value.total_seconds() for value in values.to_pylist()],
+        "timestamp[ms, UTC]": lambda: [value.strftime("%H:%M") for value in values.to_pylist()],
+    }.get(type_name, values.to_pylist)()
+    assert shown == valid
+    assert result.quarantined.num_rows == len(arrived) - len(valid)
+    assert set(result.quarantined.column("rule").to_pylist()) <= {"type"}
