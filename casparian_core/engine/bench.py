@@ -111,11 +111,12 @@ class ParserBench:
         cancel: threading.Event | None = None,
     ) -> RunResult:
         """Run the parser on one file (always, even if its output exists), write the output to
-        the home's Parquet folder and record the test. `on_log` may be called from a thread."""
+        the home's Parquet folder and record the test. `on_log` may be called from a thread;
+        setting `cancel` stops the run (status CANCELLED)."""
         from casparian_core.engine.run import run_parser  # loads zmq: only when testing
 
         options = RunOptions(sink_uri=f"parquet://{self._settings.output_dir}", force=True)
-        [result] = await asyncio.to_thread(
+        results = await asyncio.to_thread(
             run_parser,
             Path(parser_path),
             [Path(input_path)],
@@ -124,6 +125,9 @@ class ParserBench:
             on_log=on_log,
             cancel=cancel,
         )
+        if not results:  # cancelled before the parser started: nothing ran, nothing to record
+            return RunResult(Path(parser_path).stem, "", Path(input_path), RunStatus.CANCELLED)
+        [result] = results
         tested_at = format_timestamp(self._clock())
         await asyncio.to_thread(self._query, _record_test, Path(parser_path), result, tested_at)
         self._events.publish(DataChanged(origin=ORIGIN))

@@ -35,7 +35,8 @@ def preview_table(preview: pa.Table) -> Table:
     """The first rows of an output as a table; nulls shown as ∅, long cells cut."""
     from rich.table import Table
 
-    table = Table(title=f"first {preview.num_rows} rows", title_justify="left")
+    title = f"first {preview.num_rows} rows"
+    table = Table(title=title, title_justify="left", min_width=len(title))  # title on one line
     for name in preview.column_names:
         table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS)
     for row in preview.to_pylist():

@@ -1,14 +1,243 @@
-"""Parser Bench: test parsers on files."""
+"""Parser Bench: the home's parsers with their health; test one on a file and see what it made.
+
+A test runs through the real engine (`CoreService.bench`) in a worker; its log lines arrive from
+the engine's thread as messages. Esc cancels a running test, else goes back to Home (the app's
+binding). Watch mode re-runs the last test whenever its parser file is saved.
+"""
 
 from __future__ import annotations
 
-from casparian_tui.screens.base import EmptyModeScreen
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.worker import Worker, WorkerState
+
+from casparian_core.errors import CasparianError
+from casparian_tui.screens.base import ModeScreen
+from casparian_tui.screens.bench_path_picker import PathPickerScreen
+from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
+from casparian_tui.widgets.bench_paths import short_path
+from casparian_tui.widgets.bench_result import BenchResult
+
+if TYPE_CHECKING:
+    from casparian_core.service import CoreService
+
+# Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.
+WATCH_DEBOUNCE_MS = 300
+
+HINT = (
+    "Highlight a parser and press [b]t[/b] (or Enter) to test it on a file.\n"
+    "[b]n[/b] tests any .py file · [b]r[/b] re-runs the last test · "
+    "[b]w[/b] re-runs it whenever the parser file is saved"
+)
 
 
-class ParserBenchScreen(EmptyModeScreen):
-    MODE = "parser_bench"
-    EMPTY_TEXT = (
-        "[b]No parsers yet[/b]\n\n"
-        "Put a parser file (a .py with [b]def parse(path)[/b]) into the home's parsers/ folder,\n"
-        "or try one on a file from a shell:  [b]casparian run parser.py data.csv[/b]"
+def empty_home_hint(parsers_dir: Path) -> str:
+    return (
+        "[b]No parsers in this home yet[/b]\n\n"
+        "Put a parser file (a .py with [b]def parse(path)[/b]) into the home's parsers folder"
+        " (symbolic links welcome):\n"
+        f"  [b]{short_path(parsers_dir)}[/b]\n\n"
+        "or try one on a file from a shell:  [b]casparian run parser.py data.csv[/b]\n"
+        "or press [b]n[/b] to test any .py file here."
     )
+
+
+class ParserBenchScreen(ModeScreen):
+    MODE = "parser_bench"
+    CSS_PATH = "../styles/parser_bench.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("t", "test", "Test on a file"),
+        Binding("n", "test_any", "Test any .py"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("w", "toggle_watch", "Watch"),
+        Binding("escape", "cancel_test", "Cancel test"),
+    ]
+
+    class LogLine(Message):
+        """A log line of test number `run`, posted from the engine's thread."""
+
+        def __init__(self, run: int, level: int, text: str) -> None:
+            super().__init__()
+            self.run = run
+            self.level = level
+            self.text = text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: tuple[Path, Path] | None = None  # (parser, input) of the latest test
+        self._cancel: threading.Event | None = None  # set while a test runs
+        self._run = 0
+        self._watching: Path | None = None
+
+    @property
+    def service(self) -> CoreService:
+        return self.app.service  # type: ignore[attr-defined, no-any-return]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="bench-body"):
+            with Vertical(id="bench-left"):
+                yield Static("[b]Parsers[/b]", id="bench-parsers-title")
+                yield ParserList(id="bench-parsers")
+                yield ParserDetail(id="bench-parser-detail")
+            yield BenchResult(id="bench-result")
+
+    def on_screen_resume(self) -> None:
+        self.load_parsers()  # files may have been added to parsers/ while we were away
+
+    # The parser list.
+
+    @work(exclusive=True, group="bench-list", exit_on_error=False)
+    async def load_parsers(self) -> None:
+        parsers = await self.service.bench.list_parsers()
+        parser_list = self.query_one(ParserList)
+        parser_list.show(parsers)
+        self.query_one(ParserDetail).show(parser_list.highlighted_parser)
+        if self._last is None:
+            hint = HINT if parsers else empty_home_hint(self.service.settings.parsers_dir)
+            self.query_one(BenchResult).show_hint(hint)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.query_one(ParserDetail).show(self.query_one(ParserList).highlighted_parser)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_test()
+
+    # Choosing what to test.
+
+    def action_test(self) -> None:
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None:
+            self.notify("No parser to test here: press n to test any .py file")
+            return
+        self.pick_input_and_test(parser.parser.path)
+
+    def action_test_any(self) -> None:
+        self.pick_parser_and_test()
+
+    @work(exclusive=True, group="bench-pick", exit_on_error=False)
+    async def pick_input_and_test(self, parser_path: Path) -> None:
+        await self._pick_input_and_test(parser_path)
+
+    @work(exclusive=True, group="bench-pick", exit_on_error=False)
+    async def pick_parser_and_test(self) -> None:
+        title = "[b]Test any parser[/b]: the path of a .py file"
+        parser_path = await self.app.push_screen_wait(PathPickerScreen(title, [], suffix=".py"))
+        if parser_path is not None:
+            await self._pick_input_and_test(parser_path)
+
+    async def _pick_input_and_test(self, parser_path: Path) -> None:
+        try:
+            candidates = await self.service.bench.candidate_files(parser_path)
+        except CasparianError:
+            candidates = []  # an unusable parser: its test will say why
+        title = f"[b]Test {self._name_of(parser_path)}[/b] on a file"
+        input_path = await self.app.push_screen_wait(PathPickerScreen(title, candidates))
+        if input_path is not None:
+            self.run_test(parser_path, input_path)
+
+    # Running a test.
+
+    @work(exclusive=True, group="bench-test", exit_on_error=False)
+    async def run_test(self, parser_path: Path, input_path: Path) -> None:
+        self._run += 1
+        run, cancel = self._run, threading.Event()
+        self._last, self._cancel = (parser_path, input_path), cancel
+        if self._watching not in (None, parser_path):
+            self._start_watching(parser_path)  # watch follows the parser under test
+        self.refresh_bindings()
+        view = self.query_one(BenchResult)
+        view.show_running(self._name_of(parser_path), input_path)
+        try:
+            result = await self.service.bench.test_parser(
+                parser_path,
+                input_path,
+                on_log=lambda level, text: self.post_message(self.LogLine(run, level, text)),
+                cancel=cancel,
+            )
+        finally:
+            cancel.set()  # a test superseded by a newer one stops its guest
+            if self._cancel is cancel:
+                self._cancel = None
+                self.refresh_bindings()
+        view.show_result(result)
+        self.load_parsers()  # the health icons follow the recorded tests
+
+    def on_parser_bench_screen_log_line(self, message: LogLine) -> None:
+        if message.run == self._run:
+            self.query_one(BenchResult).add_log(message.level, message.text)
+
+    def action_cancel_test(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def action_rerun(self) -> None:
+        if self._last is None:
+            self.notify("Nothing to re-run yet: test a parser with t")
+            return
+        self.run_test(*self._last)
+
+    # Watch mode.
+
+    def action_toggle_watch(self) -> None:
+        if self._watching is not None:
+            self.workers.cancel_group(self, "bench-watch")
+            self._watching = None
+            self.query_one(BenchResult).show_watching(None)
+        elif self._last is None:
+            self.notify("Test a parser first (t): w then re-runs that test on every save")
+        else:
+            self._start_watching(self._last[0])
+
+    def _start_watching(self, parser_path: Path) -> None:
+        self._watching = parser_path
+        self.query_one(BenchResult).show_watching(parser_path)
+        self.watch_parser(parser_path)
+
+    @work(exclusive=True, group="bench-watch", exit_on_error=False)
+    async def watch_parser(self, parser_path: Path) -> None:
+        from watchfiles import awatch
+
+        # Watch the folder, not the file: editors often save by writing a new file and
+        # renaming it over the old one, which would end a watch on the file itself.
+        target = parser_path.resolve()
+        async for _changes in awatch(
+            target.parent,
+            watch_filter=lambda _change, path: Path(path) == target,
+            debounce=WATCH_DEBOUNCE_MS,
+            recursive=False,
+        ):
+            self.action_rerun()
+
+    # Keys and errors.
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_test":
+            return self._cancel is not None  # otherwise Esc falls through to the app: Home
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "bench-watch":
+            self._watching = None
+            self.query_one(BenchResult).show_watching(None)
+        error = event.worker.error
+        message = (
+            str(error)
+            if isinstance(error, CasparianError)
+            else f"unexpected error ({type(error).__name__}): {error}"
+        )
+        self.query_one(BenchResult).show_hint(Text(message, style="red"))
+
+    def _name_of(self, parser_path: Path) -> str:
+        listed = self.query_one(ParserList).parsers.get(str(parser_path))
+        return listed.name if listed is not None else parser_path.stem

@@ -1,0 +1,153 @@
+"""The Parser Bench's right pane: a hint, a test while it runs (with its log), or its result."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from pathlib import Path
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Static
+
+from casparian_core.engine.report import preview_table, throughput, top_reasons
+from casparian_core.engine.results import OutputResult, RunResult, RunStatus
+from casparian_tui.widgets.bench_paths import short_path, shorten_paths
+
+SHOWN_LOG_LINES = 200  # the newest; a chatty parser must not grow the pane without bound
+STATUS_STYLES = {
+    RunStatus.COMPLETED: "bold green",
+    RunStatus.COMPLETED_WITH_WARNINGS: "bold yellow",
+    RunStatus.FAILED: "bold red",
+    RunStatus.CANCELLED: "bold yellow",
+    RunStatus.SKIPPED: "bold yellow",
+}
+
+
+class BenchResult(Vertical):
+    """A header (with the watch indicator) over a scrollable body."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._log: deque[str] = deque(maxlen=SHOWN_LOG_LINES)
+        self._running: Text | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bench-result-header"):
+            yield Static("[b]Result[/b]", id="bench-result-title")
+            yield Static("", id="bench-watching")
+        with VerticalScroll(id="bench-result-scroll"):
+            yield Static(id="bench-result-body")
+
+    @property
+    def body(self) -> Static:
+        return self.query_one("#bench-result-body", Static)
+
+    def show_hint(self, hint: RenderableType) -> None:
+        self._running = None
+        self.body.update(hint)
+
+    def show_running(self, parser_name: str, input_path: Path) -> None:
+        self._log.clear()
+        self._running = Text.assemble(
+            ("Running ", "bold"),
+            (parser_name, "bold"),
+            (" on ", "bold"),
+            (input_path.name, "bold"),
+            ("…", "bold"),
+            ("   Esc cancels", "dim"),
+        )
+        self._refresh_running()
+
+    def add_log(self, level: int, message: str) -> None:
+        self._log.append(f"{logging.getLevelName(level):<7} {shorten_paths(message)}")
+        if self._running is not None:
+            self._refresh_running()
+
+    def show_result(self, result: RunResult) -> None:
+        self._running = None
+        parts = [*_headline(result)]
+        if result.ok:
+            for output in result.outputs:
+                parts.extend(_output_parts(output))
+        else:
+            parts.extend(_failure_parts(result))
+        parts.extend(self._log_parts())
+        self.body.update(Group(*parts))
+        self.query_one("#bench-result-scroll").scroll_home(animate=False)
+
+    def show_watching(self, parser_path: Path | None) -> None:
+        label = "" if parser_path is None else f"● watching {parser_path.name}"
+        self.query_one("#bench-watching", Static).update(label)
+
+    def _refresh_running(self) -> None:
+        assert self._running is not None
+        self.body.update(Group(self._running, *self._log_parts()))
+        self.query_one("#bench-result-scroll").scroll_end(animate=False)
+
+    def _log_parts(self) -> list[RenderableType]:
+        if not self._log:
+            return []
+        return [Text("\nlog", style="bold"), Text("\n".join(self._log), style="dim")]
+
+
+def _headline(result: RunResult) -> list[RenderableType]:
+    version = f" {result.parser_version}" if result.parser_version else ""
+    subject = Text(f"{result.parser_name}{version} on {short_path(result.input_path)}")
+    status = Text.assemble((result.status, STATUS_STYLES.get(result.status, "bold")))
+    if result.error_code:
+        status.append(f" {result.error_code}", style="bold red")
+    status.append(f"  in {result.duration_s:.2f} s")
+    if result.ok:
+        status.append(f" ({throughput(result)})", style="dim")
+    return [subject, status]
+
+
+def _output_parts(output: OutputResult) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        Text.assemble(
+            "\n",
+            (output.name, "bold"),
+            f"  {output.rows:,} rows written to {short_path(output.location)}",
+        )
+    ]
+    if output.quarantined:
+        parts.append(
+            Text.assemble(
+                (f"{output.quarantined:,} rows quarantined", "yellow"),
+                f" (in {output.name}_quarantine): {top_reasons(output)}",
+            )
+        )
+    if output.spec is not None:
+        parts.extend(_schema_parts(output))
+    if output.preview is not None and output.preview.num_rows:
+        parts.append(preview_table(output.preview))
+    return parts
+
+
+def _schema_parts(output: OutputResult) -> list[RenderableType]:
+    assert output.spec is not None
+    # The title on its own line: as a table title it would wrap to the table's narrow width.
+    title = "schema (inferred from the data, not enforced)" if output.inferred else "schema"
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("column")
+    table.add_column("type")
+    table.add_column("nullable")
+    for name, spec in output.spec.columns.items():
+        table.add_row(name, spec.type, "yes" if spec.nullable else "no")
+    return [Text(title, style="italic"), table]
+
+
+def _failure_parts(result: RunResult) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if result.error_message:
+        parts.append(Text("\n" + shorten_paths(result.error_message), style="red"))
+    if result.suggestion:
+        parts.append(Text(f"\nhint: {result.suggestion}", style="cyan"))
+    if result.traceback:
+        parts.append(Text("\ntraceback", style="bold"))
+        parts.append(Text(shorten_paths(result.traceback.rstrip()), style="dim"))
+    return parts
