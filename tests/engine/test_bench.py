@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -99,3 +100,12 @@ async def test_candidate_files_topic_first_previously_failed_first(service: Core
     assert {c.path for c in candidates[2:]} == {Path("/s/other.log"), Path("/s/untagged")}
     assert not any(c.topic_bound or c.failed_before for c in candidates[2:])
     assert len(await service.bench.candidate_files(sales, limit=1)) == 1
+
+
+async def test_cancelled_before_the_run_starts_records_nothing(service: CoreService) -> None:
+    [sales] = install(service, "sales_csv.py")
+    cancel = threading.Event()
+    cancel.set()
+    result = await service.bench.test_parser(sales, SALES_SAMPLE, cancel=cancel)
+    assert (result.status, result.parser_name) == (RunStatus.CANCELLED, "sales_csv")
+    assert await service.bench.recent_tests("sales_csv") == []
