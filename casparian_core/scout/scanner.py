@@ -1,13 +1,15 @@
-"""Scanning a source: merge its sorted walk with its catalogue rows read in the same order.
+"""Scanning a source: walk it, and let SQLite compare what was found with the catalogue.
 
-Both sides stream: the walk lists one folder at a time and the catalogue is read in keyset
-chunks, so memory does not grow with the tree. A row the walk passes by without a matching file
-is a file gone from disk: it is marked missing, never deleted. A file whose size and mtime are
-unchanged is not read again. Writes go in transactions of WRITE_BATCH rows.
+The walk streams one folder at a time. Found files go into a TEMP table in batches of
+WRITE_BATCH; per batch, one query picks out the files that are new, changed (size or mtime) or
+still unhashed, and only those come back to Python to be read and written. One statement stamps
+every unchanged row with this scan's `last_seen`. When the walk is over, ONE UPDATE marks the rows
+that did not get the stamp as missing; rows are never deleted. No set of paths is held in
+memory, and an unchanged rescan does no per-file work in Python beyond the walk itself.
 
-Cancelling stops the walk; what was found is committed, and rows the walk had not reached yet
-are left as they were, so the catalogue stays consistent (a cancelled scan marks nothing missing
-beyond where it got to). Rows under a folder that could not be read are left as they were too.
+Cancelling stops the walk: the batch in hand is committed and the missing-marking is skipped, so
+rows the walk had not reached keep their state. Rows under a folder that could not be read are
+left out of the missing-marking too: we cannot tell whether their files are still there.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
 
 from casparian_core.db.connection import utc_now
 from casparian_core.events import ScanProgress
@@ -27,18 +28,39 @@ from casparian_core.scout import rules as tagging_rules
 from casparian_core.scout import sources
 from casparian_core.scout.content import Content, NotRegularFileError, read_content
 from casparian_core.scout.ignore import is_builtin_ignored, rules_for_folder
-from casparian_core.scout.names import display_text
+from casparian_core.scout.names import display_text, openable_path
 from casparian_core.scout.sources import SourceRecord
 from casparian_core.scout.walk import FoundFile, Skipped, SkipReason, WalkItem, examine, walk
 
 WRITE_BATCH = 10_000
-READ_CHUNK = 5_000
 PROGRESS_EVERY_SECS = 0.1
 CHECK_EVERY_ITEMS = 256  # how often to look at the clock and the cancel flag
 SKIP_EXAMPLES = 5
+# A scan connection caches this much of the database (KiB, as SQLite's negative cache_size):
+# the index pages a batch touches stay in memory on a million-file catalogue.
+SCAN_CACHE_KIB = 32 * 1024
 
 ProgressCallback = Callable[[ScanProgress], None]
 
+CREATE_BATCH = """
+CREATE TEMP TABLE IF NOT EXISTS scout_scan_batch (
+    rel_path TEXT NOT NULL, path TEXT NOT NULL, path_bytes BLOB,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
+)
+"""
+CREATE_PROTECTED = """
+CREATE TEMP TABLE IF NOT EXISTS scout_scan_protected (low TEXT NOT NULL, high TEXT NOT NULL)
+"""
+FILL_BATCH = "INSERT INTO temp.scout_scan_batch VALUES (?, ?, ?, ?, ?)"
+# The files of the batch that need more than a stamp: new, changed, or unhashed when hashing.
+NEEDS_WORK = """
+SELECT b.rel_path, b.path, b.path_bytes, b.size, b.mtime_ns, f.id,
+       f.size = b.size AND f.mtime_ns = b.mtime_ns
+FROM temp.scout_scan_batch b
+LEFT JOIN scout_files f ON f.source_id = ?1 AND f.rel_path = b.rel_path
+WHERE f.id IS NULL OR f.size != b.size OR f.mtime_ns != b.mtime_ns
+   OR (?2 AND f.content_hash IS NULL)
+"""
 INSERT_NEW = """
 INSERT INTO scout_files (source_id, path, path_bytes, rel_path, size, mtime_ns, content_hash,
                          kind, status, first_seen, last_seen)
@@ -48,15 +70,30 @@ ON CONFLICT (source_id, rel_path) DO UPDATE SET
     content_hash = excluded.content_hash, kind = excluded.kind, status = 'changed',
     last_seen = excluded.last_seen
 """
-# Another process (a watcher, a second scan) may have inserted the row meanwhile: then it is an
-# update, not an error.
-MARK_SEEN = "UPDATE scout_files SET status = 'unchanged', last_seen = ? WHERE id = ?"
+# (Another process, a watcher or a second scan, may have inserted the row meanwhile: then it is
+# an update, not an error.)
 UPDATE_CONTENT = """
 UPDATE scout_files SET status = ?, size = ?, mtime_ns = ?, content_hash = ?, kind = ?,
                        path_bytes = ?, last_seen = ?
 WHERE id = ?
 """
-MARK_MISSING = "UPDATE scout_files SET status = 'missing' WHERE id = ?"
+MARK_UNCHANGED = """
+UPDATE scout_files SET status = 'unchanged', last_seen = ?1
+FROM temp.scout_scan_batch b
+WHERE scout_files.source_id = ?2 AND scout_files.rel_path = b.rel_path
+  AND scout_files.size = b.size AND scout_files.mtime_ns = b.mtime_ns
+  AND scout_files.last_seen != ?1
+"""
+FORGET_FROM_BATCH = "DELETE FROM temp.scout_scan_batch WHERE rel_path = ?"
+CLEAR_BATCH = "DELETE FROM temp.scout_scan_batch"
+MARK_MISSING = """
+UPDATE scout_files SET status = 'missing'
+WHERE source_id = ? AND status != 'missing' AND last_seen != ?
+"""
+IN_SCOPE = " AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))"
+NOT_PROTECTED = """ AND NOT EXISTS (
+    SELECT 1 FROM temp.scout_scan_protected p
+    WHERE scout_files.rel_path >= p.low AND scout_files.rel_path < p.high)"""
 
 
 @dataclass(frozen=True)
@@ -97,22 +134,11 @@ class ScanSummary:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    id: int
-    rel_path: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None
-    status: str
-
-
 @dataclass
 class _Tally:
     seen: int = 0
     new: int = 0
     changed: int = 0
-    unchanged: int = 0
     missing: int = 0
     hashed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
@@ -124,20 +150,6 @@ class _Tally:
         examples = self.skipped_examples.setdefault(reason.value, [])
         if len(examples) < SKIP_EXAMPLES:
             examples.append(rel_path)
-
-
-class _Lookahead:
-    """The catalogue rows in order, with a look at the next one."""
-
-    def __init__(self, rows: Iterator[_Row]) -> None:
-        self._rows = rows
-        self.next: _Row | None = next(rows, None)
-
-    def advance(self) -> _Row:
-        row = self.next
-        assert row is not None
-        self.next = next(self._rows, None)
-        return row
 
 
 class Scanner:
@@ -159,28 +171,38 @@ class Scanner:
         self._cancel = cancel or threading.Event()
         self._stamp = utc_now()
         self._tally = _Tally()
-        self._inserts: list[tuple[object, ...]] = []
-        self._seen: list[tuple[object, ...]] = []
-        self._contents: list[tuple[object, ...]] = []
-        self._missing: list[tuple[int]] = []
+        self._batch: list[tuple[object, ...]] = []
+        self._protected: list[tuple[str, str]] = []
+        self._root_unreadable = False
+        self._fresh = False  # set by scan() for a source without rows
         self._rules_apply = tagging_rules.has_enabled_rules(conn)
-        self._current_dir = ""
+        self._current = ""
+        conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
+        conn.execute(CREATE_BATCH)
+        conn.execute(CREATE_PROTECTED)
+        conn.execute(CLEAR_BATCH)
+        conn.execute("DELETE FROM temp.scout_scan_protected")
 
     def scan(self) -> ScanSummary:
         """Scan the whole source."""
+        self._fresh = (
+            self._conn.execute(
+                "SELECT 1 FROM scout_files WHERE source_id = ? LIMIT 1", (self._source.id,)
+            ).fetchone()
+            is None
+        )
         root = self._source.path
         items = walk(root, "", True, rules_for_folder(root, "")[0])
-        return self._run(items, self._rows_from(""), whole=True)
+        return self._run(items, scope=None)
 
     def refresh(self, rel_os_path: str) -> ScanSummary:
         """Bring one path of the source up to date: a file, or a folder and all below it.
 
-        `rel_os_path` is relative to the source root, in OS form ('/'-separated); used by the
-        watcher for the paths that changed.
+        `rel_os_path` is relative to the source root, in OS form ('/'-separated); the watcher
+        passes the paths that changed.
         """
         rel_path = "/".join(display_text(part) for part in rel_os_path.split("/"))
-        rows = chain(self._exact_row(rel_path), self._rows_from(rel_path + "/"))
-        return self._run(self._items_at(rel_os_path, rel_path), rows, whole=False)
+        return self._run(self._items_at(rel_os_path, rel_path), scope=rel_path)
 
     def _items_at(self, rel_os_path: str, rel_path: str) -> Iterator[WalkItem]:
         root = self._source.path
@@ -199,181 +221,158 @@ class Scanner:
         item = examine(path, rel_path, exact)
         return iter(() if item is None else (item,))
 
-    # The merge.
+    def _run(self, items: Iterator[WalkItem], *, scope: str | None) -> ScanSummary:
+        """Walk `items`; then, unless cancelled, mark what was not seen in `scope` missing.
 
-    def _run(self, items: Iterator[WalkItem], rows: Iterator[_Row], *, whole: bool) -> ScanSummary:
-        started = time.perf_counter()
-        last_report = started
-        catalogue = _Lookahead(rows)
-        cancelled = False
+        `scope` None is the whole source, else one path (a file, or a folder and its contents).
+        """
+        started = last_report = time.perf_counter()
+        tally, batch, source_id = self._tally, self._batch, self._source.id
         for count, item in enumerate(items, 1):
             if count % CHECK_EVERY_ITEMS == 0:
                 if self._cancel.is_set():
-                    cancelled = True
                     break
-                now = time.perf_counter()
-                if now - last_report >= PROGRESS_EVERY_SECS:
+                if time.perf_counter() - last_report >= PROGRESS_EVERY_SECS:
                     self._report()
-                    last_report = now
-            if isinstance(item, Skipped):
-                self._skipped(item, catalogue)
+                    last_report = time.perf_counter()
+            if type(item) is Skipped:
+                self._skipped(item)
+                continue
+            assert type(item) is FoundFile
+            tally.seen += 1
+            tally.by_extension[_extension(item.rel_path)] += 1
+            self._current = item.rel_path
+            if item.exact:
+                batch.append((item.rel_path, item.path, None, item.size, item.mtime_ns))
             else:
-                self._found(item, catalogue)
-            if self._pending() >= WRITE_BATCH:
+                raw = os.fsencode(item.path)
+                batch.append(
+                    (item.rel_path, display_text(item.path), raw, item.size, item.mtime_ns)
+                )
+            if len(batch) >= WRITE_BATCH:
                 self._flush()
-        else:
-            cancelled = self._cancel.is_set()
-        if not cancelled:
-            while catalogue.next is not None:
-                self._gone(catalogue.advance())
         self._flush()
-        if whole and not cancelled:
-            sources.mark_scanned(self._conn, self._source.id, self._stamp)
+        cancelled = self._cancel.is_set()
+        if not cancelled:
+            tally.missing = self._mark_missing(scope)
+            if scope is None:
+                sources.mark_scanned(self._conn, source_id, self._stamp)
         self._report()
         return self._summary(time.perf_counter() - started, cancelled)
 
-    def _found(self, item: FoundFile, catalogue: _Lookahead) -> None:
-        self._pass_rows_before(item.rel_path, catalogue)
-        row = catalogue.advance() if _at(catalogue, item.rel_path) else None
-        try:
-            content = self._content_if_needed(item, row)
-        except (FileNotFoundError, NotRegularFileError):
-            # Gone (or replaced by something that is not a file) since it was listed.
-            self._tally.skip(item.rel_path, SkipReason.VANISHED)
-            if row is not None:
-                self._gone(row)
-            return
-        tally = self._tally
-        tally.seen += 1
-        tally.by_extension[_extension(item.rel_path)] += 1
-        self._current_dir = item.rel_path
-        path_bytes = None if item.exact else os.fsencode(item.path)
-        display_path = item.path if item.exact else display_text(item.path)
-        digest, kind = (content.content_hash, content.kind.value) if content else (None, None)
-        if row is None:
-            tally.new += 1
-            self._inserts.append(
-                (
-                    self._source.id,
-                    display_path,
-                    path_bytes,
-                    item.rel_path,
-                    item.size,
-                    item.mtime_ns,
-                    digest,
-                    kind,
-                    self._stamp,
-                )
-            )
-            return
-        unchanged = _same_stat(row, item)
-        if unchanged:
-            tally.unchanged += 1
-        else:
-            tally.changed += 1
-        if unchanged and content is None:
-            self._seen.append((self._stamp, row.id))
-        else:
-            status = "unchanged" if unchanged else "changed"
-            self._contents.append(
-                (status, item.size, item.mtime_ns, digest, kind, path_bytes, self._stamp, row.id)
-            )
-
-    def _content_if_needed(self, item: FoundFile, row: _Row | None) -> Content | None:
-        """The file's hash and kind when they must be (re)computed, else None.
-
-        Raises FileNotFoundError or NotRegularFileError when the file is no longer there.
-        """
-        if not self._hash_files:
-            return None
-        if row is not None and row.content_hash is not None and _same_stat(row, item):
-            return None
-        try:
-            content = read_content(item.path)
-        except (FileNotFoundError, NotRegularFileError):
-            raise
-        except OSError:
-            self._tally.skip(item.rel_path, SkipReason.UNREADABLE_FILE)
-            return None  # catalogued all the same, without a hash
-        self._tally.hashed += 1
-        return content
-
-    def _skipped(self, item: Skipped, catalogue: _Lookahead) -> None:
+    def _skipped(self, item: Skipped) -> None:
         self._tally.skip(item.rel_path, item.reason)
-        if item.reason is not SkipReason.UNREADABLE_FOLDER:
-            return
-        # We cannot tell what is in there now: leave its rows exactly as they are.
-        prefix = item.rel_path + "/" if item.rel_path else ""
-        self._pass_rows_before(prefix, catalogue)
-        while catalogue.next is not None and catalogue.next.rel_path.startswith(prefix):
-            catalogue.advance()
-
-    def _pass_rows_before(self, rel_path: str, catalogue: _Lookahead) -> None:
-        while catalogue.next is not None and catalogue.next.rel_path < rel_path:
-            self._gone(catalogue.advance())
-
-    def _gone(self, row: _Row) -> None:
-        if row.status != "missing":
-            self._tally.missing += 1
-            self._missing.append((row.id,))
+        if item.reason is SkipReason.UNREADABLE_FOLDER:
+            if not item.rel_path:
+                self._root_unreadable = True
+            else:
+                # '0' follows '/': [folder/, folder0) holds exactly the paths under the folder.
+                self._protected.append((item.rel_path + "/", item.rel_path + "0"))
 
     # Writing.
 
-    def _pending(self) -> int:
-        return len(self._inserts) + len(self._seen) + len(self._contents) + len(self._missing)
-
     def _flush(self) -> None:
-        if not self._pending():
+        """Write the batch: new and changed files one by one, all unchanged ones at once."""
+        if not self._batch:
             return
-        first_new_id = self._next_id() if self._inserts and self._rules_apply else None
         conn = self._conn
+        if self._fresh:
+            # A source with no rows yet: everything is new, nothing to compare.
+            work = [(*found, None, None) for found in self._batch]
+        else:
+            conn.execute("BEGIN")  # the TEMP table only: no lock on the catalogue yet
+            conn.executemany(FILL_BATCH, self._batch)
+            conn.execute("COMMIT")
+            work = conn.execute(NEEDS_WORK, (self._source.id, self._hash_files)).fetchall()
+        self._batch.clear()
+        inserts, updates, vanished = self._prepare(work)  # reads files: outside the write lock
+        first_new_id = self._next_id() if inserts and self._rules_apply else None
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(INSERT_NEW, self._inserts)
-            conn.executemany(MARK_SEEN, self._seen)
-            conn.executemany(UPDATE_CONTENT, self._contents)
-            conn.executemany(MARK_MISSING, self._missing)
+            conn.executemany(INSERT_NEW, inserts)
+            conn.executemany(UPDATE_CONTENT, updates)
+            conn.executemany(FORGET_FROM_BATCH, vanished)
+            conn.execute(MARK_UNCHANGED, (self._stamp, self._source.id))
+            conn.execute(CLEAR_BATCH)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        for pending in (self._inserts, self._seen, self._contents, self._missing):
-            pending.clear()
         if first_new_id is not None:
             tagging_rules.apply_rules(conn, first_new_id)
 
+    def _prepare(
+        self, work: list[tuple]
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[str]]]:
+        """Rows to insert, rows to update, and files that vanished before they could be read."""
+        tally, stamp, source_id = self._tally, self._stamp, self._source.id
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
+        vanished: list[tuple[str]] = []
+        for row, content in zip(work, self._read_all(work), strict=True):
+            rel_path, path, path_bytes, size, mtime_ns, file_id, same_stat = row
+            if isinstance(content, (FileNotFoundError, NotRegularFileError)):
+                tally.skip(rel_path, SkipReason.VANISHED)
+                tally.seen -= 1
+                tally.by_extension[_extension(rel_path)] -= 1
+                vanished.append((rel_path,))
+                continue
+            if isinstance(content, OSError):
+                tally.skip(rel_path, SkipReason.UNREADABLE_FILE)
+                content = None  # catalogued all the same, without a hash
+            digest, kind = (content.content_hash, content.kind.value) if content else (None, None)
+            if file_id is None:
+                tally.new += 1
+                inserts.append(
+                    (source_id, path, path_bytes, rel_path, size, mtime_ns, digest, kind, stamp)
+                )
+            elif not same_stat:
+                tally.changed += 1
+                updates.append(
+                    ("changed", size, mtime_ns, digest, kind, path_bytes, stamp, file_id)
+                )
+            elif content is not None:
+                # Unchanged but never hashed (an earlier --no-hash scan): fill in the hash.
+                updates.append(
+                    ("unchanged", size, mtime_ns, digest, kind, path_bytes, stamp, file_id)
+                )
+        return inserts, updates, vanished
+
+    def _read_all(self, work: list[tuple]) -> list[Content | OSError | None]:
+        """Hash and sniff the files of `work` (None each when not hashing), errors as values.
+
+        In this thread: measured, two reader threads were slower (the per-file Python work
+        holds the GIL), see docs/benchmarks.md.
+        """
+        if not self._hash_files:
+            return [None] * len(work)
+        contents = _read_each([openable_path(path, path_bytes) for _, path, path_bytes, *_ in work])
+        self._tally.hashed += sum(1 for c in contents if isinstance(c, Content))
+        return contents
+
+    def _mark_missing(self, scope: str | None) -> int:
+        if self._root_unreadable:
+            return 0  # we know nothing about any file
+        sql, params = MARK_MISSING, [self._source.id, self._stamp]
+        if scope is not None:
+            sql += IN_SCOPE
+            params += [scope, scope + "/", scope + "0"]
+        if self._protected:
+            self._conn.executemany(
+                "INSERT INTO temp.scout_scan_protected VALUES (?, ?)", self._protected
+            )
+            sql += NOT_PROTECTED
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            missing = self._conn.execute(sql, params).rowcount
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return missing
+
     def _next_id(self) -> int:
         return (self._conn.execute("SELECT max(id) FROM scout_files").fetchone()[0] or 0) + 1
-
-    # Reading the catalogue.
-
-    def _rows_from(self, prefix: str) -> Iterator[_Row]:
-        """Rows whose rel_path starts with `prefix` ('' = all), in order, in keyset chunks."""
-        # '0' follows '/': [prefix, prefix-with-'/'-bumped) is exactly the paths under it.
-        upper = prefix[:-1] + "0" if prefix else None
-        bound = "AND rel_path < ?" if upper is not None else ""
-        extra: tuple[object, ...] = (upper,) if upper is not None else ()
-        after, comparison = prefix, ">="
-        while True:
-            chunk = self._conn.execute(
-                "SELECT id, rel_path, size, mtime_ns, content_hash, status FROM scout_files"
-                f" WHERE source_id = ? AND rel_path {comparison} ? {bound}"
-                " ORDER BY rel_path LIMIT ?",
-                (self._source.id, after, *extra, READ_CHUNK),
-            ).fetchall()
-            yield from (_Row(*row) for row in chunk)
-            if len(chunk) < READ_CHUNK:
-                return
-            after, comparison = chunk[-1][1], ">"
-
-    def _exact_row(self, rel_path: str) -> Iterator[_Row]:
-        row = self._conn.execute(
-            "SELECT id, rel_path, size, mtime_ns, content_hash, status FROM scout_files"
-            " WHERE source_id = ? AND rel_path = ?",
-            (self._source.id, rel_path),
-        ).fetchone()
-        if row is not None:
-            yield _Row(*row)
 
     # Reporting.
 
@@ -387,7 +386,7 @@ class Scanner:
                 seen=tally.seen,
                 new=tally.new,
                 changed=tally.changed,
-                current_dir=os.path.dirname(self._current_dir),
+                current_dir=os.path.dirname(self._current),
             )
         )
 
@@ -400,7 +399,7 @@ class Scanner:
             seen=tally.seen,
             new=tally.new,
             changed=tally.changed,
-            unchanged=tally.unchanged,
+            unchanged=tally.seen - tally.new - tally.changed,
             missing=tally.missing,
             hashed=tally.hashed,
             skipped=dict(tally.skipped),
@@ -412,14 +411,19 @@ class Scanner:
         )
 
 
-def _same_stat(row: _Row, item: FoundFile) -> bool:
-    """Same size and mtime: taken as unchanged, and not read again."""
-    return row.size == item.size and row.mtime_ns == item.mtime_ns
-
-
-def _at(catalogue: _Lookahead, rel_path: str) -> bool:
-    return catalogue.next is not None and catalogue.next.rel_path == rel_path
+def _read_each(paths: list[str | bytes]) -> list[Content | OSError]:
+    contents: list[Content | OSError] = []
+    for path in paths:
+        try:
+            contents.append(read_content(path))
+        except OSError as exc:
+            contents.append(exc)
+    return contents
 
 
 def _extension(rel_path: str) -> str:
-    return os.path.splitext(rel_path)[1].lower() or "(none)"
+    """The lower-case extension of the file name ('' for '.bashrc'), like os.path.splitext."""
+    dot = rel_path.rfind(".")
+    if dot <= rel_path.rfind("/") + 1:
+        return "(none)"
+    return rel_path[dot:].lower()

@@ -63,18 +63,18 @@ class _Subfolder:
 def walk(path: str, rel_path: str, exact: bool, rules: IgnoreRules) -> Iterator[WalkItem]:
     """Every file and skipped entry below the folder `path` (known as `rel_path`), in order.
 
-    An explicit stack of per-folder generators instead of recursion: trees deeper than Python's
-    recursion limit are legal.
+    An explicit stack instead of recursion: trees deeper than Python's recursion limit are
+    legal. Each folder is listed whole (memory follows the largest folder, not the tree).
     """
-    stack = [_read_folder(path, rel_path, exact, rules)]
+    stack = [iter(_list_folder(path, rel_path, exact, rules))]
     while stack:
-        item = next(stack[-1], None)
-        if item is None:
-            stack.pop()
-        elif isinstance(item, _Subfolder):
-            stack.append(_read_folder(item.path, item.rel_path, item.exact, item.rules))
-        else:
+        for item in stack[-1]:
+            if type(item) is _Subfolder:
+                stack.append(iter(_list_folder(item.path, item.rel_path, item.exact, item.rules)))
+                break
             yield item
+        else:
+            stack.pop()
 
 
 def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
@@ -85,34 +85,36 @@ def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
         return None
     except OSError:
         return Skipped(rel_path, SkipReason.UNREADABLE_FILE)
-    return _item_from_stat(path, rel_path, exact, info)
+    if stat.S_ISREG(info.st_mode):
+        return FoundFile(rel_path, path, info.st_size, info.st_mtime_ns, exact)
+    return Skipped(rel_path, _reason_for_mode(info.st_mode))
 
 
-def _read_folder(
+def _list_folder(
     path: str, rel_path: str, exact: bool, rules: IgnoreRules
-) -> Iterator[WalkItem | _Subfolder]:
+) -> list[WalkItem | _Subfolder]:
     try:
         with os.scandir(path) as scan:
             entries = list(scan)
     except FileNotFoundError:
-        yield Skipped(rel_path, SkipReason.VANISHED)
-        return
+        return [Skipped(rel_path, SkipReason.VANISHED)]
     except OSError:
-        # Permission denied, I/O error...: the folder is reported and its catalogue rows are
-        # left as they are, since we cannot tell whether its files are still there.
-        yield Skipped(rel_path, SkipReason.UNREADABLE_FOLDER)
-        return
+        # Permission denied, I/O error...: the folder is reported and the scan goes on.
+        return [Skipped(rel_path, SkipReason.UNREADABLE_FOLDER)]
     rules = rules.entering(rel_path, path, any(e.name == IGNORE_FILE for e in entries))
+    prefix = rel_path + "/" if rel_path else ""
+    items: list[WalkItem | _Subfolder] = []
     for _, name, is_dir, entry in sorted(_sort_keys(entries), key=itemgetter(0)):
-        child_rel = f"{rel_path}/{name}" if rel_path else name
+        child_rel = prefix + name
         child_exact = exact and name == entry.name
         if is_builtin_ignored(name) or (rules.files and rules.ignores(child_rel, is_dir)):
-            yield Skipped(child_rel, SkipReason.IGNORED)
+            items.append(Skipped(child_rel, SkipReason.IGNORED))
         elif is_dir:
-            yield _Subfolder(entry.path, child_rel, child_exact, rules)
+            items.append(_Subfolder(entry.path, child_rel, child_exact, rules))
         else:
             item = examine(entry.path, child_rel, child_exact)
-            yield Skipped(child_rel, SkipReason.VANISHED) if item is None else item
+            items.append(Skipped(child_rel, SkipReason.VANISHED) if item is None else item)
+    return items
 
 
 def _sort_keys(
@@ -126,13 +128,6 @@ def _sort_keys(
         except OSError:
             is_dir = False
         yield (name + "/" if is_dir else name), name, is_dir, entry
-
-
-def _item_from_stat(path: str, rel_path: str, exact: bool, info: os.stat_result) -> WalkItem:
-    mode = info.st_mode
-    if stat.S_ISREG(mode):
-        return FoundFile(rel_path, path, info.st_size, info.st_mtime_ns, exact)
-    return Skipped(rel_path, _reason_for_mode(mode))
 
 
 def _reason_for_mode(mode: int) -> SkipReason:
