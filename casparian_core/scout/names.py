@@ -21,11 +21,6 @@ def display_text(name: str) -> str:
     return name
 
 
-def raw_path_or_none(path: str, display: str) -> bytes | None:
-    """The real bytes of `path` when its display form differs from it, else None."""
-    return None if path == display else os.fsencode(path)
-
-
 def openable_path(path: str, path_bytes: bytes | None) -> str | bytes:
     """The path to pass to open(): the real bytes when the stored text is only a display form."""
     return path if path_bytes is None else path_bytes

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from casparian_core.db.connection import utc_now
 from casparian_core.scout.errors import (
+    NonUtf8SourcePathError,
     NotAFolderError,
     ScanPathNotFoundError,
     SourceAlreadyRegisteredError,
@@ -51,7 +52,11 @@ def resolve_folder(path: str | Path) -> str:
         raise ScanPathNotFoundError(given) from None
     if not resolved.is_dir():
         raise NotAFolderError(given)
-    return str(resolved)
+    folder = str(resolved)
+    if display_text(folder) != folder:
+        # The path is stored as text; names inside the folder may be anything.
+        raise NonUtf8SourcePathError(display_text(folder))
+    return folder
 
 
 def register(conn: sqlite3.Connection, folder: str, name: str | None) -> SourceRecord:
@@ -91,13 +96,6 @@ def find(conn: sqlite3.Connection, name: str) -> SourceRecord:
     if row is None:
         raise SourceNotFoundError(name)
     return SourceRecord(*row)
-
-
-def by_id(conn: sqlite3.Connection, source_id: int) -> SourceRecord | None:
-    row = conn.execute(
-        "SELECT id, name, path FROM scout_sources WHERE id = ?", (source_id,)
-    ).fetchone()
-    return None if row is None else SourceRecord(*row)
 
 
 def watched(conn: sqlite3.Connection) -> list[SourceRecord]:

@@ -1,11 +1,10 @@
-"""Walking a source folder in catalogue order, without following links or opening anything.
+"""Walking a source folder without following links or opening anything.
 
-Items come out sorted exactly as SQLite sorts `rel_path` (code point order, which is UTF-8 byte
-order), so a scan can merge them with the catalogue rows read in index order: no set of all
-paths in memory, and rows the walk passes by without a match are the missing files.
-
-A folder sorts as its name plus '/', because that is how the paths beneath it begin; this makes
-a depth-first walk come out in plain string order ('a.txt' < 'a/x' < 'a0').
+Each folder is listed whole and its entries come out sorted as SQLite sorts `rel_path` (code
+point order, which is UTF-8 byte order), so catalogue rows are written in index order, which
+keeps B-tree inserts local. A folder sorts as its name plus '/', because that is how the paths
+beneath it begin: a depth-first walk then comes out in plain string order ('a.txt' < 'a/x' <
+'a0').
 """
 
 from __future__ import annotations

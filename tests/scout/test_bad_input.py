@@ -14,7 +14,11 @@ import pytest
 from casparian_core.scout import scanner as scanner_module
 from casparian_core.scout import walk as walk_module
 from casparian_core.scout.content import Content
-from casparian_core.scout.errors import NotAFolderError, ScanPathNotFoundError
+from casparian_core.scout.errors import (
+    NonUtf8SourcePathError,
+    NotAFolderError,
+    ScanPathNotFoundError,
+)
 from casparian_core.service import CoreService
 from tests.scout.conftest import catalogue, scan, write_tree
 
@@ -203,3 +207,13 @@ def test_fifos_sockets_and_devices_are_skipped_never_opened(
     expected = {"fifo": 1, "socket": 1, **({"device": 1} if devices else {})}
     assert summary.skipped == expected
     assert list(catalogue(conn)) == ["real.csv"]
+
+
+async def test_a_source_folder_whose_own_path_is_not_utf8_is_a_clear_error(
+    service: CoreService, tmp_path: Path
+) -> None:
+    folder = os.path.join(os.fsencode(tmp_path), b"d\xe9p\xf4t")
+    os.mkdir(folder)
+
+    with pytest.raises(NonUtf8SourcePathError, match=r"d\\xe9p\\xf4t"):
+        await service.scout.scan(os.fsdecode(folder))
