@@ -331,10 +331,11 @@ def test_disk_full_in_the_host_writes_fails_without_partial_output(
     # The host writes the sink, so the limit goes on a host process of its own (not pytest).
     parser = write_parser(
         """
+        import os
         import pyarrow as pa
-        def parse(path):
+        def parse(path):  # random text: compression cannot keep it under the limit
             for chunk in range(20):
-                yield pa.table({"text": [f"{chunk}-{n}-" + "x" * 200 for n in range(5000)]})
+                yield pa.table({"text": [os.urandom(100).hex() for n in range(5000)]})
         """
     )
     data = tmp_path / "input.txt"
