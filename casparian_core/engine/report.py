@@ -32,13 +32,14 @@ def throughput(result: RunResult) -> str:
 
 
 def preview_table(preview: pa.Table) -> Table:
-    """The first rows of an output as a table; nulls shown as ∅, long cells cut."""
+    """The first rows of an output as a table, one line per row; nulls shown as ∅, long or
+    crowded cells cut with an ellipsis."""
     from rich.table import Table
 
     title = f"first {preview.num_rows} rows"
     table = Table(title=title, title_justify="left", min_width=len(title))  # title on one line
     for name in preview.column_names:
-        table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS)
+        table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS, no_wrap=True)
     for row in preview.to_pylist():
         table.add_row(*(NULL_CELL if value is None else str(value) for value in row.values()))
     return table

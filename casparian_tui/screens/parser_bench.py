@@ -7,6 +7,7 @@ binding). Watch mode re-runs the last test whenever its parser file is saved.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from casparian_tui.widgets.bench_paths import short_path
 from casparian_tui.widgets.bench_result import BenchResult
 
 if TYPE_CHECKING:
+    from casparian_core.engine.results import RunResult
     from casparian_core.service import CoreService
 
 # Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.
@@ -76,6 +78,7 @@ class ParserBenchScreen(ModeScreen):
         self._last: tuple[Path, Path] | None = None  # (parser, input) of the latest test
         self._cancel: threading.Event | None = None  # set while a test runs
         self._run = 0
+        self._engine_call: asyncio.Future[RunResult] | None = None  # the engine's latest test
         self._watching: Path | None = None
 
     @property
@@ -150,24 +153,36 @@ class ParserBenchScreen(ModeScreen):
     async def run_test(self, parser_path: Path, input_path: Path) -> None:
         self._run += 1
         run, cancel = self._run, threading.Event()
+        if self._engine_call is not None:
+            # A test this one supersedes was cancelled with its worker, but its engine thread
+            # may still be writing the same output: let it stop first.
+            if self._cancel is not None:
+                self._cancel.set()
+            await asyncio.wait([self._engine_call])
         self._last, self._cancel = (parser_path, input_path), cancel
         if self._watching not in (None, parser_path):
             self._start_watching(parser_path)  # watch follows the parser under test
         self.refresh_bindings()
         view = self.query_one(BenchResult)
         view.show_running(self._name_of(parser_path), input_path)
-        try:
-            result = await self.service.bench.test_parser(
+        self._engine_call = asyncio.ensure_future(
+            self.service.bench.test_parser(
                 parser_path,
                 input_path,
                 on_log=lambda level, text: self.post_message(self.LogLine(run, level, text)),
                 cancel=cancel,
             )
+        )
+        try:
+            # Shielded: cancelling this worker stops the run through `cancel`, not by
+            # abandoning the engine's thread mid-write.
+            result = await asyncio.shield(self._engine_call)
         finally:
-            cancel.set()  # a test superseded by a newer one stops its guest
+            cancel.set()
             if self._cancel is cancel:
                 self._cancel = None
                 self.refresh_bindings()
+        self._engine_call = None
         view.show_result(result)
         self.load_parsers()  # the health icons follow the recorded tests
 

@@ -71,7 +71,7 @@ class ParserDetail(Static):
         if parser.parser.error is not None:
             text.append("\n" + shorten_paths(parser.parser.error), style="red")
         elif parser.last_tested_at is not None:
-            text.append(f"\nlast tested {parser.last_tested_at[:16].replace('T', ' ')} UTC")
+            text.append(f"\ntested {parser.last_tested_at[:16].replace('T', ' ')} UTC")
         else:
             text.append("\nnot tested yet: press t")
         self.update(text)

@@ -70,7 +70,7 @@ async def test_list_shows_health_and_unusable_parsers(bench_settings: Settings) 
         await run_test_on(pilot, "q1")
 
         assert labels(app)["sales_csv"] == "⚠ sales_csv 1.0.0  sales"
-        assert "last tested 2026-11-27 12:00 UTC" in str(detail.content)
+        assert "tested 2026-11-27 12:00 UTC" in str(detail.content)
         assert recorded_tests(bench_settings) == [("sales_csv", "COMPLETED_WITH_WARNINGS")]
 
 
