@@ -38,10 +38,6 @@ def test_discover_empty(snap_compare, settings: Settings) -> None:
     assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+d"))
 
 
-def test_parser_bench_empty(snap_compare, settings: Settings) -> None:
-    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+p"))
-
-
 def test_inspect_empty(snap_compare, settings: Settings) -> None:
     assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+i"))
 
