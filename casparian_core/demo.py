@@ -8,6 +8,7 @@ are re-linked, samples re-copied only when missing, and the scan is incremental.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import sys
 from pathlib import Path
@@ -15,8 +16,16 @@ from pathlib import Path
 from casparian_core.config import Settings, load_settings
 from casparian_core.errors import CasparianError
 from casparian_core.home import prepare_home
+from casparian_core.service import CoreService
 
 SAMPLES_FOLDER = "demo-data"
+# Tagging rules that bind the sample files to the example parsers' topics.
+DEMO_RULES = (
+    ("sales/*.csv", "sales"),
+    ("auth/*.log", "linux_auth"),
+    ("fixed_width/*.txt", "fixed_width"),
+    ("jsonl/*.jsonl", "events"),
+)
 
 
 def install_parsers(settings: Settings, parsers: Path) -> list[Path]:
@@ -38,6 +47,17 @@ def copy_samples(settings: Settings, examples: Path) -> Path:
     return destination
 
 
+async def catalogue_samples(settings: Settings, samples: Path) -> int:
+    """Scan the samples as a source and add the demo's tagging rules (once). Returns files seen."""
+    async with CoreService(settings) as service:
+        existing = {(rule.pattern, rule.tag) for rule in await service.scout.rules()}
+        for pattern, tag in DEMO_RULES:
+            if (pattern, tag) not in existing:
+                await service.scout.add_rule(pattern, tag)
+        summary = await service.scout.scan(samples, name=SAMPLES_FOLDER)
+    return summary.seen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=Path, required=True)
@@ -48,10 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         prepare_home(settings)
         linked = install_parsers(settings, args.parsers)
         samples = copy_samples(settings, args.examples)
+        files = asyncio.run(catalogue_samples(settings, samples))
     except CasparianError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(f"Demo home {settings.home}: {len(linked)} parsers, samples in {samples}")
+    print(f"Demo home {settings.home}: {len(linked)} parsers, {files} sample files in {samples}")
     return 0
 
 

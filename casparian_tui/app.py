@@ -53,13 +53,14 @@ class CasparianApp(App[None]):
 
     stats: reactive[Stats | None] = reactive(None)
 
-    def __init__(self, service: CoreService) -> None:
+    def __init__(self, service: CoreService, *, watch_sources: bool = True) -> None:
         super().__init__()
         self.service = service
+        self.watch_sources = watch_sources  # follow watched folders (off in tests)
         self._unsubscribe: Callable[[], None] | None = None
 
     async def on_mount(self) -> None:
-        await self.service.start()
+        await self.service.start(watch=self.watch_sources)
         self._unsubscribe = self.service.subscribe(
             lambda event: self.post_message(CoreEvent(event))
         )

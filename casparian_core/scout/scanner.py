@@ -346,7 +346,8 @@ class Scanner:
         """
         if not self._hash_files:
             return [None] * len(work)
-        contents = _read_each([openable_path(path, path_bytes) for _, path, path_bytes, *_ in work])
+        paths = [openable_path(path, path_bytes) for _, path, path_bytes, *_ in work]
+        contents = _read_each(paths, self._cancel)
         self._tally.hashed += sum(1 for c in contents if isinstance(c, Content))
         return contents
 
@@ -411,9 +412,13 @@ class Scanner:
         )
 
 
-def _read_each(paths: list[str | bytes]) -> list[Content | OSError]:
-    contents: list[Content | OSError] = []
-    for path in paths:
+def _read_each(paths: list[str | bytes], cancel: threading.Event) -> list[Content | OSError | None]:
+    """Read each file; once `cancel` is set the rest are left unread (None): they are
+    catalogued without a hash, which the next hashed scan fills in."""
+    contents: list[Content | OSError | None] = []
+    for count, path in enumerate(paths):
+        if count % CHECK_EVERY_ITEMS == 0 and cancel.is_set():
+            return contents + [None] * (len(paths) - count)
         try:
             contents.append(read_content(path))
         except OSError as exc:

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -37,3 +38,11 @@ def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path)
     assert linked.is_symlink() and linked.resolve() == (parsers / "sales_csv.py").resolve()
     assert (home / "demo-data" / "sales" / "a.csv").read_text() == "id,amount\n1,2\n"
     assert sorted(p.name for p in (home / "parsers").iterdir()) == ["sales_csv.py"]
+    status = subprocess.run(
+        [sys.executable, "-m", "casparian_core.cli", "--home", str(home), "status", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stats = json.loads(status.stdout)
+    assert (stats["files"], stats["sources"], stats["tags"]) == (1, 1, 1)  # a.csv, tagged sales

@@ -7,6 +7,7 @@ import sqlite3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from textual.worker import WorkerCancelled
 
 from casparian_core.config import Settings
 from casparian_core.home import prepare_home
@@ -18,14 +19,19 @@ TERMINAL = (120, 36)
 
 
 def make_app(settings: Settings) -> CasparianApp:
-    app = CasparianApp(CoreService(settings, clock=fixed_clock))
+    app = CasparianApp(CoreService(settings, clock=fixed_clock), watch_sources=False)
     app.cursor_blink = False  # type: ignore[attr-defined]
     return app
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait until the app's workers are done and the screen has repainted."""
-    await pilot.app.workers.wait_for_complete()
+    while True:
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue  # an exclusive worker replaced an older one: wait for the new one
     await pilot.pause()
 
 

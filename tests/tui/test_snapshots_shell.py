@@ -34,10 +34,6 @@ def _open(key: str):  # type: ignore[no-untyped-def]
     return run_before
 
 
-def test_discover_empty(snap_compare, settings: Settings) -> None:
-    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+d"))
-
-
 def test_inspect_empty(snap_compare, settings: Settings) -> None:
     assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+i"))
 

@@ -1,0 +1,106 @@
+"""The sources manager (`M` in Discover): the catalogued folders, watching, removal."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from casparian_core.scout.sources import SourceInfo
+from casparian_core.service import CoreService
+from casparian_tui.screens.prompt import ConfirmPrompt
+from casparian_tui.screens.scan_dialog import ScanScreen
+
+
+class SourcesScreen(ModalScreen[None]):
+    BINDINGS = [  # noqa: RUF012
+        Binding("s", "scan", "Scan a folder"),
+        Binding("r", "rescan", "Rescan source"),
+        Binding("w", "watch", "Watch on/off"),
+        Binding("d", "remove", "Remove source"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, service: CoreService) -> None:
+        super().__init__(classes="dialog-screen")
+        self.service = service
+        self.sources: list[SourceInfo] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static("[b]Sources[/b]", classes="dialog-title")
+            yield DataTable(id="sources-table", cursor_type="row")
+            yield Static("", id="sources-message")
+            yield Static(
+                "[dim]s scan a folder · r rescan · w watch on/off · d remove (files on disk are "
+                "not touched) · Esc close[/dim]",
+                classes="dialog-hint",
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in ("Name", "Path", "Files", "Missing", "Watch", "Last scan"):
+            table.add_column(label, key=label.lower())
+        self.reload()
+
+    @work(exclusive=True, group="sources", exit_on_error=False)
+    async def reload(self) -> None:
+        self.sources = await self.service.scout.sources()
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for source in self.sources:
+            table.add_row(
+                source.name,
+                source.path,
+                f"{source.files:,}",
+                f"{source.missing:,}",
+                "on" if source.watch else "off",
+                (source.last_scan_at or "never")[:16].replace("T", " "),
+                key=str(source.id),
+            )
+        if self.sources:
+            table.move_cursor(row=min(row, len(self.sources) - 1))
+        else:
+            self.query_one("#sources-message", Static).update("No sources yet: press s to scan.")
+        table.focus()
+
+    @property
+    def current(self) -> SourceInfo | None:
+        return self.sources[self.query_one(DataTable).cursor_row] if self.sources else None
+
+    @work(exclusive=True, group="sources-edit", exit_on_error=False)
+    async def action_scan(self) -> None:
+        await self.app.push_screen_wait(ScanScreen(self.service))
+        self.reload()
+
+    @work(exclusive=True, group="sources-edit", exit_on_error=False)
+    async def action_rescan(self) -> None:
+        if self.current is not None:
+            await self.app.push_screen_wait(ScanScreen(self.service, path=self.current.path))
+            self.reload()
+
+    async def action_watch(self) -> None:
+        if self.current is not None:
+            await self.service.scout.set_watch(self.current.name, not self.current.watch)
+            self.reload()
+
+    @work(exclusive=True, group="sources-edit", exit_on_error=False)
+    async def action_remove(self) -> None:
+        source = self.current
+        if source is None:
+            return
+        question = (
+            f"Remove source {source.name!r} and its {source.files:,} catalogue entries?\n"
+            f"[dim]The files in {source.path} stay on disk.[/dim]"
+        )
+        if await self.app.push_screen_wait(ConfirmPrompt(question, "Remove")):
+            await self.service.scout.remove_source(source.name)
+            self.reload()
+
+    def action_close(self) -> None:
+        if self.is_active:
+            self.dismiss(None)

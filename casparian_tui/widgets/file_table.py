@@ -1,0 +1,101 @@
+"""The Discover file list: one page of the catalogue at a time, never the whole of it.
+
+The table holds PAGE_SIZE rows. Moving down past the last row asks for the next page, up past
+the first row for the previous one; the screen fetches pages from CoreService, so a million-file
+source costs the same as a small one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from textual.message import Message
+from textual.widgets import DataTable
+
+from casparian_core.scout.queries import FilePage, FileRow
+from casparian_core.stats import compact
+
+PAGE_SIZE = 200
+
+
+class FileTable(DataTable[str]):
+    class PageWanted(Message):
+        """The cursor ran off one end of the page: `step` is +1 (next) or -1 (previous)."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.page: FilePage | None = None
+        self._rows_by_key: dict[str, FileRow] = {}
+
+    def on_mount(self) -> None:
+        self.add_column("Path", key="path")
+        self.add_column("Tag", key="tag")
+        self.add_column("Kind", key="kind")
+        self.add_column("Size", key="size")
+        self.add_column("Modified", key="modified")
+
+    def show_page(self, page: FilePage, *, cursor_at_end: bool = False) -> None:
+        self.page = page
+        self.clear()
+        self._rows_by_key = {}
+        for row in page.rows:
+            key = str(row.id)
+            self._rows_by_key[key] = row
+            self.add_row(
+                row.rel_path,
+                _tag_label(row),
+                row.kind or "",
+                _size_label(row.size),
+                _time_label(row.mtime_ns),
+                key=key,
+            )
+        if page.rows:
+            self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0)
+
+    @property
+    def current_file(self) -> FileRow | None:
+        if self.page is None or not self.page.rows or self.cursor_row >= len(self.page.rows):
+            return None
+        return self.page.rows[self.cursor_row]
+
+    def action_cursor_down(self) -> None:
+        if self.page and self.page.has_more and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.PageWanted(+1))
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.page and self.page.offset > 0 and self.cursor_row == 0:
+            self.post_message(self.PageWanted(-1))
+        else:
+            super().action_cursor_up()
+
+
+def _tag_label(row: FileRow) -> str:
+    if row.tag is None:
+        return ""
+    return row.tag if row.tag_source == "rule" else f"{row.tag} (manual)"
+
+
+def _size_label(size: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def _time_label(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def page_label(page: FilePage | None, total: int | None) -> str:
+    """'Files 1–200 of 1.2M' — what the status line says about the page on screen."""
+    if page is None or not page.rows:
+        return "No files match"
+    first, last = page.offset + 1, page.offset + len(page.rows)
+    of = "…" if total is None else compact(total) if total >= 10_000 else f"{total:,}"
+    return f"Files {first:,}–{last:,} of {of}"

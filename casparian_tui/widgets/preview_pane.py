@@ -1,0 +1,54 @@
+"""The Discover preview: text with its encoding, CSV as a table, JSON, or a hex dump."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual.containers import ScrollableContainer
+from textual.widgets import Static
+
+from casparian_core.scout.preview import Preview, PreviewMode
+
+TABLE_PREVIEW_ROWS = 30
+
+
+class PreviewPane(ScrollableContainer):
+    """Scrolls both ways: hex dumps and wide CSV rows keep their lines whole."""
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("", id="preview-title")
+        yield Static("", id="preview-body")
+
+    def show_message(self, message: str) -> None:
+        self.query_one("#preview-title", Static).update("[b]Preview[/b]")
+        self.query_one("#preview-body", Static).update(message)
+
+    def show(self, preview: Preview) -> None:
+        notes = [preview.kind]
+        if preview.encoding:
+            notes.append(preview.encoding)
+        if preview.truncated:
+            notes.append("first 64 KB")
+        title = f"[b]{preview.rel_path}[/b]\n[dim]{' · '.join(notes)}[/dim]"
+        self.query_one("#preview-title", Static).update(title)
+        self.query_one("#preview-body", Static).update(_body(preview))
+        self.scroll_home(animate=False)
+
+
+def _body(preview: Preview) -> RenderableType:
+    if preview.mode is PreviewMode.EMPTY:
+        return Text("(empty file)", style="dim")
+    if preview.mode is PreviewMode.TABLE:
+        table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
+        for name in preview.header:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=24)
+        width = len(preview.header)
+        for row in preview.rows[:TABLE_PREVIEW_ROWS]:
+            table.add_row(*row[:width], *[""] * (width - len(row)))  # ragged CSV lines
+        return table
+    if preview.mode is PreviewMode.JSON:
+        return Syntax(preview.text, "json", theme="ansi_dark", word_wrap=True)
+    return Text(preview.text, no_wrap=True)

@@ -1,0 +1,316 @@
+"""Discover driven as a user drives it, on a real catalogue made by the real scanner."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from casparian_core.config import Settings
+from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
+from casparian_tui.screens.rules_manager import RuleEditor, RulesScreen
+from casparian_tui.screens.scan_dialog import ScanScreen
+from casparian_tui.screens.sources_manager import SourcesScreen
+from casparian_tui.widgets.file_table import PAGE_SIZE, FileTable
+from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.discover_seed import fixed_folder, seed_discover, write_tree
+
+
+def shown_paths(app) -> list[str]:  # type: ignore[no-untyped-def]
+    table = app.screen.query_one(FileTable)
+    return [row.rel_path for row in table.page.rows] if table.page else []
+
+
+def status_line(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.screen.query_one("#files-status").render())
+
+
+async def open_discover(pilot) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await pilot.press("alt+d")
+    await settle(pilot)
+
+
+async def until_idle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the screen repaint while a dialog is open: its worker waits for the user, so
+    waiting for all workers (settle) would wait forever."""
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def wait_for(pilot, condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        await settle(pilot)
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def catalogue(settings: Settings, request: pytest.FixtureRequest) -> tuple[Path, Path]:
+    return seed_discover(settings, request.node.name)
+
+
+async def test_lists_every_file_with_tags_and_counts(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        assert shown_paths(app)[:2] == ["exports/accounts.json", "exports/blob.csv"]
+        assert len(shown_paths(app)) == 8
+        assert status_line(app) == "Files 1–8 of 8"
+        table = app.screen.query_one(FileTable)
+        assert table.get_row("3")[1:3] == ["sales", "text"]  # tag from the rule, sniffed kind
+        assert table.get_row("2")[2] == "binary"  # blob.csv is not what its name says
+
+
+async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("1")
+        await pilot.press("down")  # "logs-2026" sorts before "warehouse"
+        await settle(pilot)
+        assert shown_paths(app) == ["2026-11/app.log", "2026-11/auth.log", "2026-12/auth.log"]
+        await pilot.press("escape")  # Esc puts back the choice from before opening
+        await wait_for(pilot, lambda: len(shown_paths(app)) == 8, "all files again")
+        assert app.current_mode == "discover"
+
+
+async def test_typing_filters_the_dropdown_digits_included(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("1", "2", "0", "2", "6")  # `1` opens, then "2026" is typed
+        await settle(pilot)
+        dropdown = app.screen.query_one("#sources")
+        assert [c.label for c in dropdown._shown] == ["logs-2026"]
+        assert shown_paths(app)[0] == "2026-11/app.log"  # the single match is followed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.focused, FileTable)
+        assert not dropdown.is_open
+
+
+async def test_tags_dropdown_counts_and_untagged(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        labels = [(c.label, c.detail) for c in app.screen.query_one("#tags").choices]
+        assert labels == [("All files", "8"), ("logs", "3"), ("sales", "2"), ("untagged", "3")]
+        await pilot.press("u", "n", "t", "enter")
+        await settle(pilot)
+        assert shown_paths(app) == ["exports/accounts.json", "exports/blob.csv", "sales/notes.txt"]
+
+
+async def test_slash_filters_by_glob_or_substring_and_esc_clears(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("slash", *"*.csv", "enter")
+        await settle(pilot)
+        assert shown_paths(app) == ["exports/blob.csv", "sales/2026-q1.csv", "sales/2026-q2.csv"]
+        assert "filter: *.csv" in status_line(app)
+        await pilot.press("slash", "ctrl+u", *"AUTH")  # substring, any case; debounced
+        await wait_for(pilot, lambda: len(shown_paths(app)) == 2, "the substring filter")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(shown_paths(app)) == 8, "the filter cleared")
+        await pilot.press("escape")  # nothing left to clear: back to Home
+        assert app.current_mode == "home"
+
+
+async def test_preview_shows_csv_as_a_table_and_binary_as_hex(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("down", "p")  # exports/blob.csv
+        await settle(pilot)
+        body = str(app.screen.query_one("#preview-body").render())
+        assert "00000000" in body
+        await pilot.press("down")  # sales/2026-q1.csv
+        await settle(pilot)
+        assert "region" in app.export_screenshot()  # the CSV header, drawn as a table
+        preview_text = app.screen.query_one("#preview-title").render()
+        assert "sales/2026-q1.csv" in str(preview_text)
+        await pilot.press("p")
+        assert not app.screen.query_one("#preview").display
+
+
+async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("t")
+        await until_idle(pilot)
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press(*"accounts", "enter")
+        await settle(pilot)
+        table = app.screen.query_one(FileTable)
+        assert table.get_row("1")[1] == "accounts (manual)"
+    conn = sqlite3.connect(settings.database_path)
+    assert conn.execute(
+        "SELECT tag, tag_source FROM scout_files WHERE rel_path = 'exports/accounts.json'"
+    ).fetchone() == ("accounts", "manual")
+
+
+async def test_shift_t_tags_everything_shown_after_confirming(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("slash", *"2026-11", "enter")
+        await settle(pilot)
+        await pilot.press("T")
+        await until_idle(pilot)
+        assert isinstance(app.screen, TextPrompt)
+        assert "2" in str(app.screen.title_text)
+        await pilot.press(*"november", "enter")
+        await until_idle(pilot)
+        assert isinstance(app.screen, ConfirmPrompt)
+        await pilot.press("y")
+        await settle(pilot)
+    conn = sqlite3.connect(settings.database_path)
+    tagged = conn.execute("SELECT rel_path FROM scout_files WHERE tag = 'november' ORDER BY 1")
+    assert [r[0] for r in tagged] == ["2026-11/app.log", "2026-11/auth.log"]
+
+
+async def test_rules_manager_adds_toggles_and_deletes(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("down", "R")  # on exports/blob.csv: a new rule starts as *.csv
+        await settle(pilot)
+        assert isinstance(app.screen, RulesScreen)
+        await pilot.press("n")
+        await until_idle(pilot)
+        editor = app.screen
+        assert isinstance(editor, RuleEditor)
+        assert editor.query_one("#rule-pattern").value == "*.csv"
+        editor.query_one("#rule-tag").value = "csv"
+        await pilot.press("enter")
+        await settle(pilot)
+        rules = app.screen.rules
+        assert [(r.pattern, r.tag, r.files) for r in rules][-1] == ("*.csv", "csv", 1)
+        assert [r.tag for r in rules] == ["sales", "logs", "csv"]  # by priority, then age
+        await pilot.press("down", "down", "enter")  # disable the new rule
+        await settle(pilot)
+        assert not app.screen.rules[-1].enabled
+        await pilot.press("d")
+        await until_idle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert sorted(r.tag for r in app.screen.rules) == ["logs", "sales"]
+
+
+async def test_sources_manager_watch_and_remove(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        assert isinstance(app.screen, SourcesScreen)
+        assert [s.name for s in app.screen.sources] == ["logs-2026", "warehouse"]
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.screen.sources[0].watch
+        await pilot.press("d")
+        await until_idle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert [s.name for s in app.screen.sources] == ["warehouse"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(shown_paths(app)) == 5, "the list without logs")
+    assert catalogue[1].is_dir()  # removing a source never touches the files
+
+
+async def test_scan_dialog_catalogues_a_new_folder(settings, catalogue, request) -> None:
+    folder = fixed_folder(request.node.name + "-new")
+    write_tree(folder, {"a.csv": "x\n1\n", "b/c.txt": "hello\n"})
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("s")
+        await until_idle(pilot)
+        assert isinstance(app.screen, ScanScreen)
+        await pilot.press(*str(folder), "enter")
+        await wait_for(pilot, lambda: app.screen.summary is not None, "the scan")
+        assert "Done: 2 files seen — 2 new" in str(app.screen.query_one("#scan-status").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: status_line(app) == "Files 1–10 of 10", "the new files")
+
+
+async def test_scan_dialog_reports_a_bad_path_and_stays_open(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("s")
+        await until_idle(pilot)
+        await pilot.press(*"/no/such/folder", "enter")
+        await settle(pilot)
+        assert "does not exist" in str(app.screen.query_one("#scan-status").render())
+        assert isinstance(app.screen, ScanScreen)
+
+
+async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, request) -> None:
+    folder = fixed_folder(request.node.name)
+    for i in range(20_000):
+        (folder / f"f{i:05d}.txt").touch()
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("s")
+        await until_idle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ScanScreen)
+        # Submit without pilot.press: press() waits for the app to go idle, i.e. for the
+        # whole scan, and Esc would come too late to cancel anything.
+        screen.query_one(Input).value = str(folder)
+        await screen.query_one(Input).action_submit()
+        for _ in range(1000):
+            if screen.scanning:
+                break
+            await asyncio.sleep(0.005)
+        await pilot.press("escape")
+        assert screen.cancel.is_set()
+        await wait_for(pilot, lambda: screen.summary is not None, "the cancelled scan")
+        assert screen.summary.cancelled
+        assert screen.summary.seen <= 20_000
+        assert screen.summary.missing == 0  # unvisited files are not marked missing
+        assert "Cancelled after" in str(screen.query_one("#scan-status").render())
+
+
+async def test_file_list_pages_through_a_large_source(settings, request) -> None:
+    folder = fixed_folder(request.node.name)
+    for i in range(2 * PAGE_SIZE + 50):
+        (folder / f"f{i:04d}.txt").touch()
+
+    from casparian_core.service import CoreService
+
+    async with CoreService(settings) as service:
+        await service.scout.scan(folder, hash_files=False)
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        assert status_line(app) == f"Files 1–{PAGE_SIZE} of {2 * PAGE_SIZE + 50}"
+        table = app.screen.query_one(FileTable)
+        table.move_cursor(row=PAGE_SIZE - 1)
+        await pilot.press("down")
+        await wait_for(pilot, lambda: table.page.offset == PAGE_SIZE, "the second page")
+        assert shown_paths(app)[0] == f"f{PAGE_SIZE:04d}.txt"
+        assert table.row_count == PAGE_SIZE  # one page in memory, never all files
+        await pilot.press("up")
+        await wait_for(pilot, lambda: table.page.offset == 0, "the first page again")
+        assert table.cursor_row == PAGE_SIZE - 1
+
+
+async def test_changes_from_elsewhere_appear(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        write_tree(catalogue[0], {"sales/2026-q3.csv": "id\n9\n"})
+        await app.service.scout.scan(catalogue[0])  # publishes DataChanged
+        await wait_for(pilot, lambda: "sales/2026-q3.csv" in shown_paths(app), "the new file")
