@@ -68,16 +68,19 @@ def run_parser(
     guest = GuestProcess(
         settings, venv=options.venv, inherit_stdio=options.inherit_stdio, on_log=on_log
     )
-    with guest:
-        for path in inputs:
-            if cancel is not None and cancel.is_set():
-                break
-            result = InputRun(info, Path(path), sink, guest, options).execute(cancel)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-            if result.status == RunStatus.CANCELLED:
-                break
+    try:
+        with guest:
+            for path in inputs:
+                if cancel is not None and cancel.is_set():
+                    break
+                result = InputRun(info, Path(path), sink, guest, options).execute(cancel)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+                if result.status == RunStatus.CANCELLED:
+                    break
+    finally:
+        sink.close()  # committed parts are durable once the run returns
     return results
 
 

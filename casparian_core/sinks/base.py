@@ -49,6 +49,9 @@ class Sink(Protocol):
     def location(self, output: str) -> str:
         """Where the user finds the output."""
 
+    def close(self) -> None:
+        """Make every committed part durable; a sink may defer that from commit to here."""
+
 
 def check_part_names(output: str, part_key: str) -> None:
     """Output names and part keys become file and table names: refuse anything path-like."""

@@ -66,6 +66,9 @@ class DuckdbSink:
     def location(self, output: str) -> str:
         return f"{self.path} (table {output})"
 
+    def close(self) -> None:
+        """Nothing to do: each part's commit is a transaction that is durable when it returns."""
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(self.path))

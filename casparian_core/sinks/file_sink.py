@@ -1,15 +1,16 @@
 """Folder sinks: one file per part, `DIR/{output}/part-{key}.{parquet|arrow}`.
 
-A part is written under `DIR/.staging/{pid}-{uuid}/` and published with one `os.replace`, after
-an fsync, so readers see the old file or the new one, never half of either. Staging folders of
-processes that died are removed when the sink is opened.
+A part is written as `DIR/.staging/{pid}-{uuid}.{suffix}` and published with one `os.replace`
+after an fsync of the file, so readers (and a crash) see the old file or the new one, never half
+of either. The folders whose entries changed are fsynced once, when the sink is closed, rather
+than after every part: a crash before that may bring back the old part, never a broken one.
+Staging files of processes that died are removed when the sink is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -76,7 +77,10 @@ class FileSink:
         self.root = root
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
-        _remove_dead_staging(root / STAGING_DIR)
+        self._staging = root / STAGING_DIR
+        self._made_folders: set[Path] = set()  # exist already: no mkdir per part
+        self._unsynced_folders: set[Path] = set()  # hold renames not yet fsynced
+        _remove_dead_staging(self._staging)
 
     def part_path(self, output: str, part_key: str) -> Path:
         return self.root / output / f"part-{part_key}{self.format.suffix}"
@@ -87,25 +91,44 @@ class FileSink:
 
     def begin(self, output: str, part_key: str, schema: pa.Schema) -> FilePartWriter:
         check_part_names(output, part_key)
-        staging = self.root / STAGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
-            staging.mkdir(parents=True)
+            self._make_folder(self._staging)
         except OSError as error:
             raise os_error_to_sink_error(error, self.uri) from error
-        writer = FilePartWriter(staging, self.part_path(output, part_key), self.uri)
+        staged = self._staging / f"{os.getpid()}-{uuid.uuid4().hex}{self.format.suffix}"
+        writer = FilePartWriter(self, staged, self.part_path(output, part_key))
         writer.open(self.format, schema)
         return writer
 
     def location(self, output: str) -> str:
         return str(self.root / output)
 
+    def close(self) -> None:
+        """Make every part committed so far durable: fsync the folders they were renamed into."""
+        while self._unsynced_folders:
+            folder = self._unsynced_folders.pop()
+            try:
+                _fsync_path(folder)
+            except OSError as error:
+                raise os_error_to_sink_error(error, self.uri) from error
+
+    def publish(self, staged: Path, destination: Path) -> None:
+        """Move a complete, fsynced staging file over `destination` in one atomic step."""
+        self._make_folder(destination.parent)
+        os.replace(staged, destination)
+        self._unsynced_folders.add(destination.parent)
+
+    def _make_folder(self, folder: Path) -> None:
+        if folder not in self._made_folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made_folders.add(folder)
+
 
 class FilePartWriter:
-    def __init__(self, staging: Path, destination: Path, target: str) -> None:
-        self._staging = staging
-        self._staged = staging / destination.name
+    def __init__(self, sink: FileSink, staged: Path, destination: Path) -> None:
+        self._sink = sink
+        self._staged = staged
         self._destination = destination
-        self._target = target
         self._writer: _TableFileWriter | None = None
 
     def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
@@ -125,17 +148,14 @@ class FilePartWriter:
             writer, self._writer = self._writer, None
             writer.close()
             _fsync_path(self._staged)
-            self._destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._staged, self._destination)
-            _fsync_path(self._destination.parent)
-        shutil.rmtree(self._staging, ignore_errors=True)
+            self._sink.publish(self._staged, self._destination)
 
     def abort(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             with contextlib.suppress(OSError, pa.ArrowException):
                 writer.close()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        self._staged.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _aborting_on_os_error(self) -> Iterator[None]:
@@ -143,7 +163,7 @@ class FilePartWriter:
             yield
         except OSError as error:
             self.abort()
-            raise os_error_to_sink_error(error, self._target) from error
+            raise os_error_to_sink_error(error, self._sink.uri) from error
 
 
 def _fsync_path(path: Path) -> None:
@@ -156,10 +176,10 @@ def _fsync_path(path: Path) -> None:
 
 
 def _remove_dead_staging(staging_root: Path) -> None:
-    """Staging folders are named `{pid}-{uuid}`; those whose process is gone are litter."""
+    """Staging entries are named `{pid}-{uuid}...`; those whose process is gone are litter."""
     if not staging_root.is_dir():
         return
-    for folder in staging_root.iterdir():
-        pid_text = folder.name.partition("-")[0]
+    for entry in staging_root.iterdir():
+        pid_text = entry.name.partition("-")[0]
         if pid_text.isdigit() and not psutil.pid_exists(int(pid_text)):
-            shutil.rmtree(folder, ignore_errors=True)
+            entry.unlink(missing_ok=True)

@@ -117,6 +117,9 @@ class SqliteSink:
     def location(self, output: str) -> str:
         return f"{self.path} (table {output})"
 
+    def close(self) -> None:
+        """Nothing to do: each part's commit is a transaction that is durable when it returns."""
+
     def _connect(self) -> sqlite3.Connection:
         try:
             connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
