@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import RenderableType
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.containers import ScrollableContainer
@@ -50,5 +49,7 @@ def _body(preview: Preview) -> RenderableType:
             table.add_row(*row[:width], *[""] * (width - len(row)))  # ragged CSV lines
         return table
     if preview.mode is PreviewMode.JSON:
+        from rich.syntax import Syntax  # pygments costs ~0.2 s at start-up: load on first use
+
         return Syntax(preview.text, "json", theme="ansi_dark", word_wrap=True)
     return Text(preview.text, no_wrap=True)
