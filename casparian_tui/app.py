@@ -21,6 +21,10 @@ from casparian_tui.screens.home import HomeScreen
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.parser_bench import ParserBenchScreen
+from casparian_tui.screens.prompt import ConfirmPrompt
+
+# Work that quitting would cut short, by worker group: quitting asks first.
+UNFINISHED_WORK = {"bench-test": "A parser test", "scan": "A scan"}
 
 
 def _mode_bindings() -> list[Binding]:
@@ -77,6 +81,25 @@ class CasparianApp(App[None]):
     @work(exclusive=True, group="stats", exit_on_error=False)
     async def refresh_stats(self) -> None:
         self.stats = await self.service.stats()
+
+    async def action_quit(self) -> None:
+        running = sorted(
+            {
+                UNFINISHED_WORK[w.group]
+                for w in self.workers
+                if w.is_running and w.group in UNFINISHED_WORK
+            }
+        )
+        if running:
+            self._confirm_quit(" and ".join(running))
+        else:
+            self.exit()
+
+    @work(exclusive=True, group="quit", exit_on_error=False)
+    async def _confirm_quit(self, running: str) -> None:
+        question = f"{running} is still running and would be stopped. Quit anyway?"
+        if await self.push_screen_wait(ConfirmPrompt(question, "Quit")):
+            self.exit()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -13,6 +13,7 @@ from casparian_core.config import Settings
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
 from casparian_tui.screens.help import HelpScreen
 from casparian_tui.screens.parser_bench import ParserBenchScreen
+from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
 from tests.tui.bench_support import (
     CONTRACT_MISMATCH_PARSER,
@@ -249,3 +250,23 @@ async def test_help_lists_the_bench_keys(bench_settings: Settings) -> None:
             ("w", "Watch"),
         } <= lines
         assert not any(description == "Cancel test" for _, description in lines)  # none runs
+
+
+async def test_quitting_during_a_test_asks_first(bench_settings: Settings) -> None:
+    write_parser(bench_settings, "gate", GATE_PARSER)
+    app = make_app(bench_settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_bench(pilot)
+        await open_picker(pilot)
+        await pick(pilot, "clean")
+        await until(pilot, lambda: "waiting for the gate" in result_text(app), "the log line")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question")
+        assert "A parser test is still running" in app.screen.question
+        await pilot.press("n")  # stay: the test goes on
+        await until(pilot, lambda: isinstance(app.screen, ParserBenchScreen), "the bench")
+        assert app.is_running
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question again")
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running, "the app to exit")
