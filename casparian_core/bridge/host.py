@@ -104,6 +104,7 @@ class GuestProcess:
         self._readers: list[threading.Thread] = []
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._last_seen = 0.0
+        self._start_failure: GuestFailure | None = None
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
     @property
@@ -117,12 +118,34 @@ class GuestProcess:
         cancel: threading.Event | None = None,
     ) -> JobOutcome:
         """Run one job, calling `on_data(output, table)` for each table as it arrives."""
+        self.start_job(job, cancel)
+        return self.finish_job(on_data, cancel)
+
+    def start_job(self, job: protocol.Job, cancel: threading.Event | None = None) -> None:
+        """Send a job without waiting for it: the guest works on it while the caller does
+        something else (commits the previous job's output). `finish_job` must follow."""
         try:
             if self._process is not None and self._process.poll() is not None:
                 self.kill()  # it died between jobs
             if self._process is None:
                 self._spawn(cancel)
             self._send(protocol.encode_control(protocol.JOB, job))
+        except GuestFailure as failure:
+            self.kill()
+            self._start_failure = failure  # reported as the job's outcome by finish_job
+        except BaseException:
+            self.kill()
+            raise
+
+    def finish_job(
+        self, on_data: DataCallback, cancel: threading.Event | None = None
+    ) -> JobOutcome:
+        """Receive the started job's data, calling `on_data(output, table)` for each table as
+        it arrives, until its result."""
+        failure, self._start_failure = self._start_failure, None
+        try:
+            if failure is not None:
+                raise failure
             done = self._await_done(on_data, cancel)
         except GuestFailure as failure:
             self.kill()
@@ -164,8 +187,11 @@ class GuestProcess:
     def __enter__(self) -> GuestProcess:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.kill()  # a job may still be running: waiting for it to see SHUTDOWN is wasted
 
     def _spawn(self, cancel: threading.Event | None) -> None:
         python = guest_python(self._venv)

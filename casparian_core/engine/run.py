@@ -3,7 +3,8 @@
 For each input: hash it, skip it when its output exists (unless forced), send the job to the
 guest, validate every batch as it arrives, stream valid rows (with lineage) and quarantined rows
 into sink parts, and commit those parts only when the guest reports success. Any failure aborts
-every part of that input, so no partial output is ever committed.
+every part of that input, so no partial output is ever committed. The next input's job is sent
+before the current one commits, so the warm guest parses while the host writes.
 """
 
 from __future__ import annotations
@@ -68,12 +69,16 @@ def run_parser(
     guest = GuestProcess(
         settings, venv=options.venv, inherit_stdio=options.inherit_stdio, on_log=on_log
     )
+    runs = [InputRun(info, Path(path), sink, guest, options) for path in inputs]
     try:
         with guest:
-            for path in inputs:
+            for index, run in enumerate(runs):
                 if cancel is not None and cancel.is_set():
+                    guest.kill()  # it may already be parsing this input, started early
                     break
-                result = InputRun(info, Path(path), sink, guest, options).execute(cancel)
+                following = runs[index + 1] if index + 1 < len(runs) else None
+                run.start(cancel)
+                result = run.finish(cancel, following)
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
@@ -119,7 +124,11 @@ class _OutputState:
 
 
 class InputRun:
-    """One parser on one input: the job, the streaming validation and the atomic commit."""
+    """One parser on one input: the job, the streaming validation and the atomic commit.
+
+    `start` hashes the input and sends its job; `finish` receives the data and commits. While
+    one input commits, the next one's job is already started, so the guest parses it meanwhile.
+    """
 
     def __init__(
         self, info: ParserInfo, path: Path, sink: Sink, guest: GuestProcess, options: RunOptions
@@ -133,33 +142,35 @@ class InputRun:
         self._source_hash = ""
         self._part_key = ""
         self._states: dict[str, _OutputState] = {}
+        self._result = RunResult(info.name, info.version, path, RunStatus.FAILED, self._job_id)
+        self._started_at: float | None = None
+        self._job_sent = False
+        self._settled = False  # known without a job: unreadable or skipped
 
-    def execute(self, cancel: threading.Event | None) -> RunResult:
-        started = time.perf_counter()
-        result = RunResult(
-            self._info.name, self._info.version, self._path, RunStatus.FAILED, self._job_id
-        )
-        try:
-            self._run(result, cancel)
-        finally:
-            result.duration_s = time.perf_counter() - started
-        return result
-
-    def _run(self, result: RunResult, cancel: threading.Event | None) -> None:
-        try:
-            result.input_bytes = self._path.stat().st_size
-            self._source_hash = hash_file(self._path)
-        except OSError as exc:
-            code = _input_error_code(exc)
-            self._fail(result, code, f"{self._path}: cannot read the input ({exc.strerror})")
+    def start(self, cancel: threading.Event | None, busy_part_key: str = "") -> None:
+        """Hash the input and send its job, unless the input is unreadable or already done.
+        Does nothing when called again, or when the part key is `busy_part_key` (whether this
+        input is already done depends on the commit of that part, still in progress)."""
+        if self._started_at is None:
+            self._started_at = time.perf_counter()
+            try:
+                self._result.input_bytes = self._path.stat().st_size
+                self._source_hash = hash_file(self._path)
+            except OSError as exc:
+                code = _input_error_code(exc)
+                self._fail(code, f"{self._path}: cannot read the input ({exc.strerror})")
+                self._settled = True
+                return
+            self._part_key = part_key(self._source_hash, self._info.version)
+        if self._job_sent or self._settled or self._part_key == busy_part_key:
             return
-        self._part_key = part_key(self._source_hash, self._info.version)
         declared = self._info.declared_outputs
         if declared and not self._options.force and self._all_parts_exist(declared):
-            result.status = RunStatus.SKIPPED
-            result.outputs = [
+            self._result.status = RunStatus.SKIPPED
+            self._result.outputs = [
                 OutputResult(name, self._sink.location(name), skipped=True) for name in declared
             ]
+            self._settled = True
             return
         job = protocol.Job(
             self._job_id,
@@ -168,15 +179,37 @@ class InputRun:
             self._info.default_output,
             self._info.class_name,
         )
+        self._guest.start_job(job, cancel)
+        self._job_sent = True
+
+    def finish(self, cancel: threading.Event | None, following: InputRun | None) -> RunResult:
+        """Receive the job's data and commit it; `following` (the next input) is started as
+        soon as the guest is free. A started job that is never finished is killed with the
+        guest (GuestProcess.__exit__ after an exception, or a cancelled run)."""
         try:
-            outcome = self._guest.run_job(job, self._on_data, cancel)
+            if self._job_sent:
+                self._receive_and_commit(cancel, following)
+        finally:
+            assert self._started_at is not None
+            self._result.duration_s = time.perf_counter() - self._started_at
+        return self._result
+
+    def _receive_and_commit(
+        self, cancel: threading.Event | None, following: InputRun | None
+    ) -> None:
+        result = self._result
+        declared = self._info.declared_outputs
+        try:
+            outcome = self._guest.finish_job(self._on_data, cancel)
             if outcome.ok:
+                if following is not None:
+                    following.start(cancel, busy_part_key=self._part_key)
                 self._check_quarantine_limits()
                 self._commit()
         except CasparianError as exc:
             self._abort()
             code = errors.error_code_of(exc)
-            self._fail(result, code, str(exc), suggestion=suggest(code, exc))
+            self._fail(code, str(exc), suggestion=suggest(code, exc))
         except BaseException:
             self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
             raise
@@ -186,7 +219,7 @@ class InputRun:
                 result.status = RunStatus.COMPLETED_WITH_WARNINGS if warned else RunStatus.COMPLETED
             else:
                 self._abort()
-                self._fail_from_outcome(result, outcome)
+                self._fail_from_outcome(outcome)
         result.outputs = self._output_results(declared)
 
     def _all_parts_exist(self, outputs: list[str]) -> bool:
@@ -313,16 +346,16 @@ class InputRun:
                 results.append(OutputResult(name, self._sink.location(name), spec=specs.get(name)))
         return results
 
-    def _fail(
-        self, result: RunResult, code: str, message: str, suggestion: str | None = None
-    ) -> None:
+    def _fail(self, code: str, message: str, suggestion: str | None = None) -> None:
+        result = self._result
         result.status = RunStatus.FAILED
         result.error_code = code
         result.error_message = message
         result.suggestion = suggestion or suggest(code)
 
-    def _fail_from_outcome(self, result: RunResult, outcome: JobOutcome) -> None:
-        self._fail(result, outcome.error_code or "", outcome.message or "the parser failed")
+    def _fail_from_outcome(self, outcome: JobOutcome) -> None:
+        result = self._result
+        self._fail(outcome.error_code or "", outcome.message or "the parser failed")
         result.traceback = outcome.traceback
         if outcome.error_code == protocol.ErrorCode.CANCELLED:
             result.status = RunStatus.CANCELLED
