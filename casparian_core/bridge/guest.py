@@ -164,11 +164,23 @@ def ipc_payloads(table: pa.Table, output: str) -> Iterator[pa.Buffer]:
     rows = table.num_rows
     step = max(1, rows * MESSAGE_TARGET_BYTES // max(table.nbytes, 1))
     for start in range(0, max(rows, 1), step):  # a table without rows still sends its schema
-        piece = table.slice(start, step)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, piece.schema) as writer:
-            writer.write_table(piece)
-        yield sink.getvalue()
+        yield _ipc_stream(table.slice(start, step))
+
+
+def _ipc_stream(table: pa.Table) -> pa.Buffer:
+    """`table` as one Arrow IPC stream in a buffer of exactly its size: a growing buffer would
+    be reallocated, and its data copied again, several times per message. Measuring the size
+    first writes only the metadata."""
+    measure = pa.MockOutputStream()
+    _write_stream(measure, table)
+    buffer = pa.allocate_buffer(measure.size())
+    _write_stream(pa.FixedSizeBufferWriter(buffer), table)
+    return buffer
+
+
+def _write_stream(sink: pa.NativeFile, table: pa.Table) -> None:
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 def _compatible(first: pa.Schema, later: pa.Schema) -> bool:
