@@ -30,9 +30,29 @@ def quarantine_table(
     return _append_constants(q, dict(zip(QUARANTINE_CONTEXT_COLUMNS, values, strict=True)))
 
 
+def lineage_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema `add_lineage` gives a table of `schema`, without building a table."""
+    return _append_fields(schema, LINEAGE_COLUMNS)
+
+
+def quarantine_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema `quarantine_table` gives a table of `schema`, without building a table."""
+    return _append_fields(schema, QUARANTINE_CONTEXT_COLUMNS)
+
+
+def _constant_field(name: str) -> pa.Field:
+    return pa.field(name, LINEAGE_TYPE, nullable=False)
+
+
+def _append_fields(schema: pa.Schema, names: tuple[str, ...]) -> pa.Schema:
+    for name in names:
+        schema = schema.append(_constant_field(name))
+    return schema
+
+
 def _append_constants(table: pa.Table, columns: dict[str, str]) -> pa.Table:
     zeros = pa.repeat(pa.scalar(0, pa.int32()), table.num_rows)
     for name, value in columns.items():
         column = pa.DictionaryArray.from_arrays(zeros, pa.array([value], pa.string()))
-        table = table.append_column(pa.field(name, LINEAGE_TYPE, nullable=False), column)
+        table = table.append_column(_constant_field(name), column)
     return table

@@ -279,15 +279,15 @@ class InputRun:
         }
 
     def _lineage_schema(self, spec: OutputSpec) -> pa.Schema:
-        from casparian_core.contracts.lineage import add_lineage
+        from casparian_core.contracts.lineage import lineage_schema
 
-        return add_lineage(spec.arrow_schema().empty_table(), **self._lineage()).schema
+        return lineage_schema(spec.arrow_schema())
 
     def _begin_quarantine(self, output: str) -> PartWriter:
-        from casparian_core.contracts.lineage import quarantine_table
+        from casparian_core.contracts.lineage import quarantine_schema
         from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
-        schema = quarantine_table(QUARANTINE_SCHEMA.empty_table(), **self._context()).schema
+        schema = quarantine_schema(QUARANTINE_SCHEMA)
         return self._sink.begin(output + QUARANTINE_SUFFIX, self._part_key, schema)
 
     def _keep_preview(self, state: _OutputState, valid: pa.Table) -> None:

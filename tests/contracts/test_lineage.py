@@ -7,7 +7,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casparian_core.contracts.lineage import add_lineage, quarantine_table
+from casparian_core.contracts.lineage import (
+    add_lineage,
+    lineage_schema,
+    quarantine_schema,
+    quarantine_table,
+)
 from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
 
@@ -62,3 +67,13 @@ def test_lineage_on_an_empty_table_keeps_the_schema() -> None:
         "_cf_parser",
         "_cf_parser_version",
     ]
+
+
+def test_schemas_without_a_table_match_the_tables_written() -> None:
+    # Sinks open a part with the schema before any row arrives; the rows must then fit it.
+    base = pa.schema([pa.field("n", pa.int64(), nullable=False)])
+    context = {"job_id": "j", "parser": "p", "parser_version": "1"}
+    lined = add_lineage(base.empty_table(), source_hash="h", **context)
+    quarantined = quarantine_table(QUARANTINE_SCHEMA.empty_table(), source_path="/f", **context)
+    assert lineage_schema(base) == lined.schema
+    assert quarantine_schema(QUARANTINE_SCHEMA) == quarantined.schema
