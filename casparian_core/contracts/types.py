@@ -6,6 +6,7 @@ Parsing a type name needs no pyarrow, so reading a parser's `outputs` stays chea
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -79,30 +80,35 @@ class ColumnType:
         return self.kind in (Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL)
 
     def arrow_type(self) -> pa.DataType:
-        import pyarrow as pa
+        return _arrow_type(self)
 
-        match self.kind:
-            case Kind.STRING:
-                return pa.string()
-            case Kind.BOOL:
-                return pa.bool_()
-            case Kind.INTEGER | Kind.FLOAT:
-                return pa.type_for_alias(self.name)
-            case Kind.DECIMAL:
-                assert self.precision is not None and self.scale is not None
-                if self.precision <= 38:
-                    return pa.decimal128(self.precision, self.scale)
-                return pa.decimal256(self.precision, self.scale)
-            case Kind.DATE:
-                return pa.date32()
-            case Kind.TIME:
-                return pa.time64("us")
-            case Kind.TIMESTAMP:
-                return pa.timestamp(self.unit or DEFAULT_UNIT, tz=self.tz)
-            case Kind.DURATION:
-                return pa.duration(self.unit or DEFAULT_UNIT)
-            case Kind.BINARY:
-                return pa.binary()
+
+@functools.cache  # validation asks for every column's type on every batch; types are few
+def _arrow_type(column_type: ColumnType) -> pa.DataType:
+    import pyarrow as pa
+
+    match column_type.kind:
+        case Kind.STRING:
+            return pa.string()
+        case Kind.BOOL:
+            return pa.bool_()
+        case Kind.INTEGER | Kind.FLOAT:
+            return pa.type_for_alias(column_type.name)
+        case Kind.DECIMAL:
+            assert column_type.precision is not None and column_type.scale is not None
+            if column_type.precision <= 38:
+                return pa.decimal128(column_type.precision, column_type.scale)
+            return pa.decimal256(column_type.precision, column_type.scale)
+        case Kind.DATE:
+            return pa.date32()
+        case Kind.TIME:
+            return pa.time64("us")
+        case Kind.TIMESTAMP:
+            return pa.timestamp(column_type.unit or DEFAULT_UNIT, tz=column_type.tz)
+        case Kind.DURATION:
+            return pa.duration(column_type.unit or DEFAULT_UNIT)
+        case Kind.BINARY:
+            return pa.binary()
 
 
 def parse_type_name(text: str) -> ColumnType:
