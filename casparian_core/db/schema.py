@@ -59,6 +59,13 @@ CREATE INDEX scout_files_tag ON scout_files(tag, source_id, rel_path);
 -- Missing files are few: counts of present files subtract them instead of reading every row.
 CREATE INDEX scout_files_missing ON scout_files(source_id, tag) WHERE status = 'missing';
 CREATE INDEX scout_files_rule ON scout_files(rule_id) WHERE rule_id IS NOT NULL;
+-- Substring and glob filters: a trigram index over rel_path, filled in bulk after each scan
+-- (scout/text_index.py); rows with id above `indexed_upto` are not in it yet.
+CREATE VIRTUAL TABLE scout_files_text USING fts5(
+    rel_path, content='scout_files', content_rowid='id', tokenize='trigram'
+);
+CREATE TABLE scout_files_text_mark (indexed_upto INTEGER NOT NULL);
+INSERT INTO scout_files_text_mark VALUES (0);
 
 CREATE TABLE cf_parsers (
     id            TEXT PRIMARY KEY,

@@ -152,8 +152,10 @@ class Scout:
             lambda conn: queries.files_page(conn, query or FileQuery(), offset=offset, limit=limit)
         )
 
-    async def count_files(self, query: FileQuery | None = None) -> int:
-        return await self._run(queries.count_files, query or FileQuery())
+    async def count_files(self, query: FileQuery | None = None, at_most: int | None = None) -> int:
+        """The number of files `query` selects; with `at_most`, `at_most + 1` stands for "more
+        than at_most" (cheaper: counting stops there)."""
+        return await self._run(queries.count_files, query or FileQuery(), at_most)
 
     async def tag_files(self, query: FileQuery, tag: str) -> int:
         """Tag (manually) every file `query` selects; returns how many."""

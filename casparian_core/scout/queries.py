@@ -12,6 +12,9 @@ import sqlite3
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
+
+from casparian_core.scout import text_index
 
 GLOB_CHARACTERS = frozenset("*?[")
 LIKE_ESCAPE = "\\"
@@ -28,6 +31,14 @@ UNTAGGED = Untagged.UNTAGGED
 
 def has_glob(text: str) -> bool:
     return not GLOB_CHARACTERS.isdisjoint(text)
+
+
+class Condition(NamedTuple):
+    """A WHERE condition; `narrowed` when it limits rows to a few trigram-index candidates."""
+
+    sql: str
+    params: list[object]
+    narrowed: bool
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,12 @@ class FileQuery:
             return cls(path=target)
         return cls(path=str(Path(target).expanduser().resolve()))
 
-    def where(self) -> tuple[str, list[object]]:
+    def where(self, conn: sqlite3.Connection) -> Condition:
+        """The SQL condition; `conn` is asked whether the trigram index can narrow a substring
+        or glob filter down to a few candidate rows."""
         clauses: list[str] = []
         params: list[object] = []
+        narrowed = False
         if self.source_id is not None:
             clauses.append("source_id = ?")
             params.append(self.source_id)
@@ -71,16 +85,15 @@ class FileQuery:
         elif self.tag is not None:
             clauses.append("tag = ?")
             params.append(self.tag)
-        if self.glob:
-            clauses.append("rel_path GLOB ?")
-            params.append(self.glob)
-        if self.text:
-            if has_glob(self.text):
+        for glob in (self.glob, self.text if self.text and has_glob(self.text) else None):
+            if glob:
                 clauses.append("rel_path GLOB ?")
-                params.append(self.text)
-            else:
-                clauses.append(f"rel_path LIKE ? ESCAPE '{LIKE_ESCAPE}'")
-                params.append(f"%{_escape_like(self.text)}%")
+                params.append(glob)
+                narrowed |= _narrow(conn, text_index.longest_literal(glob), clauses, params)
+        if self.text and not has_glob(self.text):
+            clauses.append(f"rel_path LIKE ? ESCAPE '{LIKE_ESCAPE}'")
+            params.append(f"%{_escape_like(self.text)}%")
+            narrowed |= _narrow(conn, self.text, clauses, params)
         if self.path:
             if has_glob(self.path):
                 clauses.append("path GLOB ?")
@@ -92,7 +105,7 @@ class FileQuery:
                 params.extend([self.path, self.path.rstrip("/") + "/*"])
         if not self.include_missing:
             clauses.append("status != 'missing'")
-        return (" AND ".join(clauses) or "1"), params
+        return Condition(" AND ".join(clauses) or "1", params, narrowed)
 
     def with_missing(self) -> FileQuery:
         return replace(self, include_missing=True)
@@ -145,31 +158,46 @@ ROW_COLUMNS = (
 def files_page(
     conn: sqlite3.Connection, query: FileQuery, *, offset: int = 0, limit: int = 100
 ) -> FilePage:
-    where, params = query.where()
+    where = query.where(conn)
+    # Few candidates: read them by id and sort them ('+' keeps the planner from walking the
+    # whole ordered index instead, 66 ms against 2 ms on 200 k rows for one match).
+    order = "+source_id, +rel_path" if where.narrowed else "source_id, rel_path"
     rows = conn.execute(
-        f"SELECT {ROW_COLUMNS} FROM scout_files WHERE {where}"
-        " ORDER BY source_id, rel_path LIMIT ? OFFSET ?",
-        (*params, limit + 1, offset),
+        f"SELECT {ROW_COLUMNS} FROM scout_files WHERE {where.sql}"
+        f" ORDER BY {order} LIMIT ? OFFSET ?",
+        (*where.params, limit + 1, offset),
     ).fetchall()
     return FilePage([FileRow(*row) for row in rows[:limit]], offset, len(rows) > limit)
 
 
-def count_files(conn: sqlite3.Connection, query: FileQuery) -> int:
+def count_files(conn: sqlite3.Connection, query: FileQuery, at_most: int | None = None) -> int:
+    """How many files `query` selects; with `at_most`, counting stops past it and the answer
+    is then `at_most + 1`, read "more than at_most" (an exact count of a huge match set of a
+    substring filter reads every path)."""
+    if at_most is not None:
+        where = query.where(conn)
+        return conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM scout_files WHERE {where.sql} LIMIT ?)",
+            (*where.params, at_most + 1),
+        ).fetchone()[0]
     if query.include_missing:
         return _count(conn, query)
     # All matching rows minus the missing ones: the first count reads a covering index, the
     # second the small partial index of missing files; `status != 'missing'` would read rows.
     everything = query.with_missing()
-    where, params = everything.where()
+    where = everything.where(conn)
     missing = conn.execute(
-        f"SELECT count(*) FROM {MISSING_ROWS} WHERE {where} AND status = 'missing'", params
+        f"SELECT count(*) FROM {MISSING_ROWS} WHERE {where.sql} AND status = 'missing'",
+        where.params,
     ).fetchone()[0]
     return _count(conn, everything) - missing
 
 
 def _count(conn: sqlite3.Connection, query: FileQuery) -> int:
-    where, params = query.where()
-    return conn.execute(f"SELECT count(*) FROM scout_files WHERE {where}", params).fetchone()[0]
+    where = query.where(conn)
+    return conn.execute(
+        f"SELECT count(*) FROM scout_files WHERE {where.sql}", where.params
+    ).fetchone()[0]
 
 
 def tag_counts(conn: sqlite3.Connection, source_id: int | None = None) -> TagCounts:
@@ -196,6 +224,18 @@ def file_by_id(conn: sqlite3.Connection, file_id: int) -> tuple[FileRow, bytes |
         f"SELECT {ROW_COLUMNS}, path_bytes FROM scout_files WHERE id = ?", (file_id,)
     ).fetchone()
     return None if row is None else (FileRow(*row[:-1]), row[-1])
+
+
+def _narrow(
+    conn: sqlite3.Connection, needle: str, clauses: list[str], params: list[object]
+) -> bool:
+    """Add the trigram index's candidates for `needle` when they are few; whether it did."""
+    candidates = text_index.rare_candidates(conn, needle)
+    if candidates is None:
+        return False
+    clauses.append(candidates[0])
+    params.extend(candidates[1])
+    return True
 
 
 def _escape_like(text: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from casparian_core.db.connection import utc_now
 from casparian_core.events import ScanProgress
 from casparian_core.scout import rules as tagging_rules
-from casparian_core.scout import sources
+from casparian_core.scout import sources, text_index
 from casparian_core.scout.content import Content, NotRegularFileError, read_content
 from casparian_core.scout.ignore import is_builtin_ignored, rules_for_folder
 from casparian_core.scout.names import display_text, openable_path
@@ -252,6 +252,7 @@ class Scanner:
             if len(batch) >= WRITE_BATCH:
                 self._flush()
         self._flush()
+        text_index.catch_up(self._conn)
         cancelled = self._cancel.is_set()
         if not cancelled:
             tally.missing = self._mark_missing(scope)

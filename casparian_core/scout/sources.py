@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from casparian_core.db.connection import utc_now
+from casparian_core.scout import text_index
 from casparian_core.scout.errors import (
     NonUtf8SourcePathError,
     NotAFolderError,
@@ -129,7 +130,14 @@ def remove(conn: sqlite3.Connection, name: str) -> SourceRecord:
     source = find(conn, name)
     # Its files and the rules scoped to it go by ON DELETE CASCADE, in this one statement;
     # jobs keep their input_path and lose only their link to the catalogue row (SET NULL).
-    conn.execute("DELETE FROM scout_sources WHERE id = ?", (source.id,))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM scout_sources WHERE id = ?", (source.id,))
+        text_index.rebuild(conn)  # the trigram index still holds the deleted paths
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     return source
 
 

@@ -32,12 +32,13 @@ def untag_files(conn: sqlite3.Connection, query: FileQuery) -> int:
 
 
 def _set_manual_tag(conn: sqlite3.Connection, query: FileQuery, tag: str | None) -> int:
-    where, params = query.where()
+    where = query.where(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         changed = conn.execute(
-            f"UPDATE scout_files SET tag = ?, tag_source = 'manual', rule_id = NULL WHERE {where}",
-            (tag, *params),
+            "UPDATE scout_files SET tag = ?, tag_source = 'manual', rule_id = NULL"
+            f" WHERE {where.sql}",
+            (tag, *where.params),
         ).rowcount
         conn.execute("COMMIT")
     except BaseException:

@@ -21,7 +21,7 @@ from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
 from casparian_tui.screens.rules_manager import RuleDraft, RulesScreen
 from casparian_tui.screens.scan_dialog import ScanScreen
 from casparian_tui.screens.sources_manager import SourcesScreen
-from casparian_tui.widgets.file_table import PAGE_SIZE, FileTable, page_label
+from casparian_tui.widgets.file_table import COUNT_AT_MOST, PAGE_SIZE, FileTable, page_label
 from casparian_tui.widgets.filter_dropdown import Choice, FilterDropdown
 from casparian_tui.widgets.preview_pane import PreviewPane
 
@@ -146,7 +146,7 @@ class DiscoverScreen(ModeScreen):
     async def count_files(self) -> None:
         self.total = None
         self._show_status()
-        self.total = await self.app.service.scout.count_files(self.file_query)
+        self.total = await self.app.service.scout.count_files(self.file_query, COUNT_AT_MOST)
         self._show_status()
 
     def on_file_table_page_wanted(self, message: FileTable.PageWanted) -> None:

@@ -10,11 +10,12 @@ import pytest
 from textual.widgets import Input
 
 from casparian_core.config import Settings
+from casparian_core.scout.queries import FilePage, FileRow
 from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
 from casparian_tui.screens.rules_manager import RuleEditor, RulesScreen
 from casparian_tui.screens.scan_dialog import ScanScreen
 from casparian_tui.screens.sources_manager import SourcesScreen
-from casparian_tui.widgets.file_table import PAGE_SIZE, FileTable
+from casparian_tui.widgets.file_table import COUNT_AT_MOST, PAGE_SIZE, FileTable, page_label
 from tests.tui.conftest import TERMINAL, make_app, settle
 from tests.tui.discover_seed import fixed_folder, seed_discover, write_tree
 
@@ -314,3 +315,12 @@ async def test_changes_from_elsewhere_appear(settings, catalogue) -> None:
         write_tree(catalogue[0], {"sales/2026-q3.csv": "id\n9\n"})
         await app.service.scout.scan(catalogue[0])  # publishes DataChanged
         await wait_for(pilot, lambda: "sales/2026-q3.csv" in shown_paths(app), "the new file")
+
+
+def test_the_status_line_says_when_the_count_stopped_at_its_cap() -> None:
+    row = FileRow(1, 1, "a.csv", "/data/a.csv", 1, 0, "new", None, None, None, None, None)
+    page = FilePage([row], offset=0, has_more=True)
+
+    assert page_label(page, COUNT_AT_MOST + 1) == f"Files 1–1 of {COUNT_AT_MOST:,}+"
+    assert page_label(page, COUNT_AT_MOST) == f"Files 1–1 of {COUNT_AT_MOST:,}"
+    assert page_label(page, None) == "Files 1–1 of …"
