@@ -29,6 +29,20 @@ def test_a_part_streamed_in_batches_reads_back_whole(case: SinkCase) -> None:
     assert case.leftovers() == []
 
 
+def test_parts_of_several_outputs_in_one_session_then_close(case: SinkCase) -> None:
+    # Folder sinks share one staging folder per session and fsync folders only at close.
+    for number in range(3):
+        write_part(case, "sales", f"in{number}-v1", numbers(number, number + 1))
+        write_part(case, "sales_quarantine", f"in{number}-v1", numbers(0, 0))
+
+    case.sink.close()
+
+    assert [row["n"] for row in case.read("sales")] == [0, 1, 2]
+    assert case.read("sales_quarantine") == []
+    assert all(case.sink.has_part("sales", f"in{number}-v1") for number in range(3))
+    assert case.leftovers() == []
+
+
 def test_rerunning_a_part_replaces_it_and_leaves_other_parts(case: SinkCase) -> None:
     write_part(case, "sales", "in1-v1", numbers(0, 3, "old"))
     write_part(case, "sales", "in2-v1", numbers(10, 12, "other"))
