@@ -80,11 +80,26 @@ class CoreService:
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         return self.events.subscribe(subscriber)
 
-    async def stats(self) -> Stats:
+    async def stats(self, *, count_outputs: bool = True) -> Stats:
+        """The home's numbers. With `count_outputs` False the output tables are left uncounted
+        (None): reading Parquet footers loads pyarrow, which the Home Hub need not wait for."""
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
         counts = await self.store.catalog_counts(tests_since=since)
-        tables = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
         parsers = await self.bench.count_parsers()
+        if not count_outputs:
+            return Stats(
+                counts.files,
+                counts.sources,
+                counts.tags,
+                counts.untagged_files,
+                parsers,
+                counts.recent_tests,
+                None,
+                None,
+                None,
+                counts.jobs_by_status,
+            )
+        tables = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
         return Stats(
             files=counts.files,
             sources=counts.sources,

@@ -33,9 +33,9 @@ class Stats:
     untagged_files: int
     parsers: int
     recent_tests: int
-    tables: int
-    rows: int
-    quarantined_rows: int
+    tables: int | None  # None: not counted (yet)
+    rows: int | None
+    quarantined_rows: int | None
     jobs: dict[str, int]
 
     @property
@@ -52,6 +52,8 @@ class Stats:
         return f"{plural(self.parsers, 'parser')}, {plural(self.recent_tests, 'recent test')}"
 
     def inspect_summary(self) -> str:
+        if self.tables is None or self.rows is None:
+            return "counting tables…"
         return f"{plural(self.tables, 'table')}, {compact(self.rows)} rows"
 
     def jobs_summary(self) -> str:

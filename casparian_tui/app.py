@@ -14,13 +14,8 @@ from textual.screen import Screen
 from casparian_core.service import CoreService
 from casparian_core.stats import Stats
 from casparian_tui.messages import CoreEvent
-from casparian_tui.modes import MODES
-from casparian_tui.screens.discover import DiscoverScreen
+from casparian_tui.modes import MODES, Mode
 from casparian_tui.screens.help import HelpScreen, describe_bindings
-from casparian_tui.screens.home import HomeScreen
-from casparian_tui.screens.inspect import InspectScreen
-from casparian_tui.screens.jobs import JobsScreen
-from casparian_tui.screens.parser_bench import ParserBenchScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
 
 # Work that quitting would cut short, by worker group: quitting asks first.
@@ -36,16 +31,16 @@ def _mode_bindings() -> list[Binding]:
     return bindings
 
 
+def _screen_factory(mode: Mode) -> Callable[[], Screen]:
+    # Each mode's screen module is imported when first needed (or by the warm-up after the
+    # Home Hub has painted), so start-up loads only Home.
+    return lambda: mode.load_screen_class()()
+
+
 class CasparianApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "Casparian Flow"
-    MODES = {  # noqa: RUF012 - Textual reads this class attribute
-        "home": HomeScreen,
-        "discover": DiscoverScreen,
-        "parser_bench": ParserBenchScreen,
-        "inspect": InspectScreen,
-        "jobs": JobsScreen,
-    }
+    MODES = {mode.name: _screen_factory(mode) for mode in MODES}  # noqa: RUF012
     DEFAULT_MODE = "home"
     BINDINGS = [  # noqa: RUF012
         *_mode_bindings(),
@@ -69,6 +64,13 @@ class CasparianApp(App[None]):
             lambda event: self.post_message(CoreEvent(event))
         )
         self.refresh_stats()
+        self.call_after_refresh(self.warm_up_screens)
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def warm_up_screens(self) -> None:
+        """Import the other modes' screens while the user reads Home: a first switch stays quick."""
+        for mode in MODES:
+            mode.load_screen_class()
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -80,6 +82,8 @@ class CasparianApp(App[None]):
 
     @work(exclusive=True, group="stats", exit_on_error=False)
     async def refresh_stats(self) -> None:
+        if self.stats is None:  # first paint: the catalogue's numbers at once, tables after
+            self.stats = await self.service.stats(count_outputs=False)
         self.stats = await self.service.stats()
 
     async def action_quit(self) -> None:

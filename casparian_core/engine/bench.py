@@ -85,10 +85,11 @@ class ParserBench:
         self._clock = clock
 
     async def count_parsers(self) -> int:
-        """How many parser files the home holds, usable or not."""
-        from casparian_core.parsers.discovery import discover_parsers
+        """How many parser files the home holds, usable or not. Lists them without reading
+        them: counting is on the Home Hub's start-up path, reading contracts loads pyarrow."""
+        from casparian_core.parsers.discovery import parser_files
 
-        return len(await asyncio.to_thread(discover_parsers, self._settings.parsers_dir))
+        return len(await asyncio.to_thread(parser_files, self._settings.parsers_dir))
 
     async def list_parsers(self) -> list[BenchParser]:
         """The home's parsers by name, each with the health of its last test."""

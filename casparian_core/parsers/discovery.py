@@ -25,15 +25,21 @@ class DiscoveredParser:
         return self.info.name if self.info is not None else self.path.stem
 
 
-def discover_parsers(folder: Path) -> list[DiscoveredParser]:
-    """Every `*.py` directly in `folder` (names starting with `_` or `.` skipped), by name."""
+def parser_files(folder: Path) -> list[Path]:
+    """Every `*.py` directly in `folder` (names starting with `_` or `.` skipped), unread."""
     if not folder.is_dir():
         return []
-    found = []
     with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.endswith(".py") and not entry.name.startswith(("_", ".")):
-                found.append(_examine(Path(entry.path)))
+        return [
+            Path(entry.path)
+            for entry in entries
+            if entry.name.endswith(".py") and not entry.name.startswith(("_", "."))
+        ]
+
+
+def discover_parsers(folder: Path) -> list[DiscoveredParser]:
+    """Every parser file in `folder` with its metadata or its error, by name."""
+    found = [_examine(path) for path in parser_files(folder)]
     return sorted(found, key=lambda parser: (parser.name, parser.path.name))
 
 
