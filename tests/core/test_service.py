@@ -86,3 +86,16 @@ async def test_unsubscribe_stops_delivery(service: CoreService) -> None:
     unsubscribe()
     service.events.publish(DataChanged(origin="test"))
     assert received == [DataChanged(origin="test")]
+
+
+async def test_stats_without_outputs_leave_tables_uncounted(settings: Settings) -> None:
+    async with CoreService(settings, clock=fixed_clock) as service:
+        table_dir = settings.output_dir / "sales"
+        table_dir.mkdir()
+        pq.write_table(pa.table({"x": [1, 2, 3]}), table_dir / "part-a.parquet")
+        quick = await service.stats(count_outputs=False)
+        full = await service.stats()
+    assert (quick.tables, quick.rows, quick.quarantined_rows) == (None, None, None)
+    assert quick.inspect_summary() == "counting tables…"
+    assert quick.is_empty  # an uncounted table does not make the home look used yet
+    assert full.inspect_summary() == "1 table, 3 rows"
