@@ -5,6 +5,7 @@ Tests really run the guest subprocess through the engine; nothing here fakes a r
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import textwrap
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from casparian_core.config import Settings
 from casparian_core.home import prepare_home
@@ -152,7 +154,10 @@ async def run_test_on(pilot, typed: str = "") -> None:  # type: ignore[no-untype
 async def finish(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait for every worker except the endless watcher, including workers started meanwhile."""
     while busy := [w for w in pilot.app.workers if w.is_running and w.group != "bench-watch"]:
-        await pilot.app.workers.wait_for_complete(busy)
+        # An exclusive worker may be replaced (a save re-runs the test): that one ends
+        # cancelled, and the loop goes on to wait for its successor.
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete(busy)
         await pilot.pause()
     await pilot.pause()
 
