@@ -77,5 +77,6 @@ async def test_the_service_can_start_with_watching(settings: Settings, data: Pat
             return await statuses(service) == {"hello.txt": "new"}
 
         await eventually(arrived)
+        assert await statuses(service) == {"hello.txt": "new"}
     finally:
         await service.stop()
