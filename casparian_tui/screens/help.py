@@ -6,20 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.table import Table
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Static
-
-# Textual's own defaults (scrolling, focus, copy) are the same in every app: the overlay lists
-# the keys this app defines, so users see what is particular to the screen they are on.
-_TEXTUAL_DEFAULTS = {
-    (key, binding.action)
-    for binding in (*App.BINDINGS, *Screen.BINDINGS)
-    if isinstance(binding, Binding)
-    for key in binding.key.split(",")
-}
 
 
 @dataclass(frozen=True)
@@ -43,9 +34,20 @@ def describe_bindings(bindings: Iterable[ActiveBinding]) -> list[KeyHelp]:
 
 
 def _is_ours(active: ActiveBinding) -> bool:
+    """Declared by one of this app's classes. Textual's own keys (scrolling, table cursors,
+    copy) are the same in every app: the overlay lists what is particular to this screen."""
     binding = active.binding
-    defined_here = type(active.node).__module__.startswith("casparian_tui")
-    return defined_here and (binding.key, binding.action) not in _TEXTUAL_DEFAULTS
+    for cls in type(active.node).__mro__:
+        if not cls.__module__.startswith("casparian_tui"):
+            continue
+        for declared in cls.__dict__.get("BINDINGS", ()):
+            if (
+                isinstance(declared, Binding)
+                and declared.action == binding.action
+                and binding.key in declared.key.split(",")
+            ):
+                return True
+    return False
 
 
 def _key_label(binding: Binding) -> str:
