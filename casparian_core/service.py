@@ -86,20 +86,12 @@ class CoreService:
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
         counts = await self.store.catalog_counts(tests_since=since)
         parsers = await self.bench.count_parsers()
-        if not count_outputs:
-            return Stats(
-                counts.files,
-                counts.sources,
-                counts.tags,
-                counts.untagged_files,
-                parsers,
-                counts.recent_tests,
-                None,
-                None,
-                None,
-                counts.jobs_by_status,
-            )
-        tables = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
+        tables, rows, quarantined = None, None, None
+        if count_outputs:
+            found = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
+            tables = sum(1 for t in found if not t.is_quarantine)
+            rows = sum(t.rows for t in found if not t.is_quarantine)
+            quarantined = sum(t.rows for t in found if t.is_quarantine)
         return Stats(
             files=counts.files,
             sources=counts.sources,
@@ -107,9 +99,9 @@ class CoreService:
             untagged_files=counts.untagged_files,
             parsers=parsers,
             recent_tests=counts.recent_tests,
-            tables=sum(1 for t in tables if not t.is_quarantine),
-            rows=sum(t.rows for t in tables if not t.is_quarantine),
-            quarantined_rows=sum(t.rows for t in tables if t.is_quarantine),
+            tables=tables,
+            rows=rows,
+            quarantined_rows=quarantined,
             jobs=counts.jobs_by_status,
         )
 

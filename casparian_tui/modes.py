@@ -15,6 +15,11 @@ class Mode:
     purpose: str
     screen: str  # "module:Class", imported when the mode is first opened
 
+    @property
+    def keys_label(self) -> str:
+        """'Alt+d · F3': how a user reaches the mode, as the title bar and the cards show it."""
+        return f"{self.alt_key.replace('alt+', 'Alt+')} · {self.function_key.upper()}"
+
     def load_screen_class(self) -> type:
         module, _, name = self.screen.partition(":")
         return getattr(importlib.import_module(module), name)

@@ -8,7 +8,7 @@ from types import TracebackType
 
 import aiosqlite
 
-from casparian_core.db.connection import ALL_PRAGMAS, connect
+from casparian_core.db.connection import ALL_PRAGMAS
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        connect(path).close()  # checks and migrates; raises a typed error when it cannot
+        """Open a database that `connect` has already checked and migrated (CoreService.start
+        does so through prepare_home), so start-up opens and checks the file once, not twice."""
         conn = await aiosqlite.connect(path, isolation_level=None)
         for pragma in ALL_PRAGMAS:
             await conn.execute(pragma)

@@ -15,8 +15,7 @@ class TitleBar(Static):
 
     def __init__(self, mode_name: str) -> None:
         mode = MODES_BY_NAME[mode_name]
-        keys = f"{mode.alt_key.replace('alt+', 'Alt+')} · {mode.function_key.upper()}"
-        super().__init__(f"[b]Casparian Flow[/b] › {mode.title}   [dim]{keys}[/dim]")
+        super().__init__(f"[b]Casparian Flow[/b] › {mode.title}   [dim]{mode.keys_label}[/dim]")
 
 
 class EmptyState(Static):

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from casparian_core.errors import CasparianError
-from casparian_core.scout.queries import UNTAGGED, FileQuery, Untagged
+from casparian_core.scout.queries import UNTAGGED, FileQuery, Untagged, has_glob
 from casparian_core.stats import Stats
 from casparian_tui.screens.base import EmptyState, ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
@@ -292,7 +292,7 @@ class DiscoverScreen(ModeScreen):
         """A new rule starts from what the user is looking at: the filter or the file's type."""
         row = self.query_one(FileTable).current_file
         if self.text:
-            pattern = self.text if any(c in self.text for c in "*?[") else f"*{self.text}*"
+            pattern = self.text if has_glob(self.text) else f"*{self.text}*"
         elif row is not None and "." in row.rel_path.rsplit("/", 1)[-1]:
             pattern = "*." + row.rel_path.rsplit(".", 1)[-1]
         else:

@@ -38,9 +38,8 @@ class ModeCard(Static, can_focus=True):
         self.update(self._render_text())
 
     def _render_text(self) -> str:
-        keys = f"{self.mode.alt_key.replace('alt+', 'Alt+')} · {self.mode.function_key.upper()}"
         return (
-            f"[b]{self.mode.title}[/b]\n[dim]{keys}[/dim]\n\n"
+            f"[b]{self.mode.title}[/b]\n[dim]{self.mode.keys_label}[/dim]\n\n"
             f"[b $accent]{self.summary}[/]\n[dim]{self.mode.purpose}[/dim]"
         )
 
