@@ -9,8 +9,6 @@ import contextlib
 import io
 import shutil
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,11 +22,10 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
 from casparian_tui.widgets.bench_result import BenchResult
 from tests.conftest import REPO_ROOT
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, until
 
 SALES_Q1 = REPO_ROOT / "examples" / "sales" / "sales_2026_q1.csv"  # 2 rows break the contract
 CLEAN_ROWS = 10  # the first 10 orders of SALES_Q1 are all valid
-DEADLINE_SECS = 15.0
 
 # Blocks until a file named "gate" appears beside its input: a test that stays running.
 GATE_PARSER = """
@@ -106,12 +103,12 @@ def fix_durations(app: CasparianApp, seconds: float = 0.12) -> CasparianApp:
     bench = app.service.bench
     real_test_parser = bench.test_parser
 
-    async def test_parser(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def with_fixed_duration(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = await real_test_parser(*args, **kwargs)
         result.duration_s = seconds
         return result
 
-    bench.test_parser = test_parser  # type: ignore[method-assign]
+    bench.test_parser = with_fixed_duration  # type: ignore[method-assign]
     return app
 
 
@@ -160,13 +157,6 @@ async def finish(pilot) -> None:  # type: ignore[no-untyped-def]
             await pilot.app.workers.wait_for_complete(busy)
         await pilot.pause()
     await pilot.pause()
-
-
-async def until(pilot, condition: Callable[[], bool], what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + DEADLINE_SECS
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def result_text(app: CasparianApp) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +18,7 @@ from casparian_tui.app import CasparianApp
 from tests.conftest import fixed_clock
 
 TERMINAL = (120, 36)
+DEADLINE_SECS = 15.0
 
 
 def make_app(settings: Settings) -> CasparianApp:
@@ -33,6 +36,21 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         except WorkerCancelled:
             continue  # an exclusive worker replaced an older one: wait for the new one
     await pilot.pause()
+
+
+async def until_idle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Let the screen repaint while a dialog is open: its worker waits for the user, so
+    waiting for all workers (settle) would wait forever."""
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def until(pilot, condition: Callable[[], bool], what: str) -> None:  # type: ignore[no-untyped-def]
+    """Poll `condition` while the app runs, failing after DEADLINE_SECS."""
+    deadline = time.monotonic() + DEADLINE_SECS
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await pilot.pause(0.05)
 
 
 @pytest.fixture

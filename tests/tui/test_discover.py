@@ -16,7 +16,7 @@ from casparian_tui.screens.rules_manager import RuleEditor, RulesScreen
 from casparian_tui.screens.scan_dialog import ScanScreen
 from casparian_tui.screens.sources_manager import SourcesScreen
 from casparian_tui.widgets.file_table import COUNT_AT_MOST, PAGE_SIZE, FileTable, page_label
-from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.conftest import TERMINAL, make_app, settle, until, until_idle
 from tests.tui.discover_seed import fixed_folder, seed_discover, write_tree
 
 
@@ -33,22 +33,6 @@ async def open_discover(pilot) -> None:  # type: ignore[no-untyped-def]
     await settle(pilot)
     await pilot.press("alt+d")
     await settle(pilot)
-
-
-async def until_idle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the screen repaint while a dialog is open: its worker waits for the user, so
-    waiting for all workers (settle) would wait forever."""
-    for _ in range(3):
-        await pilot.pause()
-
-
-async def wait_for(pilot, condition, what: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        await settle(pilot)
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -77,7 +61,7 @@ async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) 
         await settle(pilot)
         assert shown_paths(app) == ["2026-11/app.log", "2026-11/auth.log", "2026-12/auth.log"]
         await pilot.press("escape")  # Esc puts back the choice from before opening
-        await wait_for(pilot, lambda: len(shown_paths(app)) == 8, "all files again")
+        await until(pilot, lambda: len(shown_paths(app)) == 8, "all files again")
         assert app.current_mode == "discover"
 
 
@@ -118,9 +102,9 @@ async def test_slash_filters_by_glob_or_substring_and_esc_clears(settings, catal
         assert shown_paths(app) == ["exports/blob.csv", "sales/2026-q1.csv", "sales/2026-q2.csv"]
         assert "filter: *.csv" in status_line(app)
         await pilot.press("slash", "ctrl+u", *"AUTH")  # substring, any case; debounced
-        await wait_for(pilot, lambda: len(shown_paths(app)) == 2, "the substring filter")
+        await until(pilot, lambda: len(shown_paths(app)) == 2, "the substring filter")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: len(shown_paths(app)) == 8, "the filter cleared")
+        await until(pilot, lambda: len(shown_paths(app)) == 8, "the filter cleared")
         await pilot.press("escape")  # nothing left to clear: back to Home
         assert app.current_mode == "home"
 
@@ -224,7 +208,7 @@ async def test_sources_manager_watch_and_remove(settings, catalogue) -> None:
         await settle(pilot)
         assert [s.name for s in app.screen.sources] == ["warehouse"]
         await pilot.press("escape")
-        await wait_for(pilot, lambda: len(shown_paths(app)) == 5, "the list without logs")
+        await until(pilot, lambda: len(shown_paths(app)) == 5, "the list without logs")
     assert catalogue[1].is_dir()  # removing a source never touches the files
 
 
@@ -238,10 +222,10 @@ async def test_scan_dialog_catalogues_a_new_folder(settings, catalogue, request)
         await until_idle(pilot)
         assert isinstance(app.screen, ScanScreen)
         await pilot.press(*str(folder), "enter")
-        await wait_for(pilot, lambda: app.screen.summary is not None, "the scan")
+        await until(pilot, lambda: app.screen.summary is not None, "the scan")
         assert "Done: 2 files seen — 2 new" in str(app.screen.query_one("#scan-status").render())
         await pilot.press("escape")
-        await wait_for(pilot, lambda: status_line(app) == "Files 1–10 of 10", "the new files")
+        await until(pilot, lambda: status_line(app) == "Files 1–10 of 10", "the new files")
 
 
 async def test_scan_dialog_reports_a_bad_path_and_stays_open(settings, catalogue) -> None:
@@ -277,7 +261,7 @@ async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, requ
             await asyncio.sleep(0.005)
         await pilot.press("escape")
         assert screen.cancel.is_set()
-        await wait_for(pilot, lambda: screen.summary is not None, "the cancelled scan")
+        await until(pilot, lambda: screen.summary is not None, "the cancelled scan")
         assert screen.summary.cancelled
         assert screen.summary.seen <= 20_000
         assert screen.summary.missing == 0  # unvisited files are not marked missing
@@ -300,11 +284,11 @@ async def test_file_list_pages_through_a_large_source(settings, request) -> None
         table = app.screen.query_one(FileTable)
         table.move_cursor(row=PAGE_SIZE - 1)
         await pilot.press("down")
-        await wait_for(pilot, lambda: table.page.offset == PAGE_SIZE, "the second page")
+        await until(pilot, lambda: table.page.offset == PAGE_SIZE, "the second page")
         assert shown_paths(app)[0] == f"f{PAGE_SIZE:04d}.txt"
         assert table.row_count == PAGE_SIZE  # one page in memory, never all files
         await pilot.press("up")
-        await wait_for(pilot, lambda: table.page.offset == 0, "the first page again")
+        await until(pilot, lambda: table.page.offset == 0, "the first page again")
         assert table.cursor_row == PAGE_SIZE - 1
 
 
@@ -314,7 +298,7 @@ async def test_changes_from_elsewhere_appear(settings, catalogue) -> None:
         await open_discover(pilot)
         write_tree(catalogue[0], {"sales/2026-q3.csv": "id\n9\n"})
         await app.service.scout.scan(catalogue[0])  # publishes DataChanged
-        await wait_for(pilot, lambda: "sales/2026-q3.csv" in shown_paths(app), "the new file")
+        await until(pilot, lambda: "sales/2026-q3.csv" in shown_paths(app), "the new file")
         assert status_line(app) == "Files 1–9 of 9"
 
 

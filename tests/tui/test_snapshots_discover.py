@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from casparian_core.config import Settings
-from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.conftest import TERMINAL, make_app, settle, until_idle
 from tests.tui.discover_seed import seed_discover
-
-
-async def _pause(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.pause()
 
 
 def _drive(*steps: tuple[str, ...], dialog: bool = False):  # type: ignore[no-untyped-def]
@@ -24,8 +19,8 @@ def _drive(*steps: tuple[str, ...], dialog: bool = False):  # type: ignore[no-un
         await settle(pilot)
         for keys in steps:
             await pilot.press(*keys)
-            await (_pause(pilot) if dialog else settle(pilot))
-        await _pause(pilot)
+            await (until_idle(pilot) if dialog else settle(pilot))
+        await until_idle(pilot)
 
     return run_before
 
