@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from casparian_core.engine.bench import Candidate
 from casparian_tui.widgets.bench_paths import short_path
+from casparian_tui.widgets.filter_dropdown import move_highlight
 
 
 class PathPickerScreen(ModalScreen[Path | None]):
@@ -70,11 +71,7 @@ class PathPickerScreen(ModalScreen[Path | None]):
             self._pick(Path(event.option.id))
 
     def action_move(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if step > 0:
-            options.action_cursor_down()
-        else:
-            options.action_cursor_up()
+        move_highlight(self.query_one(OptionList), step)
 
     def action_cancel(self) -> None:
         if self.is_active:

@@ -90,11 +90,7 @@ class FilterDropdown(Vertical, Generic[T]):
         self.post_message(self.Chosen(self, self.selected.value if self.selected else None))
 
     def action_move(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if step > 0:
-            options.action_cursor_down()
-        else:
-            options.action_cursor_up()
+        move_highlight(self.query_one(OptionList), step)
 
     def action_choose(self) -> None:
         if not self.is_open:
@@ -138,6 +134,14 @@ class FilterDropdown(Vertical, Generic[T]):
     def _render_current(self) -> None:
         current = self.query_one(".dropdown-current", Static)
         current.update(_label(self.selected) if self.selected else Text("(none)", style="dim"))
+
+
+def move_highlight(options: OptionList, step: int) -> None:
+    """Arrow keys typed in a filter box move the list's highlight below it."""
+    if step > 0:
+        options.action_cursor_down()
+    else:
+        options.action_cursor_up()
 
 
 def _label(choice: Choice[object]) -> Text:
