@@ -105,6 +105,7 @@ class GuestProcess:
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._last_seen = 0.0
         self._start_failure: GuestFailure | None = None
+        self._ready = False  # the running guest said HELLO
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
     @property
@@ -126,9 +127,11 @@ class GuestProcess:
         something else (commits the previous job's output). `finish_job` must follow."""
         try:
             if self._process is not None and self._process.poll() is not None:
-                self.kill()  # it died between jobs
-            if self._process is None:
-                self._spawn(cancel)
+                self.kill()  # it died since its last job (or since it was launched)
+            self.launch()
+            if not self._ready:
+                self._receive_until(protocol.HELLO, None, cancel)
+                self._ready = True
             self._send(protocol.encode_control(protocol.JOB, job))
         except GuestFailure as failure:
             self.kill()
@@ -182,6 +185,7 @@ class GuestProcess:
         for reader in self._readers:
             reader.join()
         self._readers = []
+        self._ready = False
         self.jobs_served = 0
 
     def __enter__(self) -> GuestProcess:
@@ -193,7 +197,12 @@ class GuestProcess:
         else:
             self.kill()  # a job may still be running: waiting for it to see SHUTDOWN is wasted
 
-    def _spawn(self, cancel: threading.Event | None) -> None:
+    def launch(self) -> None:
+        """Start the guest process unless one is running, without waiting for it to be ready:
+        it imports pyarrow and says HELLO while the caller does other work (opens the sink,
+        hashes the input). The first job waits for the HELLO."""
+        if self._process is not None:
+            return
         python = guest_python(self._venv)
         socket = self._context.socket(zmq.ROUTER)
         socket.setsockopt(zmq.RCVHWM, RECEIVE_HWM)
@@ -226,7 +235,6 @@ class GuestProcess:
             self._start_reader(self._process.stdout, 20, keep_tail=False)
             self._start_reader(self._process.stderr, 30, keep_tail=True)
         self._last_seen = time.monotonic()
-        self._receive_until(protocol.HELLO, None, cancel)
 
     def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
         """Forward the guest's stdout/stderr lines to the log (piped mode)."""

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from casparian_core.config import Settings
 from casparian_core.scout.queries import UNTAGGED, FilePage, FileQuery
-from casparian_core.service import CoreService
 from casparian_core.stats import compact
 
 DEFAULT_LIMIT = 100
@@ -51,6 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _collect(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[FilePage, int, dict[int, str]]:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         source_id = (await service.scout.find_source(args.source)).id if args.source else None
         query = FileQuery(source_id=source_id, tag=UNTAGGED if args.untagged else args.tag)

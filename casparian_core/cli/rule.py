@@ -8,7 +8,6 @@ import json
 
 from casparian_core.config import Settings
 from casparian_core.scout.rules import RuleInfo
-from casparian_core.service import CoreService
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -45,6 +44,8 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _add(args: argparse.Namespace, settings: Settings) -> RuleInfo:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         rule_id = await service.scout.add_rule(
             args.glob, args.tag, priority=args.priority, source=args.source
@@ -64,6 +65,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _list(settings: Settings) -> list[RuleInfo]:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         return await service.scout.rules()
 
@@ -75,6 +78,8 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _remove(rule_id: int, settings: Settings) -> None:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         await service.scout.remove_rule(rule_id)
 

@@ -7,13 +7,14 @@ import asyncio
 import json
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from casparian_core.config import Settings
-from casparian_core.events import ScanProgress
 from casparian_core.scout.errors import PatternWithoutTagError
-from casparian_core.scout.scanner import ScanSummary
-from casparian_core.service import CoreService
+
+if TYPE_CHECKING:
+    from casparian_core.events import ScanProgress
+    from casparian_core.scout.scanner import ScanSummary
 
 TOP_EXTENSIONS = 8
 
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _scan(args: argparse.Namespace, settings: Settings, live: LiveLine | None) -> ScanSummary:
+    from casparian_core.service import CoreService
+
     cancel = threading.Event()
     async with CoreService(settings) as service:
         scan = asyncio.ensure_future(

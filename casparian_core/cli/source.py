@@ -8,7 +8,6 @@ import json
 
 from casparian_core.config import Settings
 from casparian_core.scout.sources import SourceInfo, SourceRecord
-from casparian_core.service import CoreService
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -52,6 +51,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _list(settings: Settings) -> list[SourceInfo]:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         return await service.scout.sources()
 
@@ -63,6 +64,8 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _remove(name: str, settings: Settings) -> SourceRecord:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         return await service.scout.remove_source(name)
 
@@ -78,5 +81,7 @@ def run_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _watch(name: str, on: bool, settings: Settings) -> None:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         await service.scout.set_watch(name, on)

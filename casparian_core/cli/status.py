@@ -7,7 +7,6 @@ import asyncio
 import json
 
 from casparian_core.config import Settings
-from casparian_core.service import CoreService
 from casparian_core.stats import Stats, compact
 
 
@@ -27,6 +26,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _collect(settings: Settings) -> Stats:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         return await service.stats()
 

@@ -8,7 +8,6 @@ import asyncio
 from casparian_core.config import Settings
 from casparian_core.scout.errors import NoMatchingFilesError
 from casparian_core.scout.queries import FileQuery
-from casparian_core.service import CoreService
 
 TARGET_HELP = (
     "a file or folder path, an absolute glob, or a glob on paths relative to their source "
@@ -48,6 +47,8 @@ def run_untag(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _apply(settings: Settings, query: FileQuery, tag: str | None) -> int:
+    from casparian_core.service import CoreService
+
     async with CoreService(settings) as service:
         if tag is None:
             return await service.scout.untag_files(query)

@@ -64,11 +64,17 @@ def run_parser(
                 on_result(result)
         return results
     check_venv(options.venv)
-    sink = open_sink(options.sink_uri, Path.cwd() / DEV_OUTPUT_DIR)
-    results = []
     guest = GuestProcess(
         settings, venv=options.venv, inherit_stdio=options.inherit_stdio, on_log=on_log
     )
+    if inputs:
+        guest.launch()  # it starts (Python, pyarrow) while the sink opens and the input is hashed
+    try:
+        sink = open_sink(options.sink_uri, Path.cwd() / DEV_OUTPUT_DIR)
+    except BaseException:
+        guest.kill()
+        raise
+    results = []
     runs = [InputRun(info, Path(path), sink, guest, options) for path in inputs]
     try:
         with guest:

@@ -36,6 +36,35 @@ def test_a_warm_guest_serves_several_jobs(
     assert warm_guest.jobs_served == served + 3
 
 
+def test_a_launched_guest_serves_the_first_job(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    guest.launch()
+    launched = guest.pid
+    guest.launch()  # already running: no second process
+    assert launched is not None and guest.pid == launched
+    parser = write_parser(
+        """
+        import os
+        def parse(path):
+            return [{"pid": os.getpid()}]
+        """
+    )
+    outcome, collected = run(guest, parser)
+    assert outcome.ok
+    assert collected.rows("out") == [{"pid": launched}]
+
+
+def test_a_launched_guest_without_a_job_is_shut_down(guest: GuestProcess) -> None:
+    guest.launch()
+    launched = guest.pid
+    assert launched is not None
+    guest.close()
+    assert guest.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(launched, 0)  # exited and reaped
+
+
 def test_chunks_stream_in_order(warm_guest: GuestProcess, write_parser: WriteParser) -> None:
     parser = write_parser(
         """
