@@ -4,7 +4,8 @@ For each input: hash it, skip it when its output exists (unless forced), send th
 guest, validate every batch as it arrives, stream valid rows (with lineage) and quarantined rows
 into sink parts, and commit those parts only when the guest reports success. Any failure aborts
 every part of that input, so no partial output is ever committed. The next input's job is sent
-before the current one commits, so the warm guest parses while the host writes.
+before the current one commits, so the warm guest parses while the host writes; a sink may
+finish a commit in the background, and an input's result is reported once its commit is done.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,22 +80,30 @@ def run_parser(
         raise
     results = []
     runs = [InputRun(info, Path(path), sink, guest, options) for path in inputs]
+    unreported: deque[InputRun] = deque()  # finished, in input order; commits may be pending
+
+    def report(wait: bool) -> None:
+        while unreported and (wait or unreported[0].committed()):
+            result = unreported.popleft().settle()
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
     try:
         with guest:
             for index, run in enumerate(runs):
+                report(wait=False)
                 if cancel is not None and cancel.is_set():
                     guest.kill()  # it may already be parsing this input, started early
                     break
                 following = runs[index + 1] if index + 1 < len(runs) else None
                 run.start(cancel)
-                result = run.finish(cancel, following)
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
-                if result.status == RunStatus.CANCELLED:
+                unreported.append(run)
+                if run.finish(cancel, following).status == RunStatus.CANCELLED:
                     break
+        report(wait=True)
     finally:
-        sink.close()  # committed parts are durable once the run returns
+        sink.close()  # finishes the commits of finished inputs, even after Ctrl+C
     return results
 
 
@@ -164,6 +175,7 @@ class InputRun:
         self._started_at: float | None = None
         self._job_sent = False
         self._settled = False  # known without a job: unreadable or skipped
+        self._commit_done: Future[None] | None = None
 
     def start(self, cancel: threading.Event | None, busy_part_key: str = "") -> None:
         """Hash the input and send its job, unless the input is unreadable or already done.
@@ -201,9 +213,10 @@ class InputRun:
         self._job_sent = True
 
     def finish(self, cancel: threading.Event | None, following: InputRun | None) -> RunResult:
-        """Receive the job's data and commit it; `following` (the next input) is started as
-        soon as the guest is free. A started job that is never finished is killed with the
-        guest (GuestProcess.__exit__ after an exception, or a cancelled run)."""
+        """Receive the job's data and hand its parts to the sink to commit; `following` (the
+        next input) is started as soon as the guest is free. A started job that is never
+        finished is killed with the guest (GuestProcess.__exit__ after an exception, or a
+        cancelled run). The result is final once `settle` returns it."""
         try:
             if self._job_sent:
                 self._receive_and_commit(cancel, following)
@@ -239,6 +252,20 @@ class InputRun:
                 self._abort()
                 self._fail_from_outcome(outcome)
         result.outputs = self._output_results(declared)
+
+    def committed(self) -> bool:
+        """Whether `settle` would return without waiting."""
+        return self._commit_done is None or self._commit_done.done()
+
+    def settle(self) -> RunResult:
+        """The final result: waits for the sink to finish this input's commit."""
+        if self._commit_done is not None:
+            try:
+                self._commit_done.result()
+            except CasparianError as exc:
+                code = errors.error_code_of(exc)
+                self._fail(code, str(exc), suggestion=suggest(code, exc))
+        return self._result
 
     def _all_parts_exist(self, outputs: list[str]) -> bool:
         return all(self._sink.has_part(name, self._part_key) for name in outputs)
@@ -330,19 +357,28 @@ class InputRun:
                 )
 
     def _commit(self) -> None:
-        """Publish every part of this input. A rerun must replace what an earlier run wrote,
-        so outputs that got no rows this time still replace their old part with an empty one."""
-        for name, spec in (self._info.outputs or {}).items():
-            if name not in self._states and self._sink.has_part(name, self._part_key):
-                self._sink.begin(name, self._part_key, self._lineage_schema(spec)).commit()
-        for name, state in self._states.items():
-            if state.quarantine is None and self._sink.has_part(
-                name + QUARANTINE_SUFFIX, self._part_key
-            ):
-                state.quarantine = self._begin_quarantine(name)
-            state.writer.commit()
-            if state.quarantine is not None:
-                state.quarantine.commit()
+        """Hand every part of this input to the sink to publish together. A rerun must replace
+        what an earlier run wrote, so outputs that got no rows this time still replace their
+        old part with an empty one."""
+        parts: list[PartWriter] = []
+        try:
+            for name, spec in (self._info.outputs or {}).items():
+                if name not in self._states and self._sink.has_part(name, self._part_key):
+                    schema = self._lineage_schema(spec)
+                    parts.append(self._sink.begin(name, self._part_key, schema))
+            for name, state in self._states.items():
+                if state.quarantine is None and self._sink.has_part(
+                    name + QUARANTINE_SUFFIX, self._part_key
+                ):
+                    state.quarantine = self._begin_quarantine(name)
+                parts.append(state.writer)
+                if state.quarantine is not None:
+                    parts.append(state.quarantine)
+        except BaseException:
+            for part in parts:
+                part.abort()  # the empty replacements; the outputs' own parts are aborted too
+            raise
+        self._commit_done = self._sink.commit_together(parts)
 
     def _abort(self) -> None:
         for state in self._states.values():

@@ -2,13 +2,16 @@
 
 A part is everything one input produced for one output under one parser version; its key comes
 from the engine. Committing a part replaces the part with the same key (a rerun never duplicates
-rows) and a part that is aborted, or whose process dies, leaves no trace.
+rows) and a part that is aborted, or whose process dies, leaves no trace. The engine commits one
+input's parts together (`Sink.commit_together`), which a sink may finish in the background.
 """
 
 from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
 from casparian_core.errors import CasparianError
@@ -46,11 +49,30 @@ class Sink(Protocol):
 
     def begin(self, output: str, part_key: str, schema: pa.Schema) -> PartWriter: ...
 
+    def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
+        """Commit one input's parts, possibly finishing in the background. Raises SinkError, or
+        fails the returned future with one, after aborting whatever of them is not published."""
+
     def location(self, output: str) -> str:
         """Where the user finds the output."""
 
     def close(self) -> None:
-        """Make every committed part durable; a sink may defer that from commit to here."""
+        """Finish pending commits and make every committed part durable; a sink may defer
+        that from commit to here."""
+
+
+def commit_in_turn(parts: Sequence[PartWriter]) -> Future[None]:
+    """`commit_together` for sinks whose commit is a durable transaction already: commit the
+    parts now, one after the other; on failure abort those not committed and raise."""
+    try:
+        for part in parts:
+            part.commit()
+    finally:
+        for part in parts:
+            part.abort()  # does nothing to a committed part
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done
 
 
 def check_part_names(output: str, part_key: str) -> None:

@@ -24,15 +24,18 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import pyarrow as pa
 
 from casparian_core.sinks.base import (
     PART_COLUMN,
+    PartWriter,
     SinkError,
     check_part_names,
+    commit_in_turn,
     os_error_to_sink_error,
     quote_identifier,
     table_mismatch_error,
@@ -113,6 +116,9 @@ class SqliteSink:
         except BaseException:
             connection.close()
             raise
+
+    def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
+        return commit_in_turn(parts)
 
     def location(self, output: str) -> str:
         return f"{self.path} (table {output})"

@@ -1,19 +1,24 @@
-"""The next input's job starts while the current one commits: results, skips and failures
-stay exactly what they would be one input at a time."""
+"""The next input's job starts while the current one commits, and commits finish in the sink's
+background: results, skips and failures stay exactly what they would be one input at a time."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.config import Settings
-from casparian_core.engine.results import RunOptions, RunResult, RunStatus
+from casparian_core.engine import errors
+from casparian_core.engine.inputs import hash_file, part_key
+from casparian_core.engine.results import RunOptions, RunStatus
 from casparian_core.engine.run import run_parser
 from tests.bridge.conftest import WriteParser
 from tests.engine.test_run_parser import SALES_PARSER
+
+WAIT_SECS = 20
 
 # Crashes the guest on any input whose first line is "crash".
 CRASH_ON_MARK = SALES_PARSER.replace(
@@ -61,23 +66,61 @@ def test_a_crash_on_the_next_input_leaves_the_committed_one_whole(
     assert sorted(pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist()) == [1, 3]
 
 
-def test_cancelling_after_an_input_stops_the_run_and_its_early_job(
+def test_cancelling_while_an_input_parses_keeps_the_finished_ones_and_nothing_of_it(
     fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
 ) -> None:
-    inputs = write_inputs(tmp_path, [f"id,amount\n{n},1.0\n" for n in range(3)])
+    # The inputs before the blocked one are finished, their commits possibly still pending in
+    # the sink's background thread: they stay; the blocked input and the rest leave nothing.
+    marker = tmp_path / "blocked"
+    parser = write_parser(
+        SALES_PARSER.replace(
+            "return csv.read_csv(path)",
+            "if open(path).readline().strip() == 'block':\n"
+            f"            import pathlib, time; pathlib.Path({str(marker)!r}).touch()\n"
+            "            time.sleep(60)\n"
+            "        return csv.read_csv(path)",
+        )
+    )
+    texts = ["id,amount\n0,1.0\n", "id,amount\n1,1.0\n", "block\n", "id,amount\n3,1.0\n"]
+    inputs = write_inputs(tmp_path, texts)
     cancel = threading.Event()
 
-    def cancel_after_first(result: RunResult) -> None:
-        cancel.set()  # by now the second input's job is already with the guest
+    def cancel_once_blocked() -> None:
+        deadline = time.monotonic() + WAIT_SECS
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        cancel.set()
 
+    canceller = threading.Thread(target=cancel_once_blocked)
+    canceller.start()
     sink = f"parquet://{tmp_path / 'out'}"
-    results = run_parser(
-        write_parser(SALES_PARSER),
-        inputs,
-        fast_settings,
-        RunOptions(sink),
-        on_result=cancel_after_first,
-        cancel=cancel,
-    )
-    assert [r.status for r in results] == [RunStatus.COMPLETED]
-    assert pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist() == [0]
+    results = run_parser(parser, inputs, fast_settings, RunOptions(sink), cancel=cancel)
+    canceller.join()
+    statuses = [r.status for r in results]
+    assert statuses[:2] == [RunStatus.COMPLETED] * 2
+    assert statuses[2:] in ([], [RunStatus.CANCELLED])
+    assert sorted(pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist()) == [0, 1]
+    assert not list((tmp_path / "out" / ".staging").iterdir())
+
+
+def test_an_input_whose_commit_fails_loses_only_its_own_output(
+    fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
+) -> None:
+    # The second input's part cannot be renamed into place (a folder holds its name); its
+    # neighbours, committed in the same background passes, are published all the same.
+    inputs = write_inputs(tmp_path, [f"id,amount\n{n},1.0\n" for n in range(3)])
+    parser = write_parser(SALES_PARSER)
+    blocked = tmp_path / "out" / "sales" / f"part-{part_key(hash_file(inputs[1]), '1.0.0')}.parquet"
+    (blocked / "taken").mkdir(parents=True)
+    sink = f"parquet://{tmp_path / 'out'}"
+    results = run_parser(parser, inputs, fast_settings, RunOptions(sink))
+    assert [(r.status, r.error_code) for r in results] == [
+        (RunStatus.COMPLETED, None),
+        (RunStatus.FAILED, errors.SINK_ERROR),
+        (RunStatus.COMPLETED, None),
+    ]
+    assert "could not write" in (results[1].error_message or "")
+    parts = sorted((tmp_path / "out" / "sales").glob("*.parquet"))
+    ids = [pq.read_table(part).column("id").to_pylist() for part in parts if part.is_file()]
+    assert sorted(ids) == [[0], [2]]
+    assert not list((tmp_path / "out" / ".staging").iterdir())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from casparian_core.sinks import SinkError
+from casparian_core.sinks import PartWriter, SinkError
 
 from .conftest import SinkCase, numbers
 
@@ -40,6 +40,28 @@ def test_parts_of_several_outputs_in_one_session_then_close(case: SinkCase) -> N
     assert [row["n"] for row in case.read("sales")] == [0, 1, 2]
     assert case.read("sales_quarantine") == []
     assert all(case.sink.has_part("sales", f"in{number}-v1") for number in range(3))
+    assert case.leftovers() == []
+
+
+def begin_input(case: SinkCase, key: str, start: int) -> list[PartWriter]:
+    """One input's parts: rows in its output, one row in its quarantine."""
+    valid = case.sink.begin("sales", key, SCHEMA)
+    valid.write(numbers(start, start + 2))
+    quarantine = case.sink.begin("sales_quarantine", key, SCHEMA)
+    quarantine.write(numbers(start, start + 1, "bad"))
+    return [valid, quarantine]
+
+
+def test_inputs_committed_together_are_all_published(case: SinkCase) -> None:
+    pending = [case.sink.commit_together(begin_input(case, f"in{n}-v1", 10 * n)) for n in range(3)]
+
+    # has_part answers for a commit still finishing in the background
+    assert all(case.sink.has_part("sales_quarantine", f"in{n}-v1") for n in range(3))
+    for done in pending:
+        done.result()
+    assert [row["n"] for row in case.read("sales")] == [0, 1, 10, 11, 20, 21]
+    assert [row["n"] for row in case.read("sales_quarantine")] == [0, 10, 20]
+    case.sink.close()
     assert case.leftovers() == []
 
 

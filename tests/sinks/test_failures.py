@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 import pytest
 
 from casparian_core.sinks import SinkError, open_sink
@@ -17,6 +19,8 @@ from casparian_core.sinks import SinkError, open_sink
 from .conftest import SINK_KINDS, SinkCase, make_case, numbers
 
 SCHEMA = numbers(0, 0).schema
+FOLDER_KINDS = ("parquet", "arrow")
+OUTPUTS = ("sales", "sales_quarantine")
 
 CHILD_PRELUDE = textwrap.dedent(
     """
@@ -30,7 +34,8 @@ CHILD_PRELUDE = textwrap.dedent(
                          "tag": pa.array([tag] * (stop - start), pa.string())})
 
     sink = open_sink(sys.argv[1], Path("."))
-    writer = sink.begin("sales", "in1-v1", numbers(0, 0, "").schema)
+    writer_schema = numbers(0, 0, "").schema
+    writer = sink.begin("sales", "in1-v1", writer_schema)
     """
 )
 
@@ -43,6 +48,11 @@ def run_child(script: str, uri: str, cwd: Path) -> subprocess.CompletedProcess[s
         cwd=cwd,
         timeout=60,
     )
+
+
+def read_part(path: Path) -> list[dict[str, object]]:
+    table = pq.read_table(path) if path.suffix == ".parquet" else ipc.open_file(path).read_all()
+    return table.to_pylist()
 
 
 def commit_old_part(case: SinkCase) -> None:
@@ -80,6 +90,65 @@ def test_a_full_disk_raises_sink_error_and_keeps_the_old_part(kind: str, tmp_pat
     assert "--sink" in error
     reopened = make_case(kind, tmp_path)
     assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
+    assert reopened.leftovers() == []
+
+
+@pytest.mark.parametrize("kind", FOLDER_KINDS)
+def test_an_input_that_cannot_be_published_fails_alone(kind: str, tmp_path: Path) -> None:
+    case = make_case(kind, tmp_path)
+    case.sink.part_path("sales", "in1-v1").joinpath("taken").mkdir(parents=True)
+
+    pending = []
+    for number in range(3):
+        parts = [case.sink.begin(output, f"in{number}-v1", SCHEMA) for output in OUTPUTS]
+        for part in parts:
+            part.write(numbers(number, number + 1))
+        pending.append(case.sink.commit_together(parts))
+    case.sink.close()
+
+    assert pending[0].result() is None and pending[2].result() is None
+    with pytest.raises(SinkError, match="could not write"):
+        pending[1].result()
+    for output in OUTPUTS:  # the failed input's other part is not published either
+        parts = sorted((tmp_path / "out" / output).glob("part-*"))
+        assert [row["n"] for part in parts if part.is_file() for row in read_part(part)] == [0, 2]
+    assert case.leftovers() == []
+
+
+@pytest.mark.parametrize("kind", FOLDER_KINDS)
+def test_a_crash_while_commits_finish_leaves_each_part_old_or_new(
+    kind: str, tmp_path: Path
+) -> None:
+    case = make_case(kind, tmp_path)
+    for number in range(5):
+        for output in OUTPUTS:
+            writer = case.sink.begin(output, f"in{number}-v1", SCHEMA)
+            writer.write(numbers(0, 3, "old"))
+            writer.commit()
+    case.sink.close()
+
+    # The process dies right after handing five inputs' parts to the background commit.
+    child = run_child(
+        """
+        writer.abort()
+        for number in range(5):
+            parts = [sink.begin(output, f"in{number}-v1", writer_schema)
+                     for output in ("sales", "sales_quarantine")]
+            for part in parts:
+                part.write(numbers(0, 5, "new"))
+            sink.commit_together(parts)
+        os._exit(9)
+        """,
+        case.uri,
+        tmp_path,
+    )
+
+    assert child.returncode == 9, child.stderr
+    reopened = make_case(kind, tmp_path)  # sweeps the dead process's staging files
+    for output in OUTPUTS:
+        for part in sorted((tmp_path / "out" / output).glob("part-*")):
+            tags = [row["tag"] for row in read_part(part)]
+            assert tags in (["old"] * 3, ["new"] * 5), part
     assert reopened.leftovers() == []
 
 
