@@ -90,3 +90,12 @@ class PatternWithoutTagError(CasparianError):
         super().__init__(
             "--pattern chooses which files --tag tags: add --tag TAG, or drop --pattern."
         )
+
+
+class ScanWorkerDiedError(CasparianError):
+    def __init__(self, root: str, exit_code: int, last_error: str) -> None:
+        detail = f": {last_error}" if last_error else ""
+        super().__init__(
+            f"The scan of {root} stopped: its worker process exited with code {exit_code}"
+            f"{detail}. The files found so far are kept; scan again to finish."
+        )

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from operator import itemgetter
 
-from casparian_core.scout.ignore import IGNORE_FILE, IgnoreRules, is_builtin_ignored
+from casparian_core.scout.ignore import (
+    IGNORE_FILE,
+    IgnoreRules,
+    is_builtin_ignored,
+    rules_for_folder,
+)
 from casparian_core.scout.names import display_text
 
 
@@ -59,17 +64,45 @@ class _Subfolder:
     rules: IgnoreRules
 
 
-def walk(path: str, rel_path: str, exact: bool, rules: IgnoreRules) -> Iterator[WalkItem]:
-    """Every file and skipped entry below the folder `path` (known as `rel_path`), in order.
+def source_items(root: str, scope: str | None, start: str | None) -> Iterator[WalkItem]:
+    """The walk of a source folder, or of one path in it (`scope`, relative, in OS form: a
+    file, or a folder and all below it), from the file `start` on (a display rel_path: a
+    scan handed over to another process goes on from there)."""
+    if scope is None:
+        return walk(root, "", True, rules_for_folder(root, "")[0], start)
+    rel_path = "/".join(display_text(part) for part in scope.split("/"))
+    path = os.path.join(root, scope)
+    parent, _, name = scope.rpartition("/")
+    rules, parent_ignored = rules_for_folder(root, parent)
+    exact = rel_path == scope
+    if parent_ignored or is_builtin_ignored(name):
+        return iter(())
+    if os.path.isdir(path) and not os.path.islink(path):
+        if rules.ignores(rel_path, is_dir=True):
+            return iter(())
+        return walk(path, rel_path, exact, rules, start)
+    if rules.ignores(rel_path, is_dir=False) or (start is not None and rel_path < start):
+        return iter(())
+    item = examine(path, rel_path, exact)
+    return iter(() if item is None else (item,))
+
+
+def walk(
+    path: str, rel_path: str, exact: bool, rules: IgnoreRules, start: str | None = None
+) -> Iterator[WalkItem]:
+    """Every file and skipped entry below the folder `path` (known as `rel_path`), in order,
+    from the display path `start` on when given.
 
     An explicit stack instead of recursion: trees deeper than Python's recursion limit are
     legal. Each folder is listed whole (memory follows the largest folder, not the tree).
     """
-    stack = [iter(_list_folder(path, rel_path, exact, rules))]
+    stack = [iter(_list_folder(path, rel_path, exact, rules, start))]
     while stack:
         for item in stack[-1]:
             if type(item) is _Subfolder:
-                stack.append(iter(_list_folder(item.path, item.rel_path, item.exact, item.rules)))
+                stack.append(
+                    iter(_list_folder(item.path, item.rel_path, item.exact, item.rules, start))
+                )
                 break
             yield item
         else:
@@ -90,7 +123,7 @@ def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
 
 
 def _list_folder(
-    path: str, rel_path: str, exact: bool, rules: IgnoreRules
+    path: str, rel_path: str, exact: bool, rules: IgnoreRules, start: str | None
 ) -> list[WalkItem | _Subfolder]:
     try:
         with os.scandir(path) as scan:
@@ -105,6 +138,8 @@ def _list_folder(
     items: list[WalkItem | _Subfolder] = []
     for _, name, is_dir, entry in sorted(_sort_keys(entries), key=itemgetter(0)):
         child_rel = prefix + name
+        if start is not None and not _reaches(child_rel, is_dir, start):
+            continue
         child_exact = exact and name == entry.name
         if is_builtin_ignored(name) or (rules.files and rules.ignores(child_rel, is_dir)):
             items.append(Skipped(child_rel, SkipReason.IGNORED))
@@ -127,6 +162,17 @@ def _sort_keys(
         except OSError:
             is_dir = False
         yield (name + "/" if is_dir else name), name, is_dir, entry
+
+
+def _reaches(rel_path: str, is_dir: bool, start: str) -> bool:
+    """Whether the entry `rel_path`, or anything below it, sorts at or after the file `start`.
+
+    A folder sorts as its name plus '/': it is walked if it holds `start` or comes after it.
+    """
+    if not is_dir:
+        return rel_path >= start
+    below = rel_path + "/"
+    return below > start or start.startswith(below)
 
 
 def _reason_for_mode(mode: int) -> SkipReason:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.scout import scanner as scanner_module
+from casparian_core.scout import compare as compare_module
 from casparian_core.scout import walk as walk_module
 from casparian_core.scout.content import Content
 from casparian_core.scout.errors import (
@@ -120,7 +120,7 @@ def test_files_vanishing_between_listing_and_reading_are_skipped(
     conn: sqlite3.Connection, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_tree(data, {"a.txt": "a", "b.txt": "b", "c.txt": "c"})
-    real_lstat, real_read = os.lstat, scanner_module.read_content
+    real_lstat, real_read = os.lstat, compare_module.read_content
 
     def lstat_after_delete(path: str) -> os.stat_result:
         if path.endswith("a.txt"):  # listed, then gone before lstat
@@ -133,7 +133,7 @@ def test_files_vanishing_between_listing_and_reading_are_skipped(
         return real_read(path)
 
     monkeypatch.setattr(walk_module.os, "lstat", lstat_after_delete)
-    monkeypatch.setattr(scanner_module, "read_content", read_after_delete)
+    monkeypatch.setattr(compare_module, "read_content", read_after_delete)
 
     summary = scan(conn, data)
 

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from casparian_core.events import DataChanged, Event, ScanProgress
-from casparian_core.scout.scanner import CHECK_EVERY_ITEMS
+from casparian_core.scout.compare import CHECK_EVERY_ITEMS
 from casparian_core.service import CoreService
 from tests.scout.conftest import write_tree
 

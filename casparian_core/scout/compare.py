@@ -1,0 +1,327 @@
+"""Comparing a walk with the catalogue: a merge-join that yields only the changes to write.
+
+The walk comes out in `rel_path` order (walk.py) and the unique index (source_id, rel_path)
+reads in the same order, so one pass over both finds every new, changed, unhashed and missing
+file. Unchanged files cost a comparison and no write: a row is rewritten only when its status
+says otherwise ('new', 'changed' or 'missing' becoming 'unchanged'), so a row's `last_seen` is
+the last scan that changed it, and a present row of a fully scanned source was seen by the scan
+that `scout_sources.last_scan_at` records.
+
+The catalogue is read in chunks, each its own short statement, always from the last row
+compared onwards: a writer inserting behind the walk (another process in a pipelined scan)
+neither stalls the WAL nor shows up in a later chunk, because its rows sort before the walk's
+position. Missing files are declared as the walk passes them; the rows after the point where a
+walk is cancelled keep their state. Rows under a folder that could not be read are never
+declared missing: we cannot tell whether their files are still there.
+
+Pure Python on purpose: this runs in the scanning process for small scans and in a worker
+process for large ones (scan_worker.py), the same code either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from casparian_core.scout.content import NotRegularFileError, read_content
+from casparian_core.scout.names import display_text
+from casparian_core.scout.walk import FoundFile, Skipped, SkipReason, source_items
+
+WRITE_BATCH = 10_000  # changes per batch (one write transaction each)
+CATALOGUE_CHUNK = 2_000  # catalogue rows read per statement
+PROGRESS_EVERY_SECS = 0.1
+CHECK_EVERY_ITEMS = 256  # how often to look at the clock and the cancel flag
+SKIP_EXAMPLES = 5
+
+CATALOGUE_ROWS = """
+SELECT rel_path, id, size, mtime_ns, status, content_hash IS NOT NULL
+FROM scout_files WHERE source_id = ? AND rel_path {start} ?{scope}
+ORDER BY rel_path LIMIT ?
+"""
+IN_SCOPE = " AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))"
+
+
+@dataclass
+class ScanTally:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    missing: int = 0
+    hashed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
+    by_extension: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, rel_path: str, reason: SkipReason) -> None:
+        self.skipped[reason.value] += 1
+        examples = self.skipped_examples.setdefault(reason.value, [])
+        if len(examples) < SKIP_EXAMPLES:
+            examples.append(rel_path)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a comparison handed over: the walk and the catalogue both go on from the file
+    `start` (inclusive); everything before it is written."""
+
+    start: str
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """What to compare; crosses to the worker process, so plain values only."""
+
+    source_id: int
+    root: str
+    scope: str | None  # a refresh's path relative to the root ('/'-separated, OS form)
+    hash_files: bool
+    stamp: str  # this scan's time, for first_seen / last_seen
+    handover_after: int | None = None  # stop after this many walk items, with a Resume
+    resume: Resume | None = None
+
+
+class Outcome(StrEnum):
+    WALKED = "walked"  # the walk finished and every catalogue row in scope was compared
+    CANCELLED = "cancelled"
+    HANDED_OVER = "handed over"
+
+
+@dataclass
+class ChangeBatch:
+    """The changes found since the previous batch, as parameter rows for the writer."""
+
+    inserts: list[tuple[object, ...]]
+    updates: list[tuple[object, ...]]
+    unchanged: list[tuple[str, int]]  # (stamp, id): rows becoming 'unchanged'
+    missing: list[tuple[int]]
+    tally: ScanTally
+    current: str  # the last path walked, for progress
+    outcome: Outcome | None = None  # set on the last batch
+    resume: Resume | None = None  # set when handed over
+
+    def has_changes(self) -> bool:
+        return bool(self.inserts or self.updates or self.unchanged or self.missing)
+
+
+CatalogueRow = tuple[str, int, int, int, str, int]  # rel_path, id, size, mtime_ns, status, hashed
+
+
+def compare(
+    job: ScanJob,
+    tally: ScanTally,
+    conn: sqlite3.Connection,
+    cancelled: Callable[[], bool],
+) -> Iterator[ChangeBatch]:
+    """The batches of changes that bring the catalogue in line with the walk of `job`."""
+    return _Comparison(job, tally, conn).batches(cancelled)
+
+
+class _Comparison:
+    def __init__(self, job: ScanJob, tally: ScanTally, conn: sqlite3.Connection) -> None:
+        self._job = job
+        self._tally = tally
+        self._scope = (
+            None if job.scope is None else "/".join(map(display_text, job.scope.split("/")))
+        )
+        start = job.resume.start if job.resume else ""
+        self._rows = _catalogue_rows(conn, job.source_id, self._scope, start)
+        self._head: CatalogueRow | None = next(self._rows, None)
+        self._protect_all = False  # the root could not be read: nothing may go missing
+        self._new_batch("")
+
+    def _new_batch(self, current: str) -> None:
+        self._inserts: list[tuple[object, ...]] = []
+        self._updates: list[tuple[object, ...]] = []
+        self._unchanged: list[tuple[str, int]] = []
+        self._missing: list[tuple[int]] = []
+        self._current = current
+
+    def _batch(self, outcome: Outcome | None = None, resume: Resume | None = None) -> ChangeBatch:
+        batch = ChangeBatch(
+            self._inserts,
+            self._updates,
+            self._unchanged,
+            self._missing,
+            self._tally,
+            self._current,
+            outcome,
+            resume,
+        )
+        self._new_batch(self._current)
+        return batch
+
+    def _pending(self) -> int:
+        return len(self._inserts) + len(self._updates) + len(self._unchanged) + len(self._missing)
+
+    def batches(self, cancelled: Callable[[], bool]) -> Iterator[ChangeBatch]:
+        job = self._job
+        resume = job.resume
+        items = source_items(job.root, job.scope, resume.start if resume else None)
+        handover_after = job.handover_after
+        last_batch = time.perf_counter()
+        for count, item in enumerate(items, 1):
+            if count % CHECK_EVERY_ITEMS == 0:
+                if cancelled():
+                    yield self._batch(Outcome.CANCELLED)
+                    return
+                if time.perf_counter() - last_batch >= PROGRESS_EVERY_SECS:
+                    yield self._batch()
+                    last_batch = time.perf_counter()
+            if type(item) is Skipped:
+                self._skipped(item)
+            elif handover_after is not None and count > handover_after:
+                # Hand over at a file: everything before it is compared, and both the walk
+                # and the catalogue can go on from its path.
+                self._pass_catalogue_before(item.rel_path)
+                yield self._batch(Outcome.HANDED_OVER, Resume(item.rel_path))
+                return
+            else:
+                self._found(item)  # type: ignore[arg-type]
+                if self._pending() >= WRITE_BATCH:
+                    yield self._batch()
+                    last_batch = time.perf_counter()
+        if cancelled():
+            yield self._batch(Outcome.CANCELLED)
+            return
+        self._pass_catalogue_before(None)
+        yield self._batch(Outcome.WALKED)
+
+    def _found(self, item: FoundFile) -> None:
+        tally, job = self._tally, self._job
+        rel_path = item.rel_path
+        tally.seen += 1
+        tally.by_extension[_extension(rel_path)] += 1
+        self._current = rel_path
+        head = self._head
+        if head is not None and head[0] < rel_path:
+            self._pass_catalogue_before(rel_path)
+            head = self._head
+        if head is not None and head[0] == rel_path:
+            self._head = next(self._rows, None)
+            _, file_id, size, mtime_ns, status, hashed = head
+            same_stat = size == item.size and mtime_ns == item.mtime_ns
+            if same_stat and (hashed or not job.hash_files):
+                if status != "unchanged":
+                    self._unchanged.append((job.stamp, file_id))
+                return
+        else:
+            file_id = None
+            same_stat = False
+        if item.exact:
+            path, path_bytes = item.path, None
+        else:
+            path, path_bytes = display_text(item.path), os.fsencode(item.path)
+        digest = kind = None
+        if job.hash_files:
+            try:
+                content = read_content(path if path_bytes is None else path_bytes)
+            except (FileNotFoundError, NotRegularFileError):
+                self._vanished(rel_path, file_id)
+                return
+            except OSError:
+                tally.skip(rel_path, SkipReason.UNREADABLE_FILE)  # catalogued without a hash
+            else:
+                tally.hashed += 1
+                digest, kind = content.content_hash, content.kind.value
+        if file_id is None:
+            tally.new += 1
+            self._inserts.append(
+                (
+                    job.source_id,
+                    path,
+                    path_bytes,
+                    rel_path,
+                    item.size,
+                    item.mtime_ns,
+                    digest,
+                    kind,
+                    job.stamp,
+                )
+            )
+        elif not same_stat:
+            tally.changed += 1
+            self._updates.append(
+                ("changed", item.size, item.mtime_ns, digest, kind, path_bytes, job.stamp, file_id)
+            )
+        elif digest is not None:
+            # Unchanged but never hashed (an earlier --no-hash scan): fill in the hash.
+            self._updates.append(
+                (
+                    "unchanged",
+                    item.size,
+                    item.mtime_ns,
+                    digest,
+                    kind,
+                    path_bytes,
+                    job.stamp,
+                    file_id,
+                )
+            )
+
+    def _vanished(self, rel_path: str, file_id: int | None) -> None:
+        """A listed file was gone (or no longer a file) when we came to read it."""
+        tally = self._tally
+        tally.skip(rel_path, SkipReason.VANISHED)
+        tally.seen -= 1
+        tally.by_extension[_extension(rel_path)] -= 1
+        if file_id is not None:
+            self._missing.append((file_id,))
+            tally.missing += 1
+
+    def _skipped(self, item: Skipped) -> None:
+        self._tally.skip(item.rel_path, item.reason)
+        if item.reason is not SkipReason.UNREADABLE_FOLDER:
+            return  # its rows (if any) are passed, hence missing, like any file not found
+        if not item.rel_path:
+            self._protect_all = True
+            return
+        # '0' follows '/': [folder/, folder0) holds exactly the paths under the folder.
+        self._pass_catalogue_before(item.rel_path + "/")
+        low, high = item.rel_path + "/", item.rel_path + "0"
+        while self._head is not None and low <= self._head[0] < high:
+            self._head = next(self._rows, None)
+
+    def _pass_catalogue_before(self, rel_path: str | None) -> None:
+        """Declare missing every catalogue row before `rel_path` (None: every row left)."""
+        head, rows, missing = self._head, self._rows, self._missing
+        declared = len(missing)
+        while head is not None and (rel_path is None or head[0] < rel_path):
+            if head[4] != "missing" and not self._protect_all:
+                missing.append((head[1],))
+            head = next(rows, None)
+        self._tally.missing += len(missing) - declared
+        self._head = head
+
+
+def _catalogue_rows(
+    conn: sqlite3.Connection, source_id: int, scope: str | None, start: str
+) -> Iterator[CatalogueRow]:
+    """The source's catalogue rows from `start` on in rel_path order, within `scope` if given.
+
+    Each chunk is read when the previous one is used up, from the row after its last.
+    """
+    scope_sql, scope_params = (
+        ("", []) if scope is None else (IN_SCOPE, [scope, scope + "/", scope + "0"])
+    )
+    first = CATALOGUE_ROWS.format(start=">=", scope=scope_sql)
+    rest = CATALOGUE_ROWS.format(start=">", scope=scope_sql)
+    sql, bound = first, start
+    while True:
+        chunk = conn.execute(sql, [source_id, bound, *scope_params, CATALOGUE_CHUNK]).fetchall()
+        yield from chunk
+        if len(chunk) < CATALOGUE_CHUNK:
+            return
+        sql, bound = rest, chunk[-1][0]
+
+
+def _extension(rel_path: str) -> str:
+    """The lower-case extension of the file name ('' for '.bashrc'), like os.path.splitext."""
+    dot = rel_path.rfind(".")
+    if dot <= rel_path.rfind("/") + 1:
+        return "(none)"
+    return rel_path[dot:].lower()

@@ -1,0 +1,172 @@
+"""Scans handed over to the worker process: same catalogue, cancel, a dying worker."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+from casparian_core.events import ScanProgress
+from casparian_core.scout import scan_worker, sources
+from casparian_core.scout.errors import ScanWorkerDiedError
+from casparian_core.scout.scanner import ScanSummary
+from casparian_core.service import CoreService
+from tests.scout.conftest import catalogue, scan, write_tree
+
+HANDOVER = 100
+# More files than fit in one batch of changes (compare.WRITE_BATCH), and the rest more than
+# fits in a pipe: the worker cannot finish while the scanner is busy with its first batch.
+MANY = 12_000
+
+
+@pytest.fixture
+def early_handover(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_worker, "HANDOVER_AFTER", HANDOVER)
+
+
+def _tricky_tree(data: Path) -> None:
+    names = ["a.txt", "a/x.txt", "a-b/y.txt", "a0.txt", "é.txt", "Z.txt", "a/b/c/d.txt"]
+    write_tree(data, dict.fromkeys(names, "x"))
+    write_tree(data, {"skip/me.csv": "s", ".casparianignore": "skip/\n"})
+    (data / "link.txt").symlink_to(data / "a.txt")
+    with open(os.path.join(os.fsencode(data), b"caf\xe9.csv"), "wb") as handle:
+        handle.write(b"a,b\n")
+
+
+@pytest.mark.parametrize("handover_after", [1, 2, 4, 7])
+def test_a_scan_handed_over_anywhere_catalogues_what_an_in_process_scan_does(
+    conn: sqlite3.Connection, data: Path, monkeypatch: pytest.MonkeyPatch, handover_after: int
+) -> None:
+    _tricky_tree(data)
+    in_process = scan(conn, data)
+    expected = {path: row["content_hash"] for path, row in catalogue(conn).items()}
+    sources.remove(conn, "data")
+    monkeypatch.setattr(scan_worker, "HANDOVER_AFTER", handover_after)
+
+    handed_over = scan(conn, data)
+
+    assert _comparable(handed_over) == _comparable(in_process)
+    assert {path: row["content_hash"] for path, row in catalogue(conn).items()} == expected
+    (data / "a0.txt").unlink()
+    (data / "é.txt").write_text("changed, longer")
+    rescan = scan(conn, data)
+    assert (rescan.unchanged, rescan.changed, rescan.missing) == (6, 1, 1)
+    assert catalogue(conn)["a0.txt"]["status"] == "missing"
+
+
+def _comparable(summary: ScanSummary) -> dict[str, object]:
+    return summary.as_json() | {"source_id": 0, "elapsed_s": 0, "files_per_s": 0}
+
+
+def _unreadable_depth(data: Path) -> tuple[str, str]:
+    """A folder whose path is longer than PATH_MAX: even root cannot list it (ENAMETOOLONG).
+
+    Returns its rel_path and a file path below it, which a scan can never see.
+    """
+    name = "d" * 250
+    fd = os.open(data, os.O_RDONLY)
+    rel_parts = []
+    try:
+        while len(str(data)) + len(rel_parts) * (len(name) + 1) <= os.pathconf("/", "PC_PATH_MAX"):
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            rel_parts.append(name)
+    finally:
+        os.close(fd)
+    return "/".join(rel_parts), "/".join(rel_parts) + "/f.txt"
+
+
+def test_rows_under_a_folder_the_worker_cannot_read_are_left_alone(
+    conn: sqlite3.Connection, data: Path, early_handover: None
+) -> None:
+    write_tree(data, {f"a/f{i:03d}.txt": "a" for i in range(HANDOVER)})
+    write_tree(data, {"z.txt": "z"})
+    _unreadable_depth(data)
+    first = scan(conn, data)
+    [unreadable] = first.skipped_examples["unreadable folder"]
+    # As if an earlier scan had seen a file there: the worker must not declare it missing.
+    conn.execute(
+        "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status, first_seen,"
+        " last_seen) VALUES (1, ?, ?, 1, 1, 'new', 't', 't')",
+        (str(data / unreadable / "f.txt"), unreadable + "/f.txt"),
+    )
+    (data / "z.txt").unlink()
+
+    summary = scan(conn, data)
+
+    assert summary.skipped == {"unreadable folder": 1}
+    rows = catalogue(conn)
+    assert rows[unreadable + "/f.txt"]["status"] == "new"
+    assert rows["z.txt"]["status"] == "missing"
+    assert summary.missing == 1
+
+
+def _many_files(data: Path) -> None:
+    for folder in range(MANY // 1000):
+        os.mkdir(data / f"d{folder:02d}")
+        for index in range(1000):
+            with open(data / f"d{folder:02d}" / f"f{index:04d}.csv", "wb") as handle:
+                handle.write(b"x,%d\n" % index)
+
+
+async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
+    service: CoreService, data: Path, early_handover: None
+) -> None:
+    _many_files(data)
+    cancel = threading.Event()
+    reports: list[ScanProgress] = []
+
+    def cancel_once_the_worker_reported(event: ScanProgress) -> None:
+        reports.append(event)
+        if event.seen > HANDOVER:
+            cancel.set()
+
+    partial = await service.scout.scan(
+        data, on_progress=cancel_once_the_worker_reported, cancel=cancel, hash_files=False
+    )
+
+    assert partial.cancelled
+    assert HANDOVER < partial.new < MANY
+    assert reports[-1].new == partial.new
+    assert await service.scout.count_files() == partial.new
+    [source] = await service.scout.sources()
+    assert source.last_scan_at is None
+    finished = await service.scout.scan(data, hash_files=False)
+    assert (finished.new, finished.unchanged, finished.missing) == (
+        MANY - partial.new,
+        partial.new,
+        0,
+    )
+
+
+def _kill_the_worker() -> None:
+    for child in psutil.Process().children():
+        if "casparian_core.scout.scan_worker" in child.cmdline():
+            child.kill()
+
+
+async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usable(
+    service: CoreService, data: Path, early_handover: None
+) -> None:
+    _many_files(data)
+
+    def kill_once_the_worker_reported(event: ScanProgress) -> None:
+        # The worker cannot have finished: it blocks on the full pipe while we are in here.
+        if event.seen > HANDOVER:
+            _kill_the_worker()
+
+    with pytest.raises(ScanWorkerDiedError, match="worker process exited with code -9"):
+        await service.scout.scan(data, on_progress=kill_once_the_worker_reported, hash_files=False)
+
+    written = await service.scout.count_files()
+    assert HANDOVER <= written < MANY
+    again = await service.scout.scan(data, hash_files=False)
+    assert (again.new, again.unchanged, again.missing) == (MANY - written, written, 0)
+    [source] = await service.scout.sources()
+    assert source.files == MANY
