@@ -8,6 +8,7 @@ validation, sink) and needs no database. Exit 0 when every input completed (or w
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -87,6 +88,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(results_json(results)))
     elif console is not None and len(results) > 1:
         _print_summary(console, results)
+    # The process ends with this command. Python's shutdown would garbage-collect every object
+    # still alive, among them the hundreds of thousands pyarrow and pandas create at import
+    # (~0.3 s); frozen objects are skipped, and the operating system frees them all at once.
+    gc.freeze()
     return 0 if all(result.ok for result in results) else 1
 
 
