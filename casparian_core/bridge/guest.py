@@ -50,6 +50,8 @@ else:  # run by file path: this folder is sys.path[0]
 # Few messages in flight: with ~8 MiB messages the host never holds more than a few dozen MiB.
 SEND_HWM = 4
 MESSAGE_TARGET_BYTES = 8 * 1024 * 1024
+# ZeroMQ copies smaller frames anyway: smaller pieces of a stream are joined into one frame.
+OWN_FRAME_BYTES = zmq.COPY_THRESHOLD
 RECEIVE_POLL_MS = 100
 CPU_GRACE_SECS = 5  # between SIGXCPU (soft limit) and SIGKILL (hard limit)
 OOM_FACTOR = 3  # converting and sending a result needs about three times its size
@@ -158,29 +160,54 @@ def check_memory(data: Any) -> None:
         )
 
 
-def ipc_payloads(table: pa.Table, output: str) -> Iterator[pa.Buffer]:
-    """`table` as Arrow IPC streams of about MESSAGE_TARGET_BYTES each, named after `output`."""
+def ipc_messages(table: pa.Table, output: str) -> Iterator[list[Any]]:
+    """`table` as Arrow IPC streams of about MESSAGE_TARGET_BYTES each, named after `output`,
+    each as the list of its parts (see IpcParts)."""
     table = table.replace_schema_metadata({protocol.OUTPUT_METADATA_KEY: output.encode()})
     rows = table.num_rows
     step = max(1, rows * MESSAGE_TARGET_BYTES // max(table.nbytes, 1))
     for start in range(0, max(rows, 1), step):  # a table without rows still sends its schema
-        yield _ipc_stream(table.slice(start, step))
+        parts = IpcParts()
+        with pa.ipc.new_stream(pa.PythonFile(parts, mode="w"), table.schema) as writer:
+            writer.write_table(table.slice(start, step))
+        yield parts.finish()
 
 
-def _ipc_stream(table: pa.Table) -> pa.Buffer:
-    """`table` as one Arrow IPC stream in a buffer of exactly its size: a growing buffer would
-    be reallocated, and its data copied again, several times per message. Measuring the size
-    first writes only the metadata."""
-    measure = pa.MockOutputStream()
-    _write_stream(measure, table)
-    buffer = pa.allocate_buffer(measure.size())
-    _write_stream(pa.FixedSizeBufferWriter(buffer), table)
-    return buffer
+class IpcParts:
+    """A write-only file that keeps what pyarrow's IPC writer writes, without copying the data:
+    the writer hands over a table's body buffers as pyarrow Buffers, kept as parts of their
+    own and sent by ZeroMQ from where they lie; the small pieces in between (metadata,
+    padding) are joined into parts."""
 
+    closed = False
 
-def _write_stream(sink: pa.NativeFile, table: pa.Table) -> None:
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
+    def __init__(self) -> None:
+        self._parts: list[Any] = []
+        self._small = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if size < OWN_FRAME_BYTES:
+            self._small += data
+        else:
+            self._flush_small()
+            self._parts.append(data)
+        return size
+
+    def flush(self) -> None:
+        """Nothing to flush: the parts are sent by the caller."""
+
+    def finish(self) -> list[Any]:
+        self._flush_small()
+        return self._parts
+
+    def _flush_small(self) -> None:
+        if self._small:
+            self._parts.append(bytes(self._small))
+            self._small.clear()
 
 
 def _compatible(first: pa.Schema, later: pa.Schema) -> bool:
@@ -304,8 +331,8 @@ class Guest:
                         f"unlike the first chunk ({_describe(first)}); yield the same columns "
                         "with the same types in every chunk"
                     )
-                for payload in ipc_payloads(table, output):
-                    self.send(protocol.encode_data(payload), copy=False)
+                for parts in ipc_messages(table, output):
+                    self.send(protocol.encode_data(parts), copy=False)
                     sent += 1
         except (Exception, SystemExit) as exc:
             code, exit_class = classify(exc)

@@ -317,7 +317,7 @@ class GuestProcess:
         if isinstance(message, protocol.DataMessage):
             if on_data is None:
                 raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
-            on_data(*_read_table(message.payload))
+            on_data(*read_table(message.parts))
         elif isinstance(message, protocol.LogMessage):
             self._log(message.level, message.text)
         elif message.signal == signal_wanted:
@@ -364,12 +364,13 @@ def _decode(frames: list[Any]) -> protocol.Message:
         raise GuestFailure(ErrorCode.PROTOCOL_ERROR, message) from None
 
 
-def _read_table(payload: memoryview) -> tuple[str, pa.Table]:
-    """The output name and table of a data message; never copies the Arrow data."""
+def read_table(parts: tuple[memoryview, ...]) -> tuple[str, pa.Table]:
+    """The output name and table of a data message. Buffers that arrived as frames of their
+    own are used where they lie (see IpcPartsReader)."""
     import pyarrow as pa
 
     try:
-        table = pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+        table = pa.ipc.open_stream(pa.PythonFile(IpcPartsReader(parts), mode="r")).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
         raise GuestFailure(
             ErrorCode.PROTOCOL_ERROR, f"a data message is not an Arrow IPC stream ({exc})"
@@ -378,3 +379,36 @@ def _read_table(payload: memoryview) -> tuple[str, pa.Table]:
     if not output:
         raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "a data message does not name its output")
     return output.decode("utf-8", errors="replace"), table.replace_schema_metadata(None)
+
+
+class IpcPartsReader:
+    """A read-only file over the parts of one Arrow IPC stream, for pyarrow's IPC reader. A read
+    within one part is a slice of it (no copy): a body made of one buffer, sent as its own
+    frame, is used where it arrived. A read across parts joins them (a body of several buffers,
+    copied once here instead of by the guest)."""
+
+    closed = False
+
+    def __init__(self, parts: tuple[memoryview, ...]) -> None:
+        self._parts = collections.deque(part.cast("B") for part in parts if part.nbytes)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> memoryview | bytearray:
+        if size < 0:
+            size = sum(part.nbytes for part in self._parts)
+        if self._parts and size <= self._parts[0].nbytes:
+            return self._take(size)
+        joined = bytearray()
+        while self._parts and len(joined) < size:
+            joined += self._take(min(size - len(joined), self._parts[0].nbytes))
+        return joined
+
+    def _take(self, size: int) -> memoryview:
+        head = self._parts[0]
+        if size == head.nbytes:
+            self._parts.popleft()
+        else:
+            self._parts[0] = head[size:]
+        return head[:size]

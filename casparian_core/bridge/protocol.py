@@ -1,13 +1,16 @@
 """The bridge wire protocol, shared by the host and the guest shim.
 
-Every message is two ZeroMQ frames: a 4-byte big-endian header and a payload.
+Every message is a 4-byte big-endian header frame followed by its payload.
 - A header N <= MAX_DATA_LENGTH is a data message: the payload is an Arrow IPC stream of exactly
-  N bytes whose schema metadata names the output (key OUTPUT_METADATA_KEY).
+  N bytes whose schema metadata names the output (key OUTPUT_METADATA_KEY). It may span several
+  frames, which together (in order) are the stream: the guest sends a table's own buffers as
+  frames of their own instead of copying them into one.
 - LOG_SIGNAL: the payload is `[LEVEL:1][LENGTH:4][MESSAGE]`, the log sideband (LEVEL is the
   `logging` level number, MESSAGE UTF-8).
 - The other reserved values are control messages whose payload is a JSON object (empty for
   HEARTBEAT and SHUTDOWN).
-The header travels in its own frame so a large Arrow payload is sent without being copied.
+Log and control payloads are one frame. The header travels in its own frame so Arrow data is sent
+without being copied.
 
 This module is imported by the guest, which may run under another virtual environment's Python:
 it uses the standard library only (no pydantic, no casparian imports) and is importable on its own.
@@ -74,7 +77,7 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True)
 class DataMessage:
-    payload: memoryview
+    parts: tuple[memoryview, ...]  # one Arrow IPC stream, cut into frames
 
 
 @dataclass(frozen=True)
@@ -116,12 +119,15 @@ class Done:
     data_messages: int = 0  # how many data messages the job sent, so the host can check
 
 
-def encode_data(ipc_stream: Any) -> list[Any]:
-    """Frames of a data message; `ipc_stream` is any buffer (e.g. a pyarrow.Buffer), not copied."""
-    length = memoryview(ipc_stream).nbytes
+def encode_data(ipc_parts: list[Any]) -> list[Any]:
+    """Frames of a data message: `ipc_parts` are buffers (e.g. pyarrow.Buffer, not copied) that
+    together, in order, are one Arrow IPC stream."""
+    if not ipc_parts:
+        raise ProtocolError("a data message needs at least one part")
+    length = sum(memoryview(part).nbytes for part in ipc_parts)
     if length > MAX_DATA_LENGTH:
         raise ProtocolError(f"an Arrow IPC stream of {length} bytes is too large for one message")
-    return [HEADER.pack(length), ipc_stream]
+    return [HEADER.pack(length), *ipc_parts]
 
 
 def encode_log(level: int, text: str) -> list[bytes]:
@@ -138,17 +144,21 @@ def encode_control(signal: int, body: Any = None) -> list[bytes]:
 
 
 def decode(frames: list[Any]) -> Message:
-    """Decode the two frames of one message (bytes or zmq.Frame); garbage raises ProtocolError."""
-    if len(frames) != 2:
-        raise ProtocolError(f"expected 2 frames (header, payload), got {len(frames)}")
-    header, payload = (memoryview(getattr(frame, "buffer", frame)) for frame in frames)
+    """Decode the frames of one message (bytes or zmq.Frame); garbage raises ProtocolError."""
+    if len(frames) < 2:
+        raise ProtocolError(f"expected a header and a payload, got {len(frames)} frame(s)")
+    header, *parts = (memoryview(getattr(frame, "buffer", frame)) for frame in frames)
     if header.nbytes != HEADER.size:
         raise ProtocolError(f"header of {header.nbytes} bytes, expected {HEADER.size}")
     (value,) = HEADER.unpack(header)
     if value <= MAX_DATA_LENGTH:
-        if payload.nbytes != value:
-            raise ProtocolError(f"header announces {value} bytes, payload has {payload.nbytes}")
-        return DataMessage(payload)
+        length = sum(part.nbytes for part in parts)
+        if length != value:
+            raise ProtocolError(f"header announces {value} bytes, payload has {length}")
+        return DataMessage(tuple(parts))
+    if len(parts) != 1:
+        raise ProtocolError(f"a log or control message has 1 payload frame, got {len(parts)}")
+    (payload,) = parts
     if value == LOG_SIGNAL:
         return _decode_log(payload)
     if value in CONTROL_SIGNALS:

@@ -8,17 +8,39 @@ import pytest
 from casparian_core.bridge import protocol
 
 
-def test_data_message_round_trip_keeps_the_arrow_payload() -> None:
+def ipc_stream(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    table = pa.table({"a": [1, 2, 3]})
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    buffer = sink.getvalue()
+    return sink.getvalue().to_pybytes()
 
-    message = protocol.decode(protocol.encode_data(buffer))
+
+def test_data_message_round_trip_keeps_the_arrow_payload() -> None:
+    table = pa.table({"a": [1, 2, 3]})
+    stream = ipc_stream(table)
+
+    message = protocol.decode(protocol.encode_data([pa.py_buffer(stream)]))
 
     assert isinstance(message, protocol.DataMessage)
-    assert pa.ipc.open_stream(pa.py_buffer(message.payload)).read_all().equals(table)
+    [part] = message.parts
+    assert pa.ipc.open_stream(pa.py_buffer(part)).read_all().equals(table)
+
+
+def test_a_data_message_may_span_several_frames() -> None:
+    stream = ipc_stream(pa.table({"a": [1, 2, 3]}))
+    pieces = [stream[:5], stream[5:100], b"", stream[100:]]
+
+    frames = protocol.encode_data(pieces)
+
+    assert frames[0] == protocol.HEADER.pack(len(stream))
+    message = protocol.decode(frames)
+    assert isinstance(message, protocol.DataMessage)
+    assert b"".join(bytes(part) for part in message.parts) == stream
+
+
+def test_an_empty_data_message_cannot_be_encoded() -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.encode_data([])
 
 
 def test_log_message_round_trip() -> None:
@@ -46,12 +68,17 @@ def test_heartbeat_has_an_empty_body() -> None:
         [b"\x00\x00\x00\x03abc"],  # one frame
         [b"\x00\x00\x03", b"abc"],  # short header
         [b"\x00\x00\x00\x05", b"abc"],  # announced length differs
+        [b"\x00\x00\x00\x05", b"ab", b"c"],  # parts add up to less than announced
+        [b"\x00\x00\x00\x02", b"ab", b"c"],  # parts add up to more than announced
+        [protocol.HEADER.pack(protocol.DONE), b"{}", b"{}"],  # control payload in two frames
+        [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00\x00", b"\x00\x00"],
         [b"\xff\xff\xff\xfa", b""],  # unknown reserved value
         [protocol.HEADER.pack(protocol.DONE), b"{not json"],
         [protocol.HEADER.pack(protocol.DONE), b"[1, 2]"],
         [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00"],  # prefix cut short
         [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00\x00\x00\x09abc"],
         [b"", b"", b""],
+        [protocol.HEADER.pack(3)],  # a header without its payload
     ],
 )
 def test_garbage_raises_protocol_error(frames: list[bytes]) -> None:
