@@ -4,6 +4,10 @@ Every rule yields a boolean mask over the batch (nulls filled with False, since 
 rows whose mask is null); the masks are OR-ed into one, and `Table.filter` splits the batch.
 Only the quarantined rows are looked at further: `case_when` names the first rule each broke, and
 their JSON is built row by row (a batch's bad rows are few; its good rows are never looped over).
+
+What depends only on the contract (its Arrow schema, each column's type, bounds and allowed set,
+the last batch schema that passed the structure check) is worked out once per contract, in a
+`_ContractPlan`: a batch of a few rows costs little more than these fixed pieces.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from casparian_core.contracts.structure import (
     SOURCE_ROW_COLUMN,
     check_structure,
 )
-from casparian_core.contracts.types import Kind
+from casparian_core.contracts.types import ColumnType, Kind
 
-__all__ = ["QUARANTINE_SCHEMA", "ValidationResult", "infer_spec", "validate_batch"]
+__all__ = ["QUARANTINE_SCHEMA", "ValidationResult", "infer_spec", "valid_schema", "validate_batch"]
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -41,6 +45,8 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 SHOWN_VALUE_CHARS = 60  # longer values are cut in reasons (the full row is in row_json)
 SHOWN_ALLOWED_VALUES = 5
+MAX_PLANS = 256  # contracts whose plan is kept; a process sees few
+_NOTHING_QUARANTINED = QUARANTINE_SCHEMA.empty_table()
 
 
 @dataclass
@@ -58,6 +64,64 @@ class _Violation:
     describe: Callable[[pa.Array], pa.Array]  # reason text for the rows at the given indices
 
 
+@dataclass(frozen=True)
+class _ColumnPlan:
+    name: str
+    spec: ColumnSpec
+    column_type: ColumnType
+    arrow_type: pa.DataType
+    low: pa.Scalar | None
+    high: pa.Scalar | None
+    allowed: pa.Array | None  # with a null added: a missing value is never "not allowed"
+
+
+class _ContractPlan:
+    """The pieces of validation that depend only on the contract, built once."""
+
+    def __init__(self, spec: OutputSpec) -> None:
+        self.spec = spec  # held, so that the id this plan is cached under stays the spec's
+        self.columns = [_plan_column(name, column) for name, column in spec.columns.items()]
+        self.schema = pa.schema(
+            pa.field(column.name, column.arrow_type, nullable=column.spec.nullable)
+            for column in self.columns
+        )
+        self.accepted: pa.Schema | None = None  # the last batch schema check_structure passed
+
+
+_plans: dict[int, _ContractPlan] = {}
+
+
+def _plan_of(spec: OutputSpec) -> _ContractPlan:
+    plan = _plans.get(id(spec))
+    if plan is None or plan.spec is not spec:
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()
+        plan = _plans[id(spec)] = _ContractPlan(spec)
+    return plan
+
+
+def _plan_column(name: str, spec: ColumnSpec) -> _ColumnPlan:
+    arrow_type = spec.arrow_type()
+    allowed = None
+    if spec.allowed is not None:
+        allowed = pa.array([*spec.allowed, None], type=arrow_type)
+    return _ColumnPlan(
+        name,
+        spec,
+        spec.column_type,
+        arrow_type,
+        None if spec.min is None else _bound_scalar(spec, "min"),
+        None if spec.max is None else _bound_scalar(spec, "max"),
+        allowed,
+    )
+
+
+def valid_schema(spec: OutputSpec) -> pa.Schema:
+    """The schema of the valid rows `validate_batch` returns for `spec` (`spec.arrow_schema()`,
+    without building it again)."""
+    return _plan_of(spec).schema
+
+
 def validate_batch(
     batch: pa.RecordBatch | pa.Table, spec: OutputSpec, row_offset: int
 ) -> ValidationResult:
@@ -66,16 +130,23 @@ def validate_batch(
     Raises `SchemaMismatchError` when columns are missing, extra or of an incompatible type.
     """
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-    check_structure(table.schema, spec)
+    plan = _plan_of(spec)
+    if plan.accepted is None or not table.schema.equals(plan.accepted):
+        check_structure(table.schema, spec)
+        plan.accepted = table.schema
     converted: list[pa.ChunkedArray] = []
     violations = _parser_flags(table)
-    for name, column_spec in spec.columns.items():
-        conversion = convert_column(table.column(name), column_spec)
+    for column in plan.columns:
+        arrived = table.column(column.name)
+        if arrived.type == column.arrow_type:
+            conversion = Conversion(arrived, None, "type")
+        else:
+            conversion = convert_column(arrived, column.spec)
         converted.append(conversion.values)
-        violations += _column_violations(name, column_spec, table.column(name), conversion)
-    checked = pa.Table.from_arrays(converted, schema=spec.arrow_schema())
+        violations += _column_violations(column, arrived, conversion)
+    checked = pa.Table.from_arrays(converted, schema=plan.schema)
     if not violations:
-        return ValidationResult(checked, QUARANTINE_SCHEMA.empty_table(), Counter())
+        return ValidationResult(checked, _NOTHING_QUARANTINED, Counter())
     broken = functools.reduce(pc.or_, (violation.mask for violation in violations))
     quarantined, reasons = _quarantine(table, violations, broken, row_offset)
     return ValidationResult(checked.filter(pc.invert(broken)), quarantined, reasons)
@@ -92,10 +163,10 @@ def _parser_flags(table: pa.Table) -> list[_Violation]:
 
 
 def _column_violations(
-    name: str, spec: ColumnSpec, arrived: pa.ChunkedArray, conversion: Conversion
+    column: _ColumnPlan, arrived: pa.ChunkedArray, conversion: Conversion
 ) -> list[_Violation]:
     """The rules one column breaks in this batch, in the order a row's reason is chosen."""
-    values = conversion.values
+    name, spec, values = column.name, column.spec, conversion.values
     found: list[_Violation] = []
 
     def add(rule: str, mask: pa.ChunkedArray | None, *reason: str | pa.ChunkedArray) -> None:
@@ -116,12 +187,10 @@ def _column_violations(
             add("type", conversion.failed, "'", arrived, f"' is not a valid {spec.type}")
     if not spec.nullable and arrived.null_count:
         add("not_null", arrived.is_null(), "value is missing (column is not nullable)")
-    if spec.min is not None:
-        low = _bound_scalar(spec, "min")
-        add("min", pc.less(values, low), "value ", values, f" is below min {spec.min}")
-    if spec.max is not None:
-        high = _bound_scalar(spec, "max")
-        add("max", pc.greater(values, high), "value ", values, f" is above max {spec.max}")
+    if column.low is not None:
+        add("min", pc.less(values, column.low), "value ", values, f" is below min {spec.min}")
+    if column.high is not None:
+        add("max", pc.greater(values, column.high), "value ", values, f" is above max {spec.max}")
     if spec.pattern is not None:
         matches = pc.match_substring_regex(values, spec.pattern)
         add(
@@ -131,12 +200,11 @@ def _column_violations(
             arrived,
             f"' does not match pattern {spec.pattern!r}",
         )
-    if spec.allowed is not None:
-        allowed = pa.array(spec.allowed, type=values.type)
-        outside = pc.and_(values.is_valid(), pc.invert(pc.is_in(values, value_set=allowed)))
+    if column.allowed is not None and spec.allowed is not None:
+        outside = pc.invert(pc.is_in(values, value_set=column.allowed))
         add("allowed", outside, "'", arrived, f"' is not one of: {_list_allowed(spec.allowed)}")
     if spec.max_length is not None:
-        is_text = spec.column_type.kind is Kind.STRING
+        is_text = column.column_type.kind is Kind.STRING
         length = pc.utf8_length(values) if is_text else pc.binary_length(values)
         unit = "characters" if is_text else "bytes"
         too_long = pc.greater(length, spec.max_length)
@@ -151,9 +219,9 @@ def _column_violations(
 
 
 def _rows_breaking(mask: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    """The mask with nulls as False, or None when no row breaks the rule (the common case)."""
-    mask = mask.fill_null(False)
-    return mask if pc.any(mask).as_py() else None
+    """The mask with nulls as False, or None when no row breaks the rule (the common case,
+    answered by one call: `any` skips nulls)."""
+    return mask.fill_null(False) if pc.any(mask).as_py() else None
 
 
 def _quarantine(

@@ -325,8 +325,9 @@ class InputRun:
 
     def _lineage_schema(self, spec: OutputSpec) -> pa.Schema:
         from casparian_core.contracts.lineage import lineage_schema
+        from casparian_core.contracts.validate import valid_schema
 
-        return lineage_schema(spec.arrow_schema())
+        return lineage_schema(valid_schema(spec))
 
     def _begin_quarantine(self, output: str) -> PartWriter:
         from casparian_core.contracts.lineage import quarantine_schema

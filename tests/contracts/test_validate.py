@@ -223,6 +223,18 @@ def test_structural_mismatch_lists_every_column_with_suggestions() -> None:
     assert "unexpected column 'extra' (int64)" in message
 
 
+def test_a_batch_of_another_shape_after_good_ones_is_still_checked() -> None:
+    # What the contract alone decides is worked out once; each new batch schema is checked.
+    for _ in range(2):
+        assert validate_batch(sales_batch({}), SALES, row_offset=0).valid.num_rows == 1
+
+    with pytest.raises(SchemaMismatchError, match=r"column 'code' \(string\) not found"):
+        validate_batch(sales_batch({}).drop_columns(["code"]), SALES, row_offset=0)
+    assert validate_batch(sales_batch({"region": "XX"}), SALES, row_offset=0).reasons == {
+        "region: allowed": 1
+    }
+
+
 def test_zoned_and_naive_timestamps_never_convert_into_each_other() -> None:
     spec = contract({"t": "timestamp[us]"})
     table = pa.table({"t": pa.array([0], pa.timestamp("us", tz="UTC"))})
