@@ -177,7 +177,12 @@ class IpcParts:
     """A write-only file that keeps what pyarrow's IPC writer writes, without copying the data:
     the writer hands over a table's body buffers as pyarrow Buffers, kept as parts of their
     own and sent by ZeroMQ from where they lie; the small pieces in between (metadata,
-    padding) are joined into parts."""
+    padding) are joined into parts.
+
+    A record batch's body must be contiguous for the host to use it where it arrives. A body
+    of one large buffer (one column without nulls) is; one of several large buffers would have
+    to be joined by the host, the busier side (it validates and writes), so `finish` joins the
+    stream here instead, in one copy."""
 
     closed = False
 
@@ -202,12 +207,25 @@ class IpcParts:
 
     def finish(self) -> list[Any]:
         self._flush_small()
-        return self._parts
+        if sum(memoryview(part).nbytes >= OWN_FRAME_BYTES for part in self._parts) <= 1:
+            return self._parts
+        return [_joined(self._parts)]
 
     def _flush_small(self) -> None:
         if self._small:
             self._parts.append(bytes(self._small))
             self._small.clear()
+
+
+def _joined(parts: list[Any]) -> pa.Buffer:
+    joined = pa.allocate_buffer(sum(memoryview(part).nbytes for part in parts))
+    target = memoryview(joined).cast("B")
+    offset = 0
+    for part in parts:
+        piece = memoryview(part).cast("B")
+        target[offset : offset + piece.nbytes] = piece
+        offset += piece.nbytes
+    return joined
 
 
 def _compatible(first: pa.Schema, later: pa.Schema) -> bool:

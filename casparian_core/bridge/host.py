@@ -395,15 +395,21 @@ class IpcPartsReader:
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> memoryview | bytearray:
+    def read(self, size: int = -1) -> memoryview | pa.Buffer:
+        import pyarrow as pa
+
         if size < 0:
             size = sum(part.nbytes for part in self._parts)
         if self._parts and size <= self._parts[0].nbytes:
             return self._take(size)
-        joined = bytearray()
-        while self._parts and len(joined) < size:
-            joined += self._take(min(size - len(joined), self._parts[0].nbytes))
-        return joined
+        joined = pa.allocate_buffer(size)  # from pyarrow's pool: its pages are reused, not new
+        target = memoryview(joined).cast("B")
+        filled = 0
+        while self._parts and filled < size:
+            piece = self._take(min(size - filled, self._parts[0].nbytes))
+            target[filled : filled + piece.nbytes] = piece
+            filled += piece.nbytes
+        return joined.slice(0, filled)  # shorter than asked when the stream is cut short
 
     def _take(self, size: int) -> memoryview:
         head = self._parts[0]
