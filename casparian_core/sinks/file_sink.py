@@ -51,10 +51,14 @@ class FileFormat:
 class _RowGroupBuffer:
     """A Parquet writer that gathers small batches into row groups of about ROW_GROUP_ROWS rows
     (at most ROW_GROUP_BYTES in memory): a row group per incoming batch would make files that
-    are slower to write, larger, and slower to read."""
+    are slower to write, larger, and slower to read. A part that never fills a row group (one
+    small input) is encoded in memory and written with one call at close: opening a file
+    writer costs more than encoding a few rows."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._path = path
+        self._schema = schema
+        self._writer: pq.ParquetWriter | None = None  # opened by the first full row group
         self._pending: list[pa.Table] = []
         self._rows = self._bytes = 0
 
@@ -63,16 +67,28 @@ class _RowGroupBuffer:
         self._rows += table.num_rows
         self._bytes += table.nbytes
         if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
-            self._flush()
+            if self._writer is None:
+                self._writer = _parquet_writer(self._path, self._schema)
+            self._flush(self._writer)
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        if self._writer is not None:
+            self._flush(self._writer)
+            self._writer.close()
+            return
+        encoded = pa.BufferOutputStream()
+        with _parquet_writer(encoded, self._schema) as writer:
+            self._flush(writer)
+        self._path.write_bytes(encoded.getvalue())
 
-    def _flush(self) -> None:
+    def _flush(self, writer: pq.ParquetWriter) -> None:
         if self._pending:
-            self._writer.write_table(pa.concat_tables(self._pending))
+            writer.write_table(pa.concat_tables(self._pending))
         self._pending, self._rows, self._bytes = [], 0, 0
+
+
+def _parquet_writer(where: Path | pa.NativeFile, schema: pa.Schema) -> pq.ParquetWriter:
+    return pq.ParquetWriter(where, schema, compression="zstd")
 
 
 PARQUET = FileFormat("parquet", ".parquet", _RowGroupBuffer)
