@@ -32,7 +32,7 @@ from casparian_core.scout.content import NotRegularFileError, read_content
 from casparian_core.scout.names import display_text
 from casparian_core.scout.walk import FoundFile, Skipped, SkipReason, source_items
 
-WRITE_BATCH = 10_000  # changes per batch (one write transaction each)
+WRITE_BATCH = 10_000  # changes per batch (one write transaction each), checked every 256 items
 CATALOGUE_CHUNK = 2_000  # catalogue rows read per statement
 PROGRESS_EVERY_SECS = 0.1
 CHECK_EVERY_ITEMS = 256  # how often to look at the clock and the cancel flag
@@ -169,9 +169,10 @@ class _Comparison:
                 if cancelled():
                     yield self._batch(Outcome.CANCELLED)
                     return
-                if time.perf_counter() - last_batch >= PROGRESS_EVERY_SECS:
+                now = time.perf_counter()
+                if self._pending() >= WRITE_BATCH or now - last_batch >= PROGRESS_EVERY_SECS:
                     yield self._batch()
-                    last_batch = time.perf_counter()
+                    last_batch = now
             if type(item) is Skipped:
                 self._skipped(item)
             elif handover_after is not None and count > handover_after:
@@ -182,9 +183,6 @@ class _Comparison:
                 return
             else:
                 self._found(item)  # type: ignore[arg-type]
-                if self._pending() >= WRITE_BATCH:
-                    yield self._batch()
-                    last_batch = time.perf_counter()
         if cancelled():
             yield self._batch(Outcome.CANCELLED)
             return

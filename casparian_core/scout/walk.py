@@ -36,7 +36,9 @@ class SkipReason(StrEnum):
     VANISHED = "vanished"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which costs
+# ~0.5 µs per file; nothing mutates these.
+@dataclass(slots=True)
 class FoundFile:
     """A regular file: `rel_path` is display text, `path` the real OS path (may hold surrogates)."""
 
@@ -47,7 +49,7 @@ class FoundFile:
     exact: bool  # whether rel_path is the real name, i.e. valid UTF-8 all the way down
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Skipped:
     rel_path: str
     reason: SkipReason
@@ -155,7 +157,9 @@ def _sort_keys(
     entries: list[os.DirEntry[str]],
 ) -> Iterator[tuple[str, str, bool, os.DirEntry[str]]]:
     for entry in entries:
-        name = display_text(entry.name)
+        name = entry.name
+        if not name.isascii():  # inlined fast path of display_text: one call less per file
+            name = display_text(name)
         try:
             # d_type from the directory listing: no system call, and a link is never a folder.
             is_dir = entry.is_dir(follow_symlinks=False)
