@@ -384,8 +384,8 @@ def read_table(parts: tuple[memoryview, ...]) -> tuple[str, pa.Table]:
 class IpcPartsReader:
     """A read-only file over the parts of one Arrow IPC stream, for pyarrow's IPC reader. A read
     within one part is a slice of it (no copy): a body made of one buffer, sent as its own
-    frame, is used where it arrived. A read across parts joins them (a body of several buffers,
-    copied once here instead of by the guest)."""
+    frame, is used where it arrived. A read across parts joins them in one copy; the guest
+    avoids sending such cuts (see guest.IpcParts), but any cut of a valid stream reads back."""
 
     closed = False
 

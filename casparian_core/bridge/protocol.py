@@ -3,8 +3,8 @@
 Every message is a 4-byte big-endian header frame followed by its payload.
 - A header N <= MAX_DATA_LENGTH is a data message: the payload is an Arrow IPC stream of exactly
   N bytes whose schema metadata names the output (key OUTPUT_METADATA_KEY). It may span several
-  frames, which together (in order) are the stream: the guest sends a table's own buffers as
-  frames of their own instead of copying them into one.
+  frames, which together (in order) are the stream: so the guest can send a table's buffers
+  from where they lie instead of copying them into one.
 - LOG_SIGNAL: the payload is `[LEVEL:1][LENGTH:4][MESSAGE]`, the log sideband (LEVEL is the
   `logging` level number, MESSAGE UTF-8).
 - The other reserved values are control messages whose payload is a JSON object (empty for
