@@ -293,7 +293,10 @@ class _GroupCommitter:
                         part.abort()  # removes the staged files not yet published
             with self._changed:
                 for group in groups:
-                    self._pending.subtract(part.destination for part in group.parts)
+                    for part in group.parts:
+                        self._pending[part.destination] -= 1
+                        if not self._pending[part.destination]:
+                            del self._pending[part.destination]  # a long run keeps none
                 self._changed.notify_all()
             for group in groups:
                 self._resolve(group)
