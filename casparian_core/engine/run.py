@@ -53,8 +53,9 @@ def run_parser(
     """Run the parser at `parser_path` on each input, in order, with one guest for all of them.
 
     Returns one RunResult per input that was attempted (a cancelled run stops early); each is
-    also passed to `on_result` as soon as it is known. `on_log(level, text)` receives the
-    parser's log lines (and, when stdio is piped, its prints), possibly from another thread.
+    also passed to `on_result`, in input order, as soon as it is final (its commit done).
+    `on_log(level, text)` receives the parser's log lines (and, when stdio is piped, its
+    prints), possibly from another thread.
     Raises a CasparianError only for problems with the options (a bad --sink URI or --venv).
     """
     parser_path = Path(parser_path)
