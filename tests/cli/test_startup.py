@@ -1,0 +1,19 @@
+"""The CLI's start-up path stays light: `casparian run` launches its guest only after the CLI is
+imported, so every module imported before that delays the whole run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_importing_the_cli_loads_no_service_pyarrow_or_pandas() -> None:
+    probe = (
+        "import sys, casparian_core.cli;"
+        "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
+    )
+    names = ["pyarrow", "pandas", "casparian_core.service", "casparian_core.scout.scanner"]
+    completed = subprocess.run(
+        [sys.executable, "-c", probe, *names], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == []
