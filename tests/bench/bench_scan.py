@@ -71,7 +71,8 @@ def baseline_walk(root: Path) -> float:
 
 
 def child_scan(home: str, tree: str, hash_files: bool) -> None:
-    """Run in a child process: one scan, its summary and this process's peak RSS as JSON."""
+    """Run in a child process: one scan, its summary and the peak RSS of this process and of
+    the scan's worker process as JSON."""
 
     async def scan() -> dict[str, object]:
         async with CoreService(load_settings(env={}, home=home)) as service:
@@ -79,7 +80,10 @@ def child_scan(home: str, tree: str, hash_files: bool) -> None:
 
     summary = asyncio.run(scan())
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({**summary, "peak_rss_mb": peak_kib / 1024}))
+    worker_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(
+        json.dumps({**summary, "peak_rss_mb": peak_kib / 1024, "worker_rss_mb": worker_kib / 1024})
+    )
 
 
 def run_child(home: Path, tree: Path, hash_files: bool) -> dict[str, object]:
@@ -136,8 +140,11 @@ def main() -> int:
         hashed = run_child(workdir / "home-hashed", tree, hash_files=True)
         baseline = max(baseline, baseline_walk(tree))  # best of two: the page cache is warm
         print(f"\nbaseline os.scandir + lstat walk: {baseline:,.0f} files/s\n")
-        print(f"| {'scan':<28} | {'files/s':>9} | {'vs walk':>7} | {'peak RSS':>9} |")
-        print(f"|{'-' * 30}|{'-' * 11}|{'-' * 9}|{'-' * 11}|")
+        print(
+            f"| {'scan':<28} | {'files/s':>9} | {'vs walk':>7} | {'peak RSS':>9}"
+            f" | {'worker RSS':>10} |"
+        )
+        print(f"|{'-' * 30}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 12}|")
         for label, result in (
             ("first scan, no hashing", plain),
             ("unchanged rescan", rescan),
@@ -146,7 +153,7 @@ def main() -> int:
             rate = float(result["files_per_s"])  # type: ignore[arg-type]
             print(
                 f"| {label:<28} | {rate:>9,.0f} | {rate / baseline:>6.2f}x "
-                f"| {result['peak_rss_mb']:>6.0f} MB |"
+                f"| {result['peak_rss_mb']:>6.0f} MB | {result['worker_rss_mb']:>7.0f} MB |"
             )
         print(
             f"\n| {'filter (Discover)':<36} | {'first page':>10} | {'count':>8}"

@@ -143,3 +143,19 @@ def test_two_folders_with_the_same_name_become_two_sources(
     names = [row[0] for row in conn.execute("SELECT name FROM scout_sources ORDER BY id")]
 
     assert names == ["data", "data-2"]
+
+
+def test_a_rescan_of_files_already_unchanged_writes_no_row(
+    conn: sqlite3.Connection, data: Path
+) -> None:
+    write_tree(data, {"f.txt": "x", "g.txt": "y"})
+    scan(conn, data)
+    scan(conn, data)  # 'new' becomes 'unchanged': one write each
+    before = catalogue(conn)
+    changes = conn.total_changes
+
+    summary = scan(conn, data)
+
+    assert (summary.unchanged, summary.new, summary.missing) == (2, 0, 0)
+    assert catalogue(conn) == before
+    assert conn.total_changes - changes == 1  # the source's last_scan_at, nothing else
