@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -104,6 +105,9 @@ class ScanWorker:
 
 
 def _work(write_fd: int) -> None:
+    # Ctrl+C in a terminal reaches the whole process group: the scanning process turns it into
+    # a cancel and stops this worker itself, after writing what it received.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     database, job, tally = pickle.load(sys.stdin.buffer)
     out = Connection(write_fd, readable=False)
     conn = sqlite3.connect(Path(database).as_uri() + "?mode=ro", uri=True, isolation_level=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import threading
 from pathlib import Path
@@ -145,10 +146,29 @@ async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
     )
 
 
-def _kill_the_worker() -> None:
+def _signal_the_worker(signal_number: int) -> None:
     for child in psutil.Process().children():
         if "casparian_core.scout.scan_worker" in child.cmdline():
-            child.kill()
+            child.send_signal(signal_number)
+
+
+async def test_ctrl_c_reaching_the_worker_does_not_stop_it(
+    service: CoreService, data: Path, early_handover: None
+) -> None:
+    _many_files(data)
+    interrupted: list[int] = []
+
+    def interrupt_once_the_worker_reported(event: ScanProgress) -> None:
+        if event.seen > HANDOVER and not interrupted:
+            interrupted.append(event.seen)
+            _signal_the_worker(signal.SIGINT)  # as a terminal's Ctrl+C does to the group
+
+    summary = await service.scout.scan(
+        data, on_progress=interrupt_once_the_worker_reported, hash_files=False
+    )
+
+    assert interrupted
+    assert (summary.cancelled, summary.new) == (False, MANY)
 
 
 async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usable(
@@ -159,7 +179,7 @@ async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usabl
     def kill_once_the_worker_reported(event: ScanProgress) -> None:
         # The worker cannot have finished: it blocks on the full pipe while we are in here.
         if event.seen > HANDOVER:
-            _kill_the_worker()
+            _signal_the_worker(signal.SIGKILL)
 
     with pytest.raises(ScanWorkerDiedError, match="worker process exited with code -9"):
         await service.scout.scan(data, on_progress=kill_once_the_worker_reported, hash_files=False)
