@@ -10,9 +10,10 @@ that `scout_sources.last_scan_at` records.
 The catalogue is read in chunks, each its own short statement, always from the last row
 compared onwards: a writer inserting behind the walk (another process in a pipelined scan)
 neither stalls the WAL nor shows up in a later chunk, because its rows sort before the walk's
-position. Missing files are declared as the walk passes them; the rows after the point where a
-walk is cancelled keep their state. Rows under a folder that could not be read are never
-declared missing: we cannot tell whether their files are still there.
+position. The ids of rows the walk passes without finding their file travel with the batches;
+the scanner marks them missing only once the walk is complete, so a cancelled scan marks
+nothing missing. Rows under a folder that could not be read are never counted missing: we
+cannot tell whether their files are still there.
 
 Pure Python on purpose: this runs in the scanning process for small scans and in a worker
 process for large ones (scan_worker.py), the same code either way.
@@ -51,7 +52,6 @@ class ScanTally:
     seen: int = 0
     new: int = 0
     changed: int = 0
-    missing: int = 0
     hashed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
@@ -98,14 +98,15 @@ class ChangeBatch:
     inserts: list[tuple[object, ...]]
     updates: list[tuple[object, ...]]
     unchanged: list[tuple[str, int]]  # (stamp, id): rows becoming 'unchanged'
-    missing: list[tuple[int]]
+    missing: list[int]  # ids of rows whose file was not found: marked once the walk completes
     tally: ScanTally
     current: str  # the last path walked, for progress
     outcome: Outcome | None = None  # set on the last batch
     resume: Resume | None = None  # set when handed over
 
     def has_changes(self) -> bool:
-        return bool(self.inserts or self.updates or self.unchanged or self.missing)
+        """Whether there is anything to write now (missing rows wait for the walk's end)."""
+        return bool(self.inserts or self.updates or self.unchanged)
 
 
 CatalogueRow = tuple[str, int, int, int, str, int]  # rel_path, id, size, mtime_ns, status, hashed
@@ -138,7 +139,7 @@ class _Comparison:
         self._inserts: list[tuple[object, ...]] = []
         self._updates: list[tuple[object, ...]] = []
         self._unchanged: list[tuple[str, int]] = []
-        self._missing: list[tuple[int]] = []
+        self._missing: list[int] = []
         self._current = current
 
     def _batch(self, outcome: Outcome | None = None, resume: Resume | None = None) -> ChangeBatch:
@@ -268,8 +269,7 @@ class _Comparison:
         tally.seen -= 1
         tally.by_extension[_extension(rel_path)] -= 1
         if file_id is not None:
-            self._missing.append((file_id,))
-            tally.missing += 1
+            self._missing.append(file_id)
 
     def _skipped(self, item: Skipped) -> None:
         self._tally.skip(item.rel_path, item.reason)
@@ -285,14 +285,12 @@ class _Comparison:
             self._head = next(self._rows, None)
 
     def _pass_catalogue_before(self, rel_path: str | None) -> None:
-        """Declare missing every catalogue row before `rel_path` (None: every row left)."""
+        """Count missing every catalogue row before `rel_path` (None: every row left)."""
         head, rows, missing = self._head, self._rows, self._missing
-        declared = len(missing)
         while head is not None and (rel_path is None or head[0] < rel_path):
             if head[4] != "missing" and not self._protect_all:
-                missing.append((head[1],))
+                missing.append(head[1])
             head = next(rows, None)
-        self._tally.missing += len(missing) - declared
         self._head = head
 
 

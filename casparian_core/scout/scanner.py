@@ -7,9 +7,10 @@ the file reading and the comparison move to a worker process on the other core
 (scan_worker.py) while this process keeps writing: the same comparison code either way, and
 the watcher's small refreshes never pay for a process start.
 
-Cancelling stops the walk: batches already written stay, rows the walk had not reached keep
-their state, and the source is not recorded as scanned. A worker that dies is reported as
-ScanWorkerDiedError, after the same cleanup.
+Rows whose file was not found are marked missing only after a complete walk: a cancelled scan
+keeps the batches already written, marks nothing missing and does not record the source as
+scanned. A worker that dies is reported as ScanWorkerDiedError, after the same cleanup. The
+ids waiting to be marked are the only thing that grows during a scan: 8 bytes per missing row.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -26,6 +28,7 @@ from casparian_core.events import ScanProgress
 from casparian_core.scout import rules as tagging_rules
 from casparian_core.scout import scan_worker, sources, text_index
 from casparian_core.scout.compare import (
+    WRITE_BATCH,
     ChangeBatch,
     Outcome,
     ScanJob,
@@ -117,6 +120,7 @@ class Scanner:
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
         self._rules_apply = tagging_rules.has_enabled_rules(conn)
+        self._missing = array("q")  # ids of rows whose file the walk did not find
         conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
 
     def scan(self) -> ScanSummary:
@@ -147,6 +151,8 @@ class Scanner:
                 job = replace(job, handover_after=None, resume=last.resume)
                 with ScanWorker(self._database(), job, last.tally) as worker:
                     last = self._write(worker.batches(self._cancel), last)
+            if last.outcome is Outcome.WALKED:
+                self._mark_missing()
         finally:
             text_index.catch_up(self._conn)
         if last.outcome is Outcome.WALKED and scope is None:
@@ -158,6 +164,7 @@ class Scanner:
     ) -> ChangeBatch:
         """Write every batch; the last one (cancelling a worker leaves the one before)."""
         for batch in batches:
+            self._missing.extend(batch.missing)
             if batch.has_changes():
                 self._write_batch(batch)
             self._report(batch)
@@ -173,13 +180,25 @@ class Scanner:
             conn.executemany(INSERT_NEW, batch.inserts)
             conn.executemany(UPDATE_CONTENT, batch.updates)
             conn.executemany(MARK_UNCHANGED, batch.unchanged)
-            conn.executemany(MARK_MISSING, batch.missing)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         if first_new_id is not None:
             tagging_rules.apply_rules(conn, first_new_id)
+
+    def _mark_missing(self) -> None:
+        conn, missing = self._conn, self._missing
+        for start in range(0, len(missing), WRITE_BATCH):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    MARK_MISSING, ((id_,) for id_ in missing[start : start + WRITE_BATCH])
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _next_id(self) -> int:
         return (self._conn.execute("SELECT max(id) FROM scout_files").fetchone()[0] or 0) + 1
@@ -216,7 +235,7 @@ class Scanner:
             new=tally.new,
             changed=tally.changed,
             unchanged=tally.seen - tally.new - tally.changed,
-            missing=tally.missing,
+            missing=len(self._missing) if last.outcome is Outcome.WALKED else 0,
             hashed=tally.hashed,
             skipped=dict(tally.skipped),
             skipped_examples=tally.skipped_examples,

@@ -116,6 +116,31 @@ def _many_files(data: Path) -> None:
                 handle.write(b"x,%d\n" % index)
 
 
+async def test_a_scan_cancelled_while_the_worker_scans_marks_nothing_missing(
+    service: CoreService, data: Path, early_handover: None
+) -> None:
+    _many_files(data)
+    await service.scout.scan(data, hash_files=False)
+    gone = [data / "d00" / f"f{index:04d}.csv" for index in range(0, 1000, 10)]
+    for path in gone:
+        path.unlink()
+    cancel = threading.Event()
+
+    def cancel_once_the_worker_reported(event: ScanProgress) -> None:
+        if event.seen > HANDOVER:
+            cancel.set()
+
+    partial = await service.scout.scan(
+        data, on_progress=cancel_once_the_worker_reported, cancel=cancel, hash_files=False
+    )
+
+    assert partial.cancelled and partial.missing == 0
+    [source] = await service.scout.sources()
+    assert source.missing == 0
+    finished = await service.scout.scan(data, hash_files=False)
+    assert (finished.cancelled, finished.missing) == (False, len(gone))
+
+
 async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
     service: CoreService, data: Path, early_handover: None
 ) -> None:
