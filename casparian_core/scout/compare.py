@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from casparian_core.scout.content import NotRegularFileError, read_content
-from casparian_core.scout.names import display_text
+from casparian_core.scout.names import display_path, display_text
 from casparian_core.scout.walk import FoundFile, Skipped, SkipReason, source_items
 
 WRITE_BATCH = 10_000  # changes per batch (one write transaction each), checked every 256 items
@@ -49,6 +49,8 @@ IN_SCOPE = " AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))"
 
 @dataclass
 class ScanTally:
+    """What a scan found so far, as its ScanSummary reports it."""
+
     seen: int = 0
     new: int = 0
     changed: int = 0
@@ -126,9 +128,7 @@ class _Comparison:
     def __init__(self, job: ScanJob, tally: ScanTally, conn: sqlite3.Connection) -> None:
         self._job = job
         self._tally = tally
-        self._scope = (
-            None if job.scope is None else "/".join(map(display_text, job.scope.split("/")))
-        )
+        self._scope = None if job.scope is None else display_path(job.scope)
         start = job.resume.start if job.resume else ""
         self._rows = _catalogue_rows(conn, job.source_id, self._scope, start)
         self._head: CatalogueRow | None = next(self._rows, None)

@@ -21,6 +21,11 @@ def display_text(name: str) -> str:
     return name
 
 
+def display_path(os_rel_path: str) -> str:
+    """A relative OS path ('/'-separated) as the rel_path the catalogue stores for it."""
+    return "/".join(map(display_text, os_rel_path.split("/")))
+
+
 def openable_path(path: str, path_bytes: bytes | None) -> str | bytes:
     """The path to pass to open(): the real bytes when the stored text is only a display form."""
     return path if path_bytes is None else path_bytes

@@ -50,6 +50,10 @@ class ScanWorker:
                 stderr=self._stderr,
                 pass_fds=(write_fd,),
             )
+        except BaseException:
+            os.close(read_fd)
+            self._stderr.close()
+            raise
         finally:
             os.close(write_fd)
         self._batches = Connection(read_fd, writable=False)

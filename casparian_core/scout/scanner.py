@@ -120,7 +120,7 @@ class Scanner:
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
         self._rules_apply = tagging_rules.has_enabled_rules(conn)
-        self._missing = array("q")  # ids of rows whose file the walk did not find
+        self._missing = array("q")  # ids of rows whose file the walk did not find (set by _run)
         conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
 
     def scan(self) -> ScanSummary:
@@ -137,6 +137,7 @@ class Scanner:
 
     def _run(self, *, scope: str | None) -> ScanSummary:
         started = time.perf_counter()
+        self._missing = array("q")
         job = ScanJob(
             source_id=self._source.id,
             root=self._source.path,
@@ -162,7 +163,8 @@ class Scanner:
     def _write(
         self, batches: Iterable[ChangeBatch], last: ChangeBatch | None = None
     ) -> ChangeBatch:
-        """Write every batch; the last one (cancelling a worker leaves the one before)."""
+        """Write every batch and return the last one (the last one read when a cancel stops
+        the worker early)."""
         for batch in batches:
             self._missing.extend(batch.missing)
             if batch.has_changes():

@@ -22,7 +22,7 @@ from casparian_core.scout.ignore import (
     is_builtin_ignored,
     rules_for_folder,
 )
-from casparian_core.scout.names import display_text
+from casparian_core.scout.names import display_path, display_text
 
 
 class SkipReason(StrEnum):
@@ -72,7 +72,7 @@ def source_items(root: str, scope: str | None, start: str | None) -> Iterator[Wa
     scan handed over to another process goes on from there)."""
     if scope is None:
         return walk(root, "", True, rules_for_folder(root, "")[0], start)
-    rel_path = "/".join(display_text(part) for part in scope.split("/"))
+    rel_path = display_path(scope)
     path = os.path.join(root, scope)
     parent, _, name = scope.rpartition("/")
     rules, parent_ignored = rules_for_folder(root, parent)
