@@ -25,13 +25,11 @@ from typing import Protocol
 
 import psutil
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from casparian_core.sinks.base import PartWriter, check_part_names, os_error_to_sink_error
+from casparian_core.sinks.parquet_part import ParquetPartFile
 
 STAGING_DIR = ".staging"
-ROW_GROUP_ROWS = 1 << 20
-ROW_GROUP_BYTES = 64 << 20
 IDLE_EXIT_SECS = 1.0
 
 
@@ -39,6 +37,9 @@ class _TableFileWriter(Protocol):
     def write_table(self, table: pa.Table) -> None: ...
 
     def close(self) -> None: ...
+
+    def abort(self) -> None:
+        """Stop writing without finishing the file (the caller removes it); never raises."""
 
 
 @dataclass(frozen=True)
@@ -48,51 +49,25 @@ class FileFormat:
     open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
 
 
-class _RowGroupBuffer:
-    """A Parquet writer that gathers small batches into row groups of about ROW_GROUP_ROWS rows
-    (at most ROW_GROUP_BYTES in memory): a row group per incoming batch would make files that
-    are slower to write, larger, and slower to read. A part that never fills a row group (one
-    small input) is encoded in memory and written with one call at close: opening a file
-    writer costs more than encoding a few rows."""
+class _ArrowIpcFile:
+    """An Arrow IPC file, written batch by batch as the engine streams them."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self._path = path
-        self._schema = schema
-        self._writer: pq.ParquetWriter | None = None  # opened by the first full row group
-        self._pending: list[pa.Table] = []
-        self._rows = self._bytes = 0
+        self._writer = pa.ipc.new_file(path, schema)
 
     def write_table(self, table: pa.Table) -> None:
-        self._pending.append(table)
-        self._rows += table.num_rows
-        self._bytes += table.nbytes
-        if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
-            if self._writer is None:
-                self._writer = _parquet_writer(self._path, self._schema)
-            self._flush(self._writer)
+        self._writer.write_table(table)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._flush(self._writer)
+        self._writer.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
-            return
-        encoded = pa.BufferOutputStream()
-        with _parquet_writer(encoded, self._schema) as writer:
-            self._flush(writer)
-        self._path.write_bytes(encoded.getvalue())
-
-    def _flush(self, writer: pq.ParquetWriter) -> None:
-        if self._pending:
-            writer.write_table(pa.concat_tables(self._pending))
-        self._pending, self._rows, self._bytes = [], 0, 0
 
 
-def _parquet_writer(where: Path | pa.NativeFile, schema: pa.Schema) -> pq.ParquetWriter:
-    return pq.ParquetWriter(where, schema, compression="zstd")
-
-
-PARQUET = FileFormat("parquet", ".parquet", _RowGroupBuffer)
-ARROW_IPC = FileFormat("arrow", ".arrow", lambda path, schema: pa.ipc.new_file(path, schema))
+PARQUET = FileFormat("parquet", ".parquet", ParquetPartFile)
+ARROW_IPC = FileFormat("arrow", ".arrow", _ArrowIpcFile)
 
 
 class FileSink:
@@ -208,9 +183,9 @@ class FilePartWriter:
 
     def abort(self) -> None:
         writer, self._writer = self._writer, None
-        with contextlib.suppress(OSError, pa.ArrowException):
-            if writer is not None:
-                writer.close()
+        if writer is not None:
+            writer.abort()
+        with contextlib.suppress(OSError):
             self._staged.unlink(missing_ok=True)
 
     @contextlib.contextmanager
