@@ -21,13 +21,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
-
-import psutil
-import pyarrow as pa
+from typing import TYPE_CHECKING, Protocol
 
 from casparian_core.sinks.base import PartWriter, check_part_names, os_error_to_sink_error
-from casparian_core.sinks.parquet_part import ParquetPartFile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGING_DIR = ".staging"
 IDLE_EXIT_SECS = 1.0
@@ -49,10 +48,20 @@ class FileFormat:
     open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
 
 
+def _open_parquet(path: Path, schema: pa.Schema) -> _TableFileWriter:
+    # pyarrow is imported by the first part, not by opening the sink: `run_parser` opens the
+    # sink before sending the first job, which the guest waits for.
+    from casparian_core.sinks.parquet_part import ParquetPartFile
+
+    return ParquetPartFile(path, schema)
+
+
 class _ArrowIpcFile:
     """An Arrow IPC file, written batch by batch as the engine streams them."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
+        import pyarrow as pa
+
         self._writer = pa.ipc.new_file(path, schema)
 
     def write_table(self, table: pa.Table) -> None:
@@ -62,11 +71,13 @@ class _ArrowIpcFile:
         self._writer.close()
 
     def abort(self) -> None:
+        import pyarrow as pa
+
         with contextlib.suppress(OSError, pa.ArrowException):
             self._writer.close()
 
 
-PARQUET = FileFormat("parquet", ".parquet", ParquetPartFile)
+PARQUET = FileFormat("parquet", ".parquet", _open_parquet)
 ARROW_IPC = FileFormat("arrow", ".arrow", _ArrowIpcFile)
 
 
@@ -311,5 +322,15 @@ def _remove_dead_staging(staging_root: Path) -> None:
         return
     for entry in staging_root.iterdir():
         pid_text = entry.name.partition("-")[0]
-        if pid_text.isdigit() and not psutil.pid_exists(int(pid_text)):
+        if pid_text.isdigit() and not _process_exists(int(pid_text)):
             entry.unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 is never sent: only whether the process exists is checked
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
