@@ -55,6 +55,10 @@ OWN_FRAME_BYTES = zmq.COPY_THRESHOLD
 RECEIVE_POLL_MS = 100
 CPU_GRACE_SECS = 5  # between SIGXCPU (soft limit) and SIGKILL (hard limit)
 OOM_FACTOR = 3  # converting and sending a result needs about three times its size
+# Results needing less than this are not checked: reading /proc costs ~0.5 ms per chunk (most of
+# a small file's job), and a guest without 16 MiB to spare fails its next allocation anyway,
+# as MEMORY_ERROR.
+OOM_CHECK_FLOOR = 16 * 1024 * 1024
 BRIDGE_DIR = str(Path(__file__).resolve().parent)
 
 
@@ -150,6 +154,8 @@ def _proc_fields(path: str) -> dict[str, int]:
 def check_memory(data: Any) -> None:
     """Raise OomRiskError when converting `data` could exhaust memory."""
     needed = OOM_FACTOR * estimate_nbytes(data)
+    if needed < OOM_CHECK_FLOOR:
+        return
     available = available_memory()
     if available is not None and available < needed:
         mib = 1024 * 1024

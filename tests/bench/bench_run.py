@@ -146,12 +146,18 @@ def small_files(folder: Path, parser: Path) -> None:
         )
     baseline = time.perf_counter() - start
     settings = load_settings(env={}, home=folder / "home")
+    # One input alone: the guest's start plus one file, to tell the warm guest's cost per file.
+    start = time.perf_counter()
+    run_parser(parser, inputs[:1], settings, RunOptions(sink_uri=f"parquet://{folder / 'one'}"))
+    cold = time.perf_counter() - start
     options = RunOptions(sink_uri=f"parquet://{folder / 'small_out'}")
     start = time.perf_counter()
     results = run_parser(parser, inputs, settings, options)
     engine = time.perf_counter() - start
     assert all(result.status == "COMPLETED" for result in results)
     overhead_ms = (engine - baseline) / SMALL_FILES * 1000
+    warm_ms = (engine - cold) / (SMALL_FILES - 1) * 1000
+    warm_overhead_ms = warm_ms - baseline / SMALL_FILES * 1000
     print(f"{SMALL_FILES:,} files of {SMALL_ROWS} rows through one warm guest")
     print(
         f"  in-process read + write per file: {baseline / SMALL_FILES * 1000:.2f} ms "
@@ -161,7 +167,12 @@ def small_files(folder: Path, parser: Path) -> None:
         f"  run_parser per file:              {engine / SMALL_FILES * 1000:.2f} ms "
         f"({SMALL_FILES / engine:,.0f} files/s, one guest start included)"
     )
-    print(f"  platform overhead: {overhead_ms:.2f} ms per file  target <= 2 ms")
+    print(f"  platform overhead: {overhead_ms:.2f} ms per file, guest start included")
+    print(
+        f"  run_parser on one file (guest start + 1 file): {cold * 1000:.0f} ms; each further "
+        f"file {warm_ms:.2f} ms: platform overhead {warm_overhead_ms:.2f} ms per file in the "
+        "warm guest  target <= 2 ms"
+    )
 
 
 def main() -> None:
