@@ -99,3 +99,11 @@ class ScanWorkerDiedError(CasparianError):
             f"The scan of {root} stopped: its worker process exited with code {exit_code}"
             f"{detail}. The files found so far are kept; scan again to finish."
         )
+
+
+class SourceRemovedDuringScanError(CasparianError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The source {name} was removed while it was being scanned, so the scan stopped "
+            "and wrote nothing more: scan the folder again to catalogue it anew."
+        )

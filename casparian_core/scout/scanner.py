@@ -35,6 +35,7 @@ from casparian_core.scout.compare import (
     ScanTally,
     compare,
 )
+from casparian_core.scout.errors import SourceRemovedDuringScanError
 from casparian_core.scout.scan_worker import ScanWorker
 from casparian_core.scout.sources import SourceRecord
 
@@ -177,15 +178,25 @@ class Scanner:
     def _write_batch(self, batch: ChangeBatch) -> None:
         conn = self._conn
         first_new_id = self._next_id() if batch.inserts and self._rules_apply else None
-        conn.execute("BEGIN IMMEDIATE")
+        # The one foreign key these statements set, source_id, is checked once per batch rather
+        # than once per row (~2 of the ~20 µs an insert costs): under the write lock BEGIN
+        # IMMEDIATE takes, the source cannot go away between the check and the commit. The
+        # pragma is ignored inside a transaction, hence around it.
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            conn.executemany(INSERT_NEW, batch.inserts)
-            conn.executemany(UPDATE_CONTENT, batch.updates)
-            conn.executemany(MARK_UNCHANGED, batch.unchanged)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not sources.exists(conn, self._source.id):
+                    raise SourceRemovedDuringScanError(self._source.name)
+                conn.executemany(INSERT_NEW, batch.inserts)
+                conn.executemany(UPDATE_CONTENT, batch.updates)
+                conn.executemany(MARK_UNCHANGED, batch.unchanged)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
         if first_new_id is not None:
             tagging_rules.apply_rules(conn, first_new_id)
 

@@ -147,5 +147,12 @@ def set_watch(conn: sqlite3.Connection, name: str, on: bool) -> SourceRecord:
     return source
 
 
+def exists(conn: sqlite3.Connection, source_id: int) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM scout_sources WHERE id = ?", (source_id,)).fetchone()
+        is not None
+    )
+
+
 def mark_scanned(conn: sqlite3.Connection, source_id: int, when: str) -> None:
     conn.execute("UPDATE scout_sources SET last_scan_at = ? WHERE id = ?", (when, source_id))

@@ -5,8 +5,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
+from casparian_core.config import Settings
+from casparian_core.db.connection import connect
 from casparian_core.events import DataChanged, Event, ScanProgress
+from casparian_core.scout import compare as compare_module
+from casparian_core.scout import sources
 from casparian_core.scout.compare import CHECK_EVERY_ITEMS
+from casparian_core.scout.errors import SourceRemovedDuringScanError
 from casparian_core.service import CoreService
 from tests.scout.conftest import write_tree
 
@@ -51,3 +58,32 @@ async def test_a_cancelled_scan_commits_what_it_found_and_marks_nothing_missing(
 
     finished = await service.scout.scan(data)
     assert (finished.cancelled, finished.missing) == (False, partial.new)
+
+
+async def test_a_source_removed_during_its_scan_stops_the_scan_and_leaves_no_orphan_rows(
+    service: CoreService, data: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch every CHECK_EVERY_ITEMS files, and the source removed after the first one.
+    monkeypatch.setattr(compare_module, "WRITE_BATCH", 1)
+    write_tree(data, {f"f{i:04d}.txt": "x" for i in range(CHECK_EVERY_ITEMS * 3)})
+
+    removed: list[ScanProgress] = []
+
+    def remove_after_first_batch(progress: ScanProgress) -> None:
+        if progress.new and not removed:
+            removed.append(progress)
+            conn = connect(settings.database_path)
+            try:
+                sources.remove(conn, "data")
+            finally:
+                conn.close()
+
+    with pytest.raises(SourceRemovedDuringScanError, match="removed while it was being scanned"):
+        await service.scout.scan(data, on_progress=remove_after_first_batch)
+
+    conn = connect(settings.database_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM scout_files").fetchone() == (0,)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
