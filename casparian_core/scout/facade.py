@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect
@@ -22,9 +22,13 @@ from casparian_core.scout.errors import FileNotCataloguedError
 from casparian_core.scout.preview import Preview, preview_file
 from casparian_core.scout.queries import FilePage, FileQuery, TagCounts
 from casparian_core.scout.rules import RuleInfo
-from casparian_core.scout.scanner import ProgressCallback, Scanner, ScanSummary
 from casparian_core.scout.sources import SourceInfo, SourceRecord
 from casparian_core.scout.watch import Watcher
+
+# The scanner and its worker's modules (~50 ms of imports) load with the first scan, not with
+# the service, which the TUI starts before its first paint.
+if TYPE_CHECKING:
+    from casparian_core.scout.scanner import ProgressCallback, ScanSummary
 
 ORIGIN = "scout"
 T = TypeVar("T")
@@ -95,6 +99,8 @@ class Scout:
         on_progress: ProgressCallback,
         cancel: threading.Event,
     ) -> ScanSummary:
+        from casparian_core.scout.scanner import Scanner  # lazily, see the imports
+
         with self._scan_lock(source.id):
             conn = connect(self._database)
             try:
@@ -106,6 +112,8 @@ class Scout:
                 conn.close()
 
     def _refresh_paths(self, source: SourceRecord, rel_paths: list[str]) -> None:
+        from casparian_core.scout.scanner import Scanner  # lazily, see the imports
+
         with self._scan_lock(source.id):
             conn = connect(self._database)
             try:

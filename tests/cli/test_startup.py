@@ -17,3 +17,14 @@ def test_importing_the_cli_loads_no_service_pyarrow_or_pandas() -> None:
         [sys.executable, "-c", probe, *names], capture_output=True, text=True, check=True
     )
     assert completed.stdout.split() == []
+
+
+def test_starting_the_service_loads_no_scanner() -> None:
+    """The TUI starts the service before its first paint; the scanner loads with the first scan."""
+    probe = (
+        "import sys, casparian_core.service;print('casparian_core.scout.scanner' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "False"
