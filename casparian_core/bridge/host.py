@@ -58,6 +58,15 @@ class JobOutcome:
         return self.error_code is None
 
 
+@dataclass
+class _StartedJob:
+    """A job passed to `start_job` and not yet finished."""
+
+    job: protocol.Job
+    guest: subprocess.Popen[bytes] | None = None  # the process it was sent to, if any
+    failure: GuestFailure | None = None  # sending it failed: this is its outcome
+
+
 class GuestFailure(Exception):
     """The guest died, hung, or broke the protocol; it has been killed."""
 
@@ -104,7 +113,7 @@ class GuestProcess:
         self._readers: list[threading.Thread] = []
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._last_seen = 0.0
-        self._start_failure: GuestFailure | None = None
+        self._started: collections.deque[_StartedJob] = collections.deque()  # not finished
         self._ready = False  # the running guest said HELLO
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
@@ -124,31 +133,23 @@ class GuestProcess:
 
     def start_job(self, job: protocol.Job, cancel: threading.Event | None = None) -> None:
         """Send a job without waiting for it: the guest works on it while the caller does
-        something else (commits the previous job's output). `finish_job` must follow."""
-        try:
-            if self._process is not None and self._process.poll() is not None:
-                self.kill()  # it died since its last job (or since it was launched)
-            self.launch()
-            if not self._ready:
-                self._receive_until(protocol.HELLO, None, cancel)
-                self._ready = True
-            self._send(protocol.encode_control(protocol.JOB, job))
-        except GuestFailure as failure:
-            self.kill()
-            self._start_failure = failure  # reported as the job's outcome by finish_job
-        except BaseException:
-            self.kill()
-            raise
+        something else. Jobs may be started ahead: the guest serves them in order, so it parses
+        the next input while the host validates and writes the current one's data. Each
+        started job gets one `finish_job`, in the order they were started."""
+        self._started.append(_StartedJob(job))
+        self._send_started(cancel)
 
     def finish_job(
         self, on_data: DataCallback, cancel: threading.Event | None = None
     ) -> JobOutcome:
-        """Receive the started job's data, calling `on_data(output, table)` for each table as
-        it arrives, until its result."""
-        failure, self._start_failure = self._start_failure, None
+        """Receive the oldest started job's data, calling `on_data(output, table)` for each
+        table as it arrives, until its result."""
+        started = self._started[0]
         try:
-            if failure is not None:
-                raise failure
+            if started.guest is None and started.failure is None:
+                self._send_started(cancel)  # its guest was killed before it began: resend
+            if started.failure is not None:
+                raise started.failure
             done = self._await_done(on_data, cancel)
         except GuestFailure as failure:
             self.kill()
@@ -156,8 +157,34 @@ class GuestProcess:
         except BaseException:
             self.kill()  # Ctrl+C, or validation/sink failed: the rest of this job is unwanted
             raise
+        finally:
+            self._started.popleft()
         self.jobs_served += 1
         return JobOutcome(done.exit_code, done.error_code, done.message, done.traceback)
+
+    def _send_started(self, cancel: threading.Event | None) -> None:
+        """Send the started jobs the running guest does not have, in order, launching a guest
+        if none runs. A guest that died holding jobs is left for the oldest one's `finish_job`
+        to report; the jobs after it are sent again to the next guest."""
+        if self._process is not None and self._process.poll() is not None:
+            if any(started.guest is self._process for started in self._started):
+                return
+            self.kill()  # it died since its last job (or since it was launched)
+        unsent = [job for job in self._started if job.guest is None and job.failure is None]
+        try:
+            self.launch()
+            if not self._ready:
+                self._receive_until(protocol.HELLO, None, cancel)
+                self._ready = True
+            for started in unsent:
+                self._send(protocol.encode_control(protocol.JOB, started.job))
+                started.guest = self._process
+        except GuestFailure as failure:
+            self.kill()
+            unsent[0].failure = failure  # reported as that job's outcome by its finish_job
+        except BaseException:
+            self.kill()
+            raise
 
     def close(self) -> None:
         """Ask the guest to exit, and kill it if it does not within a grace period."""
@@ -187,15 +214,18 @@ class GuestProcess:
         self._readers = []
         self._ready = False
         self.jobs_served = 0
+        for started in self._started:
+            started.guest = None  # each unfinished job goes to the next guest, or is dropped
 
     def __enter__(self) -> GuestProcess:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
-        if exc_type is None:
+        if exc_type is None and not self._started:
             self.close()
         else:
             self.kill()  # a job may still be running: waiting for it to see SHUTDOWN is wasted
+        self._started.clear()  # jobs of a cancelled run are never sent to a later guest
 
     def launch(self) -> None:
         """Start the guest process unless one is running, without waiting for it to be ready:

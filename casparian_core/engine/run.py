@@ -4,8 +4,9 @@ For each input: hash it, skip it when its output exists (unless forced), send th
 guest, validate every batch as it arrives, stream valid rows (with lineage) and quarantined rows
 into sink parts, and commit those parts only when the guest reports success. Any failure aborts
 every part of that input, so no partial output is ever committed. The next input's job is sent
-before the current one commits, so the warm guest parses while the host writes; a sink may
-finish a commit in the background, and an input's result is reported once its commit is done.
+right after the current one's, so the warm guest parses it while the host validates and writes
+the current one; a sink may finish a commit in the background, and an input's result is
+reported once its commit is done.
 """
 
 from __future__ import annotations
@@ -96,12 +97,15 @@ def run_parser(
                 if cancel is not None and cancel.is_set():
                     guest.kill()  # it may already be parsing this input, started early
                     break
-                following = runs[index + 1] if index + 1 < len(runs) else None
                 run.start(cancel)
+                if index + 1 < len(runs):
+                    # The guest parses the next input while this one's data is validated
+                    # and written; its commit may decide whether the next one is skipped.
+                    runs[index + 1].start(cancel, busy_part_key=run.part_key)
                 if index == 0:
                     _import_validation()
                 unreported.append(run)
-                if run.finish(cancel, following).status == RunStatus.CANCELLED:
+                if run.finish(cancel).status == RunStatus.CANCELLED:
                     break
         report(wait=True)
     finally:
@@ -160,7 +164,8 @@ class InputRun:
     """One parser on one input: the job, the streaming validation and the atomic commit.
 
     `start` hashes the input and sends its job; `finish` receives the data and commits. While
-    one input commits, the next one's job is already started, so the guest parses it meanwhile.
+    one input is received and committed, the next one's job is already started, so the guest
+    parses it meanwhile.
     """
 
     def __init__(
@@ -216,29 +221,24 @@ class InputRun:
         self._guest.start_job(job, cancel)
         self._job_sent = True
 
-    def finish(self, cancel: threading.Event | None, following: InputRun | None) -> RunResult:
-        """Receive the job's data and hand its parts to the sink to commit; `following` (the
-        next input) is started as soon as the guest is free. A started job that is never
-        finished is killed with the guest (GuestProcess.__exit__ after an exception, or a
-        cancelled run). The result is final once `settle` returns it."""
+    def finish(self, cancel: threading.Event | None) -> RunResult:
+        """Receive the job's data and hand its parts to the sink to commit. A started job that
+        is never finished is killed with the guest (GuestProcess.__exit__ after an exception,
+        or a cancelled run). The result is final once `settle` returns it."""
         try:
             if self._job_sent:
-                self._receive_and_commit(cancel, following)
+                self._receive_and_commit(cancel)
         finally:
             assert self._started_at is not None
             self._result.duration_s = time.perf_counter() - self._started_at
         return self._result
 
-    def _receive_and_commit(
-        self, cancel: threading.Event | None, following: InputRun | None
-    ) -> None:
+    def _receive_and_commit(self, cancel: threading.Event | None) -> None:
         result = self._result
         declared = self._info.declared_outputs
         try:
             outcome = self._guest.finish_job(self._on_data, cancel)
             if outcome.ok:
-                if following is not None:
-                    following.start(cancel, busy_part_key=self._part_key)
                 self._check_quarantine_limits()
                 self._commit()
         except CasparianError as exc:
@@ -256,6 +256,12 @@ class InputRun:
                 self._abort()
                 self._fail_from_outcome(outcome)
         result.outputs = self._output_results(declared)
+
+    @property
+    def part_key(self) -> str:
+        """Names this input's parts: its content hash and the parser version ("" before
+        `start`, or when the input cannot be read)."""
+        return self._part_key
 
     def committed(self) -> bool:
         """Whether `settle` would return without waiting."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -355,3 +356,76 @@ def test_backpressure_bounds_how_far_the_guest_runs_ahead(
     # Without backpressure the producer would be ~199 chunks ahead; the high-water marks
     # (4 + 4 messages) and the kernel's socket buffers hold only a few dozen 1 MB chunks.
     assert len(lags) == 2 and max(lags) < 40
+
+
+def _job(parser: Path, input_path: str) -> Job:
+    return Job(f"job-{input_path}", str(parser), input_path, "out", None)
+
+
+def test_jobs_started_ahead_are_served_in_order(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    # Each job records when it began; the second must begin before the host asks for its result.
+    parser = write_parser(
+        """
+        import time
+        def parse(path):
+            return [{"path": path, "began": time.monotonic()}]
+        """
+    )
+    guest.start_job(_job(parser, "/input/a"))
+    guest.start_job(_job(parser, "/input/b"))
+    first, second = Collected(), Collected()
+    assert guest.finish_job(first.on_data).ok
+    time.sleep(0.5)  # the guest has long finished "b" by now, without being asked
+    asked = time.monotonic()
+    assert guest.finish_job(second.on_data).ok
+    assert [row["path"] for row in first.rows("out")] == ["/input/a"]
+    [row] = second.rows("out")
+    assert row["path"] == "/input/b" and row["began"] < asked
+    assert guest.jobs_served == 2
+
+
+def test_a_crash_fails_only_its_job_and_the_job_sent_after_it_is_resent(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    crashing = write_parser("import os\ndef parse(path):\n    os._exit(3)\n")
+    fine = write_parser("import os\ndef parse(path):\n    return [{'pid': os.getpid()}]\n")
+    guest.start_job(_job(crashing, "/input/a"))
+    crashed_pid = guest.pid
+    guest.start_job(_job(fine, "/input/b"))  # sent to the guest that is about to die
+    first, second = Collected(), Collected()
+    assert guest.finish_job(first.on_data).error_code == ErrorCode.CRASHED
+    outcome = guest.finish_job(second.on_data)
+    assert outcome.ok
+    [row] = second.rows("out")
+    assert row["pid"] == guest.pid != crashed_pid
+
+
+def test_a_host_side_failure_drops_its_job_and_the_next_one_still_runs(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    parser = write_parser("def parse(path):\n    return [{'path': path}]\n")
+    guest.start_job(_job(parser, "/input/a"))
+    guest.start_job(_job(parser, "/input/b"))
+
+    def refuse(output: str, table: object) -> None:
+        raise RuntimeError("the sink is full")
+
+    with pytest.raises(RuntimeError, match="the sink is full"):
+        guest.finish_job(refuse)  # kills the guest that holds both jobs
+    collected = Collected()
+    assert guest.finish_job(collected.on_data).ok
+    assert collected.rows("out") == [{"path": "/input/b"}]
+
+
+def test_jobs_left_unfinished_are_not_sent_to_a_later_guest(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    parser = write_parser("def parse(path):\n    return [{'path': path}]\n")
+    with pytest.raises(KeyboardInterrupt), guest:
+        guest.start_job(_job(parser, "/input/a"))
+        guest.start_job(_job(parser, "/input/b"))
+        raise KeyboardInterrupt  # a cancelled run leaves both jobs unfinished
+    outcome, collected = run(guest, parser, "/input/c")
+    assert outcome.ok and collected.rows("out") == [{"path": "/input/c"}]
