@@ -6,8 +6,11 @@ of either. The folders whose entries changed are fsynced once, when the sink is 
 than after every part: a crash before that may bring back the old part, never a broken one.
 Staging files of processes that died are removed when the sink is opened.
 
-`commit_together` finishes writing an input's parts at once, then leaves the fsyncs and renames
+`commit_together` finishes encoding an input's parts at once, then leaves the fsyncs and renames
 to a background thread (`_GroupCommitter`), so the engine goes on with the next input meanwhile.
+A part small enough to be encoded in memory is also created and written by that thread, in the
+same open as its fsync: creating a file costs the engine's thread up to a millisecond here, more
+while the disk is busy with the fsyncs.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ IDLE_EXIT_SECS = 1.0
 class _TableFileWriter(Protocol):
     def write_table(self, table: pa.Table) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> pa.Buffer | None:
+        """Finish the file: None when it is complete on disk, or the whole file's bytes when
+        the writer kept them in memory (the caller writes them)."""
 
     def abort(self) -> None:
         """Stop writing without finishing the file (the caller removes it); never raises."""
@@ -113,8 +118,9 @@ class FileSink:
         return writer
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
-        """Finish writing every part now (a full disk fails here, before any is published),
-        then fsync and publish them in the background."""
+        """Finish encoding every part now, then write (the small ones), fsync and publish them
+        in the background. Any failure (a full disk) fails the returned future and publishes
+        none of the parts."""
         writers = [part for part in parts if isinstance(part, FilePartWriter)]
         if len(writers) != len(parts):
             raise TypeError("commit_together() takes parts begun by this sink")
@@ -159,6 +165,7 @@ class FilePartWriter:
         self._staged = staged
         self.destination = destination
         self._writer: _TableFileWriter | None = None
+        self._unwritten: pa.Buffer | None = None  # sealed in memory: `sync` writes the file
 
     def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
         with self._aborting_on_os_error():
@@ -177,23 +184,32 @@ class FilePartWriter:
             self.publish()
 
     def seal(self) -> None:
-        """Finish writing the staged file; what is left is `sync` then `publish`."""
+        """Finish encoding the part; what is left is `sync` then `publish`."""
         if self._writer is None:
             raise RuntimeError("commit() after commit() or abort()")
         with self._aborting_on_os_error():
             writer, self._writer = self._writer, None
-            writer.close()
+            self._unwritten = writer.close()
 
     def sync(self) -> None:
-        """Flush the sealed file to disk: a rename of an unsynced file can publish an empty
-        part after a crash."""
-        _fsync_path(self._staged)
+        """Put the sealed part on disk: a rename of an unsynced file can publish an empty part
+        after a crash."""
+        if self._unwritten is None:
+            _fsync_path(self._staged)
+            return
+        content, self._unwritten = self._unwritten, None
+        descriptor = os.open(self._staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(descriptor, memoryview(content))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def publish(self) -> None:
         self._sink.publish(self._staged, self.destination)
 
     def abort(self) -> None:
-        writer, self._writer = self._writer, None
+        writer, self._writer, self._unwritten = self._writer, None, None
         if writer is not None:
             writer.abort()
         with contextlib.suppress(OSError):
@@ -305,6 +321,11 @@ def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:
     except Exception as error:
         return error
     return None
+
+
+def _write_all(descriptor: int, content: memoryview) -> None:
+    while content:
+        content = content[os.write(descriptor, content) :]
 
 
 def _fsync_path(path: Path) -> None:

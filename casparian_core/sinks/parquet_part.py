@@ -27,8 +27,8 @@ WAITING_ROW_GROUPS = 1
 class ParquetPartFile:
     """Gathers small batches into row groups (a row group per incoming batch would make files
     that are slower to write, larger, and slower to read). A part that never fills a row group
-    (one small input) is encoded in memory and written with one call at close: opening a file
-    writer, and a thread, costs more than encoding a few rows."""
+    (one small input) is encoded in memory at close, and its bytes are returned for the caller
+    to write: opening a file writer, and a thread, costs more than encoding a few rows."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self._path = path
@@ -46,17 +46,19 @@ class ParquetPartFile:
                 self._background = _RowGroupWriter(_parquet_writer(self._path, self._schema))
             self._background.put(self._take_row_group())
 
-    def close(self) -> None:
+    def close(self) -> pa.Buffer | None:
+        """Finish the part: None once the file is complete on disk, or the whole file's bytes
+        when it never filled a row group (the file is then not created)."""
         if self._background is not None:
             if self._pending:
                 self._background.put(self._take_row_group())
             self._background.close()
-            return
+            return None
         encoded = pa.BufferOutputStream()
         with _parquet_writer(encoded, self._schema) as writer:
             if self._pending:
                 writer.write_table(self._take_row_group())
-        self._path.write_bytes(encoded.getvalue())
+        return encoded.getvalue()
 
     def abort(self) -> None:
         """Drop the rows not written yet and stop the thread; the caller removes the file."""

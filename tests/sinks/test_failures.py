@@ -94,6 +94,40 @@ def test_a_full_disk_raises_sink_error_and_keeps_the_old_part(kind: str, tmp_pat
 
 
 @pytest.mark.parametrize("kind", FOLDER_KINDS)
+def test_a_full_disk_while_committing_a_small_part_fails_it_and_keeps_the_old_part(
+    kind: str, tmp_path: Path
+) -> None:
+    case = make_case(kind, tmp_path)
+    commit_old_part(case)
+
+    # A small Parquet part is written by the commit thread: its error arrives through the
+    # future. An Arrow file is written as it goes: its error comes from commit_together.
+    child = run_child(
+        """
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        writer.write(numbers(0, 500, "new"))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+        try:
+            sink.commit_together([writer]).result()
+        except SinkError as error:
+            print(json.dumps({"error": str(error)}))
+        else:
+            print(json.dumps({"error": None}))
+        sink.close()
+        """,
+        case.uri,
+        tmp_path,
+    )
+
+    assert child.returncode == 0, child.stderr
+    error = json.loads(child.stdout)["error"]
+    assert error is not None and error.startswith(case.uri)
+    reopened = make_case(kind, tmp_path)
+    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
+    assert reopened.leftovers() == []
+
+
+@pytest.mark.parametrize("kind", FOLDER_KINDS)
 def test_an_input_that_cannot_be_published_fails_alone(kind: str, tmp_path: Path) -> None:
     case = make_case(kind, tmp_path)
     case.sink.part_path("sales", "in1-v1").joinpath("taken").mkdir(parents=True)
