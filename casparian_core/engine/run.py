@@ -11,6 +11,7 @@ reported once its commit is done.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -36,6 +37,8 @@ from casparian_core.sinks import PartWriter, Sink, open_sink
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from casparian_core.contracts.lineage import ConstantColumns
 
 ResultCallback = Callable[[RunResult], None]
 DEV_OUTPUT_DIR = "output"  # the default sink: parquet://<current folder>/output
@@ -281,19 +284,18 @@ class InputRun:
         return all(self._sink.has_part(name, self._part_key) for name in outputs)
 
     def _on_data(self, output: str, table: pa.Table) -> None:
-        from casparian_core.contracts.lineage import add_lineage, quarantine_table
         from casparian_core.contracts.validate import validate_batch
 
         state = self._states.get(output) or self._open_output(output, table)
         checked = validate_batch(table, state.spec, state.row_offset)
         state.row_offset += table.num_rows
         if checked.valid.num_rows:
-            state.writer.write(add_lineage(checked.valid, **self._lineage()))
+            state.writer.write(self._lineage.append_to(checked.valid))
             self._keep_preview(state, checked.valid)
         if checked.quarantined.num_rows:
             if state.quarantine is None:
                 state.quarantine = self._begin_quarantine(output)
-            state.quarantine.write(quarantine_table(checked.quarantined, **self._context()))
+            state.quarantine.write(self._quarantine_context.append_to(checked.quarantined))
         state.result.rows += checked.valid.num_rows
         state.result.quarantined += checked.quarantined.num_rows
         state.result.reasons.update(checked.reasons)
@@ -317,33 +319,39 @@ class InputRun:
         self._states[output] = state
         return state
 
-    def _lineage(self) -> dict[str, str]:
-        return {
-            "source_hash": self._source_hash,
-            "job_id": self._job_id,
-            "parser": self._info.name,
-            "parser_version": self._info.version,
-        }
+    @functools.cached_property
+    def _lineage(self) -> ConstantColumns:
+        from casparian_core.contracts.lineage import lineage
 
-    def _context(self) -> dict[str, str]:
-        return {
-            "source_path": str(self._path),
-            "job_id": self._job_id,
-            "parser": self._info.name,
-            "parser_version": self._info.version,
-        }
+        info = self._info
+        return lineage(
+            source_hash=self._source_hash,
+            job_id=self._job_id,
+            parser=info.name,
+            parser_version=info.version,
+        )
+
+    @functools.cached_property
+    def _quarantine_context(self) -> ConstantColumns:
+        from casparian_core.contracts.lineage import quarantine_context
+
+        info = self._info
+        return quarantine_context(
+            source_path=str(self._path),
+            job_id=self._job_id,
+            parser=info.name,
+            parser_version=info.version,
+        )
 
     def _lineage_schema(self, spec: OutputSpec) -> pa.Schema:
-        from casparian_core.contracts.lineage import lineage_schema
         from casparian_core.contracts.validate import valid_schema
 
-        return lineage_schema(valid_schema(spec))
+        return self._lineage.schema_for(valid_schema(spec))
 
     def _begin_quarantine(self, output: str) -> PartWriter:
-        from casparian_core.contracts.lineage import quarantine_schema
         from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
-        schema = quarantine_schema(QUARANTINE_SCHEMA)
+        schema = self._quarantine_context.schema_for(QUARANTINE_SCHEMA)
         return self._sink.begin(output + QUARANTINE_SUFFIX, self._part_key, schema)
 
     def _keep_preview(self, state: _OutputState, valid: pa.Table) -> None:

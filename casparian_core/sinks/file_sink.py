@@ -92,13 +92,17 @@ class FileSink:
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
         self._staging = root / STAGING_DIR
+        self._output_folders: dict[str, Path] = {}  # a path per output, not per part
         self._made_folders: set[Path] = set()  # exist already: no mkdir per part
         self._unsynced_folders: set[Path] = set()  # hold renames not yet fsynced
         self._committer = _GroupCommitter(self.uri)
         _remove_dead_staging(self._staging)
 
     def part_path(self, output: str, part_key: str) -> Path:
-        return self.root / output / f"part-{part_key}{self.format.suffix}"
+        folder = self._output_folders.get(output)
+        if folder is None:
+            folder = self._output_folders[output] = self.root / output
+        return folder / f"part-{part_key}{self.format.suffix}"
 
     def has_part(self, output: str, part_key: str) -> bool:
         check_part_names(output, part_key)
@@ -265,7 +269,8 @@ class _GroupCommitter:
     def wait_for(self, destination: Path) -> None:
         """Return once no queued or running group will publish `destination`."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._pending[destination])
+            while self._pending[destination]:
+                self._changed.wait()
 
     def stop(self) -> None:
         """Return once everything queued is published and the thread has ended."""

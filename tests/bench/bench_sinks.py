@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casparian_core.contracts.lineage import add_lineage
+from casparian_core.contracts.lineage import lineage
 from casparian_core.contracts.validate import validate_batch
 from casparian_core.sinks import open_sink
 from tests.bench.bench_validation import CONTRACT, make_batch
@@ -30,9 +30,8 @@ SINK_URIS = (
 
 def validated_rows() -> pa.Table:
     valid = validate_batch(make_batch(0, 0.0), CONTRACT, row_offset=0).valid
-    return add_lineage(
-        valid, source_hash="f" * 64, job_id="bench", parser="bench", parser_version="1.0.0"
-    )
+    columns = lineage(source_hash="f" * 64, job_id="bench", parser="bench", parser_version="1.0.0")
+    return columns.append_to(valid)
 
 
 def write_parquet_directly(table: pa.Table, folder: Path) -> float:

@@ -7,23 +7,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casparian_core.contracts.lineage import (
-    add_lineage,
-    lineage_schema,
-    quarantine_schema,
-    quarantine_table,
-)
+from casparian_core.contracts.lineage import lineage, quarantine_context
 from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
 
 def test_lineage_columns_trace_every_row_and_survive_parquet(tmp_path: Path) -> None:
-    table = add_lineage(
-        pa.table({"n": [1, 2, 3]}),
-        source_hash="ab" * 32,
-        job_id="job-1",
-        parser="sales_csv",
-        parser_version="1.2.0",
+    columns = lineage(
+        source_hash="ab" * 32, job_id="job-1", parser="sales_csv", parser_version="1.2.0"
     )
+    table = columns.append_to(pa.table({"n": [1, 2, 3]}))
     pq.write_table(table, tmp_path / "part.parquet")
 
     rows = pq.read_table(tmp_path / "part.parquet").to_pylist()
@@ -42,22 +34,18 @@ def test_quarantine_table_adds_where_the_rows_came_from() -> None:
         schema=QUARANTINE_SCHEMA,
     )
 
-    table = quarantine_table(
-        quarantined, source_path="/data/a.csv", job_id="j", parser="p", parser_version="1"
+    context = quarantine_context(
+        source_path="/data/a.csv", job_id="j", parser="p", parser_version="1"
     )
+    table = context.append_to(quarantined)
 
     assert table.column_names[-4:] == ["source_path", "parser", "parser_version", "job_id"]
     assert table.to_pylist()[0]["source_path"] == "/data/a.csv"
 
 
 def test_lineage_on_an_empty_table_keeps_the_schema() -> None:
-    table = add_lineage(
-        pa.table({"n": pa.array([], pa.int64())}),
-        source_hash="h",
-        job_id="j",
-        parser="p",
-        parser_version="1",
-    )
+    columns = lineage(source_hash="h", job_id="j", parser="p", parser_version="1")
+    table = columns.append_to(pa.table({"n": pa.array([], pa.int64())}))
 
     assert table.num_rows == 0
     assert table.column_names == [
@@ -72,8 +60,20 @@ def test_lineage_on_an_empty_table_keeps_the_schema() -> None:
 def test_schemas_without_a_table_match_the_tables_written() -> None:
     # Sinks open a part with the schema before any row arrives; the rows must then fit it.
     base = pa.schema([pa.field("n", pa.int64(), nullable=False)])
-    context = {"job_id": "j", "parser": "p", "parser_version": "1"}
-    lined = add_lineage(base.empty_table(), source_hash="h", **context)
-    quarantined = quarantine_table(QUARANTINE_SCHEMA.empty_table(), source_path="/f", **context)
-    assert lineage_schema(base) == lined.schema
-    assert quarantine_schema(QUARANTINE_SCHEMA) == quarantined.schema
+    values = {"job_id": "j", "parser": "p", "parser_version": "1"}
+    columns = lineage(source_hash="h", **values)
+    context = quarantine_context(source_path="/f", **values)
+    assert columns.schema_for(base) == columns.append_to(base.empty_table()).schema
+    quarantined = context.append_to(QUARANTINE_SCHEMA.empty_table())
+    assert context.schema_for(QUARANTINE_SCHEMA) == quarantined.schema
+
+
+def test_columns_built_once_serve_batches_of_different_schemas() -> None:
+    # The appended schema is remembered between batches; a batch of another schema gets its own.
+    columns = lineage(source_hash="h", job_id="j", parser="p", parser_version="1")
+    first = columns.append_to(pa.table({"n": [1]}))
+    other = columns.append_to(pa.table({"s": ["x", "y"]}))
+    again = columns.append_to(pa.table({"n": [2, 3]}))
+    assert first.column_names[0] == "n" and other.column_names[0] == "s"
+    assert other.column("_cf_job_id").to_pylist() == ["j", "j"]
+    assert again.schema == first.schema and again.column("n").to_pylist() == [2, 3]

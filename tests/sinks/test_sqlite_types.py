@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from casparian_core.contracts.lineage import add_lineage
+from casparian_core.contracts.lineage import lineage
 from casparian_core.sinks import SinkError, open_sink
 
 
@@ -33,7 +33,7 @@ def test_every_contract_type_is_stored_in_its_documented_form(tmp_path: Path) ->
             "blob": [b"\x00\xff"],
         }
     )
-    table = add_lineage(table, source_hash="h", job_id="j", parser="p", parser_version="1")
+    table = lineage(source_hash="h", job_id="j", parser="p", parser_version="1").append_to(table)
     sink = open_sink(f"sqlite:///{tmp_path / 'out.db'}", tmp_path)
     writer = sink.begin("things", "k", table.schema)
     writer.write(table)
