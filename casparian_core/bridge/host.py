@@ -396,11 +396,16 @@ def _decode(frames: list[Any]) -> protocol.Message:
 
 def read_table(parts: tuple[memoryview, ...]) -> tuple[str, pa.Table]:
     """The output name and table of a data message. Buffers that arrived as frames of their
-    own are used where they lie (see IpcPartsReader)."""
+    own are used where they lie (see IpcPartsReader); a message of one frame (a small table) is
+    read by pyarrow without calls back into Python."""
     import pyarrow as pa
 
+    if len(parts) == 1:
+        source: pa.Buffer | pa.PythonFile = pa.py_buffer(parts[0])
+    else:
+        source = pa.PythonFile(IpcPartsReader(parts), mode="r")
     try:
-        table = pa.ipc.open_stream(pa.PythonFile(IpcPartsReader(parts), mode="r")).read_all()
+        table = pa.ipc.open_stream(source).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
         raise GuestFailure(
             ErrorCode.PROTOCOL_ERROR, f"a data message is not an Arrow IPC stream ({exc})"

@@ -6,7 +6,8 @@ import pyarrow as pa
 import pytest
 
 from casparian_core.bridge.guest import IpcParts, ipc_messages
-from casparian_core.bridge.host import IpcPartsReader, read_table
+from casparian_core.bridge.host import GuestFailure, IpcPartsReader, read_table
+from casparian_core.bridge.protocol import ErrorCode
 
 
 def read(parts: list[object]) -> pa.Table:
@@ -72,3 +73,24 @@ def test_messages_name_their_output_and_split_a_large_table() -> None:
     tables = [read_table(tuple(memoryview(part) for part in parts)) for parts in messages]
     assert {output for output, _ in tables} == {"sales"}
     assert pa.concat_tables(piece for _, piece in tables).equals(table)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_a_cut_short_stream_is_a_protocol_error_in_one_frame_or_several(frames: int) -> None:
+    [parts] = ipc_messages(pa.table({"s": ["a", "b", "c"]}), "sales")
+    stream = b"".join(bytes(memoryview(part)) for part in parts)
+    truncated = stream[: len(stream) // 2]
+    half = len(truncated) // frames
+    views = tuple(memoryview(truncated[n * half : (n + 1) * half]) for n in range(frames))
+
+    with pytest.raises(GuestFailure) as failure:
+        read_table(views)
+    assert failure.value.code == ErrorCode.PROTOCOL_ERROR
+
+
+def test_a_small_table_arrives_in_one_frame_and_reads_back_with_its_output() -> None:
+    table = pa.table({"n": [1, 2, None], "s": ["a", None, "c"]})
+    [parts] = ipc_messages(table, "sales")
+    assert len(parts) == 1
+    output, received = read_table((memoryview(parts[0]),))
+    assert output == "sales" and received.equals(table)
