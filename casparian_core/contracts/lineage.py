@@ -3,10 +3,12 @@
 The values are the same on every row of an input, so each column is dictionary-encoded with a
 one-entry dictionary: a 4-byte index per row instead of a copy of a 64-character hash, and
 Parquet stores it as a dictionary page either way. The dictionaries are built once per input,
-not per batch: for a small file, building them was a third of the cost of adding the columns.
+not per batch, and the schemas once per process.
 """
 
 from __future__ import annotations
+
+import functools
 
 import pyarrow as pa
 
@@ -20,18 +22,15 @@ class ConstantColumns:
     """Columns with one value on every row, appended to each batch of one input."""
 
     def __init__(self, values: dict[str, str]) -> None:
-        self._fields = [pa.field(name, LINEAGE_TYPE, nullable=False) for name in values]
-        self._dictionaries = [pa.array([value], pa.string()) for value in values.values()]
-        self._last: tuple[pa.Schema, pa.Schema] | None = None  # (a schema, it with the columns)
+        self._names = tuple(values)
+        # One array cut into one-entry dictionaries: converting each value alone costs 4x more.
+        strings = pa.array(list(values.values()), pa.string())
+        self._dictionaries = [strings.slice(index, 1) for index in range(len(values))]
 
     def schema_for(self, schema: pa.Schema) -> pa.Schema:
         """The schema `append_to` gives a table of `schema`, without building a table."""
-        if self._last is None or not self._last[0].equals(schema):
-            appended = schema
-            for column_field in self._fields:
-                appended = appended.append(column_field)
-            self._last = (schema, appended)
-        return self._last[1]
+        # Schemas compare equal whatever their metadata: the metadata is part of the key.
+        return _appended(schema, tuple((schema.metadata or {}).items()), self._names)
 
     def append_to(self, table: pa.Table) -> pa.Table:
         indices = pa.repeat(_FIRST_ENTRY, table.num_rows)
@@ -39,6 +38,16 @@ class ConstantColumns:
         return pa.Table.from_arrays(
             [*table.columns, *columns], schema=self.schema_for(table.schema)
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _appended(
+    schema: pa.Schema, metadata: tuple[tuple[bytes, bytes], ...], names: tuple[str, ...]
+) -> pa.Schema:
+    """`schema` with the constant columns `names`; every input of an output has the same."""
+    for name in names:
+        schema = schema.append(pa.field(name, LINEAGE_TYPE, nullable=False))
+    return schema
 
 
 def lineage(*, source_hash: str, job_id: str, parser: str, parser_version: str) -> ConstantColumns:

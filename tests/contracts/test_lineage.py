@@ -77,3 +77,11 @@ def test_columns_built_once_serve_batches_of_different_schemas() -> None:
     assert first.column_names[0] == "n" and other.column_names[0] == "s"
     assert other.column("_cf_job_id").to_pylist() == ["j", "j"]
     assert again.schema == first.schema and again.column("n").to_pylist() == [2, 3]
+
+
+def test_schemas_differing_only_in_metadata_keep_their_own_metadata() -> None:
+    columns = lineage(source_hash="h", job_id="j", parser="p", parser_version="1")
+    plain = pa.schema([pa.field("n", pa.int64())])
+    tagged = plain.with_metadata({"origin": "test"})
+    assert columns.schema_for(plain).metadata is None
+    assert columns.schema_for(tagged).metadata == {b"origin": b"test"}
