@@ -41,10 +41,11 @@ SKIP_EXAMPLES = 5
 
 CATALOGUE_ROWS = """
 SELECT rel_path, id, size, mtime_ns, status, content_hash IS NOT NULL
-FROM scout_files WHERE source_id = ? AND rel_path {start} ?{scope}
+FROM scout_files WHERE source_id = ? AND rel_path {start} ?{scope}{end}
 ORDER BY rel_path LIMIT ?
 """
 IN_SCOPE = " AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))"
+BEFORE_END = " AND rel_path < ?"
 
 
 @dataclass
@@ -59,6 +60,25 @@ class ScanTally:
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     by_extension: Counter[str] = field(default_factory=Counter)
 
+    def plus(self, other: ScanTally) -> ScanTally:
+        """The tally of this range of the walk followed by `other`'s range."""
+        examples = {
+            reason: (self.skipped_examples.get(reason, []) + found)[:SKIP_EXAMPLES]
+            for reason, found in other.skipped_examples.items()
+        }
+        skipped, by_extension = self.skipped.copy(), self.by_extension.copy()
+        skipped.update(other.skipped)  # update() adds counts and, unlike +, keeps zeros
+        by_extension.update(other.by_extension)
+        return ScanTally(
+            self.seen + other.seen,
+            self.new + other.new,
+            self.changed + other.changed,
+            self.hashed + other.hashed,
+            skipped,
+            self.skipped_examples | examples,
+            by_extension,
+        )
+
     def skip(self, rel_path: str, reason: SkipReason) -> None:
         self.skipped[reason.value] += 1
         examples = self.skipped_examples.setdefault(reason.value, [])
@@ -68,8 +88,8 @@ class ScanTally:
 
 @dataclass(frozen=True)
 class Resume:
-    """Where a comparison handed over: the walk and the catalogue both go on from the file
-    `start` (inclusive); everything before it is written."""
+    """Where a comparison goes on: the walk and the catalogue both from the rel_path `start`
+    (inclusive; a file where the scanning process handed over, or a worker's range's start)."""
 
     start: str
 
@@ -83,8 +103,10 @@ class ScanJob:
     scope: str | None  # a refresh's path relative to the root ('/'-separated, OS form)
     hash_files: bool
     stamp: str  # this scan's time, for first_seen / last_seen
+    write_batch: int  # changes per batch: the writer's transaction size (WRITE_BATCH)
     handover_after: int | None = None  # stop after this many walk items, with a Resume
     resume: Resume | None = None
+    end: str | None = None  # compare only the rel_paths before this one (a worker's range)
 
 
 class Outcome(StrEnum):
@@ -130,7 +152,7 @@ class _Comparison:
         self._tally = tally
         self._scope = None if job.scope is None else display_path(job.scope)
         start = job.resume.start if job.resume else ""
-        self._rows = _catalogue_rows(conn, job.source_id, self._scope, start)
+        self._rows = _catalogue_rows(conn, job.source_id, self._scope, start, job.end)
         self._head: CatalogueRow | None = next(self._rows, None)
         self._protect_all = False  # the root could not be read: nothing may go missing
         self._new_batch("")
@@ -162,7 +184,7 @@ class _Comparison:
     def batches(self, cancelled: Callable[[], bool]) -> Iterator[ChangeBatch]:
         job = self._job
         resume = job.resume
-        items = source_items(job.root, job.scope, resume.start if resume else None)
+        items = source_items(job.root, job.scope, resume.start if resume else None, job.end)
         handover_after = job.handover_after
         last_batch = time.perf_counter()
         for count, item in enumerate(items, 1):
@@ -171,7 +193,7 @@ class _Comparison:
                     yield self._batch(Outcome.CANCELLED)
                     return
                 now = time.perf_counter()
-                if self._pending() >= WRITE_BATCH or now - last_batch >= PROGRESS_EVERY_SECS:
+                if self._pending() >= job.write_batch or now - last_batch >= PROGRESS_EVERY_SECS:
                     yield self._batch()
                     last_batch = now
             if type(item) is Skipped:
@@ -295,20 +317,22 @@ class _Comparison:
 
 
 def _catalogue_rows(
-    conn: sqlite3.Connection, source_id: int, scope: str | None, start: str
+    conn: sqlite3.Connection, source_id: int, scope: str | None, start: str, end: str | None
 ) -> Iterator[CatalogueRow]:
-    """The source's catalogue rows from `start` on in rel_path order, within `scope` if given.
+    """The source's catalogue rows from `start` on (and before `end`) in rel_path order, within
+    `scope` if given.
 
     Each chunk is read when the previous one is used up, from the row after its last.
     """
-    scope_sql, scope_params = (
-        ("", []) if scope is None else (IN_SCOPE, [scope, scope + "/", scope + "0"])
-    )
-    first = CATALOGUE_ROWS.format(start=">=", scope=scope_sql)
-    rest = CATALOGUE_ROWS.format(start=">", scope=scope_sql)
+    scope_sql, end_sql = ("" if scope is None else IN_SCOPE), ("" if end is None else BEFORE_END)
+    params = [] if scope is None else [scope, scope + "/", scope + "0"]
+    if end is not None:
+        params.append(end)
+    first = CATALOGUE_ROWS.format(start=">=", scope=scope_sql, end=end_sql)
+    rest = CATALOGUE_ROWS.format(start=">", scope=scope_sql, end=end_sql)
     sql, bound = first, start
     while True:
-        chunk = conn.execute(sql, [source_id, bound, *scope_params, CATALOGUE_CHUNK]).fetchall()
+        chunk = conn.execute(sql, [source_id, bound, *params, CATALOGUE_CHUNK]).fetchall()
         yield from chunk
         if len(chunk) < CATALOGUE_CHUNK:
             return

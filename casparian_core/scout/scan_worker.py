@@ -1,32 +1,38 @@
-"""The worker process of a large scan: it walks and compares on the second core.
+"""The worker processes of a large scan: they walk and compare on both cores.
 
 A scan starts in the scanning process; past `HANDOVER_AFTER` walk items it hands the rest of
-the walk to this worker (`python -m casparian_core.scout.scan_worker`, a fresh interpreter: the
-TUI scans from a thread, and forking a process with threads is unsafe). The worker walks, reads
-and hashes files and compares them with the catalogue through a read-only connection
-(compare.py); the scanning process only writes the batches it receives. The job arrives pickled
-on stdin, the batches leave pickled through a pipe; the worker never writes to the database, so
-killing it (on cancel) leaves the catalogue as the last applied batch left it.
+the walk to workers (`python -m casparian_core.scout.scan_worker`, fresh interpreters: the TUI
+scans from a thread, and forking a process with threads is unsafe). The rest of a whole-source
+walk is cut in two ranges of rel_paths, one worker each: in a rescan the scanning process has
+next to nothing to write and each core walks half the tree; in a first scan the workers take
+turns on the core the writer leaves. Each worker walks, reads and hashes files and compares
+them with its range of the catalogue through a read-only connection (compare.py); the scanning
+process writes the batches of both as they come (the ranges are disjoint, so their order does
+not matter). The job arrives pickled on stdin, the batches leave pickled through a pipe; a
+worker never writes to the database, so killing the workers (on cancel, or when one dies)
+leaves the catalogue as the last applied batch left it.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from multiprocessing.connection import Connection
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from functools import reduce
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from types import TracebackType
 
 from casparian_core.db.connection import BUSY_TIMEOUT_MS
-from casparian_core.scout.compare import ChangeBatch, ScanJob, ScanTally, compare
+from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally, compare
 from casparian_core.scout.errors import ScanWorkerDiedError
+from casparian_core.scout.walk import split_point
 
 # Fewer walk items than this are scanned in-process: starting the worker costs ~0.1-0.2 s.
 HANDOVER_AFTER = 20_000
@@ -34,8 +40,73 @@ POLL_SECS = 0.1  # how often to look at the cancel flag while waiting for a batc
 STDERR_TAIL_BYTES = 2_000
 
 
+def worker_jobs(job: ScanJob, resume: Resume) -> list[ScanJob]:
+    """The jobs of the workers that go on from `resume`: the rest of a whole-source walk cut in
+    two ranges, the rest of a refresh (a folder) in one."""
+    job = replace(job, handover_after=None, resume=resume)
+    cut = split_point(job.root, resume.start) if job.scope is None else None
+    if cut is None:
+        return [job]
+    return [replace(job, end=cut), replace(job, resume=Resume(cut))]
+
+
+class ScanWorkers:
+    """The worker processes of one scan, one per range of the walk, and their batches."""
+
+    def __init__(self, database: str, jobs: Sequence[ScanJob], tally: ScanTally) -> None:
+        # The first range goes on counting from the scanning process's tally, the others from 0.
+        self._tallies = [tally, *(ScanTally() for _ in jobs[1:])]
+        self._workers: list[ScanWorker] = []
+        try:
+            for job, start_tally in zip(jobs, self._tallies, strict=True):
+                self._workers.append(ScanWorker(database, job, start_tally))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> ScanWorkers:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def batches(self, cancel: threading.Event) -> Iterator[ChangeBatch]:
+        """The workers' batches as they arrive, each with the tally of all ranges so far; the
+        last one (with its outcome) comes once every worker sent its last. Stops early, without
+        it, once `cancel` is set. Raises ScanWorkerDiedError if a worker ends without its last
+        batch."""
+        tallies = list(self._tallies)
+        running = {worker.connection: index for index, worker in enumerate(self._workers)}
+        while running:
+            for ready in wait(list(running), POLL_SECS):
+                if cancel.is_set():
+                    return
+                index = running[ready]
+                batch = self._workers[index].receive()
+                tallies[index] = batch.tally
+                if batch.outcome is not None:
+                    del running[ready]
+                yield replace(
+                    batch,
+                    tally=reduce(ScanTally.plus, tallies),  # ranges in walk order
+                    outcome=None if running else batch.outcome,
+                )
+            if cancel.is_set():
+                return
+
+    def close(self) -> None:
+        """Stop the workers that still run, and release their pipes."""
+        for worker in self._workers:
+            worker.close()
+
+
 class ScanWorker:
-    """The worker process of one scan, and the batches it sends."""
+    """One worker process of a scan, and the batches it sends."""
 
     def __init__(self, database: str, job: ScanJob, tally: ScanTally) -> None:
         self._root = job.root
@@ -49,6 +120,10 @@ class ScanWorker:
                 stdout=subprocess.DEVNULL,
                 stderr=self._stderr,
                 pass_fds=(write_fd,),
+                # Its own process group: a terminal's Ctrl+C (sent to the foreground group) must
+                # not kill it, even while it starts; the scanning process turns Ctrl+C into a
+                # cancel and stops the workers itself, after writing what it received.
+                process_group=0,
             )
         except BaseException:
             os.close(read_fd)
@@ -63,7 +138,7 @@ class ScanWorker:
             pickle.dump((database, job, tally), stdin)
             stdin.close()
         except BrokenPipeError:
-            pass  # it died at once: batches() reports it
+            pass  # it died at once: receive() reports it
 
     def __enter__(self) -> ScanWorker:
         return self
@@ -76,23 +151,19 @@ class ScanWorker:
     ) -> None:
         self.close()
 
-    def batches(self, cancel: threading.Event) -> Iterator[ChangeBatch]:
-        """The worker's batches up to its last one; stops early, without it, once `cancel` is
-        set. Raises ScanWorkerDiedError if the worker ends without its last batch."""
-        while True:
-            while not cancel.is_set() and not self._batches.poll(POLL_SECS):
-                pass
-            if cancel.is_set():
-                return
-            try:
-                batch: ChangeBatch = self._batches.recv()
-            except (EOFError, OSError):  # nothing more, or a message cut short: it died
-                raise ScanWorkerDiedError(
-                    self._root, self._process.wait(), self._stderr_tail()
-                ) from None
-            yield batch
-            if batch.outcome is not None:
-                return
+    @property
+    def connection(self) -> Connection:
+        """The end of the pipe its batches arrive on."""
+        return self._batches
+
+    def receive(self) -> ChangeBatch:
+        """Its next batch; raises ScanWorkerDiedError if it ended without its last one."""
+        try:
+            return self._batches.recv()
+        except (EOFError, OSError):  # nothing more, or a message cut short: it died
+            raise ScanWorkerDiedError(
+                self._root, self._process.wait(), self._stderr_tail()
+            ) from None
 
     def close(self) -> None:
         """Stop the worker if it still runs (a cancel, an error), and release its pipes."""
@@ -109,9 +180,6 @@ class ScanWorker:
 
 
 def _work(write_fd: int) -> None:
-    # Ctrl+C in a terminal reaches the whole process group: the scanning process turns it into
-    # a cancel and stops this worker itself, after writing what it received.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     database, job, tally = pickle.load(sys.stdin.buffer)
     out = Connection(write_fd, readable=False)
     conn = sqlite3.connect(Path(database).as_uri() + "?mode=ro", uri=True, isolation_level=None)

@@ -3,13 +3,14 @@
 The comparison (compare.py) is a merge-join of the walk with the catalogue in rel_path order;
 this module writes the batches of changes it yields, one transaction each, and tags new rows.
 A scan starts in this process; once the walk passes HANDOVER_AFTER items, the rest of the walk,
-the file reading and the comparison move to a worker process on the other core
-(scan_worker.py) while this process keeps writing: the same comparison code either way, and
-the watcher's small refreshes never pay for a process start.
+the file reading and the comparison move to worker processes, each over its own range of the
+tree (scan_worker.py), while this process keeps writing: the same comparison code either way,
+and the watcher's small refreshes never pay for a process start.
 
 Rows whose file was not found are marked missing only after a complete walk: a cancelled scan
 keeps the batches already written, marks nothing missing and does not record the source as
-scanned. A worker that dies is reported as ScanWorkerDiedError, after the same cleanup. The
+scanned. A worker that dies is reported as ScanWorkerDiedError, after the same cleanup (the
+other worker is stopped). The
 ids waiting to be marked are the only thing that grows during a scan: 8 bytes per missing row.
 """
 
@@ -21,14 +22,14 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from casparian_core.db.connection import utc_now
 from casparian_core.events import ScanProgress
+from casparian_core.scout import compare as compare_module
 from casparian_core.scout import rules as tagging_rules
 from casparian_core.scout import scan_worker, sources, text_index
 from casparian_core.scout.compare import (
-    WRITE_BATCH,
     ChangeBatch,
     Outcome,
     ScanJob,
@@ -36,7 +37,7 @@ from casparian_core.scout.compare import (
     compare,
 )
 from casparian_core.scout.errors import SourceRemovedDuringScanError
-from casparian_core.scout.scan_worker import ScanWorker
+from casparian_core.scout.scan_worker import ScanWorkers
 from casparian_core.scout.sources import SourceRecord
 
 # A scan connection caches this much of the database (KiB, as SQLite's negative cache_size):
@@ -145,14 +146,15 @@ class Scanner:
             scope=scope,
             hash_files=self._hash_files,
             stamp=utc_now(),
+            write_batch=compare_module.WRITE_BATCH,
             handover_after=scan_worker.HANDOVER_AFTER,
         )
         try:
             last = self._write(compare(job, ScanTally(), self._conn, self._cancel.is_set))
             if last.resume is not None:
-                job = replace(job, handover_after=None, resume=last.resume)
-                with ScanWorker(self._database(), job, last.tally) as worker:
-                    last = self._write(worker.batches(self._cancel), last)
+                jobs = scan_worker.worker_jobs(job, last.resume)
+                with ScanWorkers(self._database(), jobs, last.tally) as workers:
+                    last = self._write(workers.batches(self._cancel), last)
             if last.outcome is Outcome.WALKED:
                 self._mark_missing()
         finally:
@@ -202,11 +204,12 @@ class Scanner:
 
     def _mark_missing(self) -> None:
         conn, missing = self._conn, self._missing
-        for start in range(0, len(missing), WRITE_BATCH):
+        batch_size = compare_module.WRITE_BATCH
+        for start in range(0, len(missing), batch_size):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
-                    MARK_MISSING, ((id_,) for id_ in missing[start : start + WRITE_BATCH])
+                    MARK_MISSING, ((id_,) for id_ in missing[start : start + batch_size])
                 )
                 conn.execute("COMMIT")
             except BaseException:

@@ -59,6 +59,32 @@ WalkItem = FoundFile | Skipped
 
 
 @dataclass(frozen=True, slots=True)
+class _Bounds:
+    """The part of a walk from the rel_path `start` (inclusive) to `end` (exclusive), in
+    rel_path order; None leaves that side open."""
+
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def holds(self, rel_path: str, is_dir: bool) -> bool:
+        """Whether the entry `rel_path`, or for a folder anything below it, lies within.
+
+        A folder sorts as its name plus '/', which is how every path below it begins.
+        """
+        start, end = self.start, self.end
+        if not is_dir:
+            return (start is None or rel_path >= start) and (end is None or rel_path < end)
+        below = rel_path + "/"
+        return (start is None or below > start or start.startswith(below)) and (
+            end is None or below < end
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Subfolder:
     path: str
     rel_path: str
@@ -66,12 +92,15 @@ class _Subfolder:
     rules: IgnoreRules
 
 
-def source_items(root: str, scope: str | None, start: str | None) -> Iterator[WalkItem]:
+def source_items(
+    root: str, scope: str | None, start: str | None, end: str | None = None
+) -> Iterator[WalkItem]:
     """The walk of a source folder, or of one path in it (`scope`, relative, in OS form: a
-    file, or a folder and all below it), from the file `start` on (a display rel_path: a
-    scan handed over to another process goes on from there)."""
+    file, or a folder and all below it), from the display rel_path `start` on and before `end`
+    (a scan handed over to worker processes goes on from there, each over its own range)."""
+    bounds = _Bounds(start, end)
     if scope is None:
-        return walk(root, "", True, rules_for_folder(root, "")[0], start)
+        return walk(root, "", True, rules_for_folder(root, "")[0], bounds)
     rel_path = display_path(scope)
     path = os.path.join(root, scope)
     parent, _, name = scope.rpartition("/")
@@ -82,33 +111,61 @@ def source_items(root: str, scope: str | None, start: str | None) -> Iterator[Wa
     if os.path.isdir(path) and not os.path.islink(path):
         if rules.ignores(rel_path, is_dir=True):
             return iter(())
-        return walk(path, rel_path, exact, rules, start)
-    if rules.ignores(rel_path, is_dir=False) or (start is not None and rel_path < start):
+        return walk(path, rel_path, exact, rules, bounds)
+    if rules.ignores(rel_path, is_dir=False) or not bounds.holds(rel_path, is_dir=False):
         return iter(())
     item = examine(path, rel_path, exact)
     return iter(() if item is None else (item,))
 
 
 def walk(
-    path: str, rel_path: str, exact: bool, rules: IgnoreRules, start: str | None = None
+    path: str, rel_path: str, exact: bool, rules: IgnoreRules, bounds: _Bounds
 ) -> Iterator[WalkItem]:
     """Every file and skipped entry below the folder `path` (known as `rel_path`), in order,
-    from the display path `start` on when given.
+    within `bounds`.
 
     An explicit stack instead of recursion: trees deeper than Python's recursion limit are
     legal. Each folder is listed whole (memory follows the largest folder, not the tree).
     """
-    stack = [iter(_list_folder(path, rel_path, exact, rules, start))]
+    stack = [iter(_list_folder(path, rel_path, exact, rules, bounds))]
     while stack:
         for item in stack[-1]:
             if type(item) is _Subfolder:
                 stack.append(
-                    iter(_list_folder(item.path, item.rel_path, item.exact, item.rules, start))
+                    iter(_list_folder(item.path, item.rel_path, item.exact, item.rules, bounds))
                 )
                 break
             yield item
         else:
             stack.pop()
+
+
+def split_point(root: str, start: str) -> str | None:
+    """A rel_path that cuts the walk of `root` from `start` on into two ranges, for two worker
+    processes; None when what is left cannot be split (a single file, an unreadable folder).
+
+    The cut halves the entries left in the first folder that has more than one, going down from
+    the root: one listing per level instead of a count of the files, so the halves are equal
+    only for evenly filled trees (an uneven cut costs speed, never correctness).
+    """
+    path, prefix, bounds = root, "", _Bounds(start)
+    while True:
+        try:
+            with os.scandir(path) as scan:
+                entries = list(scan)
+        except OSError:
+            return None
+        rest = [
+            (key, is_dir, entry)
+            for key, name, is_dir, entry in sorted(_sort_keys(entries), key=itemgetter(0))
+            if bounds.holds(prefix + name, is_dir)
+        ]
+        if len(rest) > 1:
+            return prefix + rest[len(rest) // 2][0]
+        if not rest or not rest[0][1]:
+            return None
+        key, _, entry = rest[0]
+        path, prefix = entry.path, prefix + key
 
 
 def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
@@ -125,7 +182,7 @@ def examine(path: str, rel_path: str, exact: bool) -> WalkItem | None:
 
 
 def _list_folder(
-    path: str, rel_path: str, exact: bool, rules: IgnoreRules, start: str | None
+    path: str, rel_path: str, exact: bool, rules: IgnoreRules, bounds: _Bounds
 ) -> list[WalkItem | _Subfolder]:
     try:
         with os.scandir(path) as scan:
@@ -137,10 +194,11 @@ def _list_folder(
         return [Skipped(rel_path, SkipReason.UNREADABLE_FOLDER)]
     rules = rules.entering(rel_path, path, any(e.name == IGNORE_FILE for e in entries))
     prefix = rel_path + "/" if rel_path else ""
+    limited = bounds.limited
     items: list[WalkItem | _Subfolder] = []
     for _, name, is_dir, entry in sorted(_sort_keys(entries), key=itemgetter(0)):
         child_rel = prefix + name
-        if start is not None and not _reaches(child_rel, is_dir, start):
+        if limited and not bounds.holds(child_rel, is_dir):
             continue
         child_exact = exact and name == entry.name
         if is_builtin_ignored(name) or (rules.files and rules.ignores(child_rel, is_dir)):
@@ -166,17 +224,6 @@ def _sort_keys(
         except OSError:
             is_dir = False
         yield (name + "/" if is_dir else name), name, is_dir, entry
-
-
-def _reaches(rel_path: str, is_dir: bool, start: str) -> bool:
-    """Whether the entry `rel_path`, or anything below it, sorts at or after the file `start`.
-
-    A folder sorts as its name plus '/': it is walked if it holds `start` or comes after it.
-    """
-    if not is_dir:
-        return rel_path >= start
-    below = rel_path + "/"
-    return below > start or start.startswith(below)
 
 
 def _reason_for_mode(mode: int) -> SkipReason:

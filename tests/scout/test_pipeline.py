@@ -12,21 +12,25 @@ import psutil
 import pytest
 
 from casparian_core.events import ScanProgress
-from casparian_core.scout import scan_worker, sources
+from casparian_core.scout import compare, scan_worker, sources
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.scanner import ScanSummary
+from casparian_core.scout.walk import split_point
 from casparian_core.service import CoreService
 from tests.scout.conftest import catalogue, scan, write_tree
 
 HANDOVER = 100
-# More files than fit in one batch of changes (compare.WRITE_BATCH), and the rest more than
-# fits in a pipe: the worker cannot finish while the scanner is busy with its first batch.
-MANY = 12_000
+BATCH = 500
+# Each worker's range (about half of what follows the handover) holds several batches of
+# changes, more than fit in a pipe: no worker can finish while the scanner is busy with its
+# first batch.
+MANY = 6_000
 
 
 @pytest.fixture
 def early_handover(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scan_worker, "HANDOVER_AFTER", HANDOVER)
+    monkeypatch.setattr(compare, "WRITE_BATCH", BATCH)
 
 
 def _tricky_tree(data: Path) -> None:
@@ -171,28 +175,40 @@ async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
     )
 
 
-def _signal_the_worker(signal_number: int) -> None:
+def _workers() -> list[psutil.Process]:
+    """The scan's worker processes still running (a worker done with its range may be a
+    zombie until the scan ends)."""
+    workers = []
     for child in psutil.Process().children():
-        if "casparian_core.scout.scan_worker" in child.cmdline():
-            child.send_signal(signal_number)
+        try:
+            if "casparian_core.scout.scan_worker" in child.cmdline():
+                workers.append(child)
+        except psutil.ZombieProcess:
+            continue
+    return workers
 
 
-async def test_ctrl_c_reaching_the_worker_does_not_stop_it(
+def _signal_the_worker(signal_number: int) -> None:
+    for child in _workers():
+        child.send_signal(signal_number)
+
+
+async def test_a_terminals_ctrl_c_does_not_reach_the_workers(
     service: CoreService, data: Path, early_handover: None
 ) -> None:
     _many_files(data)
-    interrupted: list[int] = []
+    groups: list[int] = []
 
-    def interrupt_once_the_worker_reported(event: ScanProgress) -> None:
-        if event.seen > HANDOVER and not interrupted:
-            interrupted.append(event.seen)
-            _signal_the_worker(signal.SIGINT)  # as a terminal's Ctrl+C does to the group
+    def look_at_the_workers_once_they_reported(event: ScanProgress) -> None:
+        if event.seen > HANDOVER and not groups:
+            groups.extend(os.getpgid(worker.pid) for worker in _workers())
 
     summary = await service.scout.scan(
-        data, on_progress=interrupt_once_the_worker_reported, hash_files=False
+        data, on_progress=look_at_the_workers_once_they_reported, hash_files=False
     )
 
-    assert interrupted
+    # A terminal sends Ctrl+C to its foreground process group: ours, not theirs.
+    assert len(groups) == 2 and os.getpgrp() not in groups
     assert (summary.cancelled, summary.new) == (False, MANY)
 
 
@@ -215,3 +231,37 @@ async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usabl
     assert (again.new, again.unchanged, again.missing) == (MANY - written, written, 0)
     [source] = await service.scout.sources()
     assert source.files == MANY
+
+
+async def test_the_rest_of_a_large_scan_is_split_between_two_workers_and_one_dying_stops_both(
+    service: CoreService, data: Path, early_handover: None
+) -> None:
+    _many_files(data)
+    running: list[int] = []
+
+    def kill_the_second_worker(event: ScanProgress) -> None:
+        if event.seen > HANDOVER and not running:
+            workers = sorted(_workers(), key=lambda worker: worker.create_time())
+            running.append(len(workers))
+            workers[-1].kill()
+
+    with pytest.raises(ScanWorkerDiedError, match="worker process exited with code -9"):
+        await service.scout.scan(data, on_progress=kill_the_second_worker, hash_files=False)
+
+    assert running == [2]
+    assert _workers() == []  # the first worker was stopped with the scan
+    written = await service.scout.count_files()
+    assert HANDOVER <= written < MANY
+    again = await service.scout.scan(data, hash_files=False)
+    assert (again.new, again.unchanged, again.missing) == (MANY - written, written, 0)
+
+
+def test_the_rest_of_a_walk_is_cut_in_the_first_folder_with_more_than_one_entry_left(
+    data: Path,
+) -> None:
+    write_tree(data, dict.fromkeys(["in/a/x.txt", "in/b/y.txt", "in/c.txt", "in/d/z.txt"], "x"))
+
+    assert split_point(str(data), "in/a/x.txt") == "in/c.txt"
+    assert split_point(str(data), "in/b/y.txt") == "in/c.txt"
+    assert split_point(str(data), "in/c.txt") == "in/d/"
+    assert split_point(str(data), "in/d/z.txt") is None  # one file left
