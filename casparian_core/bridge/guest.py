@@ -170,9 +170,18 @@ def ipc_messages(table: pa.Table, output: str) -> Iterator[list[Any]]:
     """`table` as Arrow IPC streams of about MESSAGE_TARGET_BYTES each, named after `output`,
     each as the list of its parts (see IpcParts)."""
     table = table.replace_schema_metadata({protocol.OUTPUT_METADATA_KEY: output.encode()})
+    size = table.nbytes
+    if size < OWN_FRAME_BYTES:
+        # One part anyway: pyarrow writes it into one buffer without calls back into Python
+        # (a fifth of the time, for a small file's table).
+        stream = pa.BufferOutputStream()
+        with pa.ipc.new_stream(stream, table.schema) as writer:
+            writer.write_table(table)
+        yield [stream.getvalue()]
+        return
     rows = table.num_rows
-    step = max(1, rows * MESSAGE_TARGET_BYTES // max(table.nbytes, 1))
-    for start in range(0, max(rows, 1), step):  # a table without rows still sends its schema
+    step = max(1, rows * MESSAGE_TARGET_BYTES // size)
+    for start in range(0, rows, step):
         parts = IpcParts()
         with pa.ipc.new_stream(pa.PythonFile(parts, mode="w"), table.schema) as writer:
             writer.write_table(table.slice(start, step))
@@ -236,6 +245,8 @@ def _joined(parts: list[Any]) -> pa.Buffer:
 
 def _compatible(first: pa.Schema, later: pa.Schema) -> bool:
     """Same columns in the same order; an all-null chunk's null type matches any type."""
+    if first.equals(later):
+        return True  # the usual case, answered without a Python loop over the fields
     if first.names != later.names:
         return False
     return all(
