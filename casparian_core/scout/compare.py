@@ -121,7 +121,7 @@ class ChangeBatch:
 
     inserts: list[tuple[object, ...]]
     updates: list[tuple[object, ...]]
-    unchanged: list[tuple[str, int]]  # (stamp, id): rows becoming 'unchanged'
+    unchanged: list[list[int]]  # [first id, last id]: runs of rows becoming 'unchanged'
     missing: list[int]  # ids of rows whose file was not found: marked once the walk completes
     tally: ScanTally
     current: str  # the last path walked, for progress
@@ -160,7 +160,7 @@ class _Comparison:
     def _new_batch(self, current: str) -> None:
         self._inserts: list[tuple[object, ...]] = []
         self._updates: list[tuple[object, ...]] = []
-        self._unchanged: list[tuple[str, int]] = []
+        self._unchanged: list[list[int]] = []
         self._missing: list[int] = []
         self._current = current
 
@@ -228,7 +228,7 @@ class _Comparison:
             same_stat = size == item.size and mtime_ns == item.mtime_ns
             if same_stat and (hashed or not job.hash_files):
                 if status != "unchanged":
-                    self._unchanged.append((job.stamp, file_id))
+                    self._flip_to_unchanged(file_id)
                 return
         else:
             file_id = None
@@ -283,6 +283,16 @@ class _Comparison:
                     file_id,
                 )
             )
+
+    def _flip_to_unchanged(self, file_id: int) -> None:
+        """Add a row to the runs of ids to mark 'unchanged'. After a first scan, ids follow
+        rel_path order, so a rescan's flips are long runs: one UPDATE over a range of ids
+        costs a fraction of one UPDATE per id."""
+        runs = self._unchanged
+        if runs and runs[-1][1] == file_id - 1:
+            runs[-1][1] = file_id
+        else:
+            runs.append([file_id, file_id])
 
     def _vanished(self, rel_path: str, file_id: int | None) -> None:
         """A listed file was gone (or no longer a file) when we came to read it."""

@@ -62,7 +62,9 @@ UPDATE scout_files SET status = ?, size = ?, mtime_ns = ?, content_hash = ?, kin
                        path_bytes = ?, last_seen = ?
 WHERE id = ?
 """
-MARK_UNCHANGED = "UPDATE scout_files SET status = 'unchanged', last_seen = ? WHERE id = ?"
+MARK_UNCHANGED = (
+    "UPDATE scout_files SET status = 'unchanged', last_seen = ? WHERE id BETWEEN ? AND ?"
+)
 MARK_MISSING = "UPDATE scout_files SET status = 'missing' WHERE id = ?"
 
 
@@ -123,6 +125,7 @@ class Scanner:
         self._cancel = cancel or threading.Event()
         self._rules_apply = tagging_rules.has_enabled_rules(conn)
         self._missing = array("q")  # ids of rows whose file the walk did not find (set by _run)
+        self._stamp = ""  # the time of the scan running (set by _run)
         conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
 
     def scan(self) -> ScanSummary:
@@ -140,12 +143,13 @@ class Scanner:
     def _run(self, *, scope: str | None) -> ScanSummary:
         started = time.perf_counter()
         self._missing = array("q")
+        self._stamp = utc_now()
         job = ScanJob(
             source_id=self._source.id,
             root=self._source.path,
             scope=scope,
             hash_files=self._hash_files,
-            stamp=utc_now(),
+            stamp=self._stamp,
             write_batch=compare_module.WRITE_BATCH,
             handover_after=scan_worker.HANDOVER_AFTER,
         )
@@ -192,7 +196,9 @@ class Scanner:
                     raise SourceRemovedDuringScanError(self._source.name)
                 conn.executemany(INSERT_NEW, batch.inserts)
                 conn.executemany(UPDATE_CONTENT, batch.updates)
-                conn.executemany(MARK_UNCHANGED, batch.unchanged)
+                conn.executemany(
+                    MARK_UNCHANGED, ((self._stamp, first, last) for first, last in batch.unchanged)
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
