@@ -170,7 +170,14 @@ def test_breakpoint_waits_in_pdb_beyond_the_heartbeat_timeout(
 ) -> None:
     # Dev mode inherits stdio: pdb reads our "c" from stdin. The heartbeat thread keeps the
     # guest alive while pdb waits longer than guest_timeout_secs.
-    parser = write_parser("def parse(path):\n    breakpoint()\n    return [{'n': 1}]\n")
+    reached = tmp_path / "reached"
+    parser = write_parser(
+        f"from pathlib import Path\n"
+        f"def parse(path):\n"
+        f"    Path({str(reached)!r}).touch()\n"
+        f"    breakpoint()\n"
+        f"    return [{{'n': 1}}]\n"
+    )
     data = tmp_path / "in.txt"
     data.write_text("x")
     process = casparian(
@@ -179,10 +186,11 @@ def test_breakpoint_waits_in_pdb_beyond_the_heartbeat_timeout(
         str(data),
         "--sink",
         f"parquet://{tmp_path / 'o'}",
-        env={"CASPARIAN_GUEST_TIMEOUT_SECS": "1", "CASPARIAN_GUEST_HEARTBEAT_SECS": "0.2"},
+        env={"CASPARIAN_GUEST_TIMEOUT_SECS": "2", "CASPARIAN_GUEST_HEARTBEAT_SECS": "0.2"},
         stdin=subprocess.PIPE,
     )
-    time.sleep(2.5)  # longer than the timeout: only heartbeats keep the guest alive
+    wait_for(reached)  # the guest's start (slow on a loaded machine) is not part of the wait
+    time.sleep(3)  # longer than the timeout: only heartbeats keep the guest alive
     assert process.stdin is not None
     process.stdin.write("c\n")
     process.stdin.flush()
