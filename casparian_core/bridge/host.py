@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -140,17 +141,27 @@ class GuestProcess:
         self._send_started(cancel)
 
     def finish_job(
-        self, on_data: DataCallback, cancel: threading.Event | None = None
+        self,
+        on_data: DataCallback,
+        cancel: threading.Event | None = None,
+        on_retry: Callable[[], None] | None = None,
     ) -> JobOutcome:
         """Receive the oldest started job's data, calling `on_data(output, table)` for each
-        table as it arrives, until its result."""
-        started = self._started[0]
+        table as it arrives, until its result.
+
+        A guest that dies while it holds this job and a later one may have died in either: a
+        crash can lose the last messages of a job that had finished. With `on_retry`, such a
+        job runs again, alone on a new guest, after `on_retry()` (which drops what it had
+        delivered); without, the failure is reported as this job's."""
         try:
-            if started.guest is None and started.failure is None:
-                self._send_started(cancel)  # its guest was killed before it began: resend
-            if started.failure is not None:
-                raise started.failure
-            done = self._await_done(on_data, cancel)
+            try:
+                done = self._await_oldest(on_data, cancel, alone=False)
+            except GuestFailure as failure:
+                if on_retry is None or not self._died_holding_more(failure):
+                    raise
+                self.kill()
+                on_retry()
+                done = self._await_oldest(on_data, cancel, alone=True)
         except GuestFailure as failure:
             self.kill()
             return JobOutcome(ExitClass.TRANSIENT, failure.code, str(failure), failure.detail)
@@ -162,15 +173,37 @@ class GuestProcess:
         self.jobs_served += 1
         return JobOutcome(done.exit_code, done.error_code, done.message, done.traceback)
 
-    def _send_started(self, cancel: threading.Event | None) -> None:
-        """Send the started jobs the running guest does not have, in order, launching a guest
-        if none runs. A guest that died holding jobs is left for the oldest one's `finish_job`
-        to report; the jobs after it are sent again to the next guest."""
+    def _await_oldest(
+        self, on_data: DataCallback, cancel: threading.Event | None, alone: bool
+    ) -> protocol.Done:
+        started = self._started[0]
+        if started.guest is None and started.failure is None:
+            self._send_started(cancel, only_oldest=alone)  # its guest was killed: resend
+        if started.failure is not None:
+            raise started.failure
+        return self._await_done(on_data, cancel)
+
+    def _died_holding_more(self, failure: GuestFailure) -> bool:
+        """Whether the guest that failed the oldest job had been sent a later one too."""
+        guest = self._started[0].guest
+        later = itertools.islice(self._started, 1, None)
+        return (
+            failure.code != ErrorCode.CANCELLED
+            and guest is not None
+            and any(started.guest is guest for started in later)
+        )
+
+    def _send_started(self, cancel: threading.Event | None, only_oldest: bool = False) -> None:
+        """Send the started jobs the running guest does not have, in order (or only the oldest
+        of them), launching a guest if none runs. A guest that died holding jobs is left for
+        the oldest one's `finish_job` to report; the jobs after it are sent to the next guest."""
         if self._process is not None and self._process.poll() is not None:
             if any(started.guest is self._process for started in self._started):
                 return
             self.kill()  # it died since its last job (or since it was launched)
         unsent = [job for job in self._started if job.guest is None and job.failure is None]
+        if only_oldest:
+            unsent = unsent[:1]
         try:
             self.launch()
             if not self._ready:

@@ -246,7 +246,7 @@ class InputRun:
         result = self._result
         declared = self._info.declared_outputs
         try:
-            outcome = self._guest.finish_job(self._on_data, cancel)
+            outcome = self._guest.finish_job(self._on_data, cancel, self._forget_received)
             if outcome.ok:
                 self._check_quarantine_limits()
                 self._commit()
@@ -404,6 +404,11 @@ class InputRun:
                 part.abort()  # the empty replacements; the outputs' own parts are aborted too
             raise
         self._commit_done = self._sink.commit_together(parts)
+
+    def _forget_received(self) -> None:
+        """The job runs again from its start (see GuestProcess.finish_job): drop its data."""
+        self._abort()
+        self._states.clear()
 
     def _abort(self) -> None:
         for state in self._states.values():

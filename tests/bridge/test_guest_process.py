@@ -429,3 +429,27 @@ def test_jobs_left_unfinished_are_not_sent_to_a_later_guest(
         raise KeyboardInterrupt  # a cancelled run leaves both jobs unfinished
     outcome, collected = run(guest, parser, "/input/c")
     assert outcome.ok and collected.rows("out") == [{"path": "/input/c"}]
+
+
+def test_a_crash_of_a_guest_holding_two_jobs_is_retried_alone_to_tell_which_one_crashed(
+    guest: GuestProcess, write_parser: WriteParser
+) -> None:
+    # The guest dies with "a" and "b" sent: its last messages may be lost, so either job may
+    # have crashed it. "a" runs again alone, crashes alone, and is the one reported.
+    parser = write_parser(
+        """
+        import os
+        def parse(path):
+            if path == "/input/a":
+                os._exit(3)
+            return [{"path": path}]
+        """
+    )
+    guest.start_job(_job(parser, "/input/a"))
+    guest.start_job(_job(parser, "/input/b"))
+    retries = []
+    first, second = Collected(), Collected()
+    outcome = guest.finish_job(first.on_data, on_retry=lambda: retries.append("a"))
+    assert outcome.error_code == ErrorCode.CRASHED and retries == ["a"]
+    assert guest.finish_job(second.on_data, on_retry=lambda: retries.append("b")).ok
+    assert second.rows("out") == [{"path": "/input/b"}] and retries == ["a"]
