@@ -61,6 +61,12 @@ def commit_old_part(case: SinkCase) -> None:
     writer.commit()
 
 
+def assert_only_the_old_part_is_there(kind: str, tmp_path: Path) -> None:
+    reopened = make_case(kind, tmp_path)  # opening a folder sink sweeps dead staging
+    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
+    assert reopened.leftovers() == []
+
+
 @pytest.mark.parametrize("kind", SINK_KINDS)
 def test_a_full_disk_raises_sink_error_and_keeps_the_old_part(kind: str, tmp_path: Path) -> None:
     case = make_case(kind, tmp_path)
@@ -88,9 +94,7 @@ def test_a_full_disk_raises_sink_error_and_keeps_the_old_part(kind: str, tmp_pat
     error = json.loads(child.stdout)["error"]
     assert error is not None and error.startswith(case.uri)
     assert "--sink" in error
-    reopened = make_case(kind, tmp_path)
-    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
-    assert reopened.leftovers() == []
+    assert_only_the_old_part_is_there(kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", FOLDER_KINDS)
@@ -122,9 +126,7 @@ def test_a_full_disk_while_committing_a_small_part_fails_it_and_keeps_the_old_pa
     assert child.returncode == 0, child.stderr
     error = json.loads(child.stdout)["error"]
     assert error is not None and error.startswith(case.uri)
-    reopened = make_case(kind, tmp_path)
-    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
-    assert reopened.leftovers() == []
+    assert_only_the_old_part_is_there(kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", FOLDER_KINDS)
@@ -201,9 +203,7 @@ def test_a_crash_between_writes_leaves_the_old_part(kind: str, tmp_path: Path) -
     )
 
     assert child.returncode == 9, child.stderr
-    reopened = make_case(kind, tmp_path)  # opening a folder sink sweeps dead staging
-    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
-    assert reopened.leftovers() == []
+    assert_only_the_old_part_is_there(kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", SINK_KINDS)
