@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 STAGING_DIR = ".staging"
 IDLE_EXIT_SECS = 1.0
+# Small parts wait in memory for the commit thread to write them; past this many bytes the
+# engine waits for it, so a slow disk cannot make the host's memory grow with the input count.
+MAX_UNWRITTEN_BYTES = 64 << 20
 
 
 class _TableFileWriter(Protocol):
@@ -195,6 +198,11 @@ class FilePartWriter:
             writer, self._writer = self._writer, None
             self._unwritten = writer.close()
 
+    @property
+    def unwritten_bytes(self) -> int:
+        """The size of the sealed part while `sync` has yet to write it."""
+        return 0 if self._unwritten is None else self._unwritten.size
+
     def sync(self) -> None:
         """Put the sealed part on disk: a rename of an unsynced file can publish an empty part
         after a crash."""
@@ -235,6 +243,7 @@ class _Group:
     parts: list[FilePartWriter]
     done: Future[None] = field(default_factory=Future)
     error: Exception | None = None
+    unwritten_bytes: int = 0  # of its parts, when it was queued
 
 
 class _GroupCommitter:
@@ -252,12 +261,16 @@ class _GroupCommitter:
         self._changed = threading.Condition()
         self._queue: list[_Group] = []
         self._pending: Counter[Path] = Counter()  # destinations of queued or running groups
+        self._unwritten = 0  # bytes of queued or running groups still in memory
         self._thread: threading.Thread | None = None
         self._stopping = False
 
     def submit(self, parts: list[FilePartWriter]) -> Future[None]:
-        group = _Group(parts)
+        group = _Group(parts, unwritten_bytes=sum(part.unwritten_bytes for part in parts))
         with self._changed:
+            while self._unwritten and self._unwritten + group.unwritten_bytes > MAX_UNWRITTEN_BYTES:
+                self._changed.wait()
+            self._unwritten += group.unwritten_bytes
             self._queue.append(group)
             self._pending.update(part.destination for part in parts)
             if self._thread is None:
@@ -300,6 +313,7 @@ class _GroupCommitter:
                         part.abort()  # removes the staged files not yet published
             with self._changed:
                 for group in groups:
+                    self._unwritten -= group.unwritten_bytes
                     for part in group.parts:
                         self._pending[part.destination] -= 1
                         if not self._pending[part.destination]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
-from casparian_core.sinks import PartWriter, SinkError
+from casparian_core.sinks import PartWriter, SinkError, file_sink
 
-from .conftest import SinkCase, numbers
+from .conftest import SinkCase, make_case, numbers
 
 SCHEMA = numbers(0, 0).schema
 
@@ -152,3 +154,22 @@ def test_location_names_where_the_user_finds_the_output(case: SinkCase) -> None:
         assert location.endswith("/out/sales")
     else:
         assert location.endswith(f"out.{case.kind} (table sales)")
+
+
+def test_small_parts_waiting_for_the_disk_hold_at_most_the_memory_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a budget smaller than one part, each commit waits until the one before is written
+    # and published: parts never pile up in memory behind a slow disk.
+    monkeypatch.setattr(file_sink, "MAX_UNWRITTEN_BYTES", 1)
+    case = make_case("parquet", tmp_path)
+    sink = case.sink
+    assert isinstance(sink, file_sink.FileSink)
+    for number in range(4):
+        part = sink.begin("sales", f"in{number}-v1", SCHEMA)
+        part.write(numbers(number * 100, (number + 1) * 100))
+        sink.commit_together([part])
+        earlier = [sink.part_path("sales", f"in{n}-v1").is_file() for n in range(number)]
+        assert all(earlier)
+    sink.close()
+    assert [row["n"] for row in case.read("sales")] == list(range(400))

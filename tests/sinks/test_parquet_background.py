@@ -15,7 +15,7 @@ import pytest
 from casparian_core.sinks import parquet_part
 
 from .conftest import make_case, numbers
-from .test_failures import commit_old_part, run_child
+from .test_failures import assert_only_the_old_part_is_there, commit_old_part, run_child
 
 SCHEMA = numbers(0, 0).schema
 ROWS = 1_000
@@ -52,12 +52,6 @@ def run_limited_child(tmp_path: Path, row_groups: int) -> dict[str, object]:
     return json.loads(child.stdout)
 
 
-def assert_old_part_only(tmp_path: Path) -> None:
-    reopened = make_case("parquet", tmp_path)
-    assert [row["tag"] for row in reopened.read("sales")] == ["old"] * 3
-    assert reopened.leftovers() == []
-
-
 def test_a_failed_background_write_is_raised_by_a_later_write(tmp_path: Path) -> None:
     # The thread fails on row group 0; at most one more waits in the queue, so the engine
     # learns of the error by its fourth write at the latest, long before the commit.
@@ -67,7 +61,7 @@ def test_a_failed_background_write_is_raised_by_a_later_write(tmp_path: Path) ->
     error = str(outcome["error"])
     assert error.startswith(f"parquet://{tmp_path / 'out'}")
     assert "disk is full or a file size limit" in error and "--sink" in error
-    assert_old_part_only(tmp_path)
+    assert_only_the_old_part_is_there("parquet", tmp_path)
 
 
 def test_a_failed_background_write_is_raised_at_commit(tmp_path: Path) -> None:
@@ -76,7 +70,7 @@ def test_a_failed_background_write_is_raised_at_commit(tmp_path: Path) -> None:
 
     assert outcome["at"] == "commit"
     assert "disk is full or a file size limit" in str(outcome["error"])
-    assert_old_part_only(tmp_path)
+    assert_only_the_old_part_is_there("parquet", tmp_path)
 
 
 class _GatedWriter(pq.ParquetWriter):
@@ -130,7 +124,7 @@ def test_abort_while_a_row_group_is_written_publishes_nothing(
 
     assert file_writer.written == [0]  # the queued row group was dropped, not written
     assert row_group_threads() == []
-    assert_old_part_only(tmp_path)
+    assert_only_the_old_part_is_there("parquet", tmp_path)
 
 
 def test_the_engine_waits_while_one_row_group_waits_for_the_thread(
