@@ -34,7 +34,7 @@ from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.walk import split_point
 
-# Fewer walk items than this are scanned in-process: starting the worker costs ~0.1-0.2 s.
+# Fewer walk items than this are scanned in-process: starting a worker costs ~0.1-0.2 s.
 HANDOVER_AFTER = 20_000
 POLL_SECS = 0.1  # how often to look at the cancel flag while waiting for a batch
 STDERR_TAIL_BYTES = 2_000
@@ -139,17 +139,6 @@ class ScanWorker:
             stdin.close()
         except BrokenPipeError:
             pass  # it died at once: receive() reports it
-
-    def __enter__(self) -> ScanWorker:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def connection(self) -> Connection:

@@ -10,8 +10,8 @@ and the watcher's small refreshes never pay for a process start.
 Rows whose file was not found are marked missing only after a complete walk: a cancelled scan
 keeps the batches already written, marks nothing missing and does not record the source as
 scanned. A worker that dies is reported as ScanWorkerDiedError, after the same cleanup (the
-other worker is stopped). The
-ids waiting to be marked are the only thing that grows during a scan: 8 bytes per missing row.
+other worker is stopped). The ids waiting to be marked are the only thing that grows during a
+scan: 8 bytes per missing row.
 """
 
 from __future__ import annotations

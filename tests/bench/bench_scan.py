@@ -72,7 +72,7 @@ def baseline_walk(root: Path) -> float:
 
 def child_scan(home: str, tree: str, hash_files: bool) -> None:
     """Run in a child process: one scan, its summary and the peak RSS of this process and of
-    the scan's worker process as JSON."""
+    the largest of the scan's worker processes as JSON."""
 
     async def scan() -> dict[str, object]:
         async with CoreService(load_settings(env={}, home=home)) as service:
