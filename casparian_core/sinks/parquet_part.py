@@ -40,7 +40,7 @@ class ParquetPartFile:
     def write_table(self, table: pa.Table) -> None:
         self._pending.append(table)
         self._rows += table.num_rows
-        self._bytes += table.get_total_buffer_size()  # `nbytes` costs ~20 us per small table
+        self._bytes += table.nbytes
         if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
             if self._background is None:
                 self._background = _RowGroupWriter(_parquet_writer(self._path, self._schema))
