@@ -2,16 +2,19 @@
 
 Both the sync connections (scans, the queue) and the async store open the file through here, so
 every connection gets the same pragmas and nobody touches a database we cannot read or that a
-newer release wrote.
+newer release wrote. Sync connections also attach the path index (schema.PATH_INDEX), the
+database's companion file.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
+from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS, PATH_INDEX
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -26,6 +29,12 @@ WRITE_PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
 )
 ALL_PRAGMAS = PRAGMAS + WRITE_PRAGMAS
+# A write that changes nothing, per file: first in a transaction, it takes that file's write
+# lock (waiting as busy_timeout allows) and no other file's.
+TAKE_WRITE_LOCK = {
+    "main": "UPDATE main.scout_sources SET id = id WHERE 0",
+    "path_index": "UPDATE path_index.scout_files_text_mark SET indexed_upto = 0 WHERE 0",
+}
 
 
 def utc_now() -> str:
@@ -38,7 +47,8 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A sync connection in autocommit mode (callers issue BEGIN themselves), schema up to date."""
+    """A sync connection in autocommit mode (callers issue BEGIN themselves), schema up to date,
+    with the path index attached."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -47,6 +57,7 @@ def connect(path: Path) -> sqlite3.Connection:
         for pragma in WRITE_PRAGMAS:
             conn.execute(pragma)
         migrate(conn, path)
+        attach_path_index(conn, path_index_file(path))
     except sqlite3.DatabaseError as exc:
         conn.close()
         if exc.sqlite_errorcode not in CORRUPTION_CODES:
@@ -59,6 +70,71 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, schema: str = "main") -> Iterator[None]:
+    """A transaction holding the write lock of one file from its start, committed at the end
+    of the block and rolled back if it raises.
+
+    Not BEGIN IMMEDIATE, which locks every attached file: a scan writes the catalogue while
+    another connection fills the path index (scout/text_index.py), and neither may wait for
+    the other. Taking the lock first also means the transaction reads the newest data and
+    cannot fail later for having read an older snapshot.
+    """
+    conn.execute("BEGIN")
+    try:
+        conn.execute(TAKE_WRITE_LOCK[schema])
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def path_index_file(database: Path) -> Path:
+    """The path index's file: `casparian_flow.sqlite3` has `casparian_flow.paths.sqlite3`."""
+    return database.with_suffix(".paths" + database.suffix)
+
+
+def attach_path_index(conn: sqlite3.Connection, index: Path) -> None:
+    """Attach the path index as `path_index`, creating it if missing. An unreadable one is
+    derived data: it is deleted and made afresh (empty: the next scan fills it)."""
+    try:
+        _attach_path_index(conn, index)
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode not in CORRUPTION_CODES:
+            raise
+        if "path_index" in (row[1] for row in conn.execute("PRAGMA database_list")):
+            conn.execute("DETACH DATABASE path_index")
+        for companion in ("", "-wal", "-shm"):
+            index.with_name(index.name + companion).unlink(missing_ok=True)
+        _attach_path_index(conn, index)
+
+
+def _attach_path_index(conn: sqlite3.Connection, index: Path) -> None:
+    conn.execute("ATTACH DATABASE ? AS path_index", (str(index),))
+    conn.execute("PRAGMA path_index.journal_mode = WAL")
+    conn.execute("PRAGMA path_index.synchronous = NORMAL")
+    if _has_path_index(conn):
+        return
+    # IMMEDIATE: two processes opening a new home must not both create it.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_path_index(conn):
+            for statement in _statements(PATH_INDEX):
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _has_path_index(conn: sqlite3.Connection) -> bool:
+    found = conn.execute(
+        "SELECT count(*) FROM path_index.sqlite_master WHERE name = 'scout_files_text_mark'"
+    ).fetchone()[0]
+    return found > 0
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

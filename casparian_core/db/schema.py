@@ -201,5 +201,31 @@ CREATE TABLE cf_parser_tests (
 CREATE INDEX cf_parser_tests_parser ON cf_parser_tests(parser_name, tested_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1,)
+# The trigram index moves to a file of its own (PATH_INDEX below); the next scan fills it, and
+# until then every row counts as not indexed yet, so filters stay exact.
+MIGRATION_2 = """
+DROP TABLE scout_files_text;
+DROP TABLE scout_files_text_mark;
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2)
 LATEST_VERSION = len(MIGRATIONS)
+
+# The path index: the trigram index over scout_files.rel_path behind substring and glob
+# filters (scout/text_index.py). It lives in a file of its own beside the database, attached
+# as `path_index` by every connection, because SQLite allows one writer per file: a large scan
+# fills it on a second connection while it writes the catalogue. It is derived data, kept
+# outside the migrations: created when missing, and started afresh when unreadable.
+# Contentless (content=''): it returns the ids of candidate rows, and the catalogue has the
+# paths. The mark names the last row indexed (see text_index.catch_up).
+PATH_INDEX = """
+CREATE VIRTUAL TABLE path_index.scout_files_text USING fts5(
+    rel_path, content='', tokenize='trigram', detail='none', columnsize=0
+);
+CREATE TABLE path_index.scout_files_text_mark (
+    indexed_upto INTEGER NOT NULL,
+    upto_rel_path TEXT,
+    upto_first_seen TEXT
+);
+INSERT INTO path_index.scout_files_text_mark VALUES (0, NULL, NULL);
+"""

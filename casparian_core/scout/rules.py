@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass
 
-from casparian_core.db.connection import utc_now
+from casparian_core.db.connection import utc_now, write_transaction
 from casparian_core.scout.errors import EmptyPatternError, RuleNotFoundError
 from casparian_core.scout.tagging import validate_tag
 
@@ -147,13 +147,8 @@ def apply_rules(conn: sqlite3.Connection, first_id: int = 1) -> int:
         return 0
     changed = 0
     for low in range(first_id, last_id + 1, APPLY_BATCH_IDS):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             changed += conn.execute(APPLY_RULES, (low, low + APPLY_BATCH_IDS - 1)).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return changed
 
 

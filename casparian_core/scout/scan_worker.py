@@ -53,7 +53,7 @@ def worker_jobs(job: ScanJob, resume: Resume) -> list[ScanJob]:
 class ScanWorkers:
     """The worker processes of one scan, one per range of the walk, and their batches."""
 
-    def __init__(self, database: str, jobs: Sequence[ScanJob], tally: ScanTally) -> None:
+    def __init__(self, database: Path, jobs: Sequence[ScanJob], tally: ScanTally) -> None:
         # The first range goes on counting from the scanning process's tally, the others from 0.
         self._tallies = [tally, *(ScanTally() for _ in jobs[1:])]
         self._workers: list[ScanWorker] = []
@@ -108,7 +108,7 @@ class ScanWorkers:
 class ScanWorker:
     """One worker process of a scan, and the batches it sends."""
 
-    def __init__(self, database: str, job: ScanJob, tally: ScanTally) -> None:
+    def __init__(self, database: Path, job: ScanJob, tally: ScanTally) -> None:
         self._root = job.root
         read_fd, write_fd = os.pipe()
         # A file, not a pipe: it can never fill up and block the worker.
@@ -171,7 +171,7 @@ class ScanWorker:
 def _work(write_fd: int) -> None:
     database, job, tally = pickle.load(sys.stdin.buffer)
     out = Connection(write_fd, readable=False)
-    conn = sqlite3.connect(Path(database).as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    conn = sqlite3.connect(database.as_uri() + "?mode=ro", uri=True, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         for batch in compare(job, tally, conn, cancelled=lambda: False):

@@ -5,7 +5,9 @@ this module writes the batches of changes it yields, one transaction each, and t
 A scan starts in this process; once the walk passes HANDOVER_AFTER items, the rest of the walk,
 the file reading and the comparison move to worker processes, each over its own range of the
 tree (scan_worker.py), while this process keeps writing: the same comparison code either way,
-and the watcher's small refreshes never pay for a process start.
+and the watcher's small refreshes never pay for a process start. Meanwhile a thread fills the
+path index with the rows written so far (text_index.BackgroundFill); a small scan fills it once
+at its end.
 
 Rows whose file was not found are marked missing only after a complete walk: a cancelled scan
 keeps the batches already written, marks nothing missing and does not record the source as
@@ -23,8 +25,9 @@ import time
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from casparian_core.db.connection import utc_now
+from casparian_core.db.connection import utc_now, write_transaction
 from casparian_core.events import ScanProgress
 from casparian_core.scout import compare as compare_module
 from casparian_core.scout import rules as tagging_rules
@@ -157,8 +160,12 @@ class Scanner:
             last = self._write(compare(job, ScanTally(), self._conn, self._cancel.is_set))
             if last.resume is not None:
                 jobs = scan_worker.worker_jobs(job, last.resume)
-                with ScanWorkers(self._database(), jobs, last.tally) as workers:
-                    last = self._write(workers.batches(self._cancel), last)
+                database = self._database()
+                with (
+                    ScanWorkers(database, jobs, last.tally) as workers,
+                    text_index.BackgroundFill(database) as fill,
+                ):
+                    last = self._write(workers.batches(self._cancel), last, fill.wake)
             if last.outcome is Outcome.WALKED:
                 self._mark_missing()
         finally:
@@ -168,14 +175,19 @@ class Scanner:
         return self._summary(last, time.perf_counter() - started)
 
     def _write(
-        self, batches: Iterable[ChangeBatch], last: ChangeBatch | None = None
+        self,
+        batches: Iterable[ChangeBatch],
+        last: ChangeBatch | None = None,
+        written: Callable[[], None] | None = None,
     ) -> ChangeBatch:
-        """Write every batch and return the last one (the last one read when a cancel stops
-        the worker early)."""
+        """Write every batch, calling `written` after each write, and return the last one (the
+        last one read when a cancel stops the worker early)."""
         for batch in batches:
             self._missing.extend(batch.missing)
             if batch.has_changes():
                 self._write_batch(batch)
+                if written is not None:
+                    written()
             self._report(batch)
             last = batch
         assert last is not None  # compare() always yields a last batch
@@ -185,13 +197,12 @@ class Scanner:
         conn = self._conn
         first_new_id = self._next_id() if batch.inserts and self._rules_apply else None
         # The one foreign key these statements set, source_id, is checked once per batch rather
-        # than once per row (~2 of the ~20 µs an insert costs): under the write lock BEGIN
-        # IMMEDIATE takes, the source cannot go away between the check and the commit. The
-        # pragma is ignored inside a transaction, hence around it.
+        # than once per row (~2 of the ~20 µs an insert costs): under the write lock the
+        # transaction takes first, the source cannot go away between the check and the commit.
+        # The pragma is ignored inside a transaction, hence around it.
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 if not sources.exists(conn, self._source.id):
                     raise SourceRemovedDuringScanError(self._source.name)
                 conn.executemany(INSERT_NEW, batch.inserts)
@@ -199,10 +210,6 @@ class Scanner:
                 conn.executemany(
                     MARK_UNCHANGED, ((self._stamp, first, last) for first, last in batch.unchanged)
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
         if first_new_id is not None:
@@ -212,22 +219,17 @@ class Scanner:
         conn, missing = self._conn, self._missing
         batch_size = compare_module.WRITE_BATCH
         for start in range(0, len(missing), batch_size):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany(
                     MARK_MISSING, ((id_,) for id_ in missing[start : start + batch_size])
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     def _next_id(self) -> int:
         return (self._conn.execute("SELECT max(id) FROM scout_files").fetchone()[0] or 0) + 1
 
-    def _database(self) -> str:
-        """The file of this scan's connection, for the worker to open read-only."""
-        return self._conn.execute("PRAGMA database_list").fetchone()[2]
+    def _database(self) -> Path:
+        """The file of this scan's connection, for the workers and the path index's fill."""
+        return Path(self._conn.execute("PRAGMA database_list").fetchone()[2])
 
     # Reporting.
 

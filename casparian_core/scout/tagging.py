@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from casparian_core.db.connection import write_transaction
 from casparian_core.scout.errors import InvalidTagError
 from casparian_core.scout.queries import FileQuery
 
@@ -33,15 +34,9 @@ def untag_files(conn: sqlite3.Connection, query: FileQuery) -> int:
 
 def _set_manual_tag(conn: sqlite3.Connection, query: FileQuery, tag: str | None) -> int:
     where = query.where(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        changed = conn.execute(
+    with write_transaction(conn):
+        return conn.execute(
             "UPDATE scout_files SET tag = ?, tag_source = 'manual', rule_id = NULL"
             f" WHERE {where.sql}",
             (tag, *where.params),
         ).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return changed

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.db.connection import connect, schema_version
+from casparian_core.db.connection import connect, path_index_file, schema_version
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
@@ -91,3 +91,30 @@ def test_corrupt_file_is_refused_and_untouched(tmp_path: Path) -> None:
     with pytest.raises(DatabaseCorruptError, match=str(path)):
         connect(path)
     assert path.read_bytes() == garbage
+
+
+def test_version_1_s_trigram_index_moves_to_the_path_index_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cf.sqlite3"
+    with monkeypatch.context() as version_1:
+        version_1.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:1])
+        version_1.setattr("casparian_core.db.connection.LATEST_VERSION", 1)
+        old = connect(path)
+        old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
+        old.execute(
+            "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status,"
+            " first_seen, last_seen) VALUES (1, '/s/a', 'a', 1, 1, 'new', 't', 't')"
+        )
+        old.close()
+
+    conn = connect(path)
+
+    names = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master")}
+    assert not {"scout_files_text", "scout_files_text_mark"} & names
+    assert path_index_file(path).exists()
+    # Empty until the next scan fills it: every row counts as not indexed yet.
+    assert conn.execute("SELECT * FROM path_index.scout_files_text_mark").fetchall() == [
+        (0, None, None)
+    ]
+    assert conn.execute("SELECT rel_path FROM scout_files").fetchall() == [("a",)]
