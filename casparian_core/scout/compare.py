@@ -31,6 +31,7 @@ from enum import StrEnum
 
 from casparian_core.scout.content import NotRegularFileError, read_content
 from casparian_core.scout.names import display_path, display_text
+from casparian_core.scout.staging import NewRow, StagedRows
 from casparian_core.scout.walk import FoundFile, Skipped, SkipReason, source_items
 
 WRITE_BATCH = 10_000  # changes per batch (one write transaction each), checked every 256 items
@@ -119,7 +120,7 @@ class Outcome(StrEnum):
 class ChangeBatch:
     """The changes found since the previous batch, as parameter rows for the writer."""
 
-    inserts: list[tuple[object, ...]]
+    inserts: list[NewRow]  # new files, unless a worker staged them (then in `staged`)
     updates: list[tuple[object, ...]]
     unchanged: list[list[int]]  # [first id, last id]: runs of rows becoming 'unchanged'
     missing: list[int]  # ids of rows whose file was not found: marked once the walk completes
@@ -127,10 +128,11 @@ class ChangeBatch:
     current: str  # the last path walked, for progress
     outcome: Outcome | None = None  # set on the last batch
     resume: Resume | None = None  # set when handed over
+    staged: StagedRows | None = None  # the new files, as a worker staged them (staging.py)
 
     def has_changes(self) -> bool:
         """Whether there is anything to write now (missing rows wait for the walk's end)."""
-        return bool(self.inserts or self.updates or self.unchanged)
+        return bool(self.inserts or self.staged or self.updates or self.unchanged)
 
 
 CatalogueRow = tuple[str, int, int, int, str, int]  # rel_path, id, size, mtime_ns, status, hashed
@@ -158,7 +160,7 @@ class _Comparison:
         self._new_batch("")
 
     def _new_batch(self, current: str) -> None:
-        self._inserts: list[tuple[object, ...]] = []
+        self._inserts: list[NewRow] = []
         self._updates: list[tuple[object, ...]] = []
         self._unchanged: list[list[int]] = []
         self._missing: list[int] = []
@@ -252,17 +254,7 @@ class _Comparison:
         if file_id is None:
             tally.new += 1
             self._inserts.append(
-                (
-                    job.source_id,
-                    path,
-                    path_bytes,
-                    rel_path,
-                    item.size,
-                    item.mtime_ns,
-                    digest,
-                    kind,
-                    job.stamp,
-                )
+                (path, path_bytes, rel_path, item.size, item.mtime_ns, digest, kind)
             )
         elif not same_stat:
             tally.changed += 1

@@ -8,15 +8,19 @@ next to nothing to write and each core walks half the tree; in a first scan the 
 turns on the core the writer leaves. Each worker walks, reads and hashes files and compares
 them with its range of the catalogue through a read-only connection (compare.py); the scanning
 process writes the batches of both as they come (the ranges are disjoint, so their order does
-not matter). The job arrives pickled on stdin, the batches leave pickled through a pipe; a
-worker never writes to the database, so killing the workers (on cancel, or when one dies)
-leaves the catalogue as the last applied batch left it.
+not matter), and acknowledges each on the worker's stdin: a worker waits once it is MAX_AHEAD
+batches ahead. The job arrives pickled on stdin, the batches leave pickled through a pipe, the
+new files they find staged in a file of their own (staging.py); a worker never writes to the
+database, so killing the workers (on cancel, or when one dies) leaves the catalogue as the last
+applied batch left it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -32,10 +36,18 @@ from types import TracebackType
 from casparian_core.db.connection import BUSY_TIMEOUT_MS
 from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally, compare
 from casparian_core.scout.errors import ScanWorkerDiedError
+from casparian_core.scout.staging import StageFile
 from casparian_core.scout.walk import split_point
 
 # Fewer walk items than this are scanned in-process: starting a worker costs ~0.1-0.2 s.
 HANDOVER_AFTER = 20_000
+STAGE_DIR_PREFIX = "scan-staging-"
+# Batches a worker may send ahead of those written: enough to keep the writer busy, few enough
+# that a cancel or a dying writer wastes little, and the staged rows stay near the writer.
+MAX_AHEAD = 4
+# Added to a worker's nice value: workers that ran ahead wait for the writer anyway, so when
+# the cores are short the writer goes first (1 M first scan: 58-62 -> 58-63 k files/s).
+WORKER_NICENESS = 5
 POLL_SECS = 0.1  # how often to look at the cancel flag while waiting for a batch
 STDERR_TAIL_BYTES = 2_000
 
@@ -57,9 +69,13 @@ class ScanWorkers:
         # The first range goes on counting from the scanning process's tally, the others from 0.
         self._tallies = [tally, *(ScanTally() for _ in jobs[1:])]
         self._workers: list[ScanWorker] = []
+        # The workers' staging files (staging.py), beside the database: the same disk, which
+        # has room for the rows anyway.
+        self._stage_dir = Path(tempfile.mkdtemp(prefix=STAGE_DIR_PREFIX, dir=database.parent))
         try:
-            for job, start_tally in zip(jobs, self._tallies, strict=True):
-                self._workers.append(ScanWorker(database, job, start_tally))
+            for index, (job, start_tally) in enumerate(zip(jobs, self._tallies, strict=True)):
+                stage = self._stage_dir / f"worker-{index}.sqlite3"
+                self._workers.append(ScanWorker(database, job, start_tally, stage))
         except BaseException:
             self.close()
             raise
@@ -96,19 +112,22 @@ class ScanWorkers:
                     tally=reduce(ScanTally.plus, tallies),  # ranges in walk order
                     outcome=None if running else batch.outcome,
                 )
+                self._workers[index].acknowledge()  # asked for more: the batch is written
             if cancel.is_set():
                 return
 
     def close(self) -> None:
-        """Stop the workers that still run, and release their pipes."""
+        """Stop the workers that still run, release their pipes and delete their staging
+        files."""
         for worker in self._workers:
             worker.close()
+        shutil.rmtree(self._stage_dir, ignore_errors=True)
 
 
 class ScanWorker:
     """One worker process of a scan, and the batches it sends."""
 
-    def __init__(self, database: Path, job: ScanJob, tally: ScanTally) -> None:
+    def __init__(self, database: Path, job: ScanJob, tally: ScanTally, stage: Path) -> None:
         self._root = job.root
         read_fd, write_fd = os.pipe()
         # A file, not a pipe: it can never fill up and block the worker.
@@ -134,9 +153,10 @@ class ScanWorker:
         self._batches = Connection(read_fd, writable=False)
         stdin = self._process.stdin
         assert stdin is not None
+        self._acks = stdin  # after the job, one byte per batch written (see _work)
         try:
-            pickle.dump((database, job, tally), stdin)
-            stdin.close()
+            pickle.dump((database, job, tally, stage), stdin)
+            stdin.flush()
         except BrokenPipeError:
             pass  # it died at once: receive() reports it
 
@@ -154,12 +174,23 @@ class ScanWorker:
                 self._root, self._process.wait(), self._stderr_tail()
             ) from None
 
+    def acknowledge(self) -> None:
+        """Tell it one more of its batches is written."""
+        try:
+            self._acks.write(b"\0")
+            self._acks.flush()
+        except BrokenPipeError:
+            pass  # it has ended (after its last batch, or dying: receive() reports that)
+
     def close(self) -> None:
         """Stop the worker if it still runs (a cancel, an error), and release its pipes."""
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
         self._batches.close()
+        # An acknowledgement a worker that ended could not take may still be buffered.
+        with contextlib.suppress(BrokenPipeError):
+            self._acks.close()
         self._stderr.close()
 
     def _stderr_tail(self) -> str:
@@ -169,14 +200,26 @@ class ScanWorker:
 
 
 def _work(write_fd: int) -> None:
-    database, job, tally = pickle.load(sys.stdin.buffer)
+    os.nice(WORKER_NICENESS)
+    acks = sys.stdin.buffer
+    database, job, tally, stage_path = pickle.load(acks)
     out = Connection(write_fd, readable=False)
     conn = sqlite3.connect(database.as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    stage = StageFile(stage_path)
+    sent = written = 0
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         for batch in compare(job, tally, conn, cancelled=lambda: False):
+            if batch.inserts:  # staged here, on this core, rather than sent (staging.py)
+                batch = replace(batch, inserts=[], staged=stage.append(batch.inserts))
             out.send(batch)
+            sent += 1
+            while sent - written >= MAX_AHEAD:  # wait for the writer
+                if not acks.read(1):
+                    return  # the scanning process is gone
+                written += 1
     finally:
+        stage.close()
         conn.close()
         out.close()
 

@@ -42,6 +42,7 @@ from casparian_core.scout.compare import (
 from casparian_core.scout.errors import SourceRemovedDuringScanError
 from casparian_core.scout.scan_worker import ScanWorkers
 from casparian_core.scout.sources import SourceRecord
+from casparian_core.scout.staging import Stages
 
 # A scan connection caches this much of the database (KiB, as SQLite's negative cache_size):
 # the index pages a batch touches stay in memory on a million-file catalogue.
@@ -49,17 +50,6 @@ SCAN_CACHE_KIB = 32 * 1024
 
 ProgressCallback = Callable[[ScanProgress], None]
 
-INSERT_NEW = """
-INSERT INTO scout_files (source_id, path, path_bytes, rel_path, size, mtime_ns, content_hash,
-                         kind, status, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'new', ?9, ?9)
-ON CONFLICT (source_id, rel_path) DO UPDATE SET
-    path_bytes = excluded.path_bytes, size = excluded.size, mtime_ns = excluded.mtime_ns,
-    content_hash = excluded.content_hash, kind = excluded.kind, status = 'changed',
-    last_seen = excluded.last_seen
-"""
-# (Another process, a watcher or a second scan, may have inserted the row meanwhile: then it is
-# an update, not an error.)
 UPDATE_CONTENT = """
 UPDATE scout_files SET status = ?, size = ?, mtime_ns = ?, content_hash = ?, kind = ?,
                        path_bytes = ?, last_seen = ?
@@ -130,6 +120,7 @@ class Scanner:
         self._missing = array("q")  # ids of rows whose file the walk did not find (set by _run)
         self._stamp = ""  # the time of the scan running (set by _run)
         conn.execute(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
+        self._stages = Stages(conn)
 
     def scan(self) -> ScanSummary:
         """Scan the whole source."""
@@ -164,6 +155,7 @@ class Scanner:
                 with (
                     ScanWorkers(database, jobs, last.tally) as workers,
                     text_index.BackgroundFill(database) as fill,
+                    self._stages,
                 ):
                     last = self._write(workers.batches(self._cancel), last, fill.wake)
             if last.outcome is Outcome.WALKED:
@@ -194,8 +186,11 @@ class Scanner:
         return last
 
     def _write_batch(self, batch: ChangeBatch) -> None:
-        conn = self._conn
-        first_new_id = self._next_id() if batch.inserts and self._rules_apply else None
+        conn, stages = self._conn, self._stages
+        new = batch.inserts or batch.staged
+        first_new_id = self._next_id() if new and self._rules_apply else None
+        if batch.staged is not None:
+            stages.attach(batch.staged)
         # The one foreign key these statements set, source_id, is checked once per batch rather
         # than once per row (~2 of the ~20 µs an insert costs): under the write lock the
         # transaction takes first, the source cannot go away between the check and the commit.
@@ -205,7 +200,9 @@ class Scanner:
             with write_transaction(conn):
                 if not sources.exists(conn, self._source.id):
                     raise SourceRemovedDuringScanError(self._source.name)
-                conn.executemany(INSERT_NEW, batch.inserts)
+                staged = stages.append(batch.inserts) if batch.inserts else batch.staged
+                if staged is not None:
+                    stages.insert(staged, self._source.id, self._stamp)
                 conn.executemany(UPDATE_CONTENT, batch.updates)
                 conn.executemany(
                     MARK_UNCHANGED, ((self._stamp, first, last) for first, last in batch.unchanged)

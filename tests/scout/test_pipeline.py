@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from casparian_core.config import Settings
 from casparian_core.events import ScanProgress
 from casparian_core.scout import compare, scan_worker, sources
 from casparian_core.scout.errors import ScanWorkerDiedError
@@ -21,9 +22,9 @@ from tests.scout.conftest import catalogue, scan, write_tree
 
 HANDOVER = 100
 BATCH = 500
-# Each worker's range (about half of what follows the handover) holds several batches of
-# changes, more than fit in a pipe: no worker can finish while the scanner is busy with its
-# first batch.
+# Each worker's range (about half of what follows the handover) holds more batches of changes
+# than a worker may send ahead of the writer (MAX_AHEAD): no worker can finish while the scanner
+# is busy with its first batch.
 MANY = 6_000
 
 
@@ -146,7 +147,7 @@ async def test_a_scan_cancelled_while_the_worker_scans_marks_nothing_missing(
 
 
 async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
-    service: CoreService, data: Path, early_handover: None
+    service: CoreService, settings: Settings, data: Path, early_handover: None
 ) -> None:
     _many_files(data)
     cancel = threading.Event()
@@ -163,6 +164,7 @@ async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
 
     assert partial.cancelled
     assert HANDOVER < partial.new < MANY
+    assert not list(settings.home.glob(f"{scan_worker.STAGE_DIR_PREFIX}*"))
     assert reports[-1].new == partial.new
     assert await service.scout.count_files() == partial.new
     [source] = await service.scout.sources()
@@ -198,10 +200,12 @@ async def test_a_terminals_ctrl_c_does_not_reach_the_workers(
 ) -> None:
     _many_files(data)
     groups: list[int] = []
+    niceness: list[int] = []
 
     def look_at_the_workers_once_they_reported(event: ScanProgress) -> None:
         if event.seen > HANDOVER and not groups:
             groups.extend(os.getpgid(worker.pid) for worker in _workers())
+            niceness.extend(worker.nice() for worker in _workers())
 
     summary = await service.scout.scan(
         data, on_progress=look_at_the_workers_once_they_reported, hash_files=False
@@ -209,6 +213,8 @@ async def test_a_terminals_ctrl_c_does_not_reach_the_workers(
 
     # A terminal sends Ctrl+C to its foreground process group: ours, not theirs.
     assert len(groups) == 2 and os.getpgrp() not in groups
+    # Behind the writer when the cores are short.
+    assert niceness == [min(os.nice(0) + scan_worker.WORKER_NICENESS, 19)] * 2
     assert (summary.cancelled, summary.new) == (False, MANY)
 
 
@@ -218,7 +224,7 @@ async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usabl
     _many_files(data)
 
     def kill_once_the_worker_reported(event: ScanProgress) -> None:
-        # The worker cannot have finished: it blocks on the full pipe while we are in here.
+        # The worker cannot have finished: it waits for the writer while we are in here.
         if event.seen > HANDOVER:
             _signal_the_worker(signal.SIGKILL)
 
@@ -234,7 +240,7 @@ async def test_a_worker_that_dies_is_a_clear_error_and_the_catalogue_stays_usabl
 
 
 async def test_the_rest_of_a_large_scan_is_split_between_two_workers_and_one_dying_stops_both(
-    service: CoreService, data: Path, early_handover: None
+    service: CoreService, settings: Settings, data: Path, early_handover: None
 ) -> None:
     _many_files(data)
     running: list[int] = []
@@ -250,6 +256,7 @@ async def test_the_rest_of_a_large_scan_is_split_between_two_workers_and_one_dyi
 
     assert running == [2]
     assert _workers() == []  # the first worker was stopped with the scan
+    assert not list(settings.home.glob(f"{scan_worker.STAGE_DIR_PREFIX}*"))  # nor left files
     written = await service.scout.count_files()
     assert HANDOVER <= written < MANY
     again = await service.scout.scan(data, hash_files=False)

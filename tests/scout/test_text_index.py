@@ -13,6 +13,7 @@ import pytest
 
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect, path_index_file
+from casparian_core.events import ScanProgress
 from casparian_core.scout import compare, scan_worker, text_index
 from casparian_core.scout.queries import FileQuery
 from casparian_core.scout.text_index import (
@@ -168,25 +169,27 @@ async def test_a_large_scan_fills_the_index_from_its_own_thread(
     monkeypatch.setattr(scan_worker, "HANDOVER_AFTER", 100)
     monkeypatch.setattr(compare, "WRITE_BATCH", 500)
     write_tree(data, {f"d{i // 500}/Day_{i:04d}.csv": "x" for i in range(3_000)})
-    rounds: list[tuple[str, int, int]] = []
+    niceness: list[int] = []
+    filled_during_the_scan = threading.Event()
     real_catch_up = text_index.catch_up
 
-    def counted(conn: sqlite3.Connection, *, afresh: bool = False) -> None:
-        indexed = conn.execute(
-            "SELECT indexed_upto FROM path_index.scout_files_text_mark"
-        ).fetchone()[0]
-        niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        rounds.append((threading.current_thread().name, indexed, niceness))
+    def watched(conn: sqlite3.Connection, *, afresh: bool = False) -> None:
         real_catch_up(conn, afresh=afresh)
+        if threading.current_thread().name == "path-index-fill":
+            niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            filled_during_the_scan.set()
 
-    monkeypatch.setattr(text_index, "catch_up", counted)
+    def wait_for_a_fill_round(event: ScanProgress) -> None:
+        if event.new >= 1_000:  # the writer waits here; the fill was woken by its last write
+            filled_during_the_scan.wait(timeout=30)
 
-    await service.scout.scan(data, hash_files=False)
+    monkeypatch.setattr(text_index, "catch_up", watched)
 
-    in_background = [(upto, nice) for thread, upto, nice in rounds if thread == "path-index-fill"]
-    assert len(in_background) >= 2 and in_background[1][0] > 0  # rounds while the scan wrote
+    await service.scout.scan(data, hash_files=False, on_progress=wait_for_a_fill_round)
+
+    assert filled_during_the_scan.is_set()
     # Below the writer's priority: the rounds may lag, the scan must not.
-    assert {nice for _, nice in in_background} == {min(os.nice(0) + FILL_NICENESS, 19)}
+    assert set(niceness) == {min(os.nice(0) + FILL_NICENESS, 19)}
     with closing(connect(settings.database_path)) as conn:
         assert (
             conn.execute("SELECT indexed_upto FROM path_index.scout_files_text_mark").fetchone()[0]
