@@ -71,7 +71,10 @@ class ScanWorkers:
         self._workers: list[ScanWorker] = []
         # The workers' staging files (staging.py), beside the database: the same disk, which
         # has room for the rows anyway.
-        self._stage_dir = Path(tempfile.mkdtemp(prefix=STAGE_DIR_PREFIX, dir=database.parent))
+        remove_abandoned_stage_dirs(database.parent)
+        self._stage_dir = Path(
+            tempfile.mkdtemp(prefix=f"{STAGE_DIR_PREFIX}{os.getpid()}-", dir=database.parent)
+        )
         try:
             for index, (job, start_tally) in enumerate(zip(jobs, self._tallies, strict=True)):
                 stage = self._stage_dir / f"worker-{index}.sqlite3"
@@ -122,6 +125,25 @@ class ScanWorkers:
         for worker in self._workers:
             worker.close()
         shutil.rmtree(self._stage_dir, ignore_errors=True)
+
+
+def remove_abandoned_stage_dirs(folder: Path) -> None:
+    """Delete the staging folders of scanning processes that died without cleaning up (killed,
+    the machine stopped); their names carry the process id."""
+    for stage_dir in folder.glob(f"{STAGE_DIR_PREFIX}*"):
+        owner = stage_dir.name.removeprefix(STAGE_DIR_PREFIX).partition("-")[0]
+        if owner.isdigit() and not _running(int(owner)):
+            shutil.rmtree(stage_dir, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 class ScanWorker:

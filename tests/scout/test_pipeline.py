@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -272,3 +273,21 @@ def test_the_rest_of_a_walk_is_cut_in_the_first_folder_with_more_than_one_entry_
     assert split_point(str(data), "in/b/y.txt") == "in/c.txt"
     assert split_point(str(data), "in/c.txt") == "in/d/"
     assert split_point(str(data), "in/d/z.txt") is None  # one file left
+
+
+async def test_staging_left_by_a_killed_scanning_process_is_removed_by_the_next_scan(
+    service: CoreService, settings: Settings, data: Path, early_handover: None
+) -> None:
+    gone = psutil.Popen([sys.executable, "-c", "pass"])  # a process id that no longer runs
+    gone.wait()
+    abandoned = settings.home / f"{scan_worker.STAGE_DIR_PREFIX}{gone.pid}-x1y2"
+    abandoned.mkdir()
+    (abandoned / "worker-0.sqlite3").write_bytes(b"rows staged by a scan killed with -9")
+    ours = settings.home / f"{scan_worker.STAGE_DIR_PREFIX}{os.getpid()}-a1b2"
+    ours.mkdir()  # a running process's: left alone
+    write_tree(data, {f"d/f{i:04d}.csv": "x" for i in range(HANDOVER * 3)})
+
+    summary = await service.scout.scan(data, hash_files=False)
+
+    assert summary.new == HANDOVER * 3
+    assert sorted(settings.home.glob(f"{scan_worker.STAGE_DIR_PREFIX}*")) == [ours]
