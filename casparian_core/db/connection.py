@@ -18,6 +18,7 @@ from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS, PATH_INDEX
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 CORRUPTION_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
@@ -27,6 +28,9 @@ PRAGMAS = (
 WRITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
+    # A large first scan can grow the WAL to a few hundred MB (the path index's fill reads
+    # while the scan writes, so it cannot start over); once it does, it shrinks back to this.
+    f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}",
 )
 ALL_PRAGMAS = PRAGMAS + WRITE_PRAGMAS
 # A write that changes nothing, per file: first in a transaction, it takes that file's write

@@ -3,7 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.db.connection import connect, path_index_file, schema_version
+from casparian_core.db.connection import (
+    WAL_SIZE_LIMIT_BYTES,
+    connect,
+    path_index_file,
+    schema_version,
+)
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
@@ -36,6 +41,7 @@ def test_connection_pragmas(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT_BYTES
 
 
 def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
