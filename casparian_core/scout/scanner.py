@@ -1,7 +1,8 @@
 """Scanning a source: compare its walk with the catalogue, and write what differs.
 
 The comparison (compare.py) is a merge-join of the walk with the catalogue in rel_path order;
-this module writes the batches of changes it yields, one transaction each, and tags new rows.
+this module writes the batches of changes it yields, one transaction each (new rows through a
+staging table and one INSERT … SELECT, staging.py), and tags new rows.
 A scan starts in this process; once the walk passes HANDOVER_AFTER items, the rest of the walk,
 the file reading and the comparison move to worker processes, each over its own range of the
 tree (scan_worker.py), while this process keeps writing: the same comparison code either way,
@@ -24,6 +25,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,8 +156,8 @@ class Scanner:
                 database = self._database()
                 with (
                     ScanWorkers(database, jobs, last.tally) as workers,
-                    text_index.BackgroundFill(database) as fill,
-                    self._stages,
+                    closing(text_index.BackgroundFill(database)) as fill,
+                    self._stages.workers_attached(),
                 ):
                     last = self._write(workers.batches(self._cancel), last, fill.wake)
             if last.outcome is Outcome.WALKED:
@@ -192,9 +194,9 @@ class Scanner:
         if batch.staged is not None:
             stages.attach(batch.staged)
         # The one foreign key these statements set, source_id, is checked once per batch rather
-        # than once per row (~2 of the ~20 µs an insert costs): under the write lock the
-        # transaction takes first, the source cannot go away between the check and the commit.
-        # The pragma is ignored inside a transaction, hence around it.
+        # than once per row (~2 µs a row): under the write lock the transaction takes first, the
+        # source cannot go away between the check and the commit. The pragma is ignored inside
+        # a transaction, hence around it.
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with write_transaction(conn):

@@ -12,10 +12,10 @@ found by the scanning process itself are staged in a temporary table of its conn
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 COLUMNS = "path, path_bytes, rel_path, size, mtime_ns, content_hash, kind"
 CREATE = """
@@ -88,28 +88,25 @@ class StageFile:
 
 
 class Stages:
-    """The staging tables a writer's connection reads from: its temporary table, and each
-    worker's file, attached when its first rows arrive and detached on exit (before the scan
-    deletes the files)."""
+    """The staging tables a writer's connection reads from: its temporary table, and the files
+    of the workers running (workers_attached)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._schemas = {IN_PROCESS: "temp"}
         conn.execute(CREATE.format(schema="temp"))
 
-    def __enter__(self) -> Stages:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for file, schema in list(self._schemas.items()):
-            if file != IN_PROCESS:
-                self._conn.execute(f"DETACH DATABASE {schema}")
-                del self._schemas[file]
+    @contextmanager
+    def workers_attached(self) -> Iterator[None]:
+        """While the workers run: their files are attached as their first rows arrive (attach),
+        and detached at the end, before the scan deletes them."""
+        try:
+            yield
+        finally:
+            for file, schema in list(self._schemas.items()):
+                if file != IN_PROCESS:
+                    self._conn.execute(f"DETACH DATABASE {schema}")
+                    del self._schemas[file]
 
     def attach(self, staged: StagedRows) -> None:
         """Make `staged` readable; outside a transaction (SQLite cannot attach inside one)."""

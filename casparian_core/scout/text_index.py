@@ -32,7 +32,6 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
-from types import TracebackType
 
 from casparian_core.db.connection import connect, write_transaction
 
@@ -107,17 +106,6 @@ class BackgroundFill:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="path-index-fill", daemon=True)
         self._thread.start()
-
-    def __enter__(self) -> BackgroundFill:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def wake(self) -> None:
         self._wake.set()
