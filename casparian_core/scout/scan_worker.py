@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import shutil
 import sqlite3
 import subprocess
@@ -221,25 +222,54 @@ class ScanWorker:
         return lines[-1] if lines else ""
 
 
+class _WriterAcks:
+    """The writer's acknowledgements, read from stdin once the job is: a byte per batch
+    written."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.sent = 0
+        self.written = 0
+
+    @property
+    def behind(self) -> int:
+        """Batches sent and not written yet."""
+        return self.sent - self.written
+
+    def take(self, *, wait: bool) -> bool:
+        """Count the acknowledgements that have arrived, waiting for one if `wait`; False once
+        the writer is gone."""
+        if wait or select.select([self._fd], [], [], 0)[0]:
+            received = os.read(self._fd, MAX_AHEAD)
+            if not received:
+                return False
+            self.written += len(received)
+        return True
+
+
 def _work(write_fd: int) -> None:
     os.nice(WORKER_NICENESS)
-    acks = sys.stdin.buffer
-    database, job, tally, stage_path = pickle.load(acks)
+    # Raw reads on stdin after the job: nothing follows it until the first batch is written.
+    database, job, tally, stage_path = pickle.load(sys.stdin.buffer)
+    acks = _WriterAcks(sys.stdin.fileno())
     out = Connection(write_fd, readable=False)
     conn = sqlite3.connect(database.as_uri() + "?mode=ro", uri=True, isolation_level=None)
     stage = StageFile(stage_path)
-    sent = written = 0
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         for batch in compare(job, tally, conn, cancelled=lambda: False):
-            if batch.inserts:  # staged here, on this core, rather than sent (staging.py)
+            if not acks.take(wait=False):
+                return  # the scanning process is gone
+            # While the writer is behind, it is the scan's bottleneck: stage the new rows here,
+            # on this core (staging.py). When it waits for us (hashing is slow), it has the time
+            # to take them as they are, and staging would only slow this worker down.
+            if batch.inserts and acks.behind > 0:
                 batch = replace(batch, inserts=[], staged=stage.append(batch.inserts))
             out.send(batch)
-            sent += 1
-            while sent - written >= MAX_AHEAD:  # wait for the writer
-                if not acks.read(1):
-                    return  # the scanning process is gone
-                written += 1
+            acks.sent += 1
+            while acks.behind >= MAX_AHEAD:  # wait for the writer
+                if not acks.take(wait=True):
+                    return
     finally:
         stage.close()
         conn.close()
