@@ -7,6 +7,8 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
+from contextlib import closing
 from pathlib import Path
 
 import psutil
@@ -14,7 +16,7 @@ import pytest
 
 from casparian_core.config import Settings
 from casparian_core.events import ScanProgress
-from casparian_core.scout import compare, scan_worker, sources
+from casparian_core.scout import compare, scan_worker, sources, staging
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.scanner import ScanSummary
 from casparian_core.scout.walk import split_point
@@ -291,3 +293,53 @@ async def test_staging_left_by_a_killed_scanning_process_is_removed_by_the_next_
 
     assert summary.new == HANDOVER * 3
     assert sorted(settings.home.glob(f"{scan_worker.STAGE_DIR_PREFIX}*")) == [ours]
+
+
+async def test_rows_a_worker_staged_are_catalogued_like_rows_it_sent(
+    service: CoreService,
+    settings: Settings,
+    conn: sqlite3.Connection,
+    data: Path,
+    early_handover: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _many_files(data)
+    inserted_from: list[str] = []
+    held: list[bool] = []
+    real_insert = staging.Stages.insert
+
+    def recorded(self: staging.Stages, staged: staging.StagedRows, *args: object) -> None:
+        inserted_from.append(staged.file)
+        real_insert(self, staged, *args)  # type: ignore[arg-type]
+
+    def hold_the_writer_until_a_worker_staged_rows(event: ScanProgress) -> None:
+        # A writer that is behind is the cue for the workers to stage their rows themselves.
+        if event.seen > HANDOVER and not held:
+            held.append(True)
+            deadline = time.monotonic() + 30
+            while not _staged_anything(settings.home) and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    monkeypatch.setattr(staging.Stages, "insert", recorded)
+    summary = await service.scout.scan(
+        data, on_progress=hold_the_writer_until_a_worker_staged_rows, hash_files=False
+    )
+
+    assert summary.new == MANY
+    assert staging.IN_PROCESS in inserted_from  # the scanning process's own rows
+    assert {file for file in inserted_from if file != staging.IN_PROCESS}  # a worker's file
+    rows = catalogue(conn)
+    assert len(rows) == MANY
+    row = rows["d03/f0042.csv"]
+    assert (row["path"], row["size"], row["status"]) == (str(data / "d03/f0042.csv"), 5, "new")
+
+
+def _staged_anything(home: Path) -> bool:
+    for stage in home.glob(f"{scan_worker.STAGE_DIR_PREFIX}*/*.sqlite3"):
+        with closing(sqlite3.connect(stage.as_uri() + "?mode=ro", uri=True)) as reader:
+            try:
+                if reader.execute("SELECT count(*) FROM new_files").fetchone()[0]:
+                    return True
+            except sqlite3.OperationalError:
+                continue  # not created yet
+    return False
