@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 
 from casparian_core.db.connection import BUSY_TIMEOUT_MS
+from casparian_core.priority import lower_priority
 from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally, compare
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.staging import StageFile
@@ -173,6 +174,8 @@ class ScanWorker:
             raise
         finally:
             os.close(write_fd)
+        # Set from here, it holds from the worker's first steps.
+        lower_priority(self._process.pid, WORKER_NICENESS)
         self._batches = Connection(read_fd, writable=False)
         stdin = self._process.stdin
         assert stdin is not None
@@ -248,7 +251,6 @@ class _WriterAcks:
 
 
 def _work(write_fd: int) -> None:
-    os.nice(WORKER_NICENESS)
     # Raw reads on stdin after the job: nothing follows it until the first batch is written.
     database, job, tally, stage_path = pickle.load(sys.stdin.buffer)
     acks = _WriterAcks(sys.stdin.fileno())

@@ -27,19 +27,18 @@ quickly anyway, and reading every candidate by id would be slower than the scan.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 import threading
 from pathlib import Path
 
 from casparian_core.db.connection import connect, write_transaction
+from casparian_core.priority import lower_priority
 
 TRIGRAM = 3
 # Above this many indexed candidates the filter scans the (source_id, rel_path) index instead.
 RARE_AT_MOST = 20_000
-FILL_NICENESS = 10  # added to the fill thread's nice value (lowering a priority is always allowed)
-MAX_NICENESS = 19
+FILL_NICENESS = 10  # added to the fill thread's nice value
 
 MARK = "SELECT indexed_upto, upto_rel_path, upto_first_seen FROM path_index.scout_files_text_mark"
 
@@ -123,9 +122,7 @@ class BackgroundFill:
         # lower priority, since the rounds may lag but the writer and the walk must not.
         # (Linux gives each thread its own nice value; elsewhere the id would name a process.)
         if sys.platform == "linux":
-            thread = threading.get_native_id()
-            niceness = os.getpriority(os.PRIO_PROCESS, thread) + FILL_NICENESS
-            os.setpriority(os.PRIO_PROCESS, thread, min(niceness, MAX_NICENESS))
+            lower_priority(threading.get_native_id(), FILL_NICENESS)
         try:
             while not self._stopping:
                 self._wake.wait()

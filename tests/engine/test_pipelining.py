@@ -97,9 +97,16 @@ def test_cancelling_while_an_input_parses_keeps_the_finished_ones_and_nothing_of
     results = run_parser(parser, inputs, fast_settings, RunOptions(sink), cancel=cancel)
     canceller.join()
     statuses = [r.status for r in results]
-    assert statuses[:2] == [RunStatus.COMPLETED] * 2
-    assert statuses[2:] in ([], [RunStatus.CANCELLED])
-    assert sorted(pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist()) == [0, 1]
+    # The blocked input's job is sent ahead: it may start while the host still validates and
+    # writes the input before it, which the cancel then stops too. Every input is either
+    # finished and kept, or cancelled and leaves nothing.
+    finished = statuses.count(RunStatus.COMPLETED)
+    assert finished in (1, 2)
+    assert statuses == [RunStatus.COMPLETED] * finished + [RunStatus.CANCELLED] * (
+        len(statuses) - finished
+    )
+    ids = pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist()
+    assert sorted(ids) == list(range(finished))
     assert not list((tmp_path / "out" / ".staging").iterdir())
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from casparian_core.config import Settings
 from casparian_core.events import ScanProgress
+from casparian_core.priority import MAX_NICENESS
 from casparian_core.scout import compare, scan_worker, sources, staging
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.scanner import ScanSummary
@@ -217,7 +218,7 @@ async def test_a_terminals_ctrl_c_does_not_reach_the_workers(
     # A terminal sends Ctrl+C to its foreground process group: ours, not theirs.
     assert len(groups) == 2 and os.getpgrp() not in groups
     # Behind the writer when the cores are short.
-    assert niceness == [min(os.nice(0) + scan_worker.WORKER_NICENESS, 19)] * 2
+    assert niceness == [min(os.nice(0) + scan_worker.WORKER_NICENESS, MAX_NICENESS)] * 2
     assert (summary.cancelled, summary.new) == (False, MANY)
 
 

@@ -14,6 +14,7 @@ import pytest
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect, path_index_file
 from casparian_core.events import ScanProgress
+from casparian_core.priority import MAX_NICENESS
 from casparian_core.scout import compare, scan_worker, text_index
 from casparian_core.scout.queries import FileQuery
 from casparian_core.scout.text_index import (
@@ -189,7 +190,7 @@ async def test_a_large_scan_fills_the_index_from_its_own_thread(
 
     assert filled_during_the_scan.is_set()
     # Below the writer's priority: the rounds may lag, the scan must not.
-    assert set(niceness) == {min(os.nice(0) + FILL_NICENESS, 19)}
+    assert set(niceness) == {min(os.nice(0) + FILL_NICENESS, MAX_NICENESS)}
     with closing(connect(settings.database_path)) as conn:
         assert (
             conn.execute("SELECT indexed_upto FROM path_index.scout_files_text_mark").fetchone()[0]
