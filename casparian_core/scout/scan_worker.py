@@ -9,10 +9,10 @@ turns on the core the writer leaves. Each worker walks, reads and hashes files a
 them with its range of the catalogue through a read-only connection (compare.py); the scanning
 process writes the batches of both as they come (the ranges are disjoint, so their order does
 not matter), and acknowledges each on the worker's stdin: a worker waits once it is MAX_AHEAD
-batches ahead. The job arrives pickled on stdin, the batches leave pickled through a pipe, the
-new files they find staged in a file of their own (staging.py); a worker never writes to the
-database, so killing the workers (on cancel, or when one dies) leaves the catalogue as the last
-applied batch left it.
+batches ahead. The job arrives pickled on stdin, the batches leave pickled through a pipe, and
+while the writer is behind, the new files they find are staged in a file of their own
+(staging.py); a worker never writes to the database, so killing the workers (on cancel, or when
+one dies) leaves the catalogue as the last applied batch left it.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@
 Handing SQLite a row's values from Python costs more than inserting the row: measured on
 500,000 rows, `executemany` straight into scout_files took 10.7 µs per row, while appending to
 an index-free staging table took 5.7 and one INSERT … SELECT from it into scout_files 3.3. A
-scan's writer (the scanning process, one connection) is its bottleneck, so the worker
-processes stage the new rows they find in a file of their own, on their own cores, and send
-only the range of rows staged (StagedRows); the writer pays for the INSERT … SELECT alone. Rows
-found by the scanning process itself are staged in a temporary table of its connection.
+scan's writer (the scanning process, one connection) is its bottleneck when the workers only
+walk, so while it is behind, the worker processes stage the new rows they find in a file of
+their own, on their own cores, and send only the range of rows staged (StagedRows); the writer
+pays for the INSERT … SELECT alone. Rows the writer receives as they are (from a worker it
+keeps waiting for, as in a hashed scan, or found by the scanning process itself) are staged in
+a temporary table of its connection, and inserted by the same statement.
 """
 
 from __future__ import annotations
