@@ -77,18 +77,21 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def write_transaction(conn: sqlite3.Connection, schema: str = "main") -> Iterator[None]:
+def write_transaction(conn: sqlite3.Connection, schema: str | None = "main") -> Iterator[None]:
     """A transaction holding the write lock of one file from its start, committed at the end
     of the block and rolled back if it raises.
 
     Not BEGIN IMMEDIATE, which locks every attached file: a scan writes the catalogue while
     another connection fills the path index (scout/text_index.py), and neither may wait for
     the other. Taking the lock first also means the transaction reads the newest data and
-    cannot fail later for having read an older snapshot.
+    cannot fail later for having read an older snapshot. `schema` None locks every file
+    (BEGIN IMMEDIATE), for the rare work before everything else: migrations, creating the
+    path index.
     """
-    conn.execute("BEGIN")
+    conn.execute("BEGIN IMMEDIATE" if schema is None else "BEGIN")
     try:
-        conn.execute(TAKE_WRITE_LOCK[schema])
+        if schema is not None:
+            conn.execute(TAKE_WRITE_LOCK[schema])
         yield
         conn.execute("COMMIT")
     except BaseException:
@@ -122,16 +125,10 @@ def _attach_path_index(conn: sqlite3.Connection, index: Path) -> None:
     conn.execute("PRAGMA path_index.synchronous = NORMAL")
     if _has_path_index(conn):
         return
-    # IMMEDIATE: two processes opening a new home must not both create it.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn, None):  # two processes opening a new home: one creates it
         if not _has_path_index(conn):
             for statement in _statements(PATH_INDEX):
                 conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _has_path_index(conn: sqlite3.Connection) -> bool:
@@ -160,8 +157,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     """Bring the schema to LATEST_VERSION, one migration per transaction. Returns the version."""
     version = check_version(conn, path)
     while version < LATEST_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn, None):
             # Re-read inside the write lock: another process may have migrated meanwhile.
             version = schema_version(conn)
             if version < LATEST_VERSION:
@@ -169,10 +165,6 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
                     conn.execute(statement)
                 version += 1
                 conn.execute(f"PRAGMA user_version = {version}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return version
 
 

@@ -131,8 +131,8 @@ def remove(conn: sqlite3.Connection, name: str) -> SourceRecord:
     # Its files and the rules scoped to it go by ON DELETE CASCADE, in this one statement;
     # jobs keep their input_path and lose only their link to the catalogue row (SET NULL).
     conn.execute("DELETE FROM scout_sources WHERE id = ?", (source.id,))
-    # The path index still holds the deleted paths; should this not happen, its mark keeps
-    # it from misleading a filter (text_index.py).
+    # The path index still holds the deleted paths: fill it afresh. Should the process die
+    # first, the index's mark keeps it from misleading a filter (text_index.py).
     text_index.catch_up(conn, afresh=True)
     return source
 
