@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 
 from casparian_core.db.connection import BUSY_TIMEOUT_MS
-from casparian_core.priority import lower_priority
+from casparian_core.processes import left_by_dead_process, lower_priority
 from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally, compare
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.staging import StageFile
@@ -133,19 +133,8 @@ def remove_abandoned_stage_dirs(folder: Path) -> None:
     """Delete the staging folders of scanning processes that died without cleaning up (killed,
     the machine stopped); their names carry the process id."""
     for stage_dir in folder.glob(f"{STAGE_DIR_PREFIX}*"):
-        owner = stage_dir.name.removeprefix(STAGE_DIR_PREFIX).partition("-")[0]
-        if owner.isdigit() and not _running(int(owner)):
+        if left_by_dead_process(stage_dir.name.removeprefix(STAGE_DIR_PREFIX)):
             shutil.rmtree(stage_dir, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # no signal: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's
-    return True
 
 
 class ScanWorker:

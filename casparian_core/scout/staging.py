@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from casparian_core.db.connection import write_transaction
+
 COLUMNS = "path, path_bytes, rel_path, size, mtime_ns, content_hash, kind"
 CREATE = """
 CREATE TABLE IF NOT EXISTS {schema}.new_files (
@@ -76,14 +78,8 @@ class StageFile:
         self._conn.execute(CREATE.format(schema="main"))
 
     def append(self, rows: Sequence[NewRow]) -> StagedRows:
-        self._conn.execute("BEGIN")
-        try:
-            staged = append(self._conn, "main", str(self._path), rows)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        return staged
+        with write_transaction(self._conn, None):
+            return append(self._conn, "main", str(self._path), rows)
 
     def close(self) -> None:
         self._conn.close()
@@ -118,7 +114,9 @@ class Stages:
             self._schemas[staged.file] = schema
 
     def append(self, rows: Sequence[NewRow]) -> StagedRows:
-        """Stage rows found in this process (in the caller's transaction)."""
+        """Stage rows received as they are (in the caller's transaction), in place of the
+        previous batch's: the temporary table holds one batch, not a whole hashed scan."""
+        self._conn.execute("DELETE FROM temp.new_files")
         return append(self._conn, "temp", IN_PROCESS, rows)
 
     def insert(self, staged: StagedRows, source_id: int, stamp: str) -> None:

@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 
 from casparian_core.db.connection import connect, write_transaction
-from casparian_core.priority import lower_priority
+from casparian_core.processes import lower_priority
 
 TRIGRAM = 3
 # Above this many indexed candidates the filter scans the (source_id, rel_path) index instead.

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from casparian_core.processes import left_by_dead_process
 from casparian_core.sinks.base import PartWriter, check_part_names, os_error_to_sink_error
 
 if TYPE_CHECKING:
@@ -361,16 +362,5 @@ def _remove_dead_staging(staging_root: Path) -> None:
     if not staging_root.is_dir():
         return
     for entry in staging_root.iterdir():
-        pid_text = entry.name.partition("-")[0]
-        if pid_text.isdigit() and not _process_exists(int(pid_text)):
+        if left_by_dead_process(entry.name):
             entry.unlink(missing_ok=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 is never sent: only whether the process exists is checked
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True

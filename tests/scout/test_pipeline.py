@@ -16,7 +16,7 @@ import pytest
 
 from casparian_core.config import Settings
 from casparian_core.events import ScanProgress
-from casparian_core.priority import MAX_NICENESS
+from casparian_core.processes import MAX_NICENESS
 from casparian_core.scout import compare, scan_worker, sources, staging
 from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.scanner import ScanSummary

@@ -14,7 +14,7 @@ import pytest
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect, path_index_file
 from casparian_core.events import ScanProgress
-from casparian_core.priority import MAX_NICENESS
+from casparian_core.processes import MAX_NICENESS
 from casparian_core.scout import compare, scan_worker, text_index
 from casparian_core.scout.queries import FileQuery
 from casparian_core.scout.text_index import (
