@@ -83,7 +83,7 @@ def casparian_run(home: Path, parser: Path, source: Path, out: Path) -> tuple[fl
         [
             sys.executable,
             "-m",
-            "casparian_core.cli",
+            "casparian_cli",
             "--home",
             str(home),
             "run",

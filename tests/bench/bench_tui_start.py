@@ -34,7 +34,7 @@ def time_tui_start(home: Path) -> float:
     env = {**os.environ, "CASPARIAN_HOME": str(home), "TERM": "xterm-256color"}
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "casparian_core.cli", "tui"],
+        [sys.executable, "-m", "casparian_cli", "tui"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -60,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         subprocess.run(
-            [sys.executable, "-m", "casparian_core.cli", "--home", str(home), "status"],
+            [sys.executable, "-m", "casparian_cli", "--home", str(home), "status"],
             check=True,
             capture_output=True,
         )

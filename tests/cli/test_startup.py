@@ -9,7 +9,7 @@ import sys
 
 def test_importing_the_cli_loads_no_service_pyarrow_or_pandas() -> None:
     probe = (
-        "import sys, casparian_core.cli;"
+        "import sys, casparian_cli;"
         "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
     )
     names = ["pyarrow", "pandas", "casparian_core.service", "casparian_core.scout.scanner"]

@@ -14,7 +14,7 @@ from casparian_core.db.schema import LATEST_VERSION
 def casparian(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CASPARIAN_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "casparian_core.cli", *args],
+        [sys.executable, "-m", "casparian_cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -39,7 +39,7 @@ def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path)
     assert (home / "demo-data" / "sales" / "a.csv").read_text() == "id,amount\n1,2\n"
     assert sorted(p.name for p in (home / "parsers").iterdir()) == ["sales_csv.py"]
     status = subprocess.run(
-        [sys.executable, "-m", "casparian_core.cli", "--home", str(home), "status", "--json"],
+        [sys.executable, "-m", "casparian_cli", "--home", str(home), "status", "--json"],
         capture_output=True,
         text=True,
         check=True,

@@ -4,8 +4,8 @@ import sys
 
 def test_core_never_imports_textual() -> None:
     code = (
-        "import sys, casparian_core, casparian_core.service, casparian_core.cli;"
-        "import casparian_core.cli.tui;"
+        "import sys, casparian_core, casparian_core.service, casparian_cli;"
+        "import casparian_cli.tui;"
         "print('textual' in sys.modules, 'casparian_tui' in sys.modules)"
     )
     out = subprocess.run(

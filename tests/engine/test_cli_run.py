@@ -23,7 +23,7 @@ def casparian(
 ) -> subprocess.Popen[str]:
     environment = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "casparian_core.cli", "--home", str(home), "run", *args],
+        [sys.executable, "-m", "casparian_cli", "--home", str(home), "run", *args],
         env=environment,
         text=True,
         stdout=subprocess.PIPE,

@@ -350,7 +350,7 @@ def test_disk_full_in_the_host_writes_fails_without_partial_output(
         [
             sys.executable,
             "-m",
-            "casparian_core.cli",
+            "casparian_cli",
             "--home",
             str(home),
             "run",

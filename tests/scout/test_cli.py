@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.cli import main
+from casparian_cli import main
 from tests.scout.conftest import write_tree
 
 
@@ -114,7 +114,7 @@ def test_human_summary_and_no_live_line_when_piped(home: Path, data: Path) -> No
     os.mkfifo(data / "pipe")
 
     result = subprocess.run(
-        [sys.executable, "-m", "casparian_core.cli", "--home", str(home), "scan", str(data)],
+        [sys.executable, "-m", "casparian_cli", "--home", str(home), "scan", str(data)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from casparian_cli import files, rule, run, scan, source, status, tag, tui
 from casparian_core import __version__
-from casparian_core.cli import files, rule, run, scan, source, status, tag, tui
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 

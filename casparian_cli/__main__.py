@@ -1,0 +1,5 @@
+import sys
+
+from casparian_cli import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from casparian_core.cli import main
-
-sys.exit(main())
