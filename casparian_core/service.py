@@ -23,8 +23,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from collections.abc import Sequence
     from pathlib import Path
 
-    from casparian_core.bridge.host import LogCallback
-    from casparian_core.engine.results import RunOptions, RunResult
+    from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
 
 Clock = Callable[[], datetime]
 RECENT_TESTS_WINDOW = timedelta(hours=24)
@@ -94,7 +93,7 @@ class CoreService:
         options: RunOptions,
         *,
         input_root: Path | None = None,
-        on_log: LogCallback | None = None,
+        on_log: SessionLogCallback | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> list[RunResult]:

@@ -25,7 +25,9 @@ class RunStatus:
     SUCCESSFUL = frozenset({COMPLETED, COMPLETED_WITH_WARNINGS, SKIPPED})
 
 
-InputLogCallback = Callable[[int, str], None]  # (logging level, text) of one input's job
+InputLogCallback = Callable[[int, str], object]  # (logging level, text) of one input's job
+# (job id or None for lines not tied to a job, logging level, text): the host's LogCallback
+SessionLogCallback = Callable[[str | None, int, str], object]
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from casparian_core.bridge.host import LogCallback
 from casparian_core.config import Settings
-from casparian_core.engine.results import InputItem, RunOptions, RunResult
+from casparian_core.engine.results import InputItem, RunOptions, RunResult, SessionLogCallback
 from casparian_core.engine.session import ParserSession, check_venv
 from casparian_core.sinks import open_sink
 
@@ -28,7 +27,7 @@ def run_parser(
     options: RunOptions,
     *,
     input_root: Path | None = None,
-    on_log: LogCallback | None = None,
+    on_log: SessionLogCallback | None = None,
     on_result: ResultCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> list[RunResult]:

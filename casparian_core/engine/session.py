@@ -20,18 +20,16 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from casparian_core.bridge.host import GuestProcess, LogCallback
+from casparian_core.bridge.host import GuestProcess
 from casparian_core.config import Settings
 from casparian_core.contracts.errors import ContractError
 from casparian_core.engine import errors
 from casparian_core.engine.input_run import InputRun
-from casparian_core.engine.results import InputItem, RunResult, RunStatus
+from casparian_core.engine.results import InputItem, RunResult, RunStatus, SessionLogCallback
 from casparian_core.engine.suggestions import suggest
 from casparian_core.errors import CasparianError
 from casparian_core.parsers.metadata import ParserInfo, ParserLoadError, read_parser_info
 from casparian_core.sinks import Sink
-
-SessionLogCallback = LogCallback
 
 
 class ParserSession:
