@@ -143,9 +143,9 @@ def _overall_status(results: list[RunResult]) -> str:
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from casparian_cli.console import cli_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return cli_console()
 
 
 def _print_log(level: int, text: str) -> None:
