@@ -27,6 +27,7 @@ demo: demo-home
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -n $(JOBS) -q

@@ -39,7 +39,7 @@ def render(stats: Stats, settings: Settings) -> str:
         f"Files    {stats.discover_summary()}, {stats.tags} tags, "
         f"{compact(stats.untagged_files)} untagged",
         f"Parsers  {stats.parsers_summary()}",
-        f"Outputs  {stats.inspect_summary()}, {compact(stats.quarantined_rows)} quarantined",
+        f"Outputs  {stats.inspect_summary()}, {compact(stats.quarantined_rows or 0)} quarantined",
         f"Jobs     {stats.jobs_summary()}",
     ]
     if stats.is_empty:

@@ -86,7 +86,7 @@ def load_settings(env: Mapping[str, str] | None = None, home: Path | str | None 
             values[field] = env_value
     values["home"] = home_path
     try:
-        return Settings(**values)
+        return Settings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

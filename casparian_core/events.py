@@ -34,7 +34,7 @@ class ScanProgress(Event):
     current_dir: str
 
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[Event], object]  # what it returns is ignored (post_message: a bool)
 
 
 class EventBus:

@@ -28,12 +28,12 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import zmq
 
-if __package__:
+if TYPE_CHECKING or __package__:  # mypy reads the package imports
     from . import protocol
     from .context import ParserContext
     from .convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow

@@ -41,7 +41,7 @@ SHUTDOWN_GRACE_SECS = 2.0
 DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
 STDERR_TAIL_LINES = 20
 
-LogCallback = Callable[[int, str], None]
+LogCallback = Callable[[int, str], object]  # what it returns is ignored
 DataCallback = Callable[[str, "pa.Table"], None]
 
 
@@ -108,7 +108,7 @@ class GuestProcess:
         self._inherit_stdio = inherit_stdio
         self._on_log = on_log
         self._log_lock = threading.Lock()
-        self._context = zmq.Context.instance()
+        self._context: zmq.Context[Any] = zmq.Context.instance()
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: zmq.Socket[Any] | None = None
         self._readers: list[threading.Thread] = []
@@ -357,7 +357,7 @@ class GuestProcess:
             returncode = self._process.poll()
             if returncode is not None:
                 # Its last messages may still be in flight: a result means it did finish.
-                while self._socket.poll(DRAIN_SECS * 1000):
+                while self._socket.poll(int(DRAIN_SECS * 1000)):
                     body = self._handle(self._socket.recv_multipart(), signal_wanted, on_data)
                     if body is not None:
                         return body

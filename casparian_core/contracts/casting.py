@@ -166,6 +166,7 @@ def _strptime(chunk: pa.Array, spec: ColumnSpec) -> pa.Array:
     """Read text with the column's strptime format; text that does not match becomes null."""
     column_type = spec.column_type
     unit = column_type.unit if column_type.kind is Kind.TIMESTAMP else "us"
+    assert spec.format is not None  # callers check it
     parsed = pc.strptime(chunk, format=spec.format, unit=unit, error_is_null=True)
     parsed = _without_rolled_over_dates(chunk, parsed, spec.format)
     if column_type.kind is Kind.TIMESTAMP and column_type.tz is not None and parsed.type.tz is None:

@@ -64,15 +64,15 @@ class SchemaMismatchError(CasparianError):
                     f"(expected '{column.name}' {column.expected_type}, "
                     f"got '{column.suggestion}' {self._actual_type_of(column.suggestion)})"
                 )
-        for column in self.incompatible:
+        for wrong in self.incompatible:
             lines.append(
-                f"  expected '{column.name}' {column.expected_type}, "
-                f"got '{column.name}' {column.actual_type}"
+                f"  expected '{wrong.name}' {wrong.expected_type}, "
+                f"got '{wrong.name}' {wrong.actual_type}"
             )
         suggested = {column.suggestion for column in self.missing}
-        for column in self.extra:
-            if column.name not in suggested:
-                lines.append(f"  unexpected column '{column.name}' ({column.actual_type})")
+        for extra in self.extra:
+            if extra.name not in suggested:
+                lines.append(f"  unexpected column '{extra.name}' ({extra.actual_type})")
         lines.append("Rename the columns in the parser or change its `outputs` contract.")
         return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,7 +39,10 @@ OPTION_PREFIX = "_"
 MAX_QUARANTINE_OPTION = "_max_quarantine_pct"
 QUARANTINE_SUFFIX = "_quarantine"
 _OUTPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_ISO_PARSERS = {Kind.DATE: date.fromisoformat, Kind.TIME: time.fromisoformat}
+_ISO_PARSERS: dict[Kind, Callable[[str], date | time | datetime]] = {
+    Kind.DATE: date.fromisoformat,
+    Kind.TIME: time.fromisoformat,
+}
 
 
 class ColumnSpec(BaseModel):
@@ -94,7 +98,7 @@ class ColumnSpec(BaseModel):
                 continue
             if self._column_type.is_temporal:
                 _require(isinstance(bound, str), f"bounds of a {self.type} column are ISO text")
-                _parse_iso(kind, bound)
+                _parse_iso(kind, str(bound))
             else:
                 _require(
                     self._column_type.is_numeric or kind is Kind.DURATION,
@@ -155,7 +159,7 @@ class OutputSpec(BaseModel):
             for name, spec in self.columns.items()
         )
 
-    def schema_json(self) -> str:
+    def schema_json(self) -> str:  # type: ignore[override]  # pydantic v1's deprecated one
         """Canonical JSON in the `outputs` literal's own shape (so `parse_outputs` reads it back):
         columns in contract order, keys sorted inside each spec, unset constraints left out."""
         document: dict[str, object] = {
@@ -235,7 +239,9 @@ def _parse_output(name: str, raw: object, where: str) -> OutputSpec:
     if not columns:
         raise ContractError(f"{where}: declares no columns")
     try:
-        return OutputSpec(name=name, columns=columns, max_quarantine_pct=max_quarantine_pct)
+        return OutputSpec.model_validate(
+            {"name": name, "columns": columns, "max_quarantine_pct": max_quarantine_pct}
+        )
     except ValidationError as error:
         raise ContractError(
             f"{where}: '{MAX_QUARANTINE_OPTION}' must be a number from 0 to 100, "

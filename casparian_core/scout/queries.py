@@ -214,7 +214,7 @@ def tag_counts(conn: sqlite3.Connection, source_id: int | None = None) -> TagCou
     ):
         counts[tag] -= missing
     untagged = counts.pop(None, 0)
-    tags = sorted((tag, n) for tag, n in counts.items() if n > 0)
+    tags = sorted((tag, n) for tag, n in counts.items() if tag is not None and n > 0)
     return TagCounts(tags, untagged, untagged + sum(n for _, n in tags))
 
 

@@ -105,6 +105,7 @@ class ScanWorkers:
         running = {worker.connection: index for index, worker in enumerate(self._workers)}
         while running:
             for ready in wait(list(running), POLL_SECS):
+                assert isinstance(ready, Connection)  # wait() returns what it was given
                 if cancel.is_set():
                     return
                 index = running[ready]

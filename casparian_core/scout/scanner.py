@@ -50,7 +50,7 @@ from casparian_core.scout.staging import Stages
 # the index pages a batch touches stay in memory on a million-file catalogue.
 SCAN_CACHE_KIB = 32 * 1024
 
-ProgressCallback = Callable[[ScanProgress], None]
+ProgressCallback = Callable[[ScanProgress], object]  # its return value is ignored
 
 UPDATE_CONTENT = """
 UPDATE scout_files SET status = ?, size = ?, mtime_ns = ?, content_hash = ?, kind = ?,

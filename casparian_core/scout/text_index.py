@@ -163,7 +163,9 @@ def rare_candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[ob
 
 def longest_literal(glob: str) -> str:
     """The longest run of plain characters in a SQLite GLOB pattern (outside `*`, `?`, `[…]`)."""
-    runs, current, index = [], [], 0
+    runs: list[str] = []
+    current: list[str] = []
+    index = 0
     while index < len(glob):
         char = glob[index]
         if char in "*?[":

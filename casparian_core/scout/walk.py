@@ -130,7 +130,7 @@ def walk(
     stack = [iter(_list_folder(path, rel_path, exact, rules, bounds))]
     while stack:
         for item in stack[-1]:
-            if type(item) is _Subfolder:
+            if isinstance(item, _Subfolder):
                 stack.append(
                     iter(_list_folder(item.path, item.rel_path, item.exact, item.rules, bounds))
                 )

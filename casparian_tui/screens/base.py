@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from casparian_tui.modes import MODES_BY_NAME
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from casparian_tui.app import CasparianApp
 
 
 class TitleBar(Static):
@@ -26,6 +33,9 @@ class ModeScreen(Screen[None]):
     """Base of the mode screens. Subclasses set MODE and compose their body."""
 
     MODE = "home"
+
+    if TYPE_CHECKING:  # the mode screens run in CasparianApp, whose `service` they use
+        app = getters.app(CasparianApp)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.MODE)

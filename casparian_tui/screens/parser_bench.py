@@ -83,7 +83,7 @@ class ParserBenchScreen(ModeScreen):
 
     @property
     def service(self) -> CoreService:
-        return self.app.service  # type: ignore[attr-defined, no-any-return]
+        return self.app.service
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="bench-body"):

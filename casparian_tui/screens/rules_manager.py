@@ -32,7 +32,7 @@ class RulesScreen(ModalScreen[None]):
         Binding("n", "new", "New rule"),
         Binding("e", "edit", "Edit rule"),
         Binding("d", "delete", "Delete rule"),
-        Binding("enter", "toggle", "Enable/disable"),
+        Binding("enter", "toggle_rule", "Enable/disable"),
         Binding("escape", "close", "Close"),
     ]
 
@@ -118,9 +118,9 @@ class RulesScreen(ModalScreen[None]):
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # Enter on a row: the table claims the key, so toggle from its message
-        await self.action_toggle()
+        await self.action_toggle_rule()
 
-    async def action_toggle(self) -> None:
+    async def action_toggle_rule(self) -> None:
         rule = self.current
         if rule is not None:
             await self.service.scout.set_rule_enabled(rule.id, not rule.enabled)
@@ -128,12 +128,19 @@ class RulesScreen(ModalScreen[None]):
 
     async def _apply(self, rule_id: int | None, draft: RuleDraft) -> None:
         scout = self.service.scout
-        fields = {"priority": draft.priority, "source": draft.source}
         try:
             if rule_id is None:
-                await scout.add_rule(draft.pattern, draft.tag, **fields)
+                await scout.add_rule(
+                    draft.pattern, draft.tag, priority=draft.priority, source=draft.source
+                )
             else:
-                await scout.update_rule(rule_id, pattern=draft.pattern, tag=draft.tag, **fields)
+                await scout.update_rule(
+                    rule_id,
+                    pattern=draft.pattern,
+                    tag=draft.tag,
+                    priority=draft.priority,
+                    source=draft.source,
+                )
         except CasparianError as exc:
             self.query_one("#rules-error", Static).update(f"[red]{exc}[/red]")
             return

@@ -36,8 +36,8 @@ class ParserList(OptionList):
         if not parsers:
             return
         keys = list(self.parsers)
-        kept = current is not None and str(current.parser.path) in self.parsers
-        self.highlighted = keys.index(str(current.parser.path)) if kept else 0
+        current_key = None if current is None else str(current.parser.path)
+        self.highlighted = keys.index(current_key) if current_key in self.parsers else 0
 
     @property
     def highlighted_parser(self) -> BenchParser | None:

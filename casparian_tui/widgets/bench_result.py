@@ -33,7 +33,7 @@ class BenchResult(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._log: deque[str] = deque(maxlen=SHOWN_LOG_LINES)
-        self._running: Text | None = None
+        self._running_line: Text | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bench-result-header"):
@@ -47,12 +47,12 @@ class BenchResult(Vertical):
         return self.query_one("#bench-result-body", Static)
 
     def show_hint(self, hint: RenderableType) -> None:
-        self._running = None
+        self._running_line = None
         self.body.update(hint)
 
     def show_running(self, parser_name: str, input_path: Path) -> None:
         self._log.clear()
-        self._running = Text.assemble(
+        self._running_line = Text.assemble(
             ("Running ", "bold"),
             (parser_name, "bold"),
             (" on ", "bold"),
@@ -64,11 +64,11 @@ class BenchResult(Vertical):
 
     def add_log(self, level: int, message: str) -> None:
         self._log.append(f"{logging.getLevelName(level):<7} {shorten_paths(message)}")
-        if self._running is not None:
+        if self._running_line is not None:
             self._refresh_running()
 
     def show_result(self, result: RunResult) -> None:
-        self._running = None
+        self._running_line = None
         parts = [*_headline(result)]
         if result.ok:
             for output in result.outputs:
@@ -84,8 +84,8 @@ class BenchResult(Vertical):
         self.query_one("#bench-watching", Static).update(label)
 
     def _refresh_running(self) -> None:
-        assert self._running is not None
-        self.body.update(Group(self._running, *self._log_parts()))
+        assert self._running_line is not None
+        self.body.update(Group(self._running_line, *self._log_parts()))
         self.query_one("#bench-result-scroll").scroll_end(animate=False)
 
     def _log_parts(self) -> list[RenderableType]:

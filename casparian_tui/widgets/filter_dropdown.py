@@ -5,7 +5,7 @@ screen can follow live; Enter confirms, Esc restores the value it had when opene
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -144,7 +144,7 @@ def move_highlight(options: OptionList, step: int) -> None:
         options.action_cursor_up()
 
 
-def _label(choice: Choice[object]) -> Text:
+def _label(choice: Choice[Any]) -> Text:
     text = Text(choice.label)
     if choice.detail:
         text.append(f"  {choice.detail}", style="dim")

@@ -6,6 +6,7 @@ from rich import box
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
@@ -17,7 +18,7 @@ TABLE_PREVIEW_ROWS = 30
 class PreviewPane(ScrollableContainer):
     """Scrolls both ways: hex dumps and wide CSV rows keep their lines whole."""
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static("", id="preview-title")
         yield Static("", id="preview-body")
 
