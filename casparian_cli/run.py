@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.engine.inputs import expand_inputs, input_root
 from casparian_core.engine.report import preview_table, throughput, top_reasons
@@ -54,7 +55,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--whatif", action="store_true", help="show what would run; run nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, home_use=HomeUse.NONE)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -157,9 +158,9 @@ def _overall_status(results: list[RunResult]) -> str:
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from casparian_cli.console import cli_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return cli_console()
 
 
 def _print_log(job_id: str | None, level: int, text: str) -> None:

@@ -17,14 +17,46 @@ class CasparianError(Exception):
 class ConfigError(CasparianError):
     """A setting (environment variable or config.toml) has a value we cannot use."""
 
+    error_code = "CONFIG_ERROR"
+
 
 class HomeNotWritableError(CasparianError):
     """CASPARIAN_HOME cannot be created or written to."""
+
+    error_code = "HOME_NOT_WRITABLE"
+
+
+class HomeNotFoundError(CasparianError):
+    """A command that only reads was pointed at a folder that is not a home (a mistyped path)."""
+
+    error_code = "HOME_NOT_FOUND"
+
+
+class DatabaseLostError(CasparianError):
+    """The home holds outputs or parsers but its control database is missing or empty."""
+
+    error_code = "DATABASE_LOST"
+
+
+class DatabaseLockedError(CasparianError):
+    """Another process held the control database's write lock for longer than we wait."""
+
+    error_code = "DATABASE_LOCKED"
+
+
+class DatabaseWriteError(CasparianError):
+    """The control database could not be written: the disk is full or a size limit was hit."""
+
+    error_code = "DATABASE_WRITE_FAILED"
 
 
 class DatabaseCorruptError(CasparianError):
     """The control-plane database file is not a readable SQLite database."""
 
+    error_code = "DATABASE_CORRUPT"
+
 
 class SchemaTooNewError(CasparianError):
     """The database was written by a newer Casparian Flow than this one."""
+
+    error_code = "SCHEMA_TOO_NEW"
