@@ -18,11 +18,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from casparian_core.service import CoreService
+
     stats = asyncio.run(_collect(settings))
+    isolation = CoreService.guest_isolation()
     if args.json:
-        print(json.dumps({"home": str(settings.home), **stats.as_json()}, sort_keys=True))
+        found = {"home": str(settings.home), **stats.as_json(), "isolation": isolation.as_json()}
+        print(json.dumps(found, sort_keys=True))
     else:
         print(render(stats, settings))
+        print(f"Guests   {isolation.description}")
     return 0
 
 
