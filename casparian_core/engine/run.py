@@ -34,6 +34,7 @@ from casparian_core.engine.results import OutputResult, RunOptions, RunResult, R
 from casparian_core.engine.suggestions import suggest
 from casparian_core.errors import CasparianError
 from casparian_core.parsers.metadata import ParserInfo, ParserLoadError, read_parser_info
+from casparian_core.scout.names import display_text
 from casparian_core.sinks import PartWriter, Sink, open_sink
 
 if TYPE_CHECKING:
@@ -343,7 +344,7 @@ class InputRun:
 
         info = self._info
         return quarantine_context(
-            source_path=str(self._path),
+            source_path=display_text(str(self._path)),  # \xNN for bytes not UTF-8
             job_id=self._job_id,
             parser=info.name,
             parser_version=info.version,
