@@ -36,6 +36,7 @@ SALES_PARSER = """
 
 
 def run_one(parser: Path, input_path: Path, settings: Settings, **options: object) -> RunResult:
+    options.setdefault("sink_uri", f"parquet://{input_path.parent / 'out'}")
     [result] = run_parser(parser, [input_path], settings, RunOptions(**options))  # type: ignore[arg-type]
     return result
 
@@ -127,10 +128,10 @@ def test_level_2_parser_fills_its_declared_outputs(
 ) -> None:
     parser = write_parser(LEVEL_2.replace("OUTPUT", '"left"'))
     out = tmp_path / "out"
-    result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}", job_id="j-7")
+    result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}")
     assert result.status == RunStatus.COMPLETED
     assert {output.name: output.rows for output in result.outputs} == {"left": 2, "right": 1}
-    assert pq.read_table(out / "right").column("y").to_pylist() == ["j-7"]
+    assert pq.read_table(out / "right").column("y").to_pylist() == [result.job_id]
 
 
 def test_undeclared_output_fails_and_writes_nothing(
@@ -233,10 +234,16 @@ def test_several_inputs_share_one_guest(
     ],
 )
 def test_unusable_parser_fails_every_input_without_a_guest(
-    fast_settings: Settings, write_parser: WriteParser, sales_csv: Path, source: str, code: str
+    fast_settings: Settings,
+    write_parser: WriteParser,
+    sales_csv: Path,
+    tmp_path: Path,
+    source: str,
+    code: str,
 ) -> None:
     parser = write_parser(source)
-    results = run_parser(parser, [sales_csv, sales_csv], fast_settings, RunOptions())
+    options = RunOptions(f"parquet://{tmp_path / 'out'}")
+    results = run_parser(parser, [sales_csv, sales_csv], fast_settings, options)
     assert [(r.status, r.error_code) for r in results] == [(RunStatus.FAILED, code)] * 2
     assert str(parser) in (results[0].error_message or "")
 
@@ -248,7 +255,7 @@ def test_missing_and_unreadable_inputs(
     folder = tmp_path / "a_folder"
     folder.mkdir()
     missing, unreadable = run_parser(
-        parser, [tmp_path / "gone.csv", folder], fast_settings, RunOptions()
+        parser, [tmp_path / "gone.csv", folder], fast_settings, RunOptions(f"parquet://{tmp_path}")
     )
     assert (missing.status, missing.error_code) == (RunStatus.FAILED, ErrorCode.FILE_NOT_FOUND)
     assert "gone.csv: cannot read the input" in (missing.error_message or "")
@@ -297,7 +304,9 @@ def test_bad_sink_uri_and_bad_venv_are_user_errors(
     with pytest.raises(SinkError, match="unknown scheme"):
         run_parser(parser, [sales_csv], fast_settings, RunOptions(sink_uri="ftp://x"))
     with pytest.raises(errors.VenvError, match="not a virtual environment"):
-        run_parser(parser, [sales_csv], fast_settings, RunOptions(venv=tmp_path))
+        run_parser(
+            parser, [sales_csv], fast_settings, RunOptions(f"parquet://{tmp_path}", venv=tmp_path)
+        )
 
 
 def test_venv_runs_the_guest_with_that_python(
