@@ -117,7 +117,16 @@ def test_an_input_whose_name_is_not_utf8_is_parsed(tmp_path: Path) -> None:
 
 def test_parsers_sharing_a_name_are_refused_and_status_says_so(tmp_path: Path) -> None:
     home = make_home(tmp_path / "home")
-    level2 = 'class P:\n    name = "sales"\n    version = "1"\n\n    def parse(self, ctx):\n        yield "sales", []\n'
+    level2 = textwrap.dedent(
+        """
+        class P:
+            name = "sales"
+            version = "1"
+
+            def parse(self, ctx):
+                yield "sales", []
+        """
+    )
     (home / "parsers" / "sales_a.py").write_text(level2)
     (home / "parsers" / "sales_b.py").write_text(level2)
     (home / "parsers" / "other.py").write_text("def parse(path):\n    return []\n")
