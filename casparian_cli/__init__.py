@@ -1,17 +1,22 @@
-"""The `casparian` command. Each subcommand lives in its own module with a `register` function."""
+"""The `casparian` command. Each subcommand lives in its own module with a `register` function
+and says, with `set_defaults(home_use=...)`, what it needs of the home (homes.HomeUse)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from casparian_cli import files, rule, run, scan, source, status, tag, tui
+from casparian_cli.homes import HomeUse, open_home
 from casparian_core import __version__
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 
 COMMANDS = (status, tui, run, scan, rule, tag, files, source)
+# What a shell reports for a process that wrote to a closed pipe (128 + SIGPIPE).
+CLOSED_PIPE_EXIT = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +44,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(home=args.home)
-        return args.handler(args, settings)
+        open_home(settings, HomeUse(getattr(args, "home_use", HomeUse.EXISTING)))
+        code = args.handler(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
     except CasparianError as exc:
         print(f"casparian: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("casparian: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`casparian ... | head`): stop quietly. Output still buffered
+    would fail again when Python flushes it at exit, so stdout now goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return CLOSED_PIPE_EXIT
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 
+from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.scout.rules import RuleInfo
 
@@ -26,7 +27,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     add.add_argument("--priority", type=int, default=0, metavar="N", help="higher wins (0)")
     add.add_argument("--source", metavar="NAME", help="apply only to this source")
     add.add_argument("--json", action="store_true", help="print one JSON object")
-    add.set_defaults(handler=run_add)
+    add.set_defaults(handler=run_add, home_use=HomeUse.CREATE)
 
     listing = actions.add_parser("list", help="list the rules, highest priority first")
     listing.add_argument("--json", action="store_true", help="print one JSON object")

@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
+from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.scout.errors import PatternWithoutTagError
 
@@ -41,7 +42,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-hash", action="store_true", help="record size and mtime only; read no file"
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, home_use=HomeUse.CREATE)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 
+from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.stats import Stats, compact
 
@@ -13,7 +14,7 @@ from casparian_core.stats import Stats, compact
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser("status", help="show what the home holds")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, home_use=HomeUse.VERIFY)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -103,6 +103,11 @@ def _read_config_file(path: Path) -> dict[str, object]:
             data = tomllib.load(handle)
     except (FileNotFoundError, NotADirectoryError):
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Cannot read {path}: byte {exc.start + 1} is not UTF-8 text; save the file as "
+            "UTF-8 (TOML requires it) or remove it."
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read {path} ({exc}): fix or remove the file.") from None
     data.pop("home", None)  # the home is where the file lives; it cannot move itself

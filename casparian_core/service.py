@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
@@ -16,6 +17,13 @@ from casparian_core.home import prepare_home
 from casparian_core.outputs import list_output_tables
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
+
+if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
+    import threading
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
 
 Clock = Callable[[], datetime]
 RECENT_TESTS_WINDOW = timedelta(hours=24)
@@ -61,6 +69,7 @@ class CoreService:
 
     async def stop(self) -> None:
         await self.scout.close()
+        await self.bench.close()
         if self._watch_task is not None:
             self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -76,6 +85,32 @@ class CoreService:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    def run_parser(
+        self,
+        parser_path: Path,
+        inputs: Sequence[Path],
+        options: RunOptions,
+        *,
+        input_root: Path | None = None,
+        on_log: SessionLogCallback | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[RunResult]:
+        """A dev run (`casparian run`): the engine's `run_parser` with this home's settings.
+        Needs no database, so no `start()`; blocking (call it from a thread in async code)."""
+        from casparian_core.engine.run import run_parser  # loads zmq: only when running
+
+        return run_parser(
+            parser_path,
+            inputs,
+            self.settings,
+            options,
+            input_root=input_root,
+            on_log=on_log,
+            on_result=on_result,
+            cancel=cancel,
+        )
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         return self.events.subscribe(subscriber)

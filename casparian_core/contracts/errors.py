@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 
 
 class ContractError(CasparianError):
     """A parser's `outputs` literal cannot be read as a contract; the message names the file,
     the output, the column and what is wrong."""
+
+    error_code = ErrorCode.CONTRACT_ERROR
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class SchemaMismatchError(CasparianError):
     Carries the structured diff (`missing`, `extra`, `incompatible`) for screens that show it.
     """
 
-    error_code = "SCHEMA_MISMATCH"
+    error_code = ErrorCode.SCHEMA_MISMATCH
 
     def __init__(
         self,

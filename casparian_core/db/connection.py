@@ -13,13 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS, PATH_INDEX
-from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
+from casparian_core.errors import (
+    CasparianError,
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseWriteError,
+    SchemaTooNewError,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 CORRUPTION_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+LOCKED_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+# A full disk is SQLITE_FULL; a file-size limit (or a failing disk) is an I/O error.
+WRITE_FAILURE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
 PRAGMAS = (
     f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys = ON",
@@ -62,18 +72,65 @@ def connect(path: Path) -> sqlite3.Connection:
             conn.execute(pragma)
         migrate(conn, path)
         attach_path_index(conn, path_index_file(path))
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         conn.close()
-        if exc.sqlite_errorcode not in CORRUPTION_CODES:
-            raise
-        raise DatabaseCorruptError(
-            f"{path} is not a readable Casparian database: move it aside "
-            "(or restore a backup) and run the command again to start a fresh one."
-        ) from None
+        raise_translated(exc, path)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def database_error(exc: sqlite3.Error, path: Path | str) -> CasparianError | None:
+    """The one-sentence error for a fault of the database file or its environment (another
+    process holding the lock, a full disk, a file-size limit, damage), or None for anything
+    else, which is a bug to show in full."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF  # extended codes carry the primary below
+    if primary in LOCKED_CODES:
+        return DatabaseLockedError(
+            f"{path} is locked by another process that is writing to it (waited "
+            f"{BUSY_TIMEOUT_MS // 1000} s): let that process finish (or stop it), then run "
+            "the command again."
+        )
+    if primary in WRITE_FAILURE_CODES:
+        return DatabaseWriteError(
+            f"Cannot write to {path} (the disk is full or a file-size limit was reached): free "
+            "some space or raise the limit, then run the command again; what was saved before "
+            "is intact."
+        )
+    if primary in CORRUPTION_CODES:
+        return DatabaseCorruptError(
+            f"{path} is damaged or not a Casparian database: restore it from a backup, or "
+            "move it aside and run the command again to start a fresh one."
+        )
+    return None
+
+
+def raise_translated(exc: sqlite3.Error, path: Path | str) -> NoReturn:
+    """Raise `exc` as its typed error (see database_error), or as it is."""
+    translated = database_error(exc, path)
+    if translated is None:
+        raise exc
+    raise translated from exc
+
+
+@contextmanager
+def translated_errors(path: Path | str) -> Iterator[None]:
+    """Around work on the database at `path`: its faults raise as typed errors."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise_translated(exc, path)
+
+
+def database_file(conn: sqlite3.Connection, schema: str = "main") -> str:
+    """The file behind `schema` of `conn`, for messages."""
+    try:
+        files = {row[1]: row[2] for row in conn.execute("PRAGMA database_list")}
+    except sqlite3.Error:
+        files = {}
+    return files.get(schema) or f"the {schema} database"
 
 
 @contextmanager
@@ -88,15 +145,20 @@ def write_transaction(conn: sqlite3.Connection, schema: str | None = "main") -> 
     (BEGIN IMMEDIATE), for the rare work before everything else: migrations, creating the
     path index.
     """
-    conn.execute("BEGIN IMMEDIATE" if schema is None else "BEGIN")
     try:
-        if schema is not None:
-            conn.execute(TAKE_WRITE_LOCK[schema])
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN IMMEDIATE" if schema is None else "BEGIN")
+        try:
+            if schema is not None:
+                conn.execute(TAKE_WRITE_LOCK[schema])
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            # After a failed write (disk full) SQLite may already have rolled back.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise_translated(exc, database_file(conn, schema or "main"))
 
 
 def path_index_file(database: Path) -> Path:

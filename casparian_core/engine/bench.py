@@ -2,7 +2,9 @@
 
 Lists the home's parsers with a health from their last test, picks candidate input files from
 the Discover catalogue, and tests a parser on a file through the same engine as `casparian run`
-(output to the home's Parquet folder). Every test is recorded in `cf_parser_tests` and publishes
+(output to the home's Parquet folder). Each parser keeps a warm `ParserSession` between tests
+(re-runs and watch mode start no new guest); it is closed when the parser file changes, and all
+are closed with the bench. Every test is recorded in `cf_parser_tests` and publishes
 `DataChanged(origin="parser_bench")`. Async methods run the sync work in threads.
 
 Importing this module is cheap (the engine, zmq and the contract model load on first use),
@@ -23,17 +25,18 @@ from typing import TYPE_CHECKING, TypeVar
 
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect, format_timestamp
-from casparian_core.engine.results import RunOptions, RunResult, RunStatus
+from casparian_core.engine.results import InputItem, RunResult, RunStatus
 from casparian_core.events import DataChanged, EventBus
 
 if TYPE_CHECKING:
-    from casparian_core.bridge.host import LogCallback
+    from casparian_core.engine.results import InputLogCallback
+    from casparian_core.engine.session import ParserSession
     from casparian_core.parsers.discovery import DiscoveredParser
 
 T = TypeVar("T")
 ORIGIN = "parser_bench"
 CANDIDATE_LIMIT = 200
-HEALTH_OF_STATUS = {
+HEALTH_OF_STATUS: dict[str, str] = {
     RunStatus.COMPLETED: "passed",
     RunStatus.COMPLETED_WITH_WARNINGS: "warn",
     RunStatus.FAILED: "failed",
@@ -70,7 +73,7 @@ class ParserTest:
     parser_name: str
     parser_path: str
     input_path: str
-    status: str
+    status: RunStatus
     error_code: str | None
     duration_s: float | None
     rows_out: int | None
@@ -78,11 +81,19 @@ class ParserTest:
     tested_at: str
 
 
+@dataclass
+class _WarmSession:
+    session: ParserSession
+    parser_stat: tuple[int, int, int]  # the parser file's (inode, size, mtime) when opened
+
+
 class ParserBench:
     def __init__(self, settings: Settings, events: EventBus, clock: Callable[[], datetime]) -> None:
         self._settings = settings
         self._events = events
         self._clock = clock
+        self._sessions: dict[Path, _WarmSession] = {}
+        self._sessions_lock = threading.Lock()  # one test drives the sessions at a time
 
     async def count_parsers(self) -> int:
         """How many parser files the home holds, usable or not. Lists them without reading
@@ -108,31 +119,68 @@ class ParserBench:
         self,
         parser_path: Path,
         input_path: Path,
-        on_log: LogCallback | None = None,
+        on_log: InputLogCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> RunResult:
         """Run the parser on one file (always, even if its output exists), write the output to
-        the home's Parquet folder and record the test. `on_log` may be called from a thread;
-        setting `cancel` stops the run (status CANCELLED)."""
-        from casparian_core.engine.run import run_parser  # loads zmq: only when testing
-
-        options = RunOptions(sink_uri=f"parquet://{self._settings.output_dir}", force=True)
-        results = await asyncio.to_thread(
-            run_parser,
-            Path(parser_path),
-            [Path(input_path)],
-            self._settings,
-            options,
-            on_log=on_log,
-            cancel=cancel,
-        )
-        if not results:  # cancelled before the parser started: nothing ran, nothing to record
-            return RunResult(Path(parser_path).stem, "", Path(input_path), RunStatus.CANCELLED)
-        [result] = results
+        the home's Parquet folder and record the test. `on_log(level, text)` may be called from
+        a thread; setting `cancel` stops the run (status CANCELLED)."""
+        parser_path, input_path = Path(parser_path), Path(input_path)
+        if cancel is not None and cancel.is_set():  # nothing ran, nothing to record
+            return RunResult(parser_path.stem, "", input_path, RunStatus.CANCELLED)
+        result = await asyncio.to_thread(self._run_test, parser_path, input_path, on_log, cancel)
         tested_at = format_timestamp(self._clock())
-        await asyncio.to_thread(self._query, _record_test, Path(parser_path), result, tested_at)
+        await asyncio.to_thread(self._query, _record_test, parser_path, result, tested_at)
         self._events.publish(DataChanged(origin=ORIGIN))
         return result
+
+    async def close(self) -> None:
+        """Close the warm sessions (their guests exit)."""
+        await asyncio.to_thread(self._close_sessions)
+
+    def _run_test(
+        self,
+        parser_path: Path,
+        input_path: Path,
+        on_log: InputLogCallback | None,
+        cancel: threading.Event | None,
+    ) -> RunResult:
+        # The input is known by its absolute path: the bench may test any file.
+        item = InputItem(input_path, input_path.absolute().as_posix(), on_log=on_log, cancel=cancel)
+        with self._sessions_lock:
+            session = self._session_for(parser_path)
+            try:
+                session.submit(item)
+                [result] = session.results()
+            except BaseException:
+                self._drop_session(parser_path)
+                raise
+        return result
+
+    def _session_for(self, parser_path: Path) -> ParserSession:
+        """The parser's warm session, opened afresh when the parser file changed since."""
+        from casparian_core.engine.session import ParserSession  # loads zmq: only when testing
+        from casparian_core.sinks import open_sink
+
+        stat = _file_stat(parser_path)
+        warm = self._sessions.get(parser_path)
+        if warm is not None and warm.parser_stat == stat:
+            return warm.session
+        self._drop_session(parser_path)
+        sink = open_sink(f"parquet://{self._settings.output_dir}")
+        session = ParserSession(parser_path, self._settings, sink, force=True)
+        self._sessions[parser_path] = _WarmSession(session, stat)
+        return session
+
+    def _drop_session(self, parser_path: Path) -> None:
+        warm = self._sessions.pop(parser_path, None)
+        if warm is not None:
+            warm.session.close()
+
+    def _close_sessions(self) -> None:
+        with self._sessions_lock:
+            for parser_path in list(self._sessions):
+                self._drop_session(parser_path)
 
     async def candidate_files(
         self, parser_path: Path, limit: int = CANDIDATE_LIMIT
@@ -153,6 +201,14 @@ class ParserBench:
     def _query(self, function: Callable[..., T], *args: object) -> T:
         with closing(connect(self._settings.database_path)) as conn:
             return function(conn, *args)
+
+
+def _file_stat(path: Path) -> tuple[int, int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, 0, 0)  # the session reports the missing parser
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _last_tests(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
@@ -193,10 +249,10 @@ def _candidates(
             Candidate(Path(path), topic_bound=True, failed_before=bool(failed))
             for path, failed in conn.execute(
                 "SELECT path, EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
-                " AND t.input_path = f.path AND t.status = 'FAILED') AS failed"
+                " AND t.input_path = f.path AND t.status = ?) AS failed"
                 f" FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
                 " ORDER BY failed DESC, path LIMIT ?",
-                (parser_name, *topics, limit),
+                (parser_name, RunStatus.FAILED, *topics, limit),
             )
         ]
     others = conn.execute(
@@ -215,4 +271,7 @@ def _recent_tests(conn: sqlite3.Connection, parser_name: str, limit: int) -> lis
         " ORDER BY tested_at DESC, id DESC LIMIT ?",
         (parser_name, limit),
     )
-    return [ParserTest(*row) for row in rows]
+    return [
+        ParserTest(name, parser, path, RunStatus(status), code, duration, rows_out, quarantined, at)
+        for name, parser, path, status, code, duration, rows_out, quarantined, at in rows
+    ]

@@ -33,6 +33,18 @@ def expand_inputs(argument: str) -> list[Path]:
     raise InputNotFoundError(f"{argument}: no such file or folder; check the path")
 
 
+def input_root(argument: str) -> Path:
+    """The folder an input argument's files are known relative to ("the same input" of a
+    rerun is the same path below it): a folder itself, a file's folder, a glob's folders
+    before its first pattern."""
+    if GLOB_CHARS & set(argument):
+        parts = Path(argument).parts
+        fixed = next(index for index, part in enumerate(parts) if GLOB_CHARS & set(part))
+        return Path(*parts[:fixed]) if fixed else Path(".")
+    path = Path(argument)
+    return path if path.is_dir() else path.parent
+
+
 def hash_file(path: Path) -> str:
     """blake3 of the file's bytes (memory-mapped: gigabytes per second, no copy in Python)."""
     import blake3

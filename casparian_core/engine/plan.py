@@ -7,7 +7,7 @@ from pathlib import Path
 
 from casparian_core.engine.inputs import hash_file, part_key
 from casparian_core.engine.results import RunOptions
-from casparian_core.engine.run import DEV_OUTPUT_DIR, check_venv
+from casparian_core.engine.session import check_venv
 from casparian_core.parsers.metadata import ParserInfo, read_parser_info
 from casparian_core.sinks import open_sink
 
@@ -35,7 +35,7 @@ def plan_run(parser_path: Path, inputs: list[Path], options: RunOptions) -> RunP
 
     info = read_parser_info(parser_path)
     check_venv(options.venv)
-    sink = open_sink(options.sink_uri, Path.cwd() / DEV_OUTPUT_DIR)
+    sink = open_sink(options.sink_uri)
     declared = info.declared_outputs
     planned = []
     for path in inputs:

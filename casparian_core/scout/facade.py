@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from casparian_core.config import Settings
-from casparian_core.db.connection import connect
+from casparian_core.db.connection import connect, translated_errors
 from casparian_core.events import DataChanged, EventBus, ScanProgress
 from casparian_core.scout import queries, rules, sources, tagging
 from casparian_core.scout.errors import FileNotCataloguedError
@@ -101,7 +101,7 @@ class Scout:
     ) -> ScanSummary:
         from casparian_core.scout.scanner import Scanner  # lazily, see the imports
 
-        with self._scan_lock(source.id):
+        with self._scan_lock(source.id), translated_errors(self._database):
             conn = connect(self._database)
             try:
                 scanner = Scanner(
@@ -263,7 +263,7 @@ class Scout:
         return await asyncio.to_thread(self._call, function, *args)
 
     def _call(self, function: Callable[..., T], *args: object) -> T:
-        with self._conn_lock:
+        with self._conn_lock, translated_errors(self._database):
             if self._conn is None:
                 self._conn = connect(self._database)
             return function(self._conn, *args)

@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from casparian_core.db.connection import utc_now
+from casparian_core.db.connection import utc_now, write_transaction
 from casparian_core.scout import text_index
 from casparian_core.scout.errors import (
     NonUtf8SourcePathError,
@@ -62,6 +62,11 @@ def resolve_folder(path: str | Path) -> str:
 
 def register(conn: sqlite3.Connection, folder: str, name: str | None) -> SourceRecord:
     """The source for `folder` (resolved), created on first scan and named after the folder."""
+    with write_transaction(conn):  # two first scans of one folder at once: one registers it
+        return _register(conn, folder, name)
+
+
+def _register(conn: sqlite3.Connection, folder: str, name: str | None) -> SourceRecord:
     row = conn.execute(
         "SELECT id, name, path FROM scout_sources WHERE path = ?", (folder,)
     ).fetchone()

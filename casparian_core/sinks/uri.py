@@ -17,10 +17,8 @@ FILE_SCHEMES = ("sqlite", "duckdb")
 EXAMPLES = "parquet://DIR, arrow://DIR, sqlite:///FILE or duckdb:///FILE"
 
 
-def open_sink(uri: str | None, default_dir: Path) -> Sink:
-    """The sink a URI names; None means Parquet files under `default_dir`."""
-    if uri is None:
-        return _folder_sink("parquet", default_dir.resolve())
+def open_sink(uri: str) -> Sink:
+    """The sink a URI names."""
     scheme, separator, rest = uri.partition("://")
     if not separator:
         raise SinkError(f"sink {uri!r} is not a URI; use {EXAMPLES}")

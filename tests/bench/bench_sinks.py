@@ -41,7 +41,7 @@ def write_parquet_directly(table: pa.Table, folder: Path) -> float:
 
 
 def write_through_sink(uri: str, table: pa.Table) -> float:
-    sink = open_sink(uri, Path("."))
+    sink = open_sink(uri)
     start = time.perf_counter()
     writer = sink.begin("orders", "bench-part", table.schema)
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):

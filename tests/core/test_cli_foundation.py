@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from casparian_core import __version__
+from casparian_core.config import load_settings
 from casparian_core.db.schema import LATEST_VERSION
+from casparian_core.home import prepare_home
 
 
 def casparian(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -28,8 +30,9 @@ def test_version(home: Path) -> None:
     assert result.stdout.strip() == f"casparian {__version__}"
 
 
-def test_status_on_a_new_home_creates_it_and_says_how_to_start(tmp_path: Path) -> None:
+def test_status_on_a_new_home_says_how_to_start(tmp_path: Path) -> None:
     home = tmp_path / "fresh"
+    prepare_home(load_settings(env={}, home=home))
     result = casparian("status", home=home)
     assert result.returncode == 0, result.stderr
     assert "0 files, 0 sources" in result.stdout
@@ -39,9 +42,7 @@ def test_status_on_a_new_home_creates_it_and_says_how_to_start(tmp_path: Path) -
 
 
 def test_status_json_is_one_object_with_the_counts(home: Path) -> None:
-    conn = sqlite3.connect(home / "casparian_flow.sqlite3")
-    conn.close()
-    casparian("status", home=home)  # migrate
+    prepare_home(load_settings(env={}, home=home))
     conn = sqlite3.connect(home / "casparian_flow.sqlite3")
     conn.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('a', '/a', 't')")
     conn.execute(

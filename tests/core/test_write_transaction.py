@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.db.connection import connect, write_transaction
+from casparian_core.db.connection import connect, path_index_file, write_transaction
+from casparian_core.errors import DatabaseLockedError
 
 
 def _quick(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -27,9 +28,10 @@ def test_holding_one_file_s_lock_leaves_the_other_free(
     ):
         with write_transaction(second, wanted):
             pass
-        with pytest.raises(sqlite3.OperationalError) as busy, write_transaction(second, held):
+        with pytest.raises(DatabaseLockedError) as busy, write_transaction(second, held):
             pass
-        assert busy.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+        held_file = path if held == "main" else path_index_file(path)
+        assert str(busy.value).startswith(f"{held_file} is locked by another process")
 
 
 def test_a_failed_block_rolls_back(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from casparian_core.engine.bench import Candidate
 from casparian_core.engine.results import RunStatus
+from casparian_core.errors import ErrorCode
 from casparian_core.events import DataChanged, Event
 from casparian_core.service import CoreService
 
@@ -58,7 +59,7 @@ async def test_list_test_and_health(service: CoreService) -> None:
         sales.read_text().replace("def parse(self, ctx):", "def parse(self, ctx):\n        1 / 0")
     )
     again = await service.bench.test_parser(sales, SALES_SAMPLE)
-    assert again.status == RunStatus.FAILED and again.error_code == "UNKNOWN_ERROR"
+    assert again.status == RunStatus.FAILED and again.error_code == ErrorCode.UNKNOWN_ERROR
     assert {p.name: p.health for p in await service.bench.list_parsers()}["sales_csv"] == "failed"
     assert [t.status for t in await service.bench.recent_tests("sales_csv")] == [
         RunStatus.FAILED,
@@ -109,3 +110,28 @@ async def test_cancelled_before_the_run_starts_records_nothing(service: CoreServ
     result = await service.bench.test_parser(sales, SALES_SAMPLE, cancel=cancel)
     assert (result.status, result.parser_name) == (RunStatus.CANCELLED, "sales_csv")
     assert await service.bench.recent_tests("sales_csv") == []
+
+
+PID_PARSER = "import os\ndef parse(path):\n    return [{'pid': os.getpid(), 'version': VERSION}]\n"
+
+
+async def test_re_runs_use_a_warm_guest_until_the_parser_file_changes(
+    service: CoreService, tmp_path: Path
+) -> None:
+    parser = service.settings.parsers_dir / "pids.py"
+    parser.write_text(PID_PARSER.replace("VERSION", "1"))
+    data = tmp_path / "data.txt"
+    data.write_text("x")
+
+    async def pid_and_version() -> tuple[int, int]:
+        result = await service.bench.test_parser(parser, data)
+        assert result.status == RunStatus.COMPLETED
+        [row] = pq.read_table(service.settings.output_dir / "pids").to_pylist()
+        return row["pid"], row["version"]
+
+    first = await pid_and_version()
+    again = await pid_and_version()
+    parser.write_text(PID_PARSER.replace("VERSION", "22"))  # the file changed: a new guest
+    changed = await pid_and_version()
+    assert first[1] == again[1] == 1 and changed[1] == 22
+    assert first[0] == again[0] != changed[0]

@@ -13,12 +13,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.config import Settings
 from casparian_core.engine import errors
 from casparian_core.engine.inputs import hash_file
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
 from casparian_core.engine.run import run_parser
+from casparian_core.errors import ErrorCode
 from casparian_core.sinks import SinkError
 from tests.bridge.conftest import WriteParser
 
@@ -36,6 +36,7 @@ SALES_PARSER = """
 
 
 def run_one(parser: Path, input_path: Path, settings: Settings, **options: object) -> RunResult:
+    options.setdefault("sink_uri", f"parquet://{input_path.parent / 'out'}")
     [result] = run_parser(parser, [input_path], settings, RunOptions(**options))  # type: ignore[arg-type]
     return result
 
@@ -127,10 +128,10 @@ def test_level_2_parser_fills_its_declared_outputs(
 ) -> None:
     parser = write_parser(LEVEL_2.replace("OUTPUT", '"left"'))
     out = tmp_path / "out"
-    result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}", job_id="j-7")
+    result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}")
     assert result.status == RunStatus.COMPLETED
     assert {output.name: output.rows for output in result.outputs} == {"left": 2, "right": 1}
-    assert pq.read_table(out / "right").column("y").to_pylist() == ["j-7"]
+    assert pq.read_table(out / "right").column("y").to_pylist() == [result.job_id]
 
 
 def test_undeclared_output_fails_and_writes_nothing(
@@ -139,7 +140,7 @@ def test_undeclared_output_fails_and_writes_nothing(
     parser = write_parser(LEVEL_2.replace("OUTPUT", '"middle"'))
     out = tmp_path / "out"
     result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, "SCHEMA_MISMATCH")
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SCHEMA_MISMATCH)
     assert "'middle'" in (result.error_message or "")
     assert parts(out) == []
 
@@ -151,7 +152,7 @@ def test_schema_mismatch_suggests_the_near_miss_column(
     data.write_text("id,amt\n1,2.5\n")
     parser = write_parser(SALES_PARSER)
     result = run_one(parser, data, fast_settings, sink_uri=f"parquet://{tmp_path / 'o'}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, "SCHEMA_MISMATCH")
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SCHEMA_MISMATCH)
     assert result.suggestion == "column 'amount' not found; did you mean 'amt'?"
     assert parts(tmp_path / "o") == []
 
@@ -197,7 +198,7 @@ def test_quarantine_ceiling_fails_the_input(
     strict = SALES_PARSER.replace('"min": 0},', '"min": 0}, "_max_quarantine_pct": 10,')
     out = tmp_path / "out"
     result = run_one(write_parser(strict), sales_csv, fast_settings, sink_uri=f"parquet://{out}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, errors.QUARANTINE_LIMIT)
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.QUARANTINE_LIMIT)
     assert "50.0% of its rows" in (result.error_message or "")
     assert parts(out) == []
 
@@ -229,14 +230,20 @@ def test_several_inputs_share_one_guest(
     [
         ("def parse(path)\n    pass\n", ErrorCode.PARSER_LOAD_ERROR),
         ("x = 1\n", ErrorCode.PARSER_LOAD_ERROR),
-        ("outputs = {'t': {'a': 'int65'}}\ndef parse(path):\n    pass\n", errors.CONTRACT_ERROR),
+        ("outputs = {'t': {'a': 'int65'}}\ndef parse(path):\n    pass\n", ErrorCode.CONTRACT_ERROR),
     ],
 )
 def test_unusable_parser_fails_every_input_without_a_guest(
-    fast_settings: Settings, write_parser: WriteParser, sales_csv: Path, source: str, code: str
+    fast_settings: Settings,
+    write_parser: WriteParser,
+    sales_csv: Path,
+    tmp_path: Path,
+    source: str,
+    code: str,
 ) -> None:
     parser = write_parser(source)
-    results = run_parser(parser, [sales_csv, sales_csv], fast_settings, RunOptions())
+    options = RunOptions(f"parquet://{tmp_path / 'out'}")
+    results = run_parser(parser, [sales_csv, sales_csv], fast_settings, options)
     assert [(r.status, r.error_code) for r in results] == [(RunStatus.FAILED, code)] * 2
     assert str(parser) in (results[0].error_message or "")
 
@@ -248,11 +255,11 @@ def test_missing_and_unreadable_inputs(
     folder = tmp_path / "a_folder"
     folder.mkdir()
     missing, unreadable = run_parser(
-        parser, [tmp_path / "gone.csv", folder], fast_settings, RunOptions()
+        parser, [tmp_path / "gone.csv", folder], fast_settings, RunOptions(f"parquet://{tmp_path}")
     )
     assert (missing.status, missing.error_code) == (RunStatus.FAILED, ErrorCode.FILE_NOT_FOUND)
     assert "gone.csv: cannot read the input" in (missing.error_message or "")
-    assert (unreadable.status, unreadable.error_code) == (RunStatus.FAILED, errors.INPUT_ERROR)
+    assert (unreadable.status, unreadable.error_code) == (RunStatus.FAILED, ErrorCode.INPUT_ERROR)
 
 
 def test_binary_input_to_a_csv_parser(
@@ -262,7 +269,7 @@ def test_binary_input_to_a_csv_parser(
     binary.write_bytes(bytes(range(256)) * 64)
     result = run_one(write_parser(SALES_PARSER), binary, fast_settings)
     assert result.status == RunStatus.FAILED
-    assert result.error_code in (ErrorCode.INVALID_DATA, "SCHEMA_MISMATCH")
+    assert result.error_code in (ErrorCode.INVALID_DATA, ErrorCode.SCHEMA_MISMATCH)
 
 
 def test_wrong_encoding_is_an_encoding_error(
@@ -286,7 +293,7 @@ def test_unwritable_sink_fails_cleanly(
     result = run_one(
         write_parser(SALES_PARSER), sales_csv, fast_settings, sink_uri=f"parquet://{blocker}/sub"
     )
-    assert (result.status, result.error_code) == (RunStatus.FAILED, errors.SINK_ERROR)
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SINK_ERROR)
     assert str(blocker) in (result.error_message or "")
 
 
@@ -297,7 +304,9 @@ def test_bad_sink_uri_and_bad_venv_are_user_errors(
     with pytest.raises(SinkError, match="unknown scheme"):
         run_parser(parser, [sales_csv], fast_settings, RunOptions(sink_uri="ftp://x"))
     with pytest.raises(errors.VenvError, match="not a virtual environment"):
-        run_parser(parser, [sales_csv], fast_settings, RunOptions(venv=tmp_path))
+        run_parser(
+            parser, [sales_csv], fast_settings, RunOptions(f"parquet://{tmp_path}", venv=tmp_path)
+        )
 
 
 def test_venv_runs_the_guest_with_that_python(
@@ -368,5 +377,5 @@ def test_disk_full_in_the_host_writes_fails_without_partial_output(
     )
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
-    assert (document["status"], document["error_code"]) == (RunStatus.FAILED, errors.SINK_ERROR)
+    assert (document["status"], document["error_code"]) == (RunStatus.FAILED, ErrorCode.SINK_ERROR)
     assert parts(out) == []

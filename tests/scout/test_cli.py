@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from casparian_cli import main
+from casparian_core.config import load_settings
+from casparian_core.home import prepare_home
 from tests.scout.conftest import write_tree
 
 
@@ -103,6 +105,7 @@ def test_user_errors_print_one_sentence_and_exit_2(
         (["source", "remove", "ghost"], "no source named 'ghost'"),
         (["files", "--source", "ghost"], "no source named 'ghost'"),
     ]
+    prepare_home(load_settings(env={}, home=home))
     for args, message in cases:
         code, out, err = cli_text(capsys, home, *args)
         assert (code, out) == (2, ""), args
@@ -122,7 +125,8 @@ def test_human_summary_and_no_live_line_when_piped(home: Path, data: Path) -> No
     )
 
     assert result.returncode == 0
-    assert result.stderr == ""  # no progress line when stderr is not a terminal
+    # The home is new; no progress line when stderr is not a terminal.
+    assert result.stderr == f"Created a new home at {home}.\n"
     assert result.stdout.startswith("Scanned: data (")
     assert "new 1, changed 0, unchanged 0, missing 0, hashed 1" in result.stdout
     assert "skipped: 1 fifo (e.g. pipe)" in result.stdout

@@ -87,12 +87,12 @@ def make_case(kind: str, tmp_path: Path) -> SinkCase:
         uri = f"{kind}://{root}"
         suffix = ".parquet" if kind == "parquet" else ".arrow"
         return SinkCase(
-            kind, uri, open_sink(uri, tmp_path), _read_folder(root, suffix), _folder_leftovers(root)
+            kind, uri, open_sink(uri), _read_folder(root, suffix), _folder_leftovers(root)
         )
     path = tmp_path / f"out.{kind}"
     uri = f"{kind}:///{path}"
     reader = _read_sqlite(path) if kind == "sqlite" else _read_duckdb(path)
-    return SinkCase(kind, uri, open_sink(uri, tmp_path), reader, list)
+    return SinkCase(kind, uri, open_sink(uri), reader, list)
 
 
 SINK_KINDS = ("parquet", "arrow", "sqlite", "duckdb")

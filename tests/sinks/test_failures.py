@@ -33,7 +33,7 @@ CHILD_PRELUDE = textwrap.dedent(
         return pa.table({"n": pa.array(range(start, stop), pa.int64()),
                          "tag": pa.array([tag] * (stop - start), pa.string())})
 
-    sink = open_sink(sys.argv[1], Path("."))
+    sink = open_sink(sys.argv[1])
     writer_schema = numbers(0, 0, "").schema
     writer = sink.begin("sales", "in1-v1", writer_schema)
     """
@@ -214,7 +214,7 @@ def test_a_location_under_a_regular_file_is_refused_with_a_clear_message(
     blocker = tmp_path / "afile"
     blocker.write_text("not a folder")
     uri = f"{kind}://{blocker}/sub" if kind in ("parquet", "arrow") else f"{kind}:///{blocker}/x.db"
-    sink = open_sink(uri, tmp_path)
+    sink = open_sink(uri)
 
     with pytest.raises(SinkError) as caught:
         sink.begin("sales", "k", SCHEMA)
@@ -229,4 +229,4 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_text("plain text, not SQLite " * 100)
 
     with pytest.raises(SinkError, match="not an SQLite database"):
-        open_sink(f"sqlite:///{path}", tmp_path).begin("sales", "k", SCHEMA)
+        open_sink(f"sqlite:///{path}").begin("sales", "k", SCHEMA)

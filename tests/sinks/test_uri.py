@@ -9,13 +9,6 @@ import pytest
 from casparian_core.sinks import SinkError, open_sink
 
 
-def test_no_uri_means_parquet_in_the_default_folder(tmp_path: Path) -> None:
-    sink = open_sink(None, tmp_path / "output")
-
-    assert sink.uri == f"parquet://{tmp_path / 'output'}"
-    assert sink.location("sales") == str(tmp_path / "output" / "sales")
-
-
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
@@ -32,7 +25,7 @@ def test_relative_paths_resolve_against_the_current_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)
 
-    sink = open_sink(uri, tmp_path / "default")
+    sink = open_sink(uri)
 
     assert sink.uri == expected.format(cwd=tmp_path)
 
@@ -49,7 +42,7 @@ def test_relative_paths_resolve_against_the_current_folder(
 )
 def test_bad_uris_say_what_to_write_instead(uri: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(SinkError) as caught:
-        open_sink(uri, tmp_path)
+        open_sink(uri)
 
     assert str(caught.value).startswith(f"sink {uri!r} ")
     assert message in str(caught.value)
@@ -57,4 +50,4 @@ def test_bad_uris_say_what_to_write_instead(uri: str, message: str, tmp_path: Pa
 
 def test_a_database_uri_naming_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SinkError, match="is a folder"):
-        open_sink(f"sqlite:///{tmp_path}", tmp_path)
+        open_sink(f"sqlite:///{tmp_path}")

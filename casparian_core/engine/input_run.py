@@ -1,0 +1,258 @@
+"""`InputRun`: one parser on one input — its job, its outputs' writers and its atomic commit.
+
+`start` hashes the input and sends its job to the guest; `finish` receives the job's data,
+handing each table to the output's `OutputWriter`, and gives every part to the sink to commit
+together; `settle` waits for that commit. A failure anywhere aborts every part of the input, so
+nothing partial is ever published.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from casparian_core.bridge import protocol
+from casparian_core.bridge.host import GuestProcess, JobOutcome
+from casparian_core.engine import errors
+from casparian_core.engine.inputs import hash_file, part_key
+from casparian_core.engine.output_writer import InputParts, OutputWriter
+from casparian_core.engine.results import InputItem, OutputResult, RunResult, RunStatus
+from casparian_core.engine.suggestions import suggest
+from casparian_core.errors import CasparianError, ErrorCode
+from casparian_core.parsers.metadata import ParserInfo
+from casparian_core.sinks import PartWriter, Sink
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class InputRun:
+    def __init__(
+        self, info: ParserInfo, item: InputItem, sink: Sink, *, force: bool, preview_rows: int
+    ) -> None:
+        self.item = item
+        self.job_id = item.job_id or uuid.uuid4().hex
+        self._info = info
+        self._sink = sink
+        self._force = force
+        self._preview_rows = preview_rows
+        self._source_hash = ""
+        self._part_key = ""
+        self._writers: dict[str, OutputWriter] = {}
+        self._result = RunResult(info.name, info.version, item.path, RunStatus.FAILED, self.job_id)
+        self._started_at: float | None = None
+        self.job_sent = False
+        self._settled = False  # known without a job: unreadable, skipped or cancelled
+        self._commit_done: Future[None] | None = None
+
+    @property
+    def part_key(self) -> str:
+        """Names this input's parts ("" before `start`, or when the input cannot be read)."""
+        return self._part_key
+
+    @property
+    def cancelled(self) -> bool:
+        return self.item.cancel is not None and self.item.cancel.is_set()
+
+    def start(self, guest: GuestProcess, busy_part_key: str = "") -> None:
+        """Hash the input and send its job, unless the input is unreadable or already done.
+        Does nothing when called again, or when the part key is `busy_part_key` (whether this
+        input is already done depends on the commit of that part, still in progress)."""
+        if self._started_at is None:
+            self._started_at = time.perf_counter()
+            try:
+                self._result.input_bytes = self.item.path.stat().st_size
+                self._source_hash = hash_file(self.item.path)
+            except OSError as exc:
+                code = _input_error_code(exc)
+                self._fail(code, f"{self.item.path}: cannot read the input ({exc.strerror})")
+                self._settled = True
+                return
+            self._part_key = part_key(self._source_hash, self._info.version)
+        if self.job_sent or self._settled or self._part_key == busy_part_key:
+            return
+        declared = self._info.declared_outputs
+        if declared and not self._force and self._all_parts_exist(declared):
+            self._result.status = RunStatus.SKIPPED
+            self._result.outputs = [
+                OutputResult(name, self._sink.location(name), skipped=True) for name in declared
+            ]
+            self._settled = True
+            return
+        job = protocol.Job(
+            self.job_id,
+            str(self._info.path),
+            str(self.item.path),
+            self._info.default_output,
+            self._info.class_name,
+        )
+        guest.start_job(job, self.item.cancel)
+        self.job_sent = True
+
+    def unsend(self) -> None:
+        """The guest holding this run's job was abandoned: `start` sends it again."""
+        self.job_sent = False
+
+    def cancel(self) -> None:
+        """Settle as cancelled without running (or after abandoning the guest that ran it)."""
+        self._abort()
+        self._result.status = RunStatus.CANCELLED
+        self._result.outputs = []
+        self._settled = True
+        self.job_sent = False
+
+    def finish(self, guest: GuestProcess) -> RunResult:
+        """Receive the job's data and hand its parts to the sink to commit. The result is final
+        once `settle` returns it."""
+        try:
+            if self.job_sent:
+                self._receive_and_commit(guest)
+        finally:
+            if self._started_at is not None:
+                self._result.duration_s = time.perf_counter() - self._started_at
+        return self._result
+
+    def committed(self) -> bool:
+        """Whether `settle` would return without waiting."""
+        return self._commit_done is None or self._commit_done.done()
+
+    def settle(self) -> RunResult:
+        """The final result: waits for the sink to finish this input's commit."""
+        if self._commit_done is not None:
+            try:
+                self._commit_done.result()
+            except CasparianError as exc:
+                code = exc.error_code
+                self._fail(code, str(exc), suggestion=suggest(code, exc))
+        return self._result
+
+    def _receive_and_commit(self, guest: GuestProcess) -> None:
+        result = self._result
+        try:
+            outcome = guest.finish_job(self._on_data, self.item.cancel, self._forget_received)
+            if outcome.ok:
+                for writer in self._writers.values():
+                    writer.check_quarantine_limit(self.item.path)
+                self._commit()
+        except CasparianError as exc:
+            self._abort()
+            code = exc.error_code
+            self._fail(code, str(exc), suggestion=suggest(code, exc))
+        except BaseException:
+            self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
+            raise
+        else:
+            if outcome.ok:
+                warned = any(writer.result.quarantined for writer in self._writers.values())
+                result.status = RunStatus.COMPLETED_WITH_WARNINGS if warned else RunStatus.COMPLETED
+            else:
+                self._abort()
+                self._fail_from_outcome(outcome)
+        result.outputs = self._output_results()
+
+    def _all_parts_exist(self, outputs: list[str]) -> bool:
+        return all(self._sink.has_part(name, self._part_key) for name in outputs)
+
+    def _on_data(self, output: str, table: pa.Table) -> None:
+        writer = self._writers.get(output) or self._open_output(output, table)
+        writer.write(table)
+
+    def _open_output(self, output: str, first: pa.Table) -> OutputWriter:
+        from casparian_core.contracts.validate import infer_spec
+
+        if self._info.outputs is None:
+            spec, inferred = infer_spec(first, output), True
+        elif output in self._info.outputs:
+            spec, inferred = self._info.outputs[output], False
+        else:
+            raise errors.UndeclaredOutputError(
+                f"{self._info.path}: parse yielded output '{output}', which `outputs` does not "
+                f"declare (declared: {', '.join(self._info.outputs)}); declare it or rename it"
+            )
+        writer = OutputWriter.open(output, spec, inferred, self._parts, self._preview_rows)
+        self._writers[output] = writer
+        return writer
+
+    @functools.cached_property
+    def _parts(self) -> InputParts:
+        from casparian_core.contracts.lineage import lineage, quarantine_context
+
+        info = self._info
+        return InputParts(
+            self._sink,
+            self._part_key,
+            lineage(
+                source_hash=self._source_hash,
+                job_id=self.job_id,
+                parser=info.name,
+                parser_version=info.version,
+            ),
+            quarantine_context(
+                source_path=str(self.item.path),
+                job_id=self.job_id,
+                parser=info.name,
+                parser_version=info.version,
+            ),
+        )
+
+    def _commit(self) -> None:
+        """Hand every part of this input to the sink to publish together. A rerun must replace
+        what an earlier run wrote, so outputs that got no rows this time still replace their
+        old part with an empty one."""
+        parts: list[PartWriter] = []
+        try:
+            for name, spec in (self._info.outputs or {}).items():
+                if name not in self._writers and self._parts.has_part(name):
+                    parts.append(self._parts.begin(name, spec))
+            for writer in self._writers.values():
+                parts.extend(writer.parts_to_commit())
+        except BaseException:
+            for part in parts:
+                part.abort()  # the empty replacements; the outputs' own parts are aborted too
+            raise
+        self._commit_done = self._sink.commit_together(parts)
+
+    def _forget_received(self) -> None:
+        """The job runs again from its start (see GuestProcess.finish_job): drop its data."""
+        self._abort()
+        self._writers.clear()
+
+    def _abort(self) -> None:
+        for writer in self._writers.values():
+            writer.abort()
+
+    def _output_results(self) -> list[OutputResult]:
+        results = [writer.final_result() for writer in self._writers.values()]
+        specs = self._info.outputs or {}
+        for name in self._info.declared_outputs:
+            if name not in self._writers:
+                results.append(OutputResult(name, self._sink.location(name), spec=specs.get(name)))
+        return results
+
+    def _fail(self, code: str, message: str, suggestion: str | None = None) -> None:
+        result = self._result
+        result.status = RunStatus.FAILED
+        result.error_code = code
+        result.error_message = message
+        result.suggestion = suggestion or suggest(code)
+
+    def _fail_from_outcome(self, outcome: JobOutcome) -> None:
+        result = self._result
+        self._fail(outcome.error_code or "", outcome.message or "the parser failed")
+        result.traceback = outcome.traceback
+        if outcome.error_code == ErrorCode.CANCELLED:
+            result.status = RunStatus.CANCELLED
+            result.suggestion = None
+        else:
+            result.transient = outcome.exit_code == protocol.ExitClass.TRANSIENT
+
+
+def _input_error_code(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return ErrorCode.FILE_NOT_FOUND
+    if isinstance(exc, PermissionError):
+        return ErrorCode.PERMISSION_ERROR
+    return ErrorCode.INPUT_ERROR
