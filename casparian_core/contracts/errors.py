@@ -82,14 +82,11 @@ class SchemaMismatchError(CasparianError):
         return next(column.actual_type for column in self.extra if column.name == name)
 
 
-VALIDATION_ERROR = "VALIDATION_ERROR"
-
-
 class ValidationFailedError(CasparianError):
     """Validating a batch failed in a way no rule foresaw (an Arrow error on some value or type):
     the input it came from fails with VALIDATION_ERROR, and the run goes on with the next."""
 
-    error_code = VALIDATION_ERROR
+    error_code = ErrorCode.VALIDATION_ERROR
 
     def __init__(self, output: str, cause: Exception) -> None:
         self.output = output

@@ -14,7 +14,7 @@ import pytest
 from casparian_cli import main
 from casparian_core.contracts import validate
 from casparian_core.contracts.casting import Conversion
-from casparian_core.contracts.errors import VALIDATION_ERROR
+from casparian_core.errors import ErrorCode
 
 PARSER = """
 import pyarrow as pa
@@ -76,7 +76,7 @@ def test_every_input_gets_its_result_and_the_summary_prints(
         "FAILED",
         "COMPLETED",
     ]
-    assert statuses["d.txt"]["error_code"] == VALIDATION_ERROR
+    assert statuses["d.txt"]["error_code"] == ErrorCode.VALIDATION_ERROR
     assert "an error no rule foresaw" in statuses["d.txt"]["error_message"]
     assert code == 1
     [output] = document["outputs"]
@@ -94,5 +94,5 @@ def test_the_text_report_has_a_line_per_input_and_the_summary(
     out = capsys.readouterr().out
     for name in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt"):
         assert f"on {folder / name}:" in out
-    assert f"FAILED ({VALIDATION_ERROR})" in out
+    assert f"FAILED ({ErrorCode.VALIDATION_ERROR})" in out
     assert "5 inputs:" in out

@@ -10,13 +10,10 @@ import pyarrow as pa
 import pytest
 
 from casparian_core.contracts import validate
-from casparian_core.contracts.errors import (
-    VALIDATION_ERROR,
-    SchemaMismatchError,
-    ValidationFailedError,
-)
+from casparian_core.contracts.errors import SchemaMismatchError, ValidationFailedError
 from casparian_core.contracts.model import OutputSpec, parse_outputs
 from casparian_core.contracts.validate import QUARANTINE_SCHEMA, infer_spec, validate_batch
+from casparian_core.errors import ErrorCode
 
 
 def contract(columns: dict[str, object]) -> OutputSpec:
@@ -396,4 +393,4 @@ def test_an_unexpected_error_inside_validation_is_a_typed_failure(
     with pytest.raises(ValidationFailedError, match="no kernel for this pair") as caught:
         validate_batch(pa.table({"c": ["1"]}), contract({"c": "int64"}), row_offset=0)
 
-    assert caught.value.error_code == VALIDATION_ERROR
+    assert caught.value.error_code == ErrorCode.VALIDATION_ERROR
