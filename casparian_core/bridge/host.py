@@ -25,8 +25,9 @@ from typing import IO, TYPE_CHECKING, Any
 import zmq
 
 from casparian_core.bridge import confine, protocol
-from casparian_core.bridge.protocol import ErrorCode, ExitClass
+from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
+from casparian_core.errors import ErrorCode
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,7 +42,9 @@ SHUTDOWN_GRACE_SECS = 2.0
 DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
 STDERR_TAIL_LINES = 40  # faulthandler's report of a crash names each of the guest's threads
 
-LogCallback = Callable[[int, str], object]  # what it returns is ignored
+# (job id, or None for a line of no job such as the guest's start-up; logging level; text).
+# What it returns is ignored.
+LogCallback = Callable[[str | None, int, str], object]
 DataCallback = Callable[[str, "pa.Table"], None]
 
 
@@ -75,6 +78,10 @@ class GuestFailure(Exception):
         super().__init__(message)
         self.code = code
         self.detail = detail
+
+
+class GuestUnreachable(GuestFailure):
+    """A message could not be sent: the guest's connection is gone."""
 
 
 def guest_environment(source: Mapping[str, str], venv: Path | None = None) -> dict[str, str]:
@@ -200,12 +207,14 @@ class GuestProcess:
             and any(started.guest is guest for started in later)
         )
 
-    def _send_started(self, cancel: threading.Event | None, only_oldest: bool = False) -> None:
+    def _send_started(
+        self, cancel: threading.Event | None, only_oldest: bool = False, relaunched: bool = False
+    ) -> None:
         """Send the started jobs the running guest does not have, in order (or only the oldest
         of them), launching a guest if none runs. A guest that died holding jobs is left for
         the oldest one's `finish_job` to report; the jobs after it are sent to the next guest."""
         if self._process is not None and self._process.poll() is not None:
-            if any(started.guest is self._process for started in self._started):
+            if self._holds_jobs():
                 return
             self.kill()  # it died since its last job (or since it was launched)
         unsent = [job for job in self._started if job.guest is None and job.failure is None]
@@ -214,17 +223,29 @@ class GuestProcess:
         try:
             self.launch()
             if not self._ready:
-                self._receive_until(protocol.HELLO, None, cancel)
+                check_hello(self._receive_until(protocol.HELLO, None, cancel))
                 self._ready = True
             for started in unsent:
                 self._send(protocol.encode_control(protocol.JOB, started.job))
                 started.guest = self._process
         except GuestFailure as failure:
+            if self._holds_jobs():
+                return  # it died holding jobs: the oldest one's finish_job reports how
             self.kill()
+            if isinstance(failure, GuestUnreachable) and not relaunched:
+                # It died idle, after its HELLO: no input is to blame, a new guest takes them.
+                self._send_started(cancel, only_oldest, relaunched=True)
+                return
             unsent[0].failure = failure  # reported as that job's outcome by its finish_job
         except BaseException:
             self.kill()
             raise
+
+    def _holds_jobs(self) -> bool:
+        """Whether the running (or dead, not yet reaped) guest was sent unfinished jobs."""
+        return self._process is not None and any(
+            started.guest is self._process for started in self._started
+        )
 
     def close(self) -> None:
         """Ask the guest to exit, and kill it if it does not within a grace period."""
@@ -235,8 +256,8 @@ class GuestProcess:
             try:
                 self._send(protocol.encode_control(protocol.SHUTDOWN))
                 process.wait(SHUTDOWN_GRACE_SECS)
-            except (zmq.ZMQError, subprocess.TimeoutExpired):
-                pass
+            except (GuestFailure, subprocess.TimeoutExpired):
+                pass  # it is dead or deaf: killed below
         self.kill()
 
     def kill(self) -> None:
@@ -291,6 +312,8 @@ class GuestProcess:
             f"--max-cpu-secs={limits.guest_max_cpu_secs}",
             f"--max-open-files={limits.guest_max_open_files}",
         ]
+        if not self._inherit_stdio:
+            command.append("--job-marks")  # its output comes to us: attribute lines to jobs
         self._stderr_tail.clear()
         self._process = self._spawn(command)
         if not self._inherit_stdio:
@@ -322,15 +345,21 @@ class GuestProcess:
         )
 
     def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
-        """Forward the guest's stdout/stderr lines to the log (piped mode)."""
+        """Forward the guest's stdout/stderr lines to the log (piped mode), each with the job
+        its guest's last job mark names (protocol.JOB_MARK)."""
 
         def forward() -> None:
             assert stream is not None
+            job_id: str | None = None
             for raw in stream:
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                if keep_tail:
-                    self._stderr_tail.append(line)
-                self._log(level, line)
+                text, marked, mark = line.partition(protocol.JOB_MARK)
+                if text or not marked:  # a mark may end a line the parser left unfinished
+                    if keep_tail:
+                        self._stderr_tail.append(text)
+                    self._log(job_id, level, text)
+                if marked:
+                    job_id = mark or None
             stream.close()
 
         reader = threading.Thread(target=forward, daemon=True, name="guest-output")
@@ -338,8 +367,27 @@ class GuestProcess:
         self._readers.append(reader)
 
     def _send(self, frames: list[bytes]) -> None:
+        """Send to the guest; a guest that cannot take it is failing (GuestFailure). The host
+        sends only a job or two ahead and a shutdown, far below the guest's high-water mark: a
+        send that would block means the guest's connection is gone, so none ever waits."""
         assert self._socket is not None
-        self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames])
+        try:
+            self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames], flags=zmq.DONTWAIT)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: it disconnected (ROUTER_MANDATORY)
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: zmq.ZMQError) -> GuestUnreachable:
+        """The guest's connection is gone, so the guest is dying: wait for its end (which says
+        why, e.g. its exit code), ending it if it lingers, disconnected and useless."""
+        assert self._process is not None
+        try:
+            returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
+        except subprocess.TimeoutExpired:
+            confine.kill_guest(self._process, self._guest_id)
+            message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
+            return GuestUnreachable(ErrorCode.CRASHED, message, "\n".join(self._stderr_tail))
+        death = self._death(returncode)
+        return GuestUnreachable(death.code, str(death), death.detail)
 
     def _await_done(self, on_data: DataCallback, cancel: threading.Event | None) -> protocol.Done:
         received = 0
@@ -383,10 +431,6 @@ class GuestProcess:
                     body = self._handle(self._socket.recv_multipart(), signal_wanted, on_data)
                     if body is not None:
                         return body
-                # Its descendants may hold its stdout and stderr open: they end with it.
-                confine.kill_guest(self._process, self._guest_id)
-                for reader in self._readers:
-                    reader.join()  # so the crash report has all of stderr
                 raise self._death(returncode)
             silent = time.monotonic() - self._last_seen
             if silent > self._settings.guest_timeout_secs:
@@ -406,7 +450,7 @@ class GuestProcess:
                 raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
             on_data(*read_table(message.parts))
         elif isinstance(message, protocol.LogMessage):
-            self._log(message.level, message.text)
+            self._log(message.job_id, message.level, message.text)
         elif message.signal == signal_wanted:
             return message.body
         elif message.signal != protocol.HEARTBEAT:
@@ -417,6 +461,12 @@ class GuestProcess:
         return None
 
     def _death(self, returncode: int) -> GuestFailure:
+        """How the guest that exited with `returncode` failed, with the tail of its stderr."""
+        assert self._process is not None
+        # Its descendants may hold its stdout and stderr open: they end with it.
+        confine.kill_guest(self._process, self._guest_id)
+        for reader in self._readers:
+            reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None
         if returncode < 0:
             name = signal.Signals(-returncode).name
@@ -437,10 +487,27 @@ class GuestProcess:
             detail,
         )
 
-    def _log(self, level: int, text: str) -> None:
+    def _log(self, job_id: str | None, level: int, text: str) -> None:
         if self._on_log is not None:
             with self._log_lock:  # the output readers call this from their own threads
-                self._on_log(level, text)
+                self._on_log(job_id, level, text)
+
+
+def check_hello(body: dict[str, Any]) -> protocol.Hello:
+    """The guest's HELLO, if it speaks a protocol version this host reads."""
+    try:
+        hello: protocol.Hello = protocol.parse_body(protocol.Hello, body)
+    except protocol.ProtocolError as exc:
+        raise GuestFailure(
+            ErrorCode.PROTOCOL_ERROR, f"the guest's HELLO is invalid: {exc}"
+        ) from None
+    if not 1 <= hello.protocol <= protocol.PROTOCOL_VERSION:
+        raise GuestFailure(
+            ErrorCode.PROTOCOL_ERROR,
+            f"the guest speaks protocol {hello.protocol}; this host reads versions 1 to "
+            f"{protocol.PROTOCOL_VERSION}",
+        )
+    return hello
 
 
 def _decode(frames: list[Any]) -> protocol.Message:

@@ -190,7 +190,7 @@ class ParserSession:
             self._settings,
             venv=self._venv,
             inherit_stdio=self._inherit_stdio,
-            on_log=lambda level, text: self._route_log(None, level, text),
+            on_log=self._route_log,
         )
 
     def _route_log(self, job_id: str | None, level: int, text: str) -> None:
@@ -231,7 +231,7 @@ def _import_validation() -> None:
 
 
 def _unusable_parser(parser_path: Path, input_path: Path, exc: CasparianError) -> RunResult:
-    code = errors.error_code_of(exc)
+    code = exc.error_code
     return RunResult(
         parser_name=parser_path.stem,
         parser_version="",

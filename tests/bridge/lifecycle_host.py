@@ -29,7 +29,7 @@ def main() -> None:
     guest = GuestProcess(load_settings(env={}, home=home), on_log=lambda *line: on_log(*line))
     ready = threading.Event()
 
-    def on_log(level: int, text: str) -> None:
+    def on_log(job_id: str | None, level: int, text: str) -> None:
         if stage == "parsing" and "parsing" in text:
             ready.set()
 

@@ -82,7 +82,9 @@ def test_descendants_of_a_crashed_guest_end_when_the_host_notices(
         )
     )
     lines: list[str] = []
-    with GuestProcess(fast_settings, on_log=lambda level, text: lines.append(text)) as guest:
+    with GuestProcess(
+        fast_settings, on_log=lambda job_id, level, text: lines.append(text)
+    ) as guest:
         outcome, _ = run(guest, parser)
         assert outcome.error_code == ErrorCode.CRASHED
     [pid] = [int(line.split()[1]) for line in lines if line.startswith("pid ")]
