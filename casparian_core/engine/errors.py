@@ -10,6 +10,7 @@ SINK_ERROR = "SINK_ERROR"
 CONTRACT_ERROR = "CONTRACT_ERROR"
 QUARANTINE_LIMIT = "QUARANTINE_LIMIT"
 INPUT_ERROR = "INPUT_ERROR"
+INPUT_CHANGED = "INPUT_CHANGED"
 
 
 class UndeclaredOutputError(CasparianError):
@@ -33,8 +34,11 @@ class VenvError(CasparianError):
 
 
 def error_code_of(exc: CasparianError) -> str:
+    code = getattr(exc, "error_code", None)
+    if code is not None:
+        return str(code)
     if isinstance(exc, SinkError):
         return SINK_ERROR
     if isinstance(exc, ContractError):
         return CONTRACT_ERROR
-    return getattr(exc, "error_code", INPUT_ERROR)
+    return INPUT_ERROR
