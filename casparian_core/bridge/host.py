@@ -25,8 +25,9 @@ from typing import IO, TYPE_CHECKING, Any
 import zmq
 
 from casparian_core.bridge import protocol
-from casparian_core.bridge.protocol import ErrorCode, ExitClass
+from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
+from casparian_core.errors import ErrorCode
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -22,7 +22,7 @@ from casparian_core.engine.inputs import hash_file, part_key
 from casparian_core.engine.output_writer import InputParts, OutputWriter
 from casparian_core.engine.results import InputItem, OutputResult, RunResult, RunStatus
 from casparian_core.engine.suggestions import suggest
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.parsers.metadata import ParserInfo
 from casparian_core.sinks import PartInfo, PartWriter, Sink
 
@@ -126,7 +126,7 @@ class InputRun:
             try:
                 self._commit_done.result()
             except CasparianError as exc:
-                code = errors.error_code_of(exc)
+                code = exc.error_code
                 self._fail(code, str(exc), suggestion=suggest(code, exc))
         return self._result
 
@@ -140,7 +140,7 @@ class InputRun:
                 self._commit()
         except CasparianError as exc:
             self._abort()
-            code = errors.error_code_of(exc)
+            code = exc.error_code
             self._fail(code, str(exc), suggestion=suggest(code, exc))
         except BaseException:
             self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
@@ -255,7 +255,7 @@ class InputRun:
         result = self._result
         self._fail(outcome.error_code or "", outcome.message or "the parser failed")
         result.traceback = outcome.traceback
-        if outcome.error_code == protocol.ErrorCode.CANCELLED:
+        if outcome.error_code == ErrorCode.CANCELLED:
             result.status = RunStatus.CANCELLED
             result.suggestion = None
         else:
@@ -264,7 +264,7 @@ class InputRun:
 
 def _input_error_code(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
-        return protocol.ErrorCode.FILE_NOT_FOUND
+        return ErrorCode.FILE_NOT_FOUND
     if isinstance(exc, PermissionError):
-        return protocol.ErrorCode.PERMISSION_ERROR
-    return errors.INPUT_ERROR
+        return ErrorCode.PERMISSION_ERROR
+    return ErrorCode.INPUT_ERROR

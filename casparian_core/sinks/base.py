@@ -20,13 +20,12 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 PART_COLUMN = "_cf_part"  # table sinks: which part a row belongs to
-OUTPUT_SCHEMA_CHANGED = "OUTPUT_SCHEMA_CHANGED"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -37,11 +36,13 @@ class SinkError(CasparianError):
     """The output cannot be written where the user asked; the message names the target and
     what to do."""
 
+    error_code = ErrorCode.SINK_ERROR
+
 
 class OutputSchemaError(SinkError):
     """The rows of this run have other columns than those the output already holds."""
 
-    error_code = OUTPUT_SCHEMA_CHANGED
+    error_code = ErrorCode.OUTPUT_SCHEMA_CHANGED
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.config import Settings
-from casparian_core.engine import errors
 from casparian_core.engine.inputs import part_key
 from casparian_core.engine.results import RunOptions, RunStatus
 from casparian_core.engine.run import run_parser
+from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
 from tests.engine.test_run_parser import SALES_PARSER
 
@@ -124,7 +123,7 @@ def test_an_input_whose_commit_fails_loses_only_its_own_output(
     results = run_parser(parser, inputs, fast_settings, RunOptions(sink))
     assert [(r.status, r.error_code) for r in results] == [
         (RunStatus.COMPLETED, None),
-        (RunStatus.FAILED, errors.SINK_ERROR),
+        (RunStatus.FAILED, ErrorCode.SINK_ERROR),
         (RunStatus.COMPLETED, None),
     ]
     assert "could not write" in (results[1].error_message or "")

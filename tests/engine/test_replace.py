@@ -13,7 +13,7 @@ import pytest
 from casparian_core.config import Settings
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
 from casparian_core.engine.run import run_parser
-from casparian_core.sinks.base import OUTPUT_SCHEMA_CHANGED
+from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
 from tests.sinks.conftest import SINK_KINDS, make_case
 
@@ -117,7 +117,10 @@ def test_a_new_schema_beside_other_inputs_rows_is_refused_and_changes_nothing(
 
     wider = numbers_parser(write_parser, version="2", kind="string")
     [refused] = run(wider, [first], fast_settings, case.uri)
-    assert (refused.status, refused.error_code) == (RunStatus.FAILED, OUTPUT_SCHEMA_CHANGED)
+    assert (refused.status, refused.error_code) == (
+        RunStatus.FAILED,
+        ErrorCode.OUTPUT_SCHEMA_CHANGED,
+    )
     assert "backfill" in (refused.error_message or "")
     assert not refused.transient
     assert case.read("numbers") == before

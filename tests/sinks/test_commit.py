@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from casparian_core.errors import ErrorCode
 from casparian_core.sinks import OutputSchemaError, PartInfo, PartWriter, file_sink
 
 from .conftest import INFO, SinkCase, make_case, numbers
@@ -170,7 +171,7 @@ def test_an_output_keeps_one_schema(case: SinkCase) -> None:
 
     with pytest.raises(OutputSchemaError, match=r"keeps one schema.*backfill") as refused:
         case.sink.begin("sales", "k2", other, INFO)
-    assert refused.value.error_code == "OUTPUT_SCHEMA_CHANGED"
+    assert refused.value.error_code == ErrorCode.OUTPUT_SCHEMA_CHANGED
     assert "label" in str(refused.value)
 
     # The output's only part may change its columns: no two schemas are ever side by side.
