@@ -75,8 +75,7 @@ class SchemaMismatchError(CasparianError):
         for extra in self.extra:
             if extra.name not in suggested:
                 lines.append(f"  unexpected column '{extra.name}' ({extra.actual_type})")
-        lines.append("Rename the columns in the parser or change its `outputs` contract.")
-        return "\n".join(lines)
+        return "\n".join(lines)  # what to do is the run's hint (engine/suggestions.py)
 
     def _actual_type_of(self, name: str) -> str:
         return next(column.actual_type for column in self.extra if column.name == name)
