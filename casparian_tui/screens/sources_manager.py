@@ -13,6 +13,7 @@ from casparian_core.scout.sources import SourceInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.screens.scan_dialog import ScanScreen
+from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 
 class SourcesScreen(ModalScreen[None]):
@@ -50,7 +51,7 @@ class SourcesScreen(ModalScreen[None]):
     async def reload(self) -> None:
         self.sources = await self.service.scout.sources()
         table = self.query_one(DataTable)
-        row = table.cursor_row
+        row, key = table.cursor_row, current_key(table)
         table.clear()
         for source in self.sources:
             table.add_row(
@@ -62,9 +63,8 @@ class SourcesScreen(ModalScreen[None]):
                 (source.last_scan_at or "never")[:16].replace("T", " "),
                 key=str(source.id),
             )
-        if self.sources:
-            table.move_cursor(row=min(row, len(self.sources) - 1))
-        else:
+        restore_cursor(table, key, row)
+        if not self.sources:
             self.query_one("#sources-message", Static).update("No sources yet: press s to scan.")
         table.focus()
 

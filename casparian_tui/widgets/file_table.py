@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from casparian_core.scout.queries import FilePage, FileRow
+from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 PAGE_SIZE = 200
 # The status line counts matches up to here: an exact count of a million-row substring match
@@ -40,7 +41,12 @@ class FileTable(DataTable[str]):
         self.add_column("Size", key="size")
         self.add_column("Modified", key="modified")
 
-    def show_page(self, page: FilePage, *, cursor_at_end: bool = False) -> None:
+    def show_page(
+        self, page: FilePage, *, cursor_at_end: bool = False, keep_cursor: bool = False
+    ) -> None:
+        """Show `page`; with `keep_cursor` (a refresh of the same view) the cursor stays on its
+        file, else it starts at the top (or the end, when paging backwards)."""
+        cursor_row, cursor_key = self.cursor_row, current_key(self)
         self.page = page
         self.clear()
         self._rows_by_key = {}
@@ -55,7 +61,9 @@ class FileTable(DataTable[str]):
                 _time_label(row.mtime_ns),
                 key=key,
             )
-        if page.rows:
+        if keep_cursor:
+            restore_cursor(self, cursor_key, cursor_row)
+        elif page.rows:
             self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0)
 
     @property

@@ -143,6 +143,56 @@ async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
     ).fetchone() == ("accounts", "manual")
 
 
+async def test_the_cursor_stays_on_the_file_after_tagging_it(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("down", "down", "t")
+        await until_idle(pilot)
+        await pilot.press(*"exports", "enter")
+        await settle(pilot)
+        table = app.screen.query_one(FileTable)
+        assert table.cursor_row == 2
+        assert table.current_file is not None
+        assert table.current_file.tag == "exports"
+
+
+async def test_the_cursor_follows_an_edited_rule_to_its_new_place(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        rules = app.screen
+        assert [r.tag for r in rules.rules] == ["sales", "logs"]
+        await pilot.press("down", "e")
+        await until_idle(pilot)
+        app.screen.query_one("#rule-priority", Input).value = "20"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [r.tag for r in rules.rules] == ["logs", "sales"]
+        assert rules.current is not None and rules.current.tag == "logs"
+
+
+async def test_removing_the_chosen_source_shows_all_sources_again(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("1", "down", "enter")  # logs-2026
+        await settle(pilot)
+        assert len(shown_paths(app)) == 3
+        await pilot.press("M")
+        await settle(pilot)
+        await pilot.press("d")
+        await until_idle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(shown_paths(app)) == 5, "the remaining source's files")
+        assert status_line(app) == "Files 1–5 of 5"
+        assert app.screen.source_id is None
+
+
 async def test_shift_t_tags_everything_shown_after_confirming(settings, catalogue) -> None:
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
