@@ -7,56 +7,124 @@ decide what went wrong by reading message text.
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import ClassVar
+
+
+class ErrorCode(StrEnum):
+    """Every error code the product reports: a job's (in a RunResult, the queue, the JSON
+    output) and a CasparianError's. Values are the text stored and printed.
+
+    The guest cannot import this (it may run an older Python without StrEnum):
+    `bridge/protocol.py` keeps a stdlib mirror of the codes a guest or the bridge reports, and
+    a test checks the two agree.
+    """
+
+    # Reported by the guest for an exception in the parser (DESIGN §6).
+    SCHEMA_MISMATCH = "SCHEMA_MISMATCH"
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    PERMISSION_ERROR = "PERMISSION_ERROR"
+    ENCODING_ERROR = "ENCODING_ERROR"
+    MEMORY_ERROR = "MEMORY_ERROR"
+    INVALID_DATA = "INVALID_DATA"
+    UNKNOWN_ERROR = "UNKNOWN_ERROR"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    INCONSISTENT_SCHEMA = "INCONSISTENT_SCHEMA"
+    PARSER_LOAD_ERROR = "PARSER_LOAD_ERROR"
+    OOM_RISK = "OOM_RISK"
+    # Detected by the host: the guest died, hung, sent garbage, or the run was cancelled.
+    CRASHED = "CRASHED"
+    TIMEOUT = "TIMEOUT"
+    PROTOCOL_ERROR = "PROTOCOL_ERROR"
+    CANCELLED = "CANCELLED"
+    # Detected by the engine around the guest.
+    SINK_ERROR = "SINK_ERROR"
+    CONTRACT_ERROR = "CONTRACT_ERROR"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    QUARANTINE_LIMIT = "QUARANTINE_LIMIT"
+    INPUT_ERROR = "INPUT_ERROR"
+    INPUT_NOT_FOUND = "INPUT_NOT_FOUND"
+    VENV_ERROR = "VENV_ERROR"
+    # The home and its control database.
+    CONFIG_ERROR = "CONFIG_ERROR"
+    HOME_NOT_WRITABLE = "HOME_NOT_WRITABLE"
+    HOME_NOT_FOUND = "HOME_NOT_FOUND"
+    DATABASE_LOST = "DATABASE_LOST"
+    DATABASE_LOCKED = "DATABASE_LOCKED"
+    DATABASE_WRITE_FAILED = "DATABASE_WRITE_FAILED"
+    DATABASE_CORRUPT = "DATABASE_CORRUPT"
+    SCHEMA_TOO_NEW = "SCHEMA_TOO_NEW"
+    # Scout: scanning, sources, tags and rules.
+    SCAN_PATH_NOT_FOUND = "SCAN_PATH_NOT_FOUND"
+    NOT_A_FOLDER = "NOT_A_FOLDER"
+    NON_UTF8_SOURCE_PATH = "NON_UTF8_SOURCE_PATH"
+    SOURCE_NOT_FOUND = "SOURCE_NOT_FOUND"
+    SOURCE_NAME_TAKEN = "SOURCE_NAME_TAKEN"
+    SOURCE_ALREADY_REGISTERED = "SOURCE_ALREADY_REGISTERED"
+    SOURCE_REMOVED_DURING_SCAN = "SOURCE_REMOVED_DURING_SCAN"
+    SCAN_WORKER_DIED = "SCAN_WORKER_DIED"
+    RULE_NOT_FOUND = "RULE_NOT_FOUND"
+    INVALID_TAG = "INVALID_TAG"
+    EMPTY_PATTERN = "EMPTY_PATTERN"
+    PATTERN_WITHOUT_TAG = "PATTERN_WITHOUT_TAG"
+    NO_MATCHING_FILES = "NO_MATCHING_FILES"
+    FILE_NOT_CATALOGUED = "FILE_NOT_CATALOGUED"
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+
 
 class CasparianError(Exception):
-    """An error with a message meant for the user, and the exit code the CLI should use."""
+    """An error with a message meant for the user, and the exit code the CLI should use.
+
+    Every subclass declares its `error_code` (a test walks them all), so nothing needs to
+    guess what went wrong from the class or the message."""
 
     exit_code = 2
+    error_code: ClassVar[ErrorCode]
 
 
 class ConfigError(CasparianError):
     """A setting (environment variable or config.toml) has a value we cannot use."""
 
-    error_code = "CONFIG_ERROR"
+    error_code = ErrorCode.CONFIG_ERROR
 
 
 class HomeNotWritableError(CasparianError):
     """CASPARIAN_HOME cannot be created or written to."""
 
-    error_code = "HOME_NOT_WRITABLE"
+    error_code = ErrorCode.HOME_NOT_WRITABLE
 
 
 class HomeNotFoundError(CasparianError):
     """A command that only reads was pointed at a folder that is not a home (a mistyped path)."""
 
-    error_code = "HOME_NOT_FOUND"
+    error_code = ErrorCode.HOME_NOT_FOUND
 
 
 class DatabaseLostError(CasparianError):
     """The home holds outputs or parsers but its control database is missing or empty."""
 
-    error_code = "DATABASE_LOST"
+    error_code = ErrorCode.DATABASE_LOST
 
 
 class DatabaseLockedError(CasparianError):
     """Another process held the control database's write lock for longer than we wait."""
 
-    error_code = "DATABASE_LOCKED"
+    error_code = ErrorCode.DATABASE_LOCKED
 
 
 class DatabaseWriteError(CasparianError):
     """The control database could not be written: the disk is full or a size limit was hit."""
 
-    error_code = "DATABASE_WRITE_FAILED"
+    error_code = ErrorCode.DATABASE_WRITE_FAILED
 
 
 class DatabaseCorruptError(CasparianError):
     """The control-plane database file is not a readable SQLite database."""
 
-    error_code = "DATABASE_CORRUPT"
+    error_code = ErrorCode.DATABASE_CORRUPT
 
 
 class SchemaTooNewError(CasparianError):
     """The database was written by a newer Casparian Flow than this one."""
 
-    error_code = "SCHEMA_TOO_NEW"
+    error_code = ErrorCode.SCHEMA_TOO_NEW

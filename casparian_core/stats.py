@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from casparian_core.jobs.status import JobStatus
+
 # Job statuses in the order a user scans them: trouble first.
 JOB_STATUS_ORDER = (
-    "FAILED",
-    "DEAD_LETTER",
-    "RUNNING",
-    "QUEUED",
-    "COMPLETED_WITH_WARNINGS",
-    "COMPLETED",
-    "CANCELLED",
+    JobStatus.FAILED,
+    JobStatus.DEAD_LETTER,
+    JobStatus.RUNNING,
+    JobStatus.QUEUED,
+    JobStatus.COMPLETED_WITH_WARNINGS,
+    JobStatus.COMPLETED,
+    JobStatus.CANCELLED,
 )
-JOB_STATUS_WORDS = {
-    "FAILED": "failed",
-    "DEAD_LETTER": "dead-lettered",
-    "RUNNING": "running",
-    "QUEUED": "pending",
-    "COMPLETED_WITH_WARNINGS": "with warnings",
-    "COMPLETED": "complete",
-    "CANCELLED": "cancelled",
+JOB_STATUS_WORDS: dict[str, str] = {
+    JobStatus.FAILED: "failed",
+    JobStatus.DEAD_LETTER: "dead-lettered",
+    JobStatus.RUNNING: "running",
+    JobStatus.QUEUED: "pending",
+    JobStatus.COMPLETED_WITH_WARNINGS: "with warnings",
+    JobStatus.COMPLETED: "complete",
+    JobStatus.CANCELLED: "cancelled",
 }
 
 

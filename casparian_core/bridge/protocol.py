@@ -44,7 +44,10 @@ HEARTBEAT_ROUTING_ID = b"heartbeat"
 
 
 class ErrorCode:
-    """Error codes of a job. The guest reports the first group; the host detects the second."""
+    """Error codes of a job. The guest reports the first group; the host detects the second.
+
+    The guest's stdlib mirror of `casparian_core.errors.ErrorCode` (a StrEnum the guest cannot
+    import): host code uses that one; tests/core/test_vocabulary.py checks the two agree."""
 
     SCHEMA_MISMATCH = "SCHEMA_MISMATCH"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"

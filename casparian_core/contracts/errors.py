@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 
 
 class ContractError(CasparianError):
     """A parser's `outputs` literal cannot be read as a contract; the message names the file,
     the output, the column and what is wrong."""
+
+    error_code = ErrorCode.CONTRACT_ERROR
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class SchemaMismatchError(CasparianError):
     Carries the structured diff (`missing`, `extra`, `incompatible`) for screens that show it.
     """
 
-    error_code = "SCHEMA_MISMATCH"
+    error_code = ErrorCode.SCHEMA_MISMATCH
 
     def __init__(
         self,
@@ -73,8 +75,22 @@ class SchemaMismatchError(CasparianError):
         for extra in self.extra:
             if extra.name not in suggested:
                 lines.append(f"  unexpected column '{extra.name}' ({extra.actual_type})")
-        lines.append("Rename the columns in the parser or change its `outputs` contract.")
-        return "\n".join(lines)
+        return "\n".join(lines)  # what to do is the run's hint (engine/suggestions.py)
 
     def _actual_type_of(self, name: str) -> str:
         return next(column.actual_type for column in self.extra if column.name == name)
+
+
+class ValidationFailedError(CasparianError):
+    """Validating a batch failed in a way no rule foresaw (an Arrow error on some value or type):
+    the input it came from fails with VALIDATION_ERROR, and the run goes on with the next."""
+
+    error_code = ErrorCode.VALIDATION_ERROR
+
+    def __init__(self, output: str, cause: Exception) -> None:
+        self.output = output
+        super().__init__(
+            f"validating output '{output}' failed: {type(cause).__name__}: {cause} "
+            "(nothing of this input was written; this is a bug in Casparian, please report it "
+            "with the parser's output types)"
+        )

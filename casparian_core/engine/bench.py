@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 ORIGIN = "parser_bench"
 CANDIDATE_LIMIT = 200
-HEALTH_OF_STATUS = {
+HEALTH_OF_STATUS: dict[str, str] = {
     RunStatus.COMPLETED: "passed",
     RunStatus.COMPLETED_WITH_WARNINGS: "warn",
     RunStatus.FAILED: "failed",
@@ -73,7 +73,7 @@ class ParserTest:
     parser_name: str
     parser_path: str
     input_path: str
-    status: str
+    status: RunStatus
     error_code: str | None
     duration_s: float | None
     rows_out: int | None
@@ -249,10 +249,10 @@ def _candidates(
             Candidate(Path(path), topic_bound=True, failed_before=bool(failed))
             for path, failed in conn.execute(
                 "SELECT path, EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
-                " AND t.input_path = f.path AND t.status = 'FAILED') AS failed"
+                " AND t.input_path = f.path AND t.status = ?) AS failed"
                 f" FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
                 " ORDER BY failed DESC, path LIMIT ?",
-                (parser_name, *topics, limit),
+                (parser_name, RunStatus.FAILED, *topics, limit),
             )
         ]
     others = conn.execute(
@@ -271,4 +271,7 @@ def _recent_tests(conn: sqlite3.Connection, parser_name: str, limit: int) -> lis
         " ORDER BY tested_at DESC, id DESC LIMIT ?",
         (parser_name, limit),
     )
-    return [ParserTest(*row) for row in rows]
+    return [
+        ParserTest(name, parser, path, RunStatus(status), code, duration, rows_out, quarantined, at)
+        for name, parser, path, status, code, duration, rows_out, quarantined, at in rows
+    ]

@@ -1,40 +1,29 @@
-"""Errors and error codes the engine adds to those the guest reports (protocol.ErrorCode)."""
+"""Errors the engine raises besides those the guest reports."""
 
 from __future__ import annotations
 
-from casparian_core.contracts.errors import ContractError
-from casparian_core.errors import CasparianError
-from casparian_core.sinks import SinkError
-
-SINK_ERROR = "SINK_ERROR"
-CONTRACT_ERROR = "CONTRACT_ERROR"
-QUARANTINE_LIMIT = "QUARANTINE_LIMIT"
-INPUT_ERROR = "INPUT_ERROR"
+from casparian_core.errors import CasparianError, ErrorCode
 
 
 class UndeclaredOutputError(CasparianError):
     """A Level 2 parser yielded an output its `outputs` contract does not declare."""
 
-    error_code = "SCHEMA_MISMATCH"
+    error_code = ErrorCode.SCHEMA_MISMATCH
 
 
 class QuarantineLimitError(CasparianError):
     """An output quarantined more rows than its `_max_quarantine_pct` allows."""
 
-    error_code = QUARANTINE_LIMIT
+    error_code = ErrorCode.QUARANTINE_LIMIT
 
 
 class InputNotFoundError(CasparianError):
     """An input argument names no file, folder or glob match."""
 
+    error_code = ErrorCode.INPUT_NOT_FOUND
+
 
 class VenvError(CasparianError):
     """--venv does not point at a virtual environment."""
 
-
-def error_code_of(exc: CasparianError) -> str:
-    if isinstance(exc, SinkError):
-        return SINK_ERROR
-    if isinstance(exc, ContractError):
-        return CONTRACT_ERROR
-    return getattr(exc, "error_code", INPUT_ERROR)
+    error_code = ErrorCode.VENV_ERROR

@@ -21,8 +21,9 @@ from casparian_core.engine.inputs import hash_file, part_key
 from casparian_core.engine.output_writer import InputParts, OutputWriter
 from casparian_core.engine.results import InputItem, OutputResult, RunResult, RunStatus
 from casparian_core.engine.suggestions import suggest
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.parsers.metadata import ParserInfo
+from casparian_core.scout.names import display_text
 from casparian_core.sinks import PartWriter, Sink
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class InputRun:
             try:
                 self._commit_done.result()
             except CasparianError as exc:
-                code = errors.error_code_of(exc)
+                code = exc.error_code
                 self._fail(code, str(exc), suggestion=suggest(code, exc))
         return self._result
 
@@ -139,7 +140,7 @@ class InputRun:
                 self._commit()
         except CasparianError as exc:
             self._abort()
-            code = errors.error_code_of(exc)
+            code = exc.error_code
             self._fail(code, str(exc), suggestion=suggest(code, exc))
         except BaseException:
             self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
@@ -191,7 +192,7 @@ class InputRun:
                 parser_version=info.version,
             ),
             quarantine_context(
-                source_path=str(self.item.path),
+                source_path=display_text(str(self.item.path)),  # \xNN: bytes not UTF-8
                 job_id=self.job_id,
                 parser=info.name,
                 parser_version=info.version,
@@ -243,7 +244,7 @@ class InputRun:
         result = self._result
         self._fail(outcome.error_code or "", outcome.message or "the parser failed")
         result.traceback = outcome.traceback
-        if outcome.error_code == protocol.ErrorCode.CANCELLED:
+        if outcome.error_code == ErrorCode.CANCELLED:
             result.status = RunStatus.CANCELLED
             result.suggestion = None
         else:
@@ -252,7 +253,7 @@ class InputRun:
 
 def _input_error_code(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
-        return protocol.ErrorCode.FILE_NOT_FOUND
+        return ErrorCode.FILE_NOT_FOUND
     if isinstance(exc, PermissionError):
-        return protocol.ErrorCode.PERMISSION_ERROR
-    return errors.INPUT_ERROR
+        return ErrorCode.PERMISSION_ERROR
+    return ErrorCode.INPUT_ERROR

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,14 +16,23 @@ if TYPE_CHECKING:
     from casparian_core.contracts.model import OutputSpec
 
 
-class RunStatus:
+class RunStatus(StrEnum):
+    """How one input's run ended."""
+
     COMPLETED = "COMPLETED"
     COMPLETED_WITH_WARNINGS = "COMPLETED_WITH_WARNINGS"  # rows were quarantined
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"  # output for this input and parser version exists; use force to redo
     CANCELLED = "CANCELLED"
 
-    SUCCESSFUL = frozenset({COMPLETED, COMPLETED_WITH_WARNINGS, SKIPPED})
+    @property
+    def successful(self) -> bool:
+        return self in SUCCESSFUL_RUN_STATUSES
+
+
+SUCCESSFUL_RUN_STATUSES = frozenset(
+    {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_WARNINGS, RunStatus.SKIPPED}
+)
 
 
 InputLogCallback = Callable[[int, str], object]  # (logging level, text) of one input's job
@@ -77,7 +87,7 @@ class RunResult:
     parser_name: str
     parser_version: str
     input_path: Path
-    status: str  # a RunStatus value
+    status: RunStatus
     job_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
@@ -93,7 +103,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in RunStatus.SUCCESSFUL
+        return self.status.successful
 
     @property
     def rows(self) -> int:

@@ -231,7 +231,7 @@ def _import_validation() -> None:
 
 
 def _unusable_parser(parser_path: Path, input_path: Path, exc: CasparianError) -> RunResult:
-    code = errors.error_code_of(exc)
+    code = exc.error_code
     return RunResult(
         parser_name=parser_path.stem,
         parser_version="",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.contracts.errors import SchemaMismatchError
-from casparian_core.engine import errors
+from casparian_core.errors import ErrorCode
 
-HINTS = {
+HINTS: dict[str, str] = {
     ErrorCode.SCHEMA_MISMATCH: "the parser looked up a key that is not there: check the column "
     "or field names it reads against the input",
     ErrorCode.FILE_NOT_FOUND: "check that the input path exists and the parser opens the path "
@@ -30,10 +29,10 @@ HINTS = {
     ErrorCode.TIMEOUT: "look for an endless loop or a blocking read in the parser",
     ErrorCode.PROTOCOL_ERROR: "the parser must not write to the bridge's sockets; this may also "
     "be a bug in Casparian",
-    errors.SINK_ERROR: "choose a --sink location that is writable and has free space",
-    errors.CONTRACT_ERROR: "fix the `outputs` literal in the parser: the message names the "
+    ErrorCode.SINK_ERROR: "choose a --sink location that is writable and has free space",
+    ErrorCode.CONTRACT_ERROR: "fix the `outputs` literal in the parser: the message names the "
     "output and column",
-    errors.QUARANTINE_LIMIT: "look at the top quarantine reasons: the parser or the contract "
+    ErrorCode.QUARANTINE_LIMIT: "look at the top quarantine reasons: the parser or the contract "
     "needs fixing, or raise _max_quarantine_pct",
 }
 

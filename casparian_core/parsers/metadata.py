@@ -15,7 +15,7 @@ from typing import Any
 
 from casparian_core.contracts.errors import ContractError
 from casparian_core.contracts.model import OutputSpec, parse_outputs
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 
 METADATA_FIELDS = ("name", "version", "topics", "outputs")
 DEFAULT_VERSION = "0.0.0"
@@ -25,7 +25,7 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 class ParserLoadError(CasparianError):
     """A parser file cannot be used: unreadable, a syntax error, no parse, or bad metadata."""
 
-    error_code = "PARSER_LOAD_ERROR"
+    error_code = ErrorCode.PARSER_LOAD_ERROR
 
 
 @dataclass(frozen=True)

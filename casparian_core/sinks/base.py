@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
-from casparian_core.errors import CasparianError
+from casparian_core.errors import CasparianError, ErrorCode
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,6 +29,8 @@ _NOT_A_FOLDER = (errno.ENOTDIR, errno.EEXIST)
 class SinkError(CasparianError):
     """The output cannot be written where the user asked; the message names the target and
     what to do."""
+
+    error_code = ErrorCode.SINK_ERROR
 
 
 class PartWriter(Protocol):

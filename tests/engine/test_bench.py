@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from casparian_core.engine.bench import Candidate
 from casparian_core.engine.results import RunStatus
+from casparian_core.errors import ErrorCode
 from casparian_core.events import DataChanged, Event
 from casparian_core.service import CoreService
 
@@ -58,7 +59,7 @@ async def test_list_test_and_health(service: CoreService) -> None:
         sales.read_text().replace("def parse(self, ctx):", "def parse(self, ctx):\n        1 / 0")
     )
     again = await service.bench.test_parser(sales, SALES_SAMPLE)
-    assert again.status == RunStatus.FAILED and again.error_code == "UNKNOWN_ERROR"
+    assert again.status == RunStatus.FAILED and again.error_code == ErrorCode.UNKNOWN_ERROR
     assert {p.name: p.health for p in await service.bench.list_parsers()}["sales_csv"] == "failed"
     assert [t.status for t in await service.bench.recent_tests("sales_csv")] == [
         RunStatus.FAILED,

@@ -13,12 +13,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.config import Settings
 from casparian_core.engine import errors
 from casparian_core.engine.inputs import hash_file
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
 from casparian_core.engine.run import run_parser
+from casparian_core.errors import ErrorCode
 from casparian_core.sinks import SinkError
 from tests.bridge.conftest import WriteParser
 
@@ -140,7 +140,7 @@ def test_undeclared_output_fails_and_writes_nothing(
     parser = write_parser(LEVEL_2.replace("OUTPUT", '"middle"'))
     out = tmp_path / "out"
     result = run_one(parser, sales_csv, fast_settings, sink_uri=f"parquet://{out}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, "SCHEMA_MISMATCH")
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SCHEMA_MISMATCH)
     assert "'middle'" in (result.error_message or "")
     assert parts(out) == []
 
@@ -152,7 +152,7 @@ def test_schema_mismatch_suggests_the_near_miss_column(
     data.write_text("id,amt\n1,2.5\n")
     parser = write_parser(SALES_PARSER)
     result = run_one(parser, data, fast_settings, sink_uri=f"parquet://{tmp_path / 'o'}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, "SCHEMA_MISMATCH")
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SCHEMA_MISMATCH)
     assert result.suggestion == "column 'amount' not found; did you mean 'amt'?"
     assert parts(tmp_path / "o") == []
 
@@ -198,7 +198,7 @@ def test_quarantine_ceiling_fails_the_input(
     strict = SALES_PARSER.replace('"min": 0},', '"min": 0}, "_max_quarantine_pct": 10,')
     out = tmp_path / "out"
     result = run_one(write_parser(strict), sales_csv, fast_settings, sink_uri=f"parquet://{out}")
-    assert (result.status, result.error_code) == (RunStatus.FAILED, errors.QUARANTINE_LIMIT)
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.QUARANTINE_LIMIT)
     assert "50.0% of its rows" in (result.error_message or "")
     assert parts(out) == []
 
@@ -230,7 +230,7 @@ def test_several_inputs_share_one_guest(
     [
         ("def parse(path)\n    pass\n", ErrorCode.PARSER_LOAD_ERROR),
         ("x = 1\n", ErrorCode.PARSER_LOAD_ERROR),
-        ("outputs = {'t': {'a': 'int65'}}\ndef parse(path):\n    pass\n", errors.CONTRACT_ERROR),
+        ("outputs = {'t': {'a': 'int65'}}\ndef parse(path):\n    pass\n", ErrorCode.CONTRACT_ERROR),
     ],
 )
 def test_unusable_parser_fails_every_input_without_a_guest(
@@ -259,7 +259,7 @@ def test_missing_and_unreadable_inputs(
     )
     assert (missing.status, missing.error_code) == (RunStatus.FAILED, ErrorCode.FILE_NOT_FOUND)
     assert "gone.csv: cannot read the input" in (missing.error_message or "")
-    assert (unreadable.status, unreadable.error_code) == (RunStatus.FAILED, errors.INPUT_ERROR)
+    assert (unreadable.status, unreadable.error_code) == (RunStatus.FAILED, ErrorCode.INPUT_ERROR)
 
 
 def test_binary_input_to_a_csv_parser(
@@ -269,7 +269,7 @@ def test_binary_input_to_a_csv_parser(
     binary.write_bytes(bytes(range(256)) * 64)
     result = run_one(write_parser(SALES_PARSER), binary, fast_settings)
     assert result.status == RunStatus.FAILED
-    assert result.error_code in (ErrorCode.INVALID_DATA, "SCHEMA_MISMATCH")
+    assert result.error_code in (ErrorCode.INVALID_DATA, ErrorCode.SCHEMA_MISMATCH)
 
 
 def test_wrong_encoding_is_an_encoding_error(
@@ -293,7 +293,7 @@ def test_unwritable_sink_fails_cleanly(
     result = run_one(
         write_parser(SALES_PARSER), sales_csv, fast_settings, sink_uri=f"parquet://{blocker}/sub"
     )
-    assert (result.status, result.error_code) == (RunStatus.FAILED, errors.SINK_ERROR)
+    assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SINK_ERROR)
     assert str(blocker) in (result.error_message or "")
 
 
@@ -377,5 +377,5 @@ def test_disk_full_in_the_host_writes_fails_without_partial_output(
     )
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
-    assert (document["status"], document["error_code"]) == (RunStatus.FAILED, errors.SINK_ERROR)
+    assert (document["status"], document["error_code"]) == (RunStatus.FAILED, ErrorCode.SINK_ERROR)
     assert parts(out) == []

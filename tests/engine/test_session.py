@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from casparian_core.bridge.protocol import ErrorCode
 from casparian_core.config import Settings
 from casparian_core.engine.results import InputItem, RunOptions, RunResult, RunStatus
 from casparian_core.engine.run import run_parser
 from casparian_core.engine.session import ParserSession
+from casparian_core.errors import ErrorCode
 from casparian_core.sinks import open_sink
 from tests.bridge.conftest import WriteParser
 

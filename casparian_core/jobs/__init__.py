@@ -1,0 +1,1 @@
+"""The prod loop's job queue (its statuses for now; the queue, workers and daemon come next)."""
