@@ -152,7 +152,8 @@ class DiscoverScreen(ModeScreen):
     async def count_files(self) -> None:
         self.total = None
         self._show_status()
-        self.total = await self.app.service.scout.count_files(self.file_query, COUNT_AT_MOST)
+        at_most = COUNT_AT_MOST if self.text else None
+        self.total = await self.app.service.scout.count_files(self.file_query, at_most)
         self._show_status()
 
     def on_file_table_page_wanted(self, message: FileTable.PageWanted) -> None:
@@ -163,7 +164,7 @@ class DiscoverScreen(ModeScreen):
 
     def _show_status(self) -> None:
         table = self.query_one(FileTable)
-        parts = [page_label(table.page, self.total)]
+        parts = [page_label(table.page, self.total, capped=bool(self.text))]
         if self.text:
             parts.append(f"filter: {self.text}")
         self.query_one("#files-status", Static).update("  ·  ".join(parts))

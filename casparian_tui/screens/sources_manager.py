@@ -60,7 +60,7 @@ class SourcesScreen(ModalScreen[None]):
                 f"{source.files:,}",
                 f"{source.missing:,}",
                 "on" if source.watch else "off",
-                (source.last_scan_at or "never")[:16].replace("T", " "),
+                _last_scan_label(source),
                 key=str(source.id),
             )
         restore_cursor(table, key, row)
@@ -104,3 +104,11 @@ class SourcesScreen(ModalScreen[None]):
     def action_close(self) -> None:
         if self.is_active:
             self.dismiss(None)
+
+
+def _last_scan_label(source: SourceInfo) -> str:
+    """When the last complete scan ended. Files with no complete scan came from a cancelled
+    (or still running) one: "never" beside them would read as a contradiction."""
+    if source.last_scan_at is not None:
+        return source.last_scan_at[:16].replace("T", " ")
+    return "not completed" if source.files else "never"
