@@ -17,6 +17,7 @@ part or the new one. Column types (SQLite has only a few storage classes):
 | timestamp[unit, tz]           | TEXT    | ISO 8601 in UTC, '2026-11-27 09:15:00.000000Z'    |
 | duration[unit]                | INTEGER | a count of the unit                               |
 | binary                        | BLOB    |                                                   |
+| list<...>, struct<...>        | TEXT    | JSON, e.g. '[1, 2]', '{"name": "a", "age": 3}'    |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from casparian_core.contracts.json_text import json_text
 from casparian_core.sinks.base import (
     PART_COLUMN,
     PartWriter,
@@ -80,6 +82,8 @@ def sqlite_column(arrow_type: pa.DataType) -> tuple[str, _Convert] | None:
         return "TEXT", _cast_to(pa.string())
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
         return "BLOB", _as_is
+    if pa.types.is_list(arrow_type) or pa.types.is_struct(arrow_type):
+        return "TEXT", json_text  # SQLite has no nested types; its json_* functions read it
     return None
 
 
