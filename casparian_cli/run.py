@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.whatif:
         from casparian_core.engine.plan import plan_run
 
-        plan = plan_run(args.parser, inputs, options)
+        plan = plan_run(args.parser, inputs, options, input_root(args.input))
         if args.json:
             print(json.dumps(_plan_json(plan)))
         else:
