@@ -4,10 +4,6 @@ rolled back under its own name); the run's totals agree with the rows on disk.""
 from __future__ import annotations
 
 import json
-import resource
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,6 +13,7 @@ from casparian_core.engine.results import RunOptions, RunStatus
 from casparian_core.engine.run import run_parser
 from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
+from tests.engine.helpers import run_with_file_size_limit, write_inputs
 
 # Yields 1,000 rows (and 10 it flags as bad), then raises, on an input that says "fail";
 # 10 rows otherwise; 200,000 random ones (a few MB even compressed) on one that says "big".
@@ -36,11 +33,7 @@ PARSER = """
 
 def inputs(folder: Path, kinds: list[str]) -> list[Path]:
     folder.mkdir()
-    paths = []
-    for index, kind in enumerate(kinds):
-        paths.append(folder / f"{index}.txt")
-        paths[-1].write_text(kind)
-    return paths
+    return write_inputs(folder, kinds)
 
 
 def rows_on_disk(out: Path) -> int:
@@ -66,38 +59,13 @@ def test_a_parser_failing_after_1000_rows_reports_none_written(
 def test_under_a_file_size_limit_the_summary_counts_only_the_rows_on_disk(
     write_parser: WriteParser, home: Path, tmp_path: Path
 ) -> None:
-    # The host writes the sink, so the limit goes on a host process of its own (not pytest).
     # The big input's part cannot be written: it fails at its commit, after its rows were
     # counted as they streamed.
     parser = write_parser(PARSER)
     inputs(tmp_path / "in", ["a", "b", "big", "c"])
     out = tmp_path / "out"
 
-    def limit_file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "casparian_cli",
-            "--home",
-            str(home),
-            "run",
-            str(parser),
-            str(tmp_path / "in"),
-            "--sink",
-            f"parquet://{out}",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        preexec_fn=limit_file_size,
-        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-        check=False,
-        timeout=120,
-    )
+    completed = run_with_file_size_limit(home, parser, tmp_path / "in", f"parquet://{out}", 1 << 20)
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     statuses = [entry["status"] for entry in document["inputs"]]
