@@ -12,7 +12,15 @@ from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
 from casparian_core.db.store import Store
 from casparian_core.engine.bench import ParserBench
-from casparian_core.events import DataChanged, EventBus, Subscriber
+from casparian_core.events import (
+    DataChanged,
+    Event,
+    EventBus,
+    RunFinished,
+    RunSummary,
+    Subscriber,
+    publishing_session_log,
+)
 from casparian_core.home import prepare_home
 from casparian_core.outputs import list_output_tables
 from casparian_core.scout.facade import Scout
@@ -70,6 +78,7 @@ class CoreService:
     async def stop(self) -> None:
         await self.scout.close()
         await self.bench.close()
+        self.events.close()
         if self._watch_task is not None:
             self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,19 +110,26 @@ class CoreService:
         Needs no database, so no `start()`; blocking (call it from a thread in async code)."""
         from casparian_core.engine.run import run_parser  # loads zmq: only when running
 
+        def finished(result: RunResult) -> None:
+            self.events.publish(RunFinished(result.job_id, RunSummary.of(result)))
+            if on_result is not None:
+                on_result(result)
+
         return run_parser(
             parser_path,
             inputs,
             self.settings,
             options,
             input_root=input_root,
-            on_log=on_log,
-            on_result=on_result,
+            on_log=publishing_session_log(self.events, on_log),
+            on_result=finished,
             cancel=cancel,
         )
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        return self.events.subscribe(subscriber)
+    def subscribe(self, subscriber: Subscriber, *types: type[Event]) -> Callable[[], None]:
+        """`subscriber` receives the events of `types` (every event when none are given), from
+        any thread; returns a function that unsubscribes it."""
+        return self.events.subscribe(subscriber, *types)
 
     async def stats(self, *, count_outputs: bool = True) -> Stats:
         """The home's numbers. With `count_outputs` False the output tables are left uncounted

@@ -4,8 +4,9 @@ Lists the home's parsers with a health from their last test, picks candidate inp
 the Discover catalogue, and tests a parser on a file through the same engine as `casparian run`
 (output to the home's Parquet folder). Each parser keeps a warm `ParserSession` between tests
 (re-runs and watch mode start no new guest); it is closed when the parser file changes, and all
-are closed with the bench. Every test is recorded in `cf_parser_tests` and publishes
-`DataChanged(origin="parser_bench")`. Async methods run the sync work in threads.
+are closed with the bench. Every test is recorded in `cf_parser_tests`; it publishes its log
+lines as `RunLog`, then `RunFinished` and `DataChanged(origin="parser_bench")`. Async methods
+run the sync work in threads.
 
 Importing this module is cheap (the engine, zmq and the contract model load on first use),
 because CoreService is on every CLI start-up path.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 from casparian_core.config import Settings
 from casparian_core.db.connection import connect, format_timestamp
 from casparian_core.engine.results import InputItem, RunResult, RunStatus
-from casparian_core.events import DataChanged, EventBus
+from casparian_core.events import DataChanged, EventBus, RunFinished, RunSummary, publishing_log
 
 if TYPE_CHECKING:
     from casparian_core.engine.results import InputLogCallback
@@ -128,9 +130,14 @@ class ParserBench:
         parser_path, input_path = Path(parser_path), Path(input_path)
         if cancel is not None and cancel.is_set():  # nothing ran, nothing to record
             return RunResult(parser_path.stem, "", input_path, RunStatus.CANCELLED)
-        result = await asyncio.to_thread(self._run_test, parser_path, input_path, on_log, cancel)
+        job_id = uuid.uuid4().hex
+        logged = publishing_log(self._events, job_id, on_log)
+        result = await asyncio.to_thread(
+            self._run_test, parser_path, input_path, job_id, logged, cancel
+        )
         tested_at = format_timestamp(self._clock())
         await asyncio.to_thread(self._query, _record_test, parser_path, result, tested_at)
+        self._events.publish(RunFinished(job_id, RunSummary.of(result)))
         self._events.publish(DataChanged(origin=ORIGIN))
         return result
 
@@ -142,11 +149,13 @@ class ParserBench:
         self,
         parser_path: Path,
         input_path: Path,
-        on_log: InputLogCallback | None,
+        job_id: str,
+        on_log: InputLogCallback,
         cancel: threading.Event | None,
     ) -> RunResult:
         # The input is known by its absolute path: the bench may test any file.
-        item = InputItem(input_path, input_path.absolute().as_posix(), on_log=on_log, cancel=cancel)
+        key = input_path.absolute().as_posix()
+        item = InputItem(input_path, key, job_id=job_id, on_log=on_log, cancel=cancel)
         with self._sessions_lock:
             session = self._session_for(parser_path)
             try:
