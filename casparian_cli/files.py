@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from casparian_core.config import Settings
 from casparian_core.scout.queries import UNTAGGED, FilePage, FileQuery
-from casparian_core.stats import compact
+from casparian_core.units import format_bytes
 
 DEFAULT_LIMIT = 100
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         modified = datetime.fromtimestamp(row.mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
         print(
             f"{names[row.source_id]}:{row.rel_path}  {row.tag or '-'}  "
-            f"{compact(row.size)}B  {modified}  {row.kind or '?'}"
+            f"{format_bytes(row.size)}  {modified}  {row.kind or '?'}"
         )
     if total > len(page.rows):
         print(f"... {len(page.rows):,} of {total:,} files shown; use --limit to see more.")

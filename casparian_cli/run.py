@@ -1,4 +1,5 @@
-"""`casparian run <parser> <input> [--sink URI] [--venv PATH] [--force] [--whatif] [--json]`.
+"""`casparian run <parser> <input> [--sink URI] [--venv PATH] [--force] [--whatif] [--json]
+[--verbose]`.
 
 Dev mode: runs the parser on a file, a folder or a glob through the real engine (bridge,
 validation, sink) and needs no database. Exit 0 when every input completed (or was skipped),
@@ -8,25 +9,26 @@ validation, sink) and needs no database. Exit 0 when every input completed (or w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
 import sys
-from collections import Counter
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.engine.inputs import expand_inputs, input_root
-from casparian_core.engine.report import preview_table, throughput, top_reasons
 from casparian_core.engine.results import RunOptions, RunResult, RunStatus
+from casparian_core.units import format_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from casparian_core.engine.plan import RunPlan
-    from casparian_core.engine.results import OutputResult
 
 SHOWN_INPUTS = 20
 DEFAULT_OUTPUT_DIR = "output"  # without --sink: parquet://<current folder>/output
@@ -55,22 +57,29 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--whatif", action="store_true", help="show what would run; run nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="with several inputs, each input's full report (by default: one summary)",
+    )
     parser.set_defaults(handler=run, home_use=HomeUse.NONE)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from casparian_core.parsers.metadata import ParserLoadError
-    from casparian_core.service import CoreService
 
     if not args.parser.is_file():
         raise ParserLoadError(f"{args.parser}: no such parser file; check the path")
     inputs = expand_inputs(args.input)
+    detailed = args.verbose or len(inputs) == 1
+    progress = not (args.json or detailed) and sys.stderr.isatty()
     options = RunOptions(
         sink_uri=args.sink or f"parquet://{Path.cwd() / DEFAULT_OUTPUT_DIR}",
         venv=args.venv,
         force=args.force,
-        # With --json, stdout carries only the JSON: the parser's own output is piped to stderr.
-        inherit_stdio=not args.json,
+        # With --json, stdout carries only the JSON; under a progress bar the parser's prints
+        # are printed above it: both pipe the parser's own output to us.
+        inherit_stdio=not (args.json or progress),
     )
     if args.whatif:
         from casparian_core.engine.plan import plan_run
@@ -81,34 +90,78 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_plan(_console(), plan)
         return 0
-    console = None if args.json else _console()
-
-    def on_result(result: RunResult) -> None:
-        if not gc.get_freeze_count():
-            # Every object alive once the first input is done (the modules of pyarrow, pandas
-            # ...) outlives the run: full collections that walk them all cost ~60 ms each, once
-            # every few hundred small inputs. They are left out from now on.
-            gc.freeze()
-        if console is not None:
-            _print_result(console, result)
-
-    results = CoreService(settings).run_parser(
-        args.parser,
-        inputs,
-        options,
-        input_root=input_root(args.input),
-        on_log=_print_log,
-        on_result=on_result,
-    )
     if args.json:
+        results = _run(args, settings, inputs, options, lambda result: None)
         print(json.dumps(results_json(results)))
-    elif console is not None and len(results) > 1:
-        _print_summary(console, results)
+    else:
+        results = _run_with_report(args, settings, inputs, options, detailed, progress)
     # The process ends with this command. Python's shutdown would garbage-collect every object
     # still alive, among them the hundreds of thousands pyarrow and pandas create at import
     # (~0.3 s); frozen objects are skipped, and the operating system frees them all at once.
     gc.freeze()
     return 0 if all(result.ok for result in results) else 1
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    inputs: list[Path],
+    options: RunOptions,
+    on_result: Callable[[RunResult], None],
+) -> list[RunResult]:
+    from casparian_core.service import CoreService
+
+    def each_result(result: RunResult) -> None:
+        if not gc.get_freeze_count():
+            # Every object alive once the first input is done (the modules of pyarrow, pandas
+            # ...) outlives the run: full collections that walk them all cost ~60 ms each, once
+            # every few hundred small inputs. They are left out from now on.
+            gc.freeze()
+        on_result(result)
+
+    return CoreService(settings).run_parser(
+        args.parser,
+        inputs,
+        options,
+        input_root=input_root(args.input),
+        on_log=_print_log,
+        on_result=each_result,
+    )
+
+
+def _run_with_report(
+    args: argparse.Namespace,
+    settings: Settings,
+    inputs: list[Path],
+    options: RunOptions,
+    detailed: bool,
+    progress: bool,
+) -> list[RunResult]:
+    """Run, printing each input's detail as it finishes (one input, or --verbose) or showing
+    a progress bar (several inputs, on a terminal), then one summary of several inputs."""
+    from casparian_cli.run_progress import RunProgress
+    from casparian_cli.run_report import SameContent, print_result, print_summary
+
+    console = _console()
+    same_content = SameContent()
+    same_as: dict[Path, Path] = {}
+    bar = RunProgress(f"{args.parser.stem} on {len(inputs):,} inputs", len(inputs))
+
+    def on_result(result: RunResult) -> None:
+        earlier = same_content.note(result)
+        if earlier is not None:
+            same_as[result.input_path] = earlier
+        if detailed:
+            print_result(console, result, earlier)
+        if progress:
+            bar.advance()
+
+    started = time.perf_counter()
+    with bar if progress else contextlib.nullcontext():
+        results = _run(args, settings, inputs, options, on_result)
+    if len(inputs) > 1 and results:
+        print_summary(console, results, same_as, time.perf_counter() - started)
+    return results
 
 
 def results_json(results: list[RunResult]) -> dict[str, Any]:
@@ -167,63 +220,6 @@ def _print_log(job_id: str | None, level: int, text: str) -> None:
     print(f"{logging.getLevelName(level):<7} {text}", file=sys.stderr, flush=True)
 
 
-def _print_result(console: Console, result: RunResult) -> None:
-    from rich.markup import escape
-
-    head = escape(f"{result.parser_name} {result.parser_version} on {result.input_path}:")
-    if result.status == RunStatus.SKIPPED:
-        console.print(
-            f"{head} [yellow]SKIPPED[/]: output exists for this input and parser "
-            "version (use --force to replace it)"
-        )
-        return
-    if not result.ok:
-        code = f" ({result.error_code})" if result.error_code else ""
-        console.print(f"{head} [red b]{result.status}[/]{code} after {result.duration_s:.2f} s")
-        console.print(f"  {result.error_message}", style="red", markup=False)
-        if result.traceback:
-            console.print(result.traceback.rstrip(), style="dim", markup=False)
-        if result.suggestion:
-            console.print(f"  hint: {result.suggestion}", style="cyan", markup=False)
-        return
-    style = "yellow" if result.status == RunStatus.COMPLETED_WITH_WARNINGS else "green"
-    seconds = max(result.duration_s, 1e-9)
-    console.print(f"{head} [{style} b]{result.status}[/] in {seconds:.2f} s ({throughput(result)})")
-    for output in result.outputs:
-        _print_output(console, output)
-
-
-def _print_output(console: Console, output: OutputResult) -> None:
-    from rich.markup import escape
-
-    console.print(escape(f"  {output.name}: {output.rows:,} rows written to {output.location}"))
-    if output.quarantined:
-        console.print(
-            f"    [yellow]{output.quarantined:,} rows quarantined[/] "
-            f"(in {output.name}_quarantine): {escape(top_reasons(output))}"
-        )
-    if output.spec is not None:
-        origin = " (inferred from the data, not enforced)" if output.inferred else ""
-        console.print(f"    schema{origin}:")
-        for name, spec in output.spec.columns.items():
-            nullable = "" if spec.nullable else " not null"
-            console.print(f"      {name}  {spec.type}{nullable}", markup=False)
-    if output.preview is not None and output.preview.num_rows:
-        console.print(preview_table(output.preview))
-
-
-def _print_summary(console: Console, results: list[RunResult]) -> None:
-    statuses = Counter(result.status for result in results)
-    counts = ", ".join(f"{count} {status.lower()}" for status, count in statuses.items())
-    rows = sum(result.rows for result in results)
-    quarantined = sum(result.quarantined for result in results)
-    seconds = sum(result.duration_s for result in results)
-    console.print(
-        f"[b]{len(results)} inputs[/b]: {counts}; {rows:,} rows written, "
-        f"{quarantined:,} quarantined in {seconds:.2f} s"
-    )
-
-
 def _plan_json(plan: RunPlan) -> dict[str, Any]:
     info = plan.info
     return {
@@ -271,7 +267,7 @@ def _print_plan(console: Console, plan: RunPlan) -> None:
     )
     for item in plan.inputs[:SHOWN_INPUTS]:
         note = "  (would skip)" if item.exists else ""
-        console.print(f"    {item.path}  {item.size:,} bytes{note}", markup=False)
+        console.print(f"    {item.path}  {format_bytes(item.size)}{note}", markup=False)
     if len(plan.inputs) > SHOWN_INPUTS:
         console.print(f"    ... and {len(plan.inputs) - SHOWN_INPUTS} more")
     console.print("Nothing was run (--whatif).")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
 from casparian_core.config import Settings
 from casparian_core.stats import Stats, compact
+
+if TYPE_CHECKING:
+    from casparian_core.parsers.discovery import DiscoveredParser
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -18,27 +22,32 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    stats = asyncio.run(_collect(settings))
+    stats, unusable = asyncio.run(_collect(settings))
     if args.json:
-        print(json.dumps({"home": str(settings.home), **stats.as_json()}, sort_keys=True))
+        document = {"home": str(settings.home), **stats.as_json()}
+        document["unusable_parsers"] = [{"path": str(p.path), "error": p.error} for p in unusable]
+        print(json.dumps(document, sort_keys=True))
     else:
-        print(render(stats, settings))
+        print(render(stats, settings, unusable))
     return 0
 
 
-async def _collect(settings: Settings) -> Stats:
+async def _collect(settings: Settings) -> tuple[Stats, list[DiscoveredParser]]:
     from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
-        return await service.stats()
+        parsers = await service.bench.list_parsers()
+        unusable = [listed.parser for listed in parsers if listed.parser.error is not None]
+        return await service.stats(), unusable
 
 
-def render(stats: Stats, settings: Settings) -> str:
+def render(stats: Stats, settings: Settings, unusable: list[DiscoveredParser]) -> str:
     lines = [
         f"Home     {settings.home}",
         f"Files    {stats.discover_summary()}, {stats.tags} tags, "
         f"{compact(stats.untagged_files)} untagged",
         f"Parsers  {stats.parsers_summary()}",
+        *(f"         unusable: {parser.error}" for parser in unusable),
         f"Outputs  {stats.inspect_summary()}, {compact(stats.quarantined_rows or 0)} quarantined",
         f"Jobs     {stats.jobs_summary()}",
     ]

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     # Detected by the engine around the guest.
     SINK_ERROR = "SINK_ERROR"
     CONTRACT_ERROR = "CONTRACT_ERROR"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
     QUARANTINE_LIMIT = "QUARANTINE_LIMIT"
     INPUT_ERROR = "INPUT_ERROR"
     INPUT_NOT_FOUND = "INPUT_NOT_FOUND"

@@ -35,11 +35,11 @@ import zmq
 
 if TYPE_CHECKING or __package__:  # mypy reads the package imports
     from . import protocol
-    from .context import ParserContext
+    from .context import ParserContext, openable_path
     from .convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 else:  # run by file path: this folder is sys.path[0]
     import protocol
-    from context import ParserContext
+    from context import ParserContext, openable_path
     from convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 
     # Hide this folder and our module names from the parser, so its own `protocol.py` imports.
@@ -393,7 +393,7 @@ class Guest:
             parse = getattr(module, "parse", None)
             if not callable(parse):
                 raise ParserLoadFailure(f"{job.parser_path} has no function parse(path)")
-            result = parse(job.input_path)
+            result = parse(openable_path(job.input_path))
             chunks = result if isinstance(result, collections.abc.Iterator) else [result]
             for data in chunks:
                 yield job.output_name, data
@@ -402,7 +402,8 @@ class Guest:
         if not isinstance(parser_class, type):
             raise ParserLoadFailure(f"{job.parser_path} has no class {job.class_name}")
         logger = logging.getLogger(f"parser.{job.output_name}")
-        result = parser_class().parse(ParserContext(job.input_path, logger, job.job_id))
+        context = ParserContext(openable_path(job.input_path), logger, job.job_id)
+        result = parser_class().parse(context)
         if not isinstance(result, collections.abc.Iterable):
             raise UnsupportedTypeError(
                 f"{job.class_name}.parse returned a {type(result).__name__}; "

@@ -78,6 +78,10 @@ class GuestFailure(Exception):
         self.detail = detail
 
 
+class GuestUnreachable(GuestFailure):
+    """A message could not be sent: the guest's connection is gone."""
+
+
 def guest_environment(source: Mapping[str, str], venv: Path | None = None) -> dict[str, str]:
     """The minimal environment of a guest: a few harmless variables, never host secrets."""
     env = {name: source[name] for name in GUEST_ENV_NAMES if name in source}
@@ -194,12 +198,14 @@ class GuestProcess:
             and any(started.guest is guest for started in later)
         )
 
-    def _send_started(self, cancel: threading.Event | None, only_oldest: bool = False) -> None:
+    def _send_started(
+        self, cancel: threading.Event | None, only_oldest: bool = False, relaunched: bool = False
+    ) -> None:
         """Send the started jobs the running guest does not have, in order (or only the oldest
         of them), launching a guest if none runs. A guest that died holding jobs is left for
         the oldest one's `finish_job` to report; the jobs after it are sent to the next guest."""
         if self._process is not None and self._process.poll() is not None:
-            if any(started.guest is self._process for started in self._started):
+            if self._holds_jobs():
                 return
             self.kill()  # it died since its last job (or since it was launched)
         unsent = [job for job in self._started if job.guest is None and job.failure is None]
@@ -214,11 +220,23 @@ class GuestProcess:
                 self._send(protocol.encode_control(protocol.JOB, started.job))
                 started.guest = self._process
         except GuestFailure as failure:
+            if self._holds_jobs():
+                return  # it died holding jobs: the oldest one's finish_job reports how
             self.kill()
+            if isinstance(failure, GuestUnreachable) and not relaunched:
+                # It died idle, after its HELLO: no input is to blame, a new guest takes them.
+                self._send_started(cancel, only_oldest, relaunched=True)
+                return
             unsent[0].failure = failure  # reported as that job's outcome by its finish_job
         except BaseException:
             self.kill()
             raise
+
+    def _holds_jobs(self) -> bool:
+        """Whether the running (or dead, not yet reaped) guest was sent unfinished jobs."""
+        return self._process is not None and any(
+            started.guest is self._process for started in self._started
+        )
 
     def close(self) -> None:
         """Ask the guest to exit, and kill it if it does not within a grace period."""
@@ -229,8 +247,8 @@ class GuestProcess:
             try:
                 self._send(protocol.encode_control(protocol.SHUTDOWN))
                 process.wait(SHUTDOWN_GRACE_SECS)
-            except (zmq.ZMQError, subprocess.TimeoutExpired):
-                pass
+            except (GuestFailure, subprocess.TimeoutExpired):
+                pass  # it is dead or deaf: killed below
         self.kill()
 
     def kill(self) -> None:
@@ -317,8 +335,29 @@ class GuestProcess:
         self._readers.append(reader)
 
     def _send(self, frames: list[bytes]) -> None:
+        """Send to the guest; a guest that cannot take it is failing (GuestFailure). The host
+        sends only a job or two ahead and a shutdown, far below the guest's high-water mark: a
+        send that would block means the guest's connection is gone, so none ever waits."""
         assert self._socket is not None
-        self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames])
+        try:
+            self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames], flags=zmq.DONTWAIT)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: it disconnected (ROUTER_MANDATORY)
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: zmq.ZMQError) -> GuestUnreachable:
+        """The guest's connection is gone, so the guest is dying: wait for its end (which says
+        why, e.g. its exit code), ending it if it lingers, disconnected and useless."""
+        assert self._process is not None
+        try:
+            returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+            message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
+            return GuestUnreachable(ErrorCode.CRASHED, message, "\n".join(self._stderr_tail))
+        death = self._death(returncode)
+        return GuestUnreachable(death.code, str(death), death.detail)
 
     def _await_done(self, on_data: DataCallback, cancel: threading.Event | None) -> protocol.Done:
         received = 0
@@ -362,8 +401,6 @@ class GuestProcess:
                     body = self._handle(self._socket.recv_multipart(), signal_wanted, on_data)
                     if body is not None:
                         return body
-                for reader in self._readers:
-                    reader.join()  # so the crash report has all of stderr
                 raise self._death(returncode)
             silent = time.monotonic() - self._last_seen
             if silent > self._settings.guest_timeout_secs:
@@ -394,6 +431,9 @@ class GuestProcess:
         return None
 
     def _death(self, returncode: int) -> GuestFailure:
+        """How the guest that exited with `returncode` failed, with the tail of its stderr."""
+        for reader in self._readers:
+            reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None
         if returncode < 0:
             name = signal.Signals(-returncode).name

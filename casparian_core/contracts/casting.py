@@ -5,7 +5,9 @@ chunk first (the common, clean case costs one cast); when it fails, a vectorized
 regex for text, a range check for numbers) nulls the values that cannot convert, and any value
 the pre-check could not foresee (an int64 overflow, February 30th) is found by splitting the
 chunk in halves until the failing values are isolated. Values that fail become nulls in the
-result and are reported in `failed`, so validation can quarantine their rows.
+result and are reported in `failed`, so validation can quarantine their rows. A value the cast
+would change (rounded, overflowed to infinity: see `exact`) is nulled too, and reported in
+`changed` with what it would have become.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from casparian_core.contracts.exact import cast_or_null, changed
 from casparian_core.contracts.model import ColumnSpec
-from casparian_core.contracts.types import ColumnType, Kind
+from casparian_core.contracts.types import MAX_DECIMAL_PRECISION, ColumnType, Kind
 
 _NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -35,6 +38,7 @@ _TEXT_SHAPES: dict[Kind, str] = {
 }
 # Arrow has no string -> time or string -> duration cast: text goes through a neighbour type.
 _EPOCH_DAY = "1970-01-01T"
+_DIGITS_OF_ANY_INTEGER = 20  # 2^64 - 1 has 20 digits
 ROLLED_OVER_DAYS = 3  # February 31st rolls over to March 3rd at the latest
 _DIRECTIVE = re.compile(r"([^%]+)|%([A-Za-z%])")
 _DIRECTIVE_PATTERNS = {
@@ -61,6 +65,15 @@ class Conversion:
     values: pa.ChunkedArray  # in the contract type; null where a value could not convert
     failed: pa.ChunkedArray | None  # True where a non-null value could not convert; None: none did
     rule: str  # "format" when text was read with the column's strptime format, else "type"
+    changed: pa.ChunkedArray | None = None  # True where the cast would have changed the value
+    became: pa.ChunkedArray | None = None  # what those values would have become
+
+
+@dataclass(frozen=True)
+class _Converted:
+    values: pa.Array  # changed values nulled
+    changed: pa.Array | None
+    became: pa.Array  # the cast's result, changed values included
 
 
 def is_convertible(actual: pa.DataType, column_type: ColumnType) -> bool:
@@ -94,28 +107,78 @@ def is_convertible(actual: pa.DataType, column_type: ColumnType) -> bool:
 def convert_column(values: pa.ChunkedArray, spec: ColumnSpec) -> Conversion:
     """Convert a column into `spec`'s type; the column must be `is_convertible`."""
     target = spec.arrow_type()
-    source = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
-    if pa.types.is_dictionary(values.type):
-        values = values.cast(source)
-    if source == target:
+    values = _normalized(values)
+    if values.type == target:
         return Conversion(values, None, "type")
-    by_format = spec.format is not None and _is_text(source)
-    converted = [
-        _strptime(chunk, spec) if by_format else _convert_chunk(chunk, spec.column_type, target)
+    by_format = spec.format is not None and _is_text(values.type)
+    chunks = [
+        _Converted(_strptime(chunk, spec), None, pa.nulls(0))
+        if by_format
+        else _convert_chunk(chunk, spec.column_type, target)
         for chunk in values.chunks
     ]
-    result = pa.chunked_array(converted, type=target)
+    result = pa.chunked_array([chunk.values for chunk in chunks], type=target)
     failed = pc.and_(values.is_valid(), result.is_null())
-    has_failures = pc.any(failed).as_py()
-    return Conversion(result, failed if has_failures else None, "format" if by_format else "type")
+    rule = "format" if by_format else "type"
+    if all(chunk.changed is None for chunk in chunks):
+        return Conversion(result, failed if pc.any(failed).as_py() else None, rule)
+    changed_mask = pa.chunked_array(
+        [
+            pa.repeat(False, len(chunk.values)) if chunk.changed is None else chunk.changed
+            for chunk in chunks
+        ],
+        type=pa.bool_(),
+    )
+    failed = pc.and_(failed, pc.invert(changed_mask))
+    became = pa.chunked_array([chunk.became for chunk in chunks], type=target)
+    return Conversion(
+        result, failed if pc.any(failed).as_py() else None, rule, changed_mask, became
+    )
 
 
-def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> pa.Array:
+def _normalized(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dictionary values decoded, large text as text and half floats as float32: conversions
+    that never change a value, so the casts below see fewer source types."""
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    if pa.types.is_float16(values.type):
+        values = values.cast(pa.float32())
+    return values
+
+
+def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> _Converted:
+    result = _cast_chunk(chunk, column_type, target)
+    mask = changed(chunk, result)
+    if mask is None or not pc.any(mask).as_py():
+        return _Converted(result, None, result)
+    return _Converted(pc.if_else(mask, pa.scalar(None, target), result), mask, result)
+
+
+def _cast_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> pa.Array:
     if _is_text(chunk.type) and column_type.kind is Kind.TIME:
         chunk = pc.binary_join_element_wise(_EPOCH_DAY, chunk, "")
         return _cast_isolating_failures(chunk, pa.timestamp("us"), Kind.TIMESTAMP).cast(target)
     if _is_text(chunk.type) and column_type.kind is Kind.DURATION:
         return _cast_isolating_failures(chunk, pa.int64(), Kind.INTEGER).cast(target)
+    if pa.types.is_date64(chunk.type):
+        # A date64 is milliseconds meant to fall on midnight; one that does not is no date.
+        chunk = _cast_isolating_failures(chunk, pa.date32(), None)
+    if pa.types.is_integer(chunk.type) and pa.types.is_duration(target):
+        chunk = _cast_isolating_failures(chunk, pa.int64(), None)  # Arrow's only way in
+    if pa.types.is_decimal(chunk.type) and pa.types.is_floating(target):
+        # Arrow's decimal -> float is not correctly rounded (1.255 becomes 1.2550000000000001);
+        # its text -> float is.
+        return pc.cast(pc.cast(chunk, pa.string()), target)
+    if (
+        pa.types.is_integer(chunk.type)
+        and pa.types.is_decimal(target)
+        and target.scale <= MAX_DECIMAL_PRECISION - _DIGITS_OF_ANY_INTEGER
+    ):
+        # Arrow wants room for every integer of the source type; through the widest decimal,
+        # the final cast checks each value's own digits instead.
+        chunk = pc.cast(chunk, pa.decimal256(MAX_DECIMAL_PRECISION, target.scale))
     text_shape = column_type.kind if _is_text(chunk.type) else None
     return _cast_isolating_failures(chunk, target, text_shape)
 
@@ -130,7 +193,7 @@ def _cast_isolating_failures(
     plausible = _plausible(chunk, target, text_shape)
     if plausible is not None:
         chunk = pc.if_else(plausible, chunk, pa.scalar(None, chunk.type))
-    return _bisect_cast(chunk, target)
+    return cast_or_null(chunk, target)
 
 
 def _plausible(chunk: pa.Array, target: pa.DataType, text_shape: Kind | None) -> pa.Array | None:
@@ -140,26 +203,23 @@ def _plausible(chunk: pa.Array, target: pa.DataType, text_shape: Kind | None) ->
         if text_shape is Kind.INTEGER and pa.types.is_unsigned_integer(target):
             shape = r"^[0-9]+$"
         return pc.match_substring_regex(chunk, shape).fill_null(False)
-    if pa.types.is_integer(target) and _is_number(chunk.type):
-        low, high = _integer_range(target)
-        in_range = pc.and_(pc.greater_equal(chunk, low), pc.less_equal(chunk, high))
-        if pa.types.is_floating(chunk.type):
-            in_range = pc.and_(in_range, pc.equal(chunk, pc.trunc(chunk)))
-        return in_range.fill_null(False)
-    return None
-
-
-def _bisect_cast(chunk: pa.Array, target: pa.DataType) -> pa.Array:
-    """Cast, nulling each value that fails: halve the chunk until the failures are alone."""
-    try:
-        return pc.cast(chunk, target)
-    except (pa.ArrowInvalid, OverflowError):
-        if len(chunk) == 1:
-            return pa.nulls(1, target)
-    middle = len(chunk) // 2
-    return pa.concat_arrays(
-        [_bisect_cast(chunk.slice(0, middle), target), _bisect_cast(chunk.slice(middle), target)]
-    )
+    if not pa.types.is_integer(target):
+        return None
+    low, high = _integer_range(target)
+    if pa.types.is_integer(chunk.type):
+        # Bounds in the source's own type (Arrow compares an int64 with a uint64 through
+        # float64, which refuses values beyond 2^53).
+        source_low, source_high = _integer_range(chunk.type)
+        bounds = [pa.scalar(max(low, source_low), chunk.type)]
+        bounds.append(pa.scalar(min(high, source_high), chunk.type))
+    elif pa.types.is_floating(chunk.type):
+        bounds = [pa.scalar(float(low), chunk.type), pa.scalar(float(high), chunk.type)]
+    else:
+        return None
+    in_range = pc.and_(pc.greater_equal(chunk, bounds[0]), pc.less_equal(chunk, bounds[1]))
+    if pa.types.is_floating(chunk.type):
+        in_range = pc.and_(in_range, pc.equal(chunk, pc.trunc(chunk)))
+    return in_range.fill_null(False)
 
 
 def _strptime(chunk: pa.Array, spec: ColumnSpec) -> pa.Array:

@@ -75,8 +75,22 @@ class SchemaMismatchError(CasparianError):
         for extra in self.extra:
             if extra.name not in suggested:
                 lines.append(f"  unexpected column '{extra.name}' ({extra.actual_type})")
-        lines.append("Rename the columns in the parser or change its `outputs` contract.")
-        return "\n".join(lines)
+        return "\n".join(lines)  # what to do is the run's hint (engine/suggestions.py)
 
     def _actual_type_of(self, name: str) -> str:
         return next(column.actual_type for column in self.extra if column.name == name)
+
+
+class ValidationFailedError(CasparianError):
+    """Validating a batch failed in a way no rule foresaw (an Arrow error on some value or type):
+    the input it came from fails with VALIDATION_ERROR, and the run goes on with the next."""
+
+    error_code = ErrorCode.VALIDATION_ERROR
+
+    def __init__(self, output: str, cause: Exception) -> None:
+        self.output = output
+        super().__init__(
+            f"validating output '{output}' failed: {type(cause).__name__}: {cause} "
+            "(nothing of this input was written; this is a bug in Casparian, please report it "
+            "with the parser's output types)"
+        )

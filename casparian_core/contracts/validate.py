@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casparian_core.contracts.casting import Conversion, convert_column
+from casparian_core.contracts.errors import ValidationFailedError
 from casparian_core.contracts.infer import infer_spec
 from casparian_core.contracts.model import ColumnSpec, OutputSpec
 from casparian_core.contracts.structure import (
@@ -31,6 +32,7 @@ from casparian_core.contracts.structure import (
     check_structure,
 )
 from casparian_core.contracts.types import ColumnType, Kind
+from casparian_core.errors import CasparianError
 
 __all__ = ["QUARANTINE_SCHEMA", "ValidationResult", "infer_spec", "valid_schema", "validate_batch"]
 
@@ -127,8 +129,20 @@ def validate_batch(
 ) -> ValidationResult:
     """Check `batch` against `spec`; `row_offset` is the input row number of its first row.
 
-    Raises `SchemaMismatchError` when columns are missing, extra or of an incompatible type.
+    Raises `SchemaMismatchError` when columns are missing, extra or of an incompatible type, and
+    `ValidationFailedError` (never a raw Arrow error) when validation itself fails.
     """
+    try:
+        return _validate(batch, spec, row_offset)
+    except CasparianError:
+        raise
+    except Exception as error:  # one input's failure, never the end of the run
+        raise ValidationFailedError(spec.name, error) from error
+
+
+def _validate(
+    batch: pa.RecordBatch | pa.Table, spec: OutputSpec, row_offset: int
+) -> ValidationResult:
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
     plan = _plan_of(spec)
     if plan.accepted is None or not table.schema.equals(plan.accepted):
@@ -185,6 +199,17 @@ def _column_violations(
             )
         else:
             add("type", conversion.failed, "'", arrived, f"' is not a valid {spec.type}")
+    if conversion.changed is not None and conversion.became is not None:
+        became = conversion.became
+        add(
+            "inexact",
+            conversion.changed,
+            "'",
+            arrived,
+            "' would change to ",
+            became,
+            f" in {spec.type}",
+        )
     if not spec.nullable and arrived.null_count:
         add("not_null", arrived.is_null(), "value is missing (column is not nullable)")
     if column.low is not None:

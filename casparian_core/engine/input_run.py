@@ -23,6 +23,7 @@ from casparian_core.engine.results import InputItem, OutputResult, RunResult, Ru
 from casparian_core.engine.suggestions import suggest
 from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.parsers.metadata import ParserInfo
+from casparian_core.scout.names import display_text
 from casparian_core.sinks import PartWriter, Sink
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ class InputRun:
                 parser_version=info.version,
             ),
             quarantine_context(
-                source_path=str(self.item.path),
+                source_path=display_text(str(self.item.path)),  # \xNN: bytes not UTF-8
                 job_id=self.job_id,
                 parser=info.name,
                 parser_version=info.version,

@@ -4,11 +4,14 @@ the sink parts a file produces."""
 from __future__ import annotations
 
 import glob
+import mmap
+import os
 from pathlib import Path
 
 from casparian_core.engine.errors import InputNotFoundError
 
 GLOB_CHARS = frozenset("*?[")
+HASH_SLICE_BYTES = 64 * 1024 * 1024
 
 
 def expand_inputs(argument: str) -> list[Path]:
@@ -22,14 +25,27 @@ def expand_inputs(argument: str) -> list[Path]:
         return files
     path = Path(argument)
     if path.is_dir():
-        return sorted(
+        files = sorted(
             file
             for file in path.rglob("*")
             if file.is_file()
             and not any(part.startswith(".") for part in file.relative_to(path).parts)
         )
-    if path.exists():
+        if not files:
+            raise InputNotFoundError(
+                f"{argument}: the folder holds no files to run on (names starting with a dot "
+                "are skipped); check the path"
+            )
+        return files
+    if path.is_file():
         return [path]
+    if path.exists():
+        # A FIFO would block open() and a device such as /dev/zero never ends: refuse them
+        # before anything opens them, as a folder run skips them.
+        raise InputNotFoundError(
+            f"{argument}: not a regular file (a pipe, a device or a socket); "
+            "run the parser on a file or a folder"
+        )
     raise InputNotFoundError(f"{argument}: no such file or folder; check the path")
 
 
@@ -46,11 +62,21 @@ def input_root(argument: str) -> Path:
 
 
 def hash_file(path: Path) -> str:
-    """blake3 of the file's bytes (memory-mapped: gigabytes per second, no copy in Python)."""
+    """blake3 of the file's bytes, memory-mapped (gigabytes per second, no copy in Python),
+    a slice at a time, so that Ctrl+C is handled between slices rather than after the file."""
     import blake3
 
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    hasher.update_mmap(path)
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)
+                try:
+                    for start in range(0, size, HASH_SLICE_BYTES):
+                        hasher.update(view[start : start + HASH_SLICE_BYTES])
+                finally:
+                    view.release()
     return hasher.hexdigest()
 
 

@@ -7,6 +7,7 @@ rather than dropped, so a screen can show it with a red health icon.
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,29 @@ def parser_files(folder: Path) -> list[Path]:
 
 def discover_parsers(folder: Path) -> list[DiscoveredParser]:
     """Every parser file in `folder` with its metadata or its error, by name."""
-    found = [_examine(path) for path in parser_files(folder)]
+    found = _refuse_shared_names([_examine(path) for path in parser_files(folder)])
     return sorted(found, key=lambda parser: (parser.name, parser.path.name))
+
+
+def _refuse_shared_names(found: list[DiscoveredParser]) -> list[DiscoveredParser]:
+    """Parsers sharing a `name` would write the same outputs under the same lineage: none of
+    them is used (which one would win depends on nothing the user sees) until one is renamed."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for parser in found:
+        if parser.info is not None:
+            files[parser.info.name].append(parser.path.name)
+    checked = []
+    for parser in found:
+        if parser.info is None or len(files[parser.info.name]) == 1:
+            checked.append(parser)
+            continue
+        others = ", ".join(sorted(n for n in files[parser.info.name] if n != parser.path.name))
+        error = (
+            f"{parser.path}: {others} in the same folder also has the name "
+            f"{parser.info.name!r}, so none of them is used; rename all but one (`name = ...`)"
+        )
+        checked.append(DiscoveredParser(parser.path, None, error))
+    return checked
 
 
 def _examine(path: Path) -> DiscoveredParser:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from casparian_core.contracts.errors import SchemaMismatchError
+from casparian_core.contracts import validate
+from casparian_core.contracts.errors import SchemaMismatchError, ValidationFailedError
 from casparian_core.contracts.model import OutputSpec, parse_outputs
 from casparian_core.contracts.validate import QUARANTINE_SCHEMA, infer_spec, validate_batch
+from casparian_core.errors import ErrorCode
 
 
 def contract(columns: dict[str, object]) -> OutputSpec:
@@ -330,3 +333,64 @@ def test_text_converts_value_by_value_into_each_type(
     assert shown == valid
     assert result.quarantined.num_rows == len(arrived) - len(valid)
     assert set(result.quarantined.column("rule").to_pylist()) <= {"type"}
+
+
+@pytest.mark.parametrize(
+    ("type_name", "sent", "kept", "reason"),
+    [
+        # Both used to raise a raw ArrowInvalid from the range pre-check and end the run.
+        ("int64", pa.array([1.5, 2.0]), [2], "'1.5' is not a valid int64"),
+        (
+            "int64",
+            pa.array([1, 2**63], pa.uint64()),
+            [1],
+            "'9223372036854775808' is not a valid int64",
+        ),
+        ("float32", pa.array(["1e40", "2.5"]), [2.5], "'1e40' would change to inf in float32"),
+        ("float64", pa.array(["1e-400", "0"]), [0.0], "'1e-400' would change to 0 in float64"),
+        (
+            "decimal(12,2)",
+            pa.array([0.005, 0.1]),
+            [Decimal("0.10")],
+            "'0.005' would change to 0.01 in decimal(12,2)",
+        ),
+        ("decimal(12,2)", pa.array(["1E-903", "0E+5"]), [Decimal("0.00")], "'1E-903' would"),
+        (
+            "float32",
+            pa.array([1 / 3, 0.1]),
+            [0.10000000149011612],
+            "'0.3333333333333333' would change to 0.33333334 in float32",
+        ),
+        (
+            "float64",
+            pa.array([Decimal("12345678901234567.891"), Decimal("1.255")]),
+            [1.255],  # not Arrow's 1.2550000000000001: decimals are read as their text
+            "'12345678901234567.891' would change to 1.2345678901234568e+16 in float64",
+        ),
+        ("decimal(3,2)", pa.array([5, 1234]), [Decimal("5.00")], "'1234' is not a valid"),
+        ("duration[s]", pa.array([7, None], pa.int8()), [timedelta(seconds=7), None], None),
+    ],
+)
+def test_a_value_the_cast_would_change_is_quarantined_never_written_changed(
+    type_name: str, sent: pa.Array, kept: list[object], reason: str | None
+) -> None:
+    result = validate_batch(pa.table({"c": sent}), contract({"c": type_name}), row_offset=0)
+
+    assert result.valid.column("c").to_pylist() == kept
+    assert [row["reason"].startswith(reason) for row in result.quarantined.to_pylist()] == (
+        [] if reason is None else [True]
+    )
+
+
+def test_an_unexpected_error_inside_validation_is_a_typed_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(values: pa.ChunkedArray, spec: object) -> None:
+        raise pa.ArrowNotImplementedError("no kernel for this pair")
+
+    monkeypatch.setattr(validate, "convert_column", broken)
+
+    with pytest.raises(ValidationFailedError, match="no kernel for this pair") as caught:
+        validate_batch(pa.table({"c": ["1"]}), contract({"c": "int64"}), row_offset=0)
+
+    assert caught.value.error_code == ErrorCode.VALIDATION_ERROR

@@ -93,7 +93,7 @@ def test_human_report_and_failure_exit_code(
         casparian(home, str(ok), str(data), "--sink", f"parquet://{tmp_path / 'o'}")
     )
     assert code == 0
-    assert "COMPLETED" in stdout and "1 rows written" in stdout and "from the parser" in stdout
+    assert "COMPLETED" in stdout and "1 row written" in stdout and "from the parser" in stdout
     bad = write_parser("def parse(path):\n    raise KeyError('amt')\n")
     code, stdout, _ = finish(
         casparian(home, str(bad), str(data), "--sink", f"parquet://{tmp_path / 'o'}")

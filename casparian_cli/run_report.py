@@ -1,0 +1,247 @@
+"""What `casparian run` prints for people: each input's detail (one input, or --verbose) and
+one summary of a run over several inputs. Rich is imported with this module, only to print."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from casparian_core.engine.inputs import hash_file
+from casparian_core.engine.report import preview_table, top_reasons
+from casparian_core.engine.results import OutputResult, RunResult, RunStatus
+from casparian_core.scout.names import display_text
+from casparian_core.units import format_bytes
+
+SHOWN_PER_LIST = 20  # inputs listed per status in a summary; --verbose shows every one
+# Below this an input's MB/s and rows/s measure the guest's start, not the parser.
+RATE_MIN_BYTES = 1_000_000
+STATUS_STYLES = {
+    RunStatus.COMPLETED: "green",
+    RunStatus.COMPLETED_WITH_WARNINGS: "yellow",
+    RunStatus.SKIPPED: "yellow",
+    RunStatus.FAILED: "red",
+    RunStatus.CANCELLED: "red",
+}
+OUTPUT_EXISTS = "output exists for this input and parser version (use --force to replace it)"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def format_duration(seconds: float) -> str:
+    """ "12 ms", "450 ms", "1.23 s", "2 min 5 s": never "0.00 s"."""
+    if seconds < 1:
+        return f"{max(seconds * 1000, 1):.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def rates(result: RunResult) -> str:
+    """Input bytes (1000-based) and rows (valid and quarantined) per second."""
+    seconds = max(result.duration_s, 1e-9)
+    rows = result.rows + result.quarantined
+    return f"{format_bytes(result.input_bytes / seconds)}/s, {rows / seconds:,.0f} rows/s"
+
+
+def shown_path(path: Path) -> str:
+    """A path as a terminal can show it (bytes that are not UTF-8 read \\xNN)."""
+    return display_text(str(path))
+
+
+@dataclass
+class SameContent:
+    """Which earlier input of this run a skipped input has the same content as: the engine
+    skips an input whose content (and parser version) already has output, so the second of
+    two identical files is skipped. Hashes only skipped inputs and earlier ones of their size."""
+
+    _ran: dict[int, list[Path]] = field(default_factory=dict)  # size -> inputs that ran
+    _hashes: dict[Path, str] = field(default_factory=dict)
+
+    def note(self, result: RunResult) -> Path | None:
+        """Record `result`; for a skipped one, the earlier input with the same content."""
+        if result.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_WARNINGS):
+            self._ran.setdefault(result.input_bytes, []).append(result.input_path)
+            return None
+        if result.status != RunStatus.SKIPPED:
+            return None
+        earlier = self._ran.get(self._size(result.input_path), [])
+        if not earlier:
+            return None
+        wanted = self._hash(result.input_path)
+        return next((path for path in earlier if self._hash(path) == wanted), None)
+
+    def _hash(self, path: Path) -> str:
+        if path not in self._hashes:
+            self._hashes[path] = hash_file(path)
+        return self._hashes[path]
+
+    @staticmethod
+    def _size(path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except OSError:
+            return -1
+
+
+def print_result(console: Console, result: RunResult, same_as: Path | None = None) -> None:
+    """One input's report: status and time, each output's rows, quarantine reasons, schema
+    and first rows; or the error with its traceback and a hint."""
+    head = escape(
+        f"{result.parser_name} {result.parser_version} on {shown_path(result.input_path)}:"
+    )
+    style = STATUS_STYLES.get(result.status, "b")
+    if result.status == RunStatus.SKIPPED:
+        console.print(f"{head} [{style}]SKIPPED[/]: {escape(skip_reason(same_as))}")
+        return
+    if not result.ok:
+        # A cancelled input's code is CANCELLED too: say it once.
+        code = f" ({result.error_code})" if result.error_code not in (None, result.status) else ""
+        console.print(
+            f"{head} [{style} b]{result.status}[/]{code} after {format_duration(result.duration_s)}"
+        )
+        if result.error_message:
+            console.print(f"  {result.error_message}", style="red", markup=False)
+        if result.traceback:
+            console.print(result.traceback.rstrip(), style="dim", markup=False)
+        if hint := useful_hint(result):
+            console.print(f"  hint: {hint}", style="cyan", markup=False)
+        return
+    rate = f" ({rates(result)})" if result.input_bytes >= RATE_MIN_BYTES else ""
+    console.print(
+        f"{head} [{style} b]{result.status}[/] in {format_duration(result.duration_s)}{rate}"
+    )
+    for output in result.outputs:
+        _print_output(console, output)
+
+
+def skip_reason(same_as: Path | None) -> str:
+    if same_as is None:
+        return OUTPUT_EXISTS
+    return (
+        f"it has the same content as {shown_path(same_as)}, whose output this run wrote "
+        "(use --force to run it anyway)"
+    )
+
+
+def useful_hint(result: RunResult) -> str | None:
+    """The hint, unless the message already says it (a contract's diff names its near
+    misses itself)."""
+    hint = result.suggestion
+    if hint is None or hint in (result.error_message or ""):
+        return None
+    return hint
+
+
+def _print_output(console: Console, output: OutputResult) -> None:
+    console.print(
+        escape(f"  {output.name}: {plural(output.rows, 'row')} written to {output.location}")
+    )
+    if output.quarantined:
+        console.print(
+            f"    [yellow]{plural(output.quarantined, 'row')} quarantined[/] "
+            f"(in {output.name}_quarantine): {escape(top_reasons(output))}"
+        )
+    if output.spec is not None:
+        origin = " (inferred from the data, not enforced)" if output.inferred else ""
+        console.print(f"    schema{origin}:")
+        for name, spec in output.spec.columns.items():
+            nullable = "" if spec.nullable else " not null"
+            console.print(f"      {name}  {spec.type}{nullable}", markup=False)
+    if output.preview is not None and output.preview.num_rows:
+        table = preview_table(output.preview)
+        if output.preview.num_rows == 1:
+            table.title = "first row"
+        console.print(table)
+
+
+@dataclass
+class _OutputTotals:
+    location: str
+    rows: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def print_summary(
+    console: Console,
+    results: Sequence[RunResult],
+    same_content: dict[Path, Path],
+    elapsed_s: float,
+) -> None:
+    """One report for a run over several inputs: counts per status, then per output the rows,
+    quarantined rows and top reasons, then the inputs skipped, failed or cancelled."""
+    first = results[0]
+    statuses = Counter(result.status for result in results)
+    counts = ", ".join(
+        f"[{style}]{statuses[status]:,} {status.lower().replace('_', ' ')}[/]"
+        for status, style in STATUS_STYLES.items()  # in this order
+        if statuses[status]
+    )
+    console.print(
+        escape(f"{first.parser_name} {first.parser_version} on {plural(len(results), 'input')}")
+        + f" in {format_duration(elapsed_s)}: {counts}"
+    )
+    for name, totals in _output_totals(results).items():
+        console.print(
+            escape(f"  {name}: {plural(totals.rows, 'row')} written to {totals.location}")
+        )
+        if totals.quarantined:
+            reasons = ", ".join(
+                f"{reason} ({count:,})" for reason, count in totals.reasons.most_common(3)
+            )
+            console.print(
+                f"    [yellow]{plural(totals.quarantined, 'row')} quarantined[/] "
+                f"(in {name}_quarantine): {escape(reasons)}"
+            )
+    skipped = [r for r in results if r.status == RunStatus.SKIPPED]
+    _print_list(
+        console,
+        "skipped",
+        [
+            f"{shown_path(r.input_path)}: {skip_reason(same_content.get(r.input_path))}"
+            for r in skipped
+        ],
+    )
+    unsuccessful = [r for r in results if not r.ok]
+    _print_list(console, "failed", [_failure_line(r) for r in unsuccessful])
+    hints = {r.error_code: useful_hint(r) for r in unsuccessful if useful_hint(r)}
+    for code, hint in hints.items():
+        console.print(f"  hint ({code}): {hint}", style="cyan", markup=False)
+
+
+def _output_totals(results: Sequence[RunResult]) -> dict[str, _OutputTotals]:
+    totals: dict[str, _OutputTotals] = {}
+    for result in results:
+        for output in result.outputs:
+            entry = totals.setdefault(output.name, _OutputTotals(output.location))
+            entry.rows += output.rows
+            entry.quarantined += output.quarantined
+            entry.reasons.update(output.reasons)
+    return totals
+
+
+def _failure_line(result: RunResult) -> str:
+    first_line = (result.error_message or "").strip().splitlines()[:1]
+    code = result.error_code if result.error_code not in (None, result.status) else None
+    parts = [result.status if code is None else f"{result.status} ({code})", *first_line]
+    return f"{shown_path(result.input_path)}: {': '.join(parts)}"
+
+
+def _print_list(console: Console, title: str, lines: list[str]) -> None:
+    if not lines:
+        return
+    console.print(f"  {title}:")
+    for line in lines[:SHOWN_PER_LIST]:
+        console.print(f"    {line}", markup=False)
+    if len(lines) > SHOWN_PER_LIST:
+        console.print(
+            f"    ... and {len(lines) - SHOWN_PER_LIST:,} more (--verbose shows each input)"
+        )

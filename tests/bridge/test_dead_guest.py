@@ -1,0 +1,160 @@
+"""A guest that dies at any moment costs the input it held (CRASHED, or a retry that succeeds),
+never the host: no exception escapes, every input gets its result, committed output is whole."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import zmq
+
+from casparian_core.bridge import protocol
+from casparian_core.bridge.host import GuestProcess
+from casparian_core.bridge.protocol import ErrorCode, Job
+from casparian_core.config import Settings
+from casparian_core.engine.results import RunOptions, RunStatus
+from casparian_core.engine.run import run_parser
+from tests.bridge.conftest import Collected, WriteParser
+
+WAIT_SECS = 30
+ROWS_PER_INPUT = 300
+INPUTS_PER_RUN = 4
+ITERATIONS = 12
+
+# Closes the guest's own connection to the host, says so in a marker file, then lives on: the
+# host's next send finds no peer (EHOSTUNREACH) while the process still runs.
+DROP_CONNECTION = """
+    import gc, pathlib, time
+    def parse(path):
+        if path.endswith("dropped"):
+            [guest] = [o for o in gc.get_objects() if type(o).__name__ == "Guest"]
+            guest._socket.close(linger=0)
+            pathlib.Path(path).touch()
+            time.sleep(60)
+        return [{"path": path}]
+"""
+
+STRESS_PARSER = """
+    name = "stress"
+    version = "1.0.0"
+    outputs = {"stress": {"id": {"type": "int64", "nullable": False}}}
+    def parse(path):
+        import pyarrow.csv as csv
+        table = csv.read_csv(path)
+        half = table.num_rows // 2
+        yield table.slice(0, half)
+        yield table.slice(half)
+"""
+
+
+def wait_until_unroutable(socket: zmq.Socket[bytes], routing_id: bytes, marker: Path) -> None:
+    """Return once the peer `routing_id` has closed its connection (it then creates `marker`)
+    and the ROUTER has dropped it. Probes sent meanwhile die with the connection."""
+    deadline = time.monotonic() + WAIT_SECS
+    while time.monotonic() < deadline:
+        if marker.exists():
+            try:
+                socket.send_multipart([routing_id, b"probe"], flags=zmq.DONTWAIT)
+            except zmq.ZMQError as exc:
+                if exc.errno == zmq.EHOSTUNREACH:
+                    return
+        socket.poll(10)  # lets the socket process the connection's end
+    raise AssertionError("the guest's connection never dropped")
+
+
+def test_a_job_sent_to_a_guest_that_lost_its_connection_is_not_an_exception(
+    guest: GuestProcess, write_parser: WriteParser, tmp_path: Path
+) -> None:
+    parser = write_parser(DROP_CONNECTION)
+    marker = tmp_path / "dropped"
+    first, second = Collected(), Collected()
+    guest.start_job(Job("job-1", str(parser), str(marker), "out", None))
+    assert guest._socket is not None
+    wait_until_unroutable(guest._socket, protocol.MAIN_ROUTING_ID, marker)
+    guest.start_job(Job("job-2", str(parser), "fine", "out", None))  # raised ZMQError before
+    dropped = guest.finish_job(first.on_data)
+    served = guest.finish_job(second.on_data)
+    assert dropped.error_code == ErrorCode.CRASHED
+    assert served.ok and second.rows("out") == [{"path": "fine"}]
+
+
+class GuestKiller:
+    """SIGKILLs some of the guests launched meanwhile, each after a random delay from its
+    launch, from its own thread. Signals go through a pidfd, so a reused pid is never hit."""
+
+    def __init__(self, rng: random.Random, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._rng = rng
+        self._launched: queue.Queue[int | None] = queue.Queue()
+        self.kills = 0
+        launch = GuestProcess.launch
+
+        def launch_and_report(process: GuestProcess) -> None:
+            before = process.pid
+            launch(process)
+            if process.pid is not None and process.pid != before:
+                self._launched.put(os.pidfd_open(process.pid))  # before anyone can reap it
+
+        monkeypatch.setattr(GuestProcess, "launch", launch_and_report)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (pidfd := self._launched.get()) is not None:
+            if self._rng.random() < 0.7:
+                time.sleep(self._rng.uniform(0, 0.8))  # a random point in its life
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    self.kills += 1
+            os.close(pidfd)
+
+    def stop(self) -> None:
+        self._launched.put(None)
+        self._thread.join()
+
+
+def test_guests_killed_at_random_points_fail_only_their_inputs(
+    settings: Settings,
+    write_parser: WriteParser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = write_parser(STRESS_PARSER)
+    rng = random.Random(11)
+    killer = GuestKiller(rng, monkeypatch)
+    outcomes: set[tuple[str, str | None]] = set()
+    try:
+        for iteration in range(ITERATIONS):
+            folder = tmp_path / f"run{iteration}"
+            folder.mkdir()
+            inputs = []
+            for number in range(INPUTS_PER_RUN):
+                ids = range(number * 1000, number * 1000 + ROWS_PER_INPUT)
+                inputs.append(folder / f"in{number}.csv")
+                inputs[-1].write_text("id\n" + "".join(f"{i}\n" for i in ids))
+            sink = f"parquet://{folder / 'out'}"
+            results = run_parser(parser, inputs, settings, RunOptions(sink))
+            assert [r.input_path for r in results] == inputs
+            expected: list[int] = []
+            for number, result in enumerate(results):
+                outcomes.add((result.status, result.error_code))
+                assert (result.status, result.error_code) in {
+                    (RunStatus.COMPLETED, None),
+                    (RunStatus.FAILED, ErrorCode.CRASHED),
+                }, result
+                if result.status == RunStatus.COMPLETED:
+                    expected += range(number * 1000, number * 1000 + ROWS_PER_INPUT)
+            output = folder / "out" / "stress"
+            ids = pq.read_table(output).column("id").to_pylist() if output.exists() else []
+            assert sorted(ids) == expected
+    finally:
+        killer.stop()
+    assert killer.kills > 0
+    assert (RunStatus.COMPLETED, None) in outcomes
