@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
-from casparian_core.db.store import Store
+from casparian_core.db.gateway import Gateway
 from casparian_core.engine.bench import ParserBench
 from casparian_core.events import (
     DataChanged,
@@ -42,7 +42,7 @@ def system_clock() -> datetime:
 
 
 class CoreService:
-    """Owns the store and the event bus for one CASPARIAN_HOME.
+    """Owns the database gateway and the event bus for one CASPARIAN_HOME.
 
     `start()` prepares the home and opens the database; `stop()` closes it. While started, the
     service notices commits by other processes (the CLI, a daemon) and publishes `DataChanged`.
@@ -52,25 +52,19 @@ class CoreService:
         self.settings = settings
         self.clock = clock
         self.events = EventBus()
-        self.scout = Scout(settings, self.events)
-        self.bench = ParserBench(settings, self.events, clock)
-        self._store: Store | None = None
+        self.db = Gateway(settings.database_path)
+        self.scout = Scout(self.db, self.events)
+        self.bench = ParserBench(settings, self.db, self.events, clock)
         self._watch_task: asyncio.Task[None] | None = None
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("CoreService.start() has not been awaited")
-        return self._store
 
     async def start(self, watch: bool = False) -> None:
         """With `watch`, also follow the sources that have watching on (the TUI, the daemon)."""
-        if self._store is not None:
+        if self.db.is_open:
             return
         await asyncio.to_thread(prepare_home, self.settings)
-        self._store = await Store.open(self.settings.database_path)
+        await asyncio.to_thread(self.db.open)
         # Read the version now, not in the task, so no commit slips in before the first look.
-        version = await self._store.data_version()
+        version = await self.db.data_version()
         self._watch_task = asyncio.create_task(self._watch_other_writers(version))
         if watch:
             await self.scout.start_watching()
@@ -84,9 +78,7 @@ class CoreService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch_task
             self._watch_task = None
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
+        await asyncio.to_thread(self.db.close)
 
     async def __aenter__(self) -> CoreService:
         await self.start()
@@ -135,7 +127,8 @@ class CoreService:
         """The home's numbers. With `count_outputs` False the output tables are left uncounted
         (None): reading Parquet footers loads pyarrow, which the Home Hub need not wait for."""
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
-        counts = await self.store.catalog_counts(tests_since=since)
+        counts = await self.scout.counts()
+        recent_tests = await self.bench.count_tests_since(since)
         parsers = await self.bench.count_parsers()
         tables, rows, quarantined = None, None, None
         if count_outputs:
@@ -149,17 +142,17 @@ class CoreService:
             tags=counts.tags,
             untagged_files=counts.untagged_files,
             parsers=parsers,
-            recent_tests=counts.recent_tests,
+            recent_tests=recent_tests,
             tables=tables,
             rows=rows,
             quarantined_rows=quarantined,
-            jobs=counts.jobs_by_status,
+            jobs={},  # by status, once the queue exists
         )
 
     async def _watch_other_writers(self, version: int) -> None:
         while True:
             await asyncio.sleep(self.settings.change_poll_secs)
-            current = await self.store.data_version()
+            current = await self.db.data_version()
             if current != version:
                 version = current
                 self.events.publish(DataChanged(origin="another process"))
