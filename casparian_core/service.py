@@ -22,7 +22,7 @@ from casparian_core.events import (
     publishing_session_log,
 )
 from casparian_core.home import prepare_home
-from casparian_core.outputs import list_output_tables
+from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
@@ -117,6 +117,11 @@ class CoreService:
             on_result=finished,
             cancel=cancel,
         )
+
+    async def output_tables(self) -> list[OutputTable]:
+        """The tables in the home's Parquet output folder (quarantine tables included), with
+        their row counts from the Parquet footers."""
+        return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
 
     def subscribe(self, subscriber: Subscriber, *types: type[Event]) -> Callable[[], None]:
         """`subscriber` receives the events of `types` (every event when none are given), from

@@ -308,13 +308,16 @@ class SidebandHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._guest.send(protocol.encode_log(record.levelno, self.format(record)))
+            frames = protocol.encode_log(record.levelno, self.format(record), self._guest.job_id)
+            self._guest.send(frames)
         except Exception:
             self.handleError(record)
 
 
 class Guest:
-    def __init__(self, endpoint: str, heartbeat_secs: float) -> None:
+    def __init__(self, endpoint: str, heartbeat_secs: float, job_marks: bool = False) -> None:
+        self.job_id: str | None = None  # of the job running, for its log lines
+        self._job_marks = job_marks
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.ROUTING_ID, protocol.MAIN_ROUTING_ID)
@@ -336,7 +339,8 @@ class Guest:
         root.addHandler(SidebandHandler(self))
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)
-        self.send(protocol.encode_control(protocol.HELLO, protocol.Hello(os.getpid(), sys.version)))
+        hello = protocol.Hello(os.getpid(), sys.version, protocol.PROTOCOL_VERSION)
+        self.send(protocol.encode_control(protocol.HELLO, hello))
         while True:
             message = protocol.decode(self._receive())
             if not isinstance(message, protocol.ControlMessage):
@@ -345,8 +349,32 @@ class Guest:
                 return protocol.ExitClass.SUCCESS
             if message.signal != protocol.JOB:
                 raise protocol.ProtocolError(f"the host sent signal 0x{message.signal:08X}")
-            done = self.run_job(protocol.parse_body(protocol.Job, message.body))
+            job = protocol.parse_body(protocol.Job, message.body)
+            with self._running(job.job_id):
+                done = self.run_job(job)
             self.send(protocol.encode_control(protocol.DONE, done))
+
+    @contextlib.contextmanager
+    def _running(self, job_id: str) -> Iterator[None]:
+        """Log lines and, with job marks, output lines name `job_id` while it runs."""
+        self.job_id = job_id
+        self._mark_output(job_id)
+        try:
+            yield
+        finally:
+            self._mark_output("")
+            self.job_id = None
+
+    def _mark_output(self, job_id: str) -> None:
+        if not self._job_marks:
+            return
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a parser may have closed or replaced it
+                stream.flush()
+        mark = f"{protocol.JOB_MARK}{job_id}\n".encode()
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.write(fd, mark)
 
     def _receive(self) -> list[bytes]:
         # Poll in short slices and release the lock in between, so parser threads can still log.
@@ -455,10 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory-mb", type=int, required=True)
     parser.add_argument("--max-cpu-secs", type=int, required=True)
     parser.add_argument("--max-open-files", type=int, required=True)
+    parser.add_argument("--job-marks", action="store_true", help="mark jobs in stdout/stderr")
     args = parser.parse_args(argv)
     faulthandler.enable()  # a segfaulting parser leaves its Python traceback on stderr
     apply_limits(args.max_memory_mb, args.max_cpu_secs, args.max_open_files)
-    return Guest(args.endpoint, args.heartbeat_secs).serve()
+    return Guest(args.endpoint, args.heartbeat_secs, args.job_marks).serve()
 
 
 if __name__ == "__main__":

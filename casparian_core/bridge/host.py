@@ -42,7 +42,9 @@ SHUTDOWN_GRACE_SECS = 2.0
 DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
 STDERR_TAIL_LINES = 20
 
-LogCallback = Callable[[int, str], object]  # what it returns is ignored
+# (job id, or None for a line of no job such as the guest's start-up; logging level; text).
+# What it returns is ignored.
+LogCallback = Callable[[str | None, int, str], object]
 DataCallback = Callable[[str, "pa.Table"], None]
 
 
@@ -214,7 +216,7 @@ class GuestProcess:
         try:
             self.launch()
             if not self._ready:
-                self._receive_until(protocol.HELLO, None, cancel)
+                check_hello(self._receive_until(protocol.HELLO, None, cancel))
                 self._ready = True
             for started in unsent:
                 self._send(protocol.encode_control(protocol.JOB, started.job))
@@ -303,6 +305,8 @@ class GuestProcess:
             f"--max-open-files={limits.guest_max_open_files}",
         ]
         piped = None if self._inherit_stdio else subprocess.PIPE
+        if not self._inherit_stdio:
+            command.append("--job-marks")  # its output comes to us: attribute lines to jobs
         self._stderr_tail.clear()
         self._process = subprocess.Popen(
             command,
@@ -319,15 +323,21 @@ class GuestProcess:
         self._last_seen = time.monotonic()
 
     def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
-        """Forward the guest's stdout/stderr lines to the log (piped mode)."""
+        """Forward the guest's stdout/stderr lines to the log (piped mode), each with the job
+        its guest's last job mark names (protocol.JOB_MARK)."""
 
         def forward() -> None:
             assert stream is not None
+            job_id: str | None = None
             for raw in stream:
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                if keep_tail:
-                    self._stderr_tail.append(line)
-                self._log(level, line)
+                text, marked, mark = line.partition(protocol.JOB_MARK)
+                if text or not marked:  # a mark may end a line the parser left unfinished
+                    if keep_tail:
+                        self._stderr_tail.append(text)
+                    self._log(job_id, level, text)
+                if marked:
+                    job_id = mark or None
             stream.close()
 
         reader = threading.Thread(target=forward, daemon=True, name="guest-output")
@@ -420,7 +430,7 @@ class GuestProcess:
                 raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
             on_data(*read_table(message.parts))
         elif isinstance(message, protocol.LogMessage):
-            self._log(message.level, message.text)
+            self._log(message.job_id, message.level, message.text)
         elif message.signal == signal_wanted:
             return message.body
         elif message.signal != protocol.HEARTBEAT:
@@ -454,10 +464,27 @@ class GuestProcess:
             detail,
         )
 
-    def _log(self, level: int, text: str) -> None:
+    def _log(self, job_id: str | None, level: int, text: str) -> None:
         if self._on_log is not None:
             with self._log_lock:  # the output readers call this from their own threads
-                self._on_log(level, text)
+                self._on_log(job_id, level, text)
+
+
+def check_hello(body: dict[str, Any]) -> protocol.Hello:
+    """The guest's HELLO, if it speaks a protocol version this host reads."""
+    try:
+        hello: protocol.Hello = protocol.parse_body(protocol.Hello, body)
+    except protocol.ProtocolError as exc:
+        raise GuestFailure(
+            ErrorCode.PROTOCOL_ERROR, f"the guest's HELLO is invalid: {exc}"
+        ) from None
+    if not 1 <= hello.protocol <= protocol.PROTOCOL_VERSION:
+        raise GuestFailure(
+            ErrorCode.PROTOCOL_ERROR,
+            f"the guest speaks protocol {hello.protocol}; this host reads versions 1 to "
+            f"{protocol.PROTOCOL_VERSION}",
+        )
+    return hello
 
 
 def _decode(frames: list[Any]) -> protocol.Message:

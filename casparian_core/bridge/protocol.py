@@ -5,12 +5,19 @@ Every message is a 4-byte big-endian header frame followed by its payload.
   N bytes whose schema metadata names the output (key OUTPUT_METADATA_KEY). It may span several
   frames, which together (in order) are the stream: so the guest can send a table's buffers
   from where they lie instead of copying them into one.
-- LOG_SIGNAL: the payload is `[LEVEL:1][LENGTH:4][MESSAGE]`, the log sideband (LEVEL is the
-  `logging` level number, MESSAGE UTF-8).
+- JOB_LOG_SIGNAL (protocol 2): the payload is `[LEVEL:1][ID_LENGTH:1][LENGTH:4][JOB_ID][MESSAGE]`,
+  the log sideband: LEVEL is the `logging` level number, JOB_ID (ASCII, possibly empty) names the
+  job the line belongs to (empty for lines of no job, e.g. the guest's start-up), MESSAGE UTF-8.
+- LOG_SIGNAL (protocol 1, still accepted): `[LEVEL:1][LENGTH:4][MESSAGE]`, a line of no known job.
 - The other reserved values are control messages whose payload is a JSON object (empty for
   HEARTBEAT and SHUTDOWN).
 Log and control payloads are one frame. The header travels in its own frame so Arrow data is sent
-without being copied.
+without being copied. The guest's HELLO names the protocol version it speaks (absent: 1).
+
+When the host reads the guest's stdout and stderr (not in the terminal), a protocol 2 guest started
+with `--job-marks` writes `JOB_MARK + job_id + newline` to both before each job and `JOB_MARK +
+newline` after it, so the lines in between (prints, and what a parser's own children write) are
+attributed to their job.
 
 This module is imported by the guest, which may run under another virtual environment's Python:
 it uses the standard library only (no pydantic, no casparian imports) and is importable on its own.
@@ -25,8 +32,12 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Union
 
+# 2: log lines name their job (JOB_LOG_SIGNAL). The host accepts guests of versions 1 to this.
+PROTOCOL_VERSION = 2
+
 HEADER = struct.Struct(">I")
-LOG_PREFIX = struct.Struct(">BI")
+LOG_PREFIX = struct.Struct(">BI")  # protocol 1
+JOB_LOG_PREFIX = struct.Struct(">BBI")
 
 MAX_DATA_LENGTH = 0xFFFFFFEF
 HELLO = 0xFFFFFFF0  # guest -> host, once: the guest is ready
@@ -34,7 +45,10 @@ JOB = 0xFFFFFFF1  # host -> guest: run a parser on one input
 DONE = 0xFFFFFFF2  # guest -> host: the job's result, after its last data message
 HEARTBEAT = 0xFFFFFFF3  # guest -> host, from its own thread, every guest_heartbeat_secs
 SHUTDOWN = 0xFFFFFFF4  # host -> guest: exit now
+JOB_LOG_SIGNAL = 0xFFFFFFFD
 LOG_SIGNAL = 0xFFFFFFFE
+
+JOB_MARK = "\x1e\x1ecf-job:"  # see the module's docstring
 
 CONTROL_SIGNALS = frozenset({HELLO, JOB, DONE, HEARTBEAT, SHUTDOWN})
 OUTPUT_METADATA_KEY = b"cf_output"
@@ -88,6 +102,7 @@ class DataMessage:
 class LogMessage:
     level: int
     text: str
+    job_id: str | None = None  # None: a line of no job, or from a protocol 1 guest
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ Message = Union[DataMessage, LogMessage, ControlMessage]  # noqa: UP007 (guest m
 class Hello:
     pid: int
     python: str
+    protocol: int = 1  # the version the guest speaks; protocol 1 guests did not say
 
 
 @dataclass(frozen=True)
@@ -134,9 +150,12 @@ def encode_data(ipc_parts: list[Any]) -> list[Any]:
     return [HEADER.pack(length), *ipc_parts]
 
 
-def encode_log(level: int, text: str) -> list[bytes]:
+def encode_log(level: int, text: str, job_id: str | None) -> list[bytes]:
+    """Frames of a log line of the job `job_id` (None: of no job)."""
+    name = (job_id or "").encode("ascii", errors="replace")[:255]
     message = text.encode("utf-8", errors="replace")
-    return [HEADER.pack(LOG_SIGNAL), LOG_PREFIX.pack(level & 0xFF, len(message)) + message]
+    prefix = JOB_LOG_PREFIX.pack(level & 0xFF, len(name), len(message))
+    return [HEADER.pack(JOB_LOG_SIGNAL), prefix + name + message]
 
 
 def encode_control(signal: int, body: Any = None) -> list[bytes]:
@@ -164,6 +183,8 @@ def decode(frames: list[Any]) -> Message:
     if len(parts) != 1:
         raise ProtocolError(f"a log or control message has 1 payload frame, got {len(parts)}")
     (payload,) = parts
+    if value == JOB_LOG_SIGNAL:
+        return _decode_job_log(payload)
     if value == LOG_SIGNAL:
         return _decode_log(payload)
     if value in CONTROL_SIGNALS:
@@ -171,7 +192,21 @@ def decode(frames: list[Any]) -> Message:
     raise ProtocolError(f"unknown reserved header value 0x{value:08X}")
 
 
+def _decode_job_log(payload: memoryview) -> LogMessage:
+    if payload.nbytes < JOB_LOG_PREFIX.size:
+        raise ProtocolError("log message shorter than its [LEVEL][ID_LENGTH][LENGTH] prefix")
+    level, id_length, length = JOB_LOG_PREFIX.unpack(payload[: JOB_LOG_PREFIX.size])
+    rest = payload[JOB_LOG_PREFIX.size :]
+    if rest.nbytes != id_length + length:
+        raise ProtocolError(
+            f"log message announces {id_length} + {length} bytes, has {rest.nbytes}"
+        )
+    job_id = bytes(rest[:id_length]).decode("ascii", errors="replace") or None
+    return LogMessage(level, bytes(rest[id_length:]).decode("utf-8", errors="replace"), job_id)
+
+
 def _decode_log(payload: memoryview) -> LogMessage:
+    """A protocol 1 log line: it names no job."""
     if payload.nbytes < LOG_PREFIX.size:
         raise ProtocolError("log message shorter than its [LEVEL][LENGTH] prefix")
     level, length = LOG_PREFIX.unpack(payload[: LOG_PREFIX.size])

@@ -190,7 +190,7 @@ class ParserSession:
             self._settings,
             venv=self._venv,
             inherit_stdio=self._inherit_stdio,
-            on_log=lambda level, text: self._route_log(None, level, text),
+            on_log=self._route_log,
         )
 
     def _route_log(self, job_id: str | None, level: int, text: str) -> None:

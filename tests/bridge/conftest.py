@@ -55,13 +55,13 @@ class Collected:
 
     def __init__(self) -> None:
         self.tables: dict[str, list[pa.Table]] = {}
-        self.logs: list[tuple[int, str]] = []
+        self.logs: list[tuple[str | None, int, str]] = []  # job id, level, text
 
     def on_data(self, output: str, table: pa.Table) -> None:
         self.tables.setdefault(output, []).append(table)
 
-    def on_log(self, level: int, text: str) -> None:
-        self.logs.append((level, text))
+    def on_log(self, job_id: str | None, level: int, text: str) -> None:
+        self.logs.append((job_id, level, text))
 
     def rows(self, output: str) -> list[dict[str, object]]:
         return [row for table in self.tables.get(output, []) for row in table.to_pylist()]

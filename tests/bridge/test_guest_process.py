@@ -103,7 +103,7 @@ def test_level_2_parser_gets_ctx_and_yields_named_outputs(
     assert outcome.ok
     assert collected.rows("first") == [{"job": "job-1", "path": "/in.txt"}]
     assert collected.rows("second") == [{"x": 1}]
-    assert (20, "parser.out: parsing /in.txt") in collected.logs
+    assert ("job-1", 20, "parser.out: parsing /in.txt") in collected.logs
 
 
 @pytest.mark.parametrize(
@@ -269,7 +269,7 @@ def test_print_goes_to_the_log_not_the_data_channel(
         outcome, _ = run(process, parser, collected=collected)
     assert outcome.ok
     assert collected.rows("out") == [{"a": 1}]
-    assert (20, "debug me") in collected.logs
+    assert ("job-1", 20, "debug me") in collected.logs
 
 
 def test_guest_environment_is_minimal(

@@ -43,9 +43,29 @@ def test_an_empty_data_message_cannot_be_encoded() -> None:
         protocol.encode_data([])
 
 
-def test_log_message_round_trip() -> None:
-    message = protocol.decode(protocol.encode_log(30, "disk nearly full: ünïcode"))
-    assert message == protocol.LogMessage(30, "disk nearly full: ünïcode")
+def test_log_message_round_trip_names_its_job() -> None:
+    message = protocol.decode(protocol.encode_log(30, "disk nearly full: ünïcode", "a1" * 16))
+    assert message == protocol.LogMessage(30, "disk nearly full: ünïcode", "a1" * 16)
+
+
+def test_a_log_line_of_no_job() -> None:
+    assert protocol.decode(protocol.encode_log(20, "started", None)) == (
+        protocol.LogMessage(20, "started", None)
+    )
+
+
+def test_a_protocol_1_log_line_is_read_as_of_no_job() -> None:
+    text = b"old guest"
+    frames = [
+        protocol.HEADER.pack(protocol.LOG_SIGNAL),
+        protocol.LOG_PREFIX.pack(20, len(text)) + text,
+    ]
+    assert protocol.decode(frames) == protocol.LogMessage(20, "old guest", None)
+
+
+def test_a_protocol_1_hello_says_no_version() -> None:
+    hello = protocol.parse_body(protocol.Hello, {"pid": 7, "python": "3.12"})
+    assert hello == protocol.Hello(7, "3.12", protocol=1)
 
 
 def test_control_message_round_trip_through_a_dataclass() -> None:
@@ -77,6 +97,9 @@ def test_heartbeat_has_an_empty_body() -> None:
         [protocol.HEADER.pack(protocol.DONE), b"[1, 2]"],
         [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00"],  # prefix cut short
         [protocol.HEADER.pack(protocol.LOG_SIGNAL), b"\x14\x00\x00\x00\x09abc"],
+        [protocol.HEADER.pack(protocol.JOB_LOG_SIGNAL), b"\x14\x02\x00\x00"],  # cut short
+        [protocol.HEADER.pack(protocol.JOB_LOG_SIGNAL), b"\x14\x02\x00\x00\x00\x01j1"],
+        [protocol.HEADER.pack(protocol.JOB_LOG_SIGNAL), b"\x14\x09\x00\x00\x00\x00j1"],
         [b"", b"", b""],
         [protocol.HEADER.pack(3)],  # a header without its payload
     ],
