@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 import zmq
 
-from casparian_core.bridge import protocol
 from casparian_core.bridge.host import GuestProcess
 from casparian_core.bridge.protocol import ErrorCode, Job
 from casparian_core.config import Settings
@@ -78,7 +77,8 @@ def test_a_job_sent_to_a_guest_that_lost_its_connection_is_not_an_exception(
     first, second = Collected(), Collected()
     guest.start_job(Job("job-1", str(parser), str(marker), "out", None))
     assert guest._socket is not None
-    wait_until_unroutable(guest._socket, protocol.MAIN_ROUTING_ID, marker)
+    assert guest._gate is not None
+    wait_until_unroutable(guest._socket, guest._gate.main_id, marker)
     guest.start_job(Job("job-2", str(parser), "fine", "out", None))  # raised ZMQError before
     dropped = guest.finish_job(first.on_data)
     served = guest.finish_job(second.on_data)
