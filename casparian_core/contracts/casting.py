@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from casparian_core.contracts.exact import cast_or_null, changed
 from casparian_core.contracts.model import ColumnSpec
+from casparian_core.contracts.nested import convert_nested, is_list
 from casparian_core.contracts.types import MAX_DECIMAL_PRECISION, ColumnType, Kind
 
 _NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
@@ -60,6 +62,9 @@ _DIRECTIVE_PATTERNS = {
 }
 
 
+_Values = TypeVar("_Values", pa.Array, pa.ChunkedArray)
+
+
 @dataclass(frozen=True)
 class Conversion:
     values: pa.ChunkedArray  # in the contract type; null where a value could not convert
@@ -81,7 +86,11 @@ def is_convertible(actual: pa.DataType, column_type: ColumnType) -> bool:
     not, the batch is structurally wrong (SCHEMA_MISMATCH) rather than a few rows bad."""
     if pa.types.is_dictionary(actual):
         actual = actual.value_type
-    if pa.types.is_null(actual) or _is_text(actual):
+    if pa.types.is_null(actual):
+        return True
+    if column_type.is_nested or is_list(actual) or pa.types.is_struct(actual):
+        return _is_convertible_nested(actual, column_type)
+    if _is_text(actual):
         return True
     match column_type.kind:
         case Kind.STRING | Kind.BINARY:
@@ -101,6 +110,20 @@ def is_convertible(actual: pa.DataType, column_type: ColumnType) -> bool:
             return pa.types.is_timestamp(actual) and (actual.tz is None) == (column_type.tz is None)
         case Kind.DURATION:
             return pa.types.is_duration(actual) or pa.types.is_integer(actual)
+    return False
+
+
+def _is_convertible_nested(actual: pa.DataType, column_type: ColumnType) -> bool:
+    """Lists into lists of a type their items convert into; structs into structs with the same
+    field names (in any order), each field convertible. Never text: JSON is not parsed."""
+    if column_type.kind is Kind.LIST:
+        assert column_type.item is not None
+        return is_list(actual) and is_convertible(actual.value_type, column_type.item)
+    if column_type.kind is Kind.STRUCT and pa.types.is_struct(actual):
+        arrived = {field.name: field.type for field in actual}
+        return sorted(arrived) == sorted(name for name, _ in column_type.fields) and all(
+            is_convertible(arrived[name], field) for name, field in column_type.fields
+        )
     return False
 
 
@@ -136,7 +159,7 @@ def convert_column(values: pa.ChunkedArray, spec: ColumnSpec) -> Conversion:
     )
 
 
-def _normalized(values: pa.ChunkedArray) -> pa.ChunkedArray:
+def _normalized(values: _Values) -> _Values:
     """Dictionary values decoded, large text as text and half floats as float32: conversions
     that never change a value, so the casts below see fewer source types."""
     if pa.types.is_dictionary(values.type):
@@ -149,11 +172,24 @@ def _normalized(values: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> _Converted:
+    if column_type.is_nested:
+        values, _ = convert_nested(chunk, column_type, _convert_item)
+        return _Converted(values, None, values)
     result = _cast_chunk(chunk, column_type, target)
     mask = changed(chunk, result)
     if mask is None or not pc.any(mask).as_py():
         return _Converted(result, None, result)
     return _Converted(pc.if_else(mask, pa.scalar(None, target), result), mask, result)
+
+
+def _convert_item(items: pa.Array, column_type: ColumnType) -> tuple[pa.Array, pa.Array]:
+    """A list's items or a struct's field: the values and which were refused."""
+    items = _normalized(items)
+    target = column_type.arrow_type()
+    if items.type == target:
+        return items, pa.repeat(False, len(items))
+    values = _convert_chunk(items, column_type, target).values
+    return values, pc.and_(items.is_valid(), values.is_null())
 
 
 def _cast_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType) -> pa.Array:

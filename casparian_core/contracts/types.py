@@ -1,4 +1,5 @@
-"""Contract type names ("int64", "timestamp[us, UTC]", "decimal(12,2)") and their Arrow types.
+"""Contract type names ("int64", "timestamp[us, UTC]", "decimal(12,2)", "list<int64>",
+"struct<name: string, age: int32>") and their Arrow types.
 
 Parsing a type name needs no pyarrow, so reading a parser's `outputs` stays cheap; only
 `ColumnType.arrow_type()` imports it.
@@ -30,6 +31,8 @@ class Kind(Enum):
     TIMESTAMP = "timestamp"
     DURATION = "duration"
     BINARY = "binary"
+    LIST = "list"
+    STRUCT = "struct"
 
 
 SIMPLE_TYPES: dict[str, Kind] = {
@@ -47,7 +50,14 @@ TIME_UNITS = ("s", "ms", "us", "ns")
 DEFAULT_UNIT = "us"
 MAX_DECIMAL_PRECISION = 76  # decimal256; up to 38 digits fit decimal128
 TYPE_NAMES_HELP = ", ".join(
-    [*SIMPLE_TYPES, "timestamp[unit] or timestamp[unit, tz]", "duration[unit]", "decimal(p,s)"]
+    [
+        *SIMPLE_TYPES,
+        "timestamp[unit] or timestamp[unit, tz]",
+        "duration[unit]",
+        "decimal(p,s)",
+        "list<type>",
+        "struct<name: type, ...>",
+    ]
 )
 
 _PARAMETRIZED = re.compile(
@@ -56,6 +66,8 @@ _PARAMETRIZED = re.compile(
 )
 
 _UTC_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
+_NESTED = re.compile(r"^(?P<name>list|struct)\s*<(?P<inner>.*)>$", re.DOTALL)
+_OPENING = {"<": ">", "[": "]", "(": ")"}
 
 
 class UnknownTypeError(ValueError):
@@ -70,6 +82,12 @@ class ColumnType:
     tz: str | None = None
     precision: int | None = None
     scale: int | None = None
+    item: ColumnType | None = None  # a list's
+    fields: tuple[tuple[str, ColumnType], ...] = ()  # a struct's, in order
+
+    @property
+    def is_nested(self) -> bool:
+        return self.kind in (Kind.LIST, Kind.STRUCT)
 
     @property
     def is_temporal(self) -> bool:
@@ -109,6 +127,11 @@ def _arrow_type(column_type: ColumnType) -> pa.DataType:
             return pa.duration(column_type.unit or DEFAULT_UNIT)
         case Kind.BINARY:
             return pa.binary()
+        case Kind.LIST:
+            assert column_type.item is not None
+            return pa.list_(column_type.item.arrow_type())
+        case Kind.STRUCT:
+            return pa.struct([(name, field.arrow_type()) for name, field in column_type.fields])
 
 
 def parse_type_name(text: str) -> ColumnType:
@@ -116,6 +139,9 @@ def parse_type_name(text: str) -> ColumnType:
     cleaned = text.strip()
     if cleaned in SIMPLE_TYPES:
         return ColumnType(SIMPLE_TYPES[cleaned], cleaned)
+    nested = _NESTED.match(cleaned)
+    if nested is not None:
+        return _nested_type(text, nested["name"], nested["inner"])
     match = _PARAMETRIZED.match(cleaned)
     if match is None:
         raise UnknownTypeError(f"unknown type {text!r} (expected one of: {TYPE_NAMES_HELP})")
@@ -138,6 +164,49 @@ def parse_type_name(text: str) -> ColumnType:
         )
     name = f"timestamp[{unit}, {tz}]" if tz else f"timestamp[{unit}]"
     return ColumnType(Kind.TIMESTAMP, name, unit=unit, tz=tz)
+
+
+def _nested_type(text: str, name: str, inner: str) -> ColumnType:
+    parts = _split_top_level(inner, text)
+    if name == "list":
+        if len(parts) != 1 or not parts[0].strip():
+            raise UnknownTypeError(f"a list holds one item type, e.g. 'list<int64>': {text!r}")
+        item = parse_type_name(parts[0])
+        return ColumnType(Kind.LIST, f"list<{item.name}>", item=item)
+    fields: list[tuple[str, ColumnType]] = []
+    for part in parts:
+        field_name, colon, field_type = part.partition(":")
+        field_name = field_name.strip()
+        if not colon or not field_name or not field_type.strip():
+            raise UnknownTypeError(
+                f"a struct lists 'name: type' fields, e.g. 'struct<name: string, age: int32>': "
+                f"{text!r}"
+            )
+        if field_name in (known for known, _ in fields):
+            raise UnknownTypeError(f"struct field {field_name!r} appears twice in {text!r}")
+        fields.append((field_name, parse_type_name(field_type.strip())))
+    shown = ", ".join(f"{field_name}: {field.name}" for field_name, field in fields)
+    return ColumnType(Kind.STRUCT, f"struct<{shown}>", fields=tuple(fields))
+
+
+def _split_top_level(inner: str, text: str) -> list[str]:
+    """`inner` cut at the commas outside any <>, [] or () (a timestamp's zone, a decimal's
+    scale and nested types hold commas of their own)."""
+    parts, closing, start = [], [], 0
+    for position, character in enumerate(inner):
+        if character in _OPENING:
+            closing.append(_OPENING[character])
+        elif closing and character == closing[-1]:
+            closing.pop()
+        elif character in _OPENING.values():
+            raise UnknownTypeError(f"unbalanced {character!r} in {text!r}")
+        elif character == "," and not closing:
+            parts.append(inner[start:position])
+            start = position + 1
+    if closing:
+        raise UnknownTypeError(f"unbalanced brackets in {text!r}")
+    parts.append(inner[start:])
+    return parts
 
 
 def _is_known_time_zone(tz: str) -> bool:
@@ -163,12 +232,24 @@ def _decimal_type(text: str, precision: int, scale: int) -> ColumnType:
 
 
 def type_name_of(arrow_type: pa.DataType) -> str | None:
-    """The contract name of an Arrow type, or None when no contract type holds it (lists,
-    structs, maps...). Dictionary types are named after their values."""
+    """The contract name of an Arrow type, or None when no contract type holds it (maps,
+    unions, a list of nulls...). Dictionary types are named after their values."""
     import pyarrow as pa
 
     if pa.types.is_dictionary(arrow_type):
         return type_name_of(arrow_type.value_type)
+    if (
+        pa.types.is_list(arrow_type)
+        or pa.types.is_large_list(arrow_type)
+        or pa.types.is_fixed_size_list(arrow_type)
+    ):
+        item = type_name_of(arrow_type.value_type)
+        return None if item is None else f"list<{item}>"
+    if pa.types.is_struct(arrow_type):
+        fields = [(field.name, type_name_of(field.type)) for field in arrow_type]
+        if not fields or any(name is None for _, name in fields):
+            return None
+        return "struct<" + ", ".join(f"{name}: {item}" for name, item in fields) + ">"
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "string"
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):

@@ -13,7 +13,6 @@ the last batch schema that passed the structure check) is worked out once per co
 from __future__ import annotations
 
 import functools
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import pyarrow.compute as pc
 from casparian_core.contracts.casting import Conversion, convert_column
 from casparian_core.contracts.errors import ValidationFailedError
 from casparian_core.contracts.infer import infer_spec
+from casparian_core.contracts.json_text import encode_json, json_text, json_values
 from casparian_core.contracts.model import ColumnSpec, OutputSpec
 from casparian_core.contracts.structure import (
     MARKER_COLUMNS,
@@ -290,31 +290,17 @@ def _row_index(table: pa.Table, rows: pa.Array, row_offset: int) -> pa.Array:
 
 def _rows_as_json(table: pa.Table, rows: pa.Array) -> pa.Array:
     data = table.drop_columns([name for name in MARKER_COLUMNS if name in table.column_names])
-    data = _json_ready(data.take(rows))
+    data = data.take(rows)
+    # Column by column, cast by Arrow: building Python datetimes and Decimals only to print them
+    # would cost more than the JSON itself.
+    columns = [json_values(column) for column in data.columns]
     return pa.array(
-        [_ROW_ENCODER.encode(row) for row in data.to_pylist()],
+        [
+            encode_json(dict(zip(data.column_names, row, strict=True)))
+            for row in zip(*columns, strict=True)
+        ],
         type=pa.string(),
     )
-
-
-def _json_ready(table: pa.Table) -> pa.Table:
-    """Temporal and decimal columns as text, cast by Arrow: building Python datetimes and
-    Decimals only to print them would cost more than the JSON itself."""
-    for position, field in enumerate(table.schema):
-        value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-        if pa.types.is_temporal(value_type) or pa.types.is_decimal(value_type):
-            text = table.column(position).cast(pa.string())
-            table = table.set_column(position, field.name, text)
-    return table
-
-
-def _bytes_as_text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
-    raise TypeError(f"cannot show {type(value).__name__} as JSON")
-
-
-_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_bytes_as_text)
 
 
 def _value_text(values: pa.Array) -> pa.Array | str:
@@ -322,7 +308,10 @@ def _value_text(values: pa.Array) -> pa.Array | str:
     value_type = values.type.value_type if pa.types.is_dictionary(values.type) else values.type
     if pa.types.is_binary(value_type) or pa.types.is_large_binary(value_type):
         return "<binary>"
-    text = values.cast(pa.string())
+    if pa.types.is_nested(value_type):
+        text = pa.array(json_text(values), pa.string())
+    else:
+        text = values.cast(pa.string())
     cut = pc.utf8_slice_codeunits(text, 0, SHOWN_VALUE_CHARS)
     too_long = pc.greater(pc.utf8_length(text), SHOWN_VALUE_CHARS)
     return pc.if_else(too_long, pc.binary_join_element_wise(cut, "...", ""), text)

@@ -86,13 +86,19 @@ def test_every_input_gets_its_result_and_the_summary_prints(
 
 
 @pytest.mark.usefixtures("faulty_validation")
-def test_the_text_report_has_a_line_per_input_and_the_summary(
+def test_the_text_summary_names_the_failed_input_and_verbose_reports_each(
     home: Path, tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(home, tmp_path, folder)
+
+    summary = capsys.readouterr().out
+    assert "on 5 inputs" in summary and "1 failed" in summary
+    assert str(folder / "d.txt") in summary and ErrorCode.VALIDATION_ERROR in summary
+
+    run(home, tmp_path, folder, "--verbose", "--force")
 
     out = capsys.readouterr().out
     for name in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt"):
         assert f"on {folder / name}:" in out
     assert f"FAILED ({ErrorCode.VALIDATION_ERROR})" in out
-    assert "5 inputs:" in out
+    assert "on 5 inputs" in out

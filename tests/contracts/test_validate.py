@@ -288,9 +288,19 @@ def test_infer_spec_reads_the_first_batch_and_skips_markers() -> None:
     assert validate_batch(table, spec, row_offset=0).valid.num_rows == 1
 
 
-def test_infer_spec_refuses_nested_columns() -> None:
-    with pytest.raises(SchemaMismatchError, match="expected 'tags' a flat type"):
-        infer_spec(pa.table({"tags": [["a", "b"]]}), "events")
+def test_infer_spec_names_nested_columns_and_refuses_maps() -> None:
+    table = pa.table({"tags": [["a", "b"]], "who": [{"name": "Ada", "age": 3}]})
+
+    spec = infer_spec(table, "events")
+
+    assert {name: column.type for name, column in spec.columns.items()} == {
+        "tags": "list<string>",
+        "who": "struct<name: string, age: int64>",
+    }
+    with pytest.raises(SchemaMismatchError, match="expected 'tags' a contract type"):
+        infer_spec(
+            pa.table({"tags": pa.array([[("a", 1)]], pa.map_(pa.string(), pa.int64()))}), "e"
+        )
 
 
 def test_impossible_days_are_refused_not_rolled_over_to_the_next_month() -> None:
