@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.whatif:
         from casparian_core.engine.plan import plan_run
 
-        plan = plan_run(args.parser, inputs, options)
+        plan = plan_run(args.parser, inputs, options, input_root(args.input))
         if args.json:
             print(json.dumps(_plan_json(plan)))
         else:
@@ -140,19 +140,14 @@ def _run_with_report(
     """Run, printing each input's detail as it finishes (one input, or --verbose) or showing
     a progress bar (several inputs, on a terminal), then one summary of several inputs."""
     from casparian_cli.run_progress import RunProgress
-    from casparian_cli.run_report import SameContent, print_result, print_summary
+    from casparian_cli.run_report import print_result, print_summary
 
     console = _console()
-    same_content = SameContent()
-    same_as: dict[Path, Path] = {}
     bar = RunProgress(f"{args.parser.stem} on {len(inputs):,} inputs", len(inputs))
 
     def on_result(result: RunResult) -> None:
-        earlier = same_content.note(result)
-        if earlier is not None:
-            same_as[result.input_path] = earlier
         if detailed:
-            print_result(console, result, earlier)
+            print_result(console, result)
         if progress:
             bar.advance()
 
@@ -160,7 +155,7 @@ def _run_with_report(
     with bar if progress else contextlib.nullcontext():
         results = _run(args, settings, inputs, options, on_result)
     if len(inputs) > 1 and results:
-        print_summary(console, results, same_as, time.perf_counter() - started)
+        print_summary(console, results, time.perf_counter() - started)
     return results
 
 

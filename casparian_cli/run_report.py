@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from casparian_core.engine.inputs import hash_file
 from casparian_core.engine.report import preview_table, top_reasons
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
 from casparian_core.scout.names import display_text
@@ -56,42 +55,7 @@ def shown_path(path: Path) -> str:
     return display_text(str(path))
 
 
-@dataclass
-class SameContent:
-    """Which earlier input of this run a skipped input has the same content as: the engine
-    skips an input whose content (and parser version) already has output, so the second of
-    two identical files is skipped. Hashes only skipped inputs and earlier ones of their size."""
-
-    _ran: dict[int, list[Path]] = field(default_factory=dict)  # size -> inputs that ran
-    _hashes: dict[Path, str] = field(default_factory=dict)
-
-    def note(self, result: RunResult) -> Path | None:
-        """Record `result`; for a skipped one, the earlier input with the same content."""
-        if result.status in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_WARNINGS):
-            self._ran.setdefault(result.input_bytes, []).append(result.input_path)
-            return None
-        if result.status != RunStatus.SKIPPED:
-            return None
-        earlier = self._ran.get(self._size(result.input_path), [])
-        if not earlier:
-            return None
-        wanted = self._hash(result.input_path)
-        return next((path for path in earlier if self._hash(path) == wanted), None)
-
-    def _hash(self, path: Path) -> str:
-        if path not in self._hashes:
-            self._hashes[path] = hash_file(path)
-        return self._hashes[path]
-
-    @staticmethod
-    def _size(path: Path) -> int:
-        try:
-            return path.stat().st_size
-        except OSError:
-            return -1
-
-
-def print_result(console: Console, result: RunResult, same_as: Path | None = None) -> None:
+def print_result(console: Console, result: RunResult) -> None:
     """One input's report: status and time, each output's rows, quarantine reasons, schema
     and first rows; or the error with its traceback and a hint."""
     head = escape(
@@ -99,7 +63,7 @@ def print_result(console: Console, result: RunResult, same_as: Path | None = Non
     )
     style = STATUS_STYLES.get(result.status, "b")
     if result.status == RunStatus.SKIPPED:
-        console.print(f"{head} [{style}]SKIPPED[/]: {escape(skip_reason(same_as))}")
+        console.print(f"{head} [{style}]SKIPPED[/]: {OUTPUT_EXISTS}")
         return
     if not result.ok:
         # A cancelled input's code is CANCELLED too: say it once.
@@ -120,15 +84,6 @@ def print_result(console: Console, result: RunResult, same_as: Path | None = Non
     )
     for output in result.outputs:
         _print_output(console, output)
-
-
-def skip_reason(same_as: Path | None) -> str:
-    if same_as is None:
-        return OUTPUT_EXISTS
-    return (
-        f"it has the same content as {shown_path(same_as)}, whose output this run wrote "
-        "(use --force to run it anyway)"
-    )
 
 
 def useful_hint(result: RunResult) -> str | None:
@@ -170,12 +125,7 @@ class _OutputTotals:
     reasons: Counter[str] = field(default_factory=Counter)
 
 
-def print_summary(
-    console: Console,
-    results: Sequence[RunResult],
-    same_content: dict[Path, Path],
-    elapsed_s: float,
-) -> None:
+def print_summary(console: Console, results: Sequence[RunResult], elapsed_s: float) -> None:
     """One report for a run over several inputs: counts per status, then per output the rows,
     quarantined rows and top reasons, then the inputs skipped, failed or cancelled."""
     first = results[0]
@@ -205,10 +155,7 @@ def print_summary(
     _print_list(
         console,
         "skipped",
-        [
-            f"{shown_path(r.input_path)}: {skip_reason(same_content.get(r.input_path))}"
-            for r in skipped
-        ],
+        [f"{shown_path(r.input_path)}: {OUTPUT_EXISTS}" for r in skipped],
     )
     unsuccessful = [r for r in results if not r.ok]
     _print_list(console, "failed", [_failure_line(r) for r in unsuccessful])

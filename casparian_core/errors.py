@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
     QUARANTINE_LIMIT = "QUARANTINE_LIMIT"
     INPUT_ERROR = "INPUT_ERROR"
+    INPUT_CHANGED = "INPUT_CHANGED"  # the file changed while it was parsed (transient)
+    OUTPUT_SCHEMA_CHANGED = "OUTPUT_SCHEMA_CHANGED"  # rows with other columns than the output's
     INPUT_NOT_FOUND = "INPUT_NOT_FOUND"
     VENV_ERROR = "VENV_ERROR"
     # The home and its control database.

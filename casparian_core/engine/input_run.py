@@ -8,6 +8,7 @@ nothing partial is ever published.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 import uuid
@@ -24,7 +25,7 @@ from casparian_core.engine.suggestions import suggest
 from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.parsers.metadata import ParserInfo
 from casparian_core.scout.names import display_text
-from casparian_core.sinks import PartWriter, Sink
+from casparian_core.sinks import PartInfo, PartWriter, Sink
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,8 +41,8 @@ class InputRun:
         self._sink = sink
         self._force = force
         self._preview_rows = preview_rows
-        self._source_hash = ""
-        self._part_key = ""
+        self._part_key = part_key(item.input_key)
+        self._part_info = PartInfo(item.input_key, "", info.version)  # hash known at start
         self._writers: dict[str, OutputWriter] = {}
         self._result = RunResult(info.name, info.version, item.path, RunStatus.FAILED, self.job_id)
         self._started_at: float | None = None
@@ -51,7 +52,7 @@ class InputRun:
 
     @property
     def part_key(self) -> str:
-        """Names this input's parts ("" before `start`, or when the input cannot be read)."""
+        """Names this input's parts in every output (from its input key)."""
         return self._part_key
 
     @property
@@ -66,17 +67,17 @@ class InputRun:
             self._started_at = time.perf_counter()
             try:
                 self._result.input_bytes = self.item.path.stat().st_size
-                self._source_hash = hash_file(self.item.path)
+                source_hash = hash_file(self.item.path)
             except OSError as exc:
                 code = _input_error_code(exc)
                 self._fail(code, f"{self.item.path}: cannot read the input ({exc.strerror})")
                 self._settled = True
                 return
-            self._part_key = part_key(self._source_hash, self._info.version)
+            self._part_info = dataclasses.replace(self._part_info, source_hash=source_hash)
         if self.job_sent or self._settled or self._part_key == busy_part_key:
             return
         declared = self._info.declared_outputs
-        if declared and not self._force and self._all_parts_exist(declared):
+        if declared and not self._force and self._already_done(declared):
             self._result.status = RunStatus.SKIPPED
             self._result.outputs = [
                 OutputResult(name, self._sink.location(name), skipped=True) for name in declared
@@ -154,8 +155,12 @@ class InputRun:
                 self._fail_from_outcome(outcome)
         result.outputs = self._output_results()
 
-    def _all_parts_exist(self, outputs: list[str]) -> bool:
-        return all(self._sink.has_part(name, self._part_key) for name in outputs)
+    def _already_done(self, outputs: list[str]) -> bool:
+        """Whether every output holds this input's part from the same content and parser
+        version (a part of another content or version is replaced by this run)."""
+        return all(
+            self._sink.committed(name, self._part_key) == self._part_info for name in outputs
+        )
 
     def _on_data(self, output: str, table: pa.Table) -> None:
         writer = self._writers.get(output) or self._open_output(output, table)
@@ -185,8 +190,9 @@ class InputRun:
         return InputParts(
             self._sink,
             self._part_key,
+            self._part_info,
             lineage(
-                source_hash=self._source_hash,
+                source_hash=self._part_info.source_hash,
                 job_id=self.job_id,
                 parser=info.name,
                 parser_version=info.version,
@@ -201,13 +207,19 @@ class InputRun:
 
     def _commit(self) -> None:
         """Hand every part of this input to the sink to publish together. A rerun must replace
-        what an earlier run wrote, so outputs that got no rows this time still replace their
-        old part with an empty one."""
+        what an earlier run wrote, so each declared output that got no rows this time gets an
+        empty part (which also marks the input done), or, when its schema is not known (an
+        inferred output), loses its old part."""
         parts: list[PartWriter] = []
+        specs = self._info.outputs or {}
         try:
-            for name, spec in (self._info.outputs or {}).items():
-                if name not in self._writers and self._parts.has_part(name):
-                    parts.append(self._parts.begin(name, spec))
+            for name in self._info.declared_outputs:
+                if name in self._writers:
+                    continue
+                if name in specs:
+                    parts.append(self._parts.begin(name, specs[name]))
+                elif self._parts.has_part(name):
+                    parts.append(self._sink.begin_removal(name, self._part_key))
             for writer in self._writers.values():
                 parts.extend(writer.parts_to_commit())
         except BaseException:

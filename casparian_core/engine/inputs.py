@@ -1,11 +1,12 @@
-"""Inputs of a run: expanding a file/folder/glob argument, a file's content hash, and the key of
-the sink parts a file produces."""
+"""Inputs of a run: expanding a file/folder/glob argument and its root, a file's content hash,
+and the key of the sink parts an input produces."""
 
 from __future__ import annotations
 
 import glob
 import mmap
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from casparian_core.engine.errors import InputNotFoundError
@@ -61,6 +62,26 @@ def input_root(argument: str) -> Path:
     return path if path.is_dir() else path.parent
 
 
+def input_keys(inputs: Sequence[Path], root: Path | None = None) -> list[str]:
+    """What names each input in the outputs ("the same input" of a rerun): its path relative
+    to `root`, or, without one, to the folder holding all the inputs (a single file: its
+    name), with '/' between folders."""
+    paths = [Path(os.path.abspath(path)) for path in inputs]
+    if not paths:
+        return []
+    if root is None:
+        root = Path(os.path.commonpath([path.parent for path in paths]))
+    root = Path(os.path.abspath(root))
+    return [_relative_key(path, root) for path in paths]
+
+
+def _relative_key(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # not under the root: where it lives is all of its path
+        return path.as_posix()
+
+
 def hash_file(path: Path) -> str:
     """blake3 of the file's bytes, memory-mapped (gigabytes per second, no copy in Python),
     a slice at a time, so that Ctrl+C is handled between slices rather than after the file."""
@@ -80,8 +101,10 @@ def hash_file(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def part_key(source_hash: str, parser_version: str) -> str:
-    """Same input and parser version, same key: a rerun replaces its part, never duplicates."""
+def part_key(input_key: str) -> str:
+    """The key of an input's parts in every output: the same input (where it lives), the same
+    key, so its latest run replaces its rows whatever its content or the parser's version.
+    A hash, so the key is safe as a file name whatever the path holds."""
     import hashlib
 
-    return hashlib.sha256(f"{source_hash}\0{parser_version}".encode()).hexdigest()[:32]
+    return hashlib.sha256(input_key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from casparian_core.contracts.lineage import ConstantColumns
-    from casparian_core.sinks import PartWriter, Sink
+    from casparian_core.sinks import PartInfo, PartWriter, Sink
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,21 @@ class InputParts:
 
     sink: Sink
     part_key: str
+    info: PartInfo
     lineage: ConstantColumns
     quarantine_context: ConstantColumns
 
     def begin(self, output: str, spec: OutputSpec) -> PartWriter:
         from casparian_core.contracts.validate import valid_schema
 
-        return self.sink.begin(output, self.part_key, self.lineage.schema_for(valid_schema(spec)))
+        schema = self.lineage.schema_for(valid_schema(spec))
+        return self.sink.begin(output, self.part_key, schema, self.info)
 
     def begin_quarantine(self, output: str) -> PartWriter:
         from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
         schema = self.quarantine_context.schema_for(QUARANTINE_SCHEMA)
-        return self.sink.begin(output + QUARANTINE_SUFFIX, self.part_key, schema)
+        return self.sink.begin(output + QUARANTINE_SUFFIX, self.part_key, schema, self.info)
 
     def has_part(self, output: str) -> bool:
         return self.sink.has_part(output, self.part_key)

@@ -7,12 +7,12 @@ atomic commits, the retries) is the session's.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from casparian_core.config import Settings
+from casparian_core.engine.inputs import input_keys
 from casparian_core.engine.results import InputItem, RunOptions, RunResult, SessionLogCallback
 from casparian_core.engine.session import ParserSession, check_venv
 from casparian_core.sinks import open_sink
@@ -70,23 +70,3 @@ def run_parser(
             collect(wait=False)
         collect(wait=True)
     return results
-
-
-def input_keys(inputs: Sequence[Path], root: Path | None = None) -> list[str]:
-    """What names each input in the outputs ("the same input" of a rerun): its path relative
-    to `root`, or, without one, to the folder holding all the inputs (a single file: its
-    name), with '/' between folders."""
-    paths = [Path(os.path.abspath(path)) for path in inputs]
-    if not paths:
-        return []
-    if root is None:
-        root = Path(os.path.commonpath([path.parent for path in paths]))
-    root = Path(os.path.abspath(root))
-    return [_relative_key(path, root) for path in paths]
-
-
-def _relative_key(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:  # not under the root: where it lives is all of its path
-        return path.as_posix()

@@ -1,17 +1,23 @@
 """What every sink offers the engine: parts written in a stream and committed atomically.
 
-A part is everything one input produced for one output under one parser version; its key comes
-from the engine. Committing a part replaces the part with the same key (a rerun never duplicates
-rows) and a part that is aborted, or whose process dies, leaves no trace. The engine commits one
-input's parts together (`Sink.commit_together`), which a sink may finish in the background.
+A part is everything one input produced for one output in its latest successful run; its key
+comes from the engine (from the input's key: where the input lives). Committing a part replaces
+the part with the same key (a rerun never adds rows) and records with it the `PartInfo` it was
+begun with, which `Sink.committed` returns (the engine skips an input whose part holds the same
+content hash and parser version). A part that is aborted, or whose process dies, leaves no
+trace. The engine commits one input's parts together (`Sink.commit_together`), which a sink may
+finish in the background. An output keeps one schema: a part whose columns differ from those of
+the output's other parts is refused (`OutputSchemaError`).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from casparian_core.errors import CasparianError, ErrorCode
@@ -33,6 +39,32 @@ class SinkError(CasparianError):
     error_code = ErrorCode.SINK_ERROR
 
 
+class OutputSchemaError(SinkError):
+    """The rows of this run have other columns than those the output already holds."""
+
+    error_code = ErrorCode.OUTPUT_SCHEMA_CHANGED
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """What a committed part is of: which input (its key), which content, which parser version."""
+
+    input_key: str
+    source_hash: str
+    parser_version: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PartInfo | None:
+        """None for text that is not a PartInfo (a part written before parts recorded it)."""
+        try:
+            return cls(**json.loads(text))
+        except (ValueError, TypeError):
+            return None
+
+
 class PartWriter(Protocol):
     def write(self, table: pa.Table) -> None:
         """Append rows to the part; called many times, so memory stays bounded."""
@@ -47,9 +79,20 @@ class PartWriter(Protocol):
 class Sink(Protocol):
     uri: str
 
-    def has_part(self, output: str, part_key: str) -> bool: ...
+    def committed(self, output: str, part_key: str) -> PartInfo | None:
+        """What the output's committed part with this key is of; None when there is none (or
+        its part predates PartInfo records)."""
 
-    def begin(self, output: str, part_key: str, schema: pa.Schema) -> PartWriter: ...
+    def has_part(self, output: str, part_key: str) -> bool:
+        """Whether the output has a committed part with this key."""
+
+    def begin(self, output: str, part_key: str, schema: pa.Schema, info: PartInfo) -> PartWriter:
+        """A part to stream rows into; raises OutputSchemaError when the output's other parts
+        have other columns."""
+
+    def begin_removal(self, output: str, part_key: str) -> PartWriter:
+        """A part whose commit removes the output's part with this key (a rerun produced no
+        rows for an output whose schema it does not know)."""
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
         """Commit one input's parts, possibly finishing in the background. Raises SinkError, or
@@ -105,13 +148,14 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def table_mismatch_error(
-    target: str, table: str, existing: list[tuple[str, str]], expected: list[tuple[str, str]]
-) -> SinkError:
+def schema_changed_error(
+    target: str, output: str, existing: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> OutputSchemaError:
     def show(columns: list[tuple[str, str]]) -> str:
         return ", ".join(f"{name} {column_type}" for name, column_type in columns)
 
-    return SinkError(
-        f"{target}: table '{table}' has columns ({show(existing)}) but this output writes "
-        f"({show(expected)}); write to another file or drop the table"
+    return OutputSchemaError(
+        f"{target}: output '{output}' holds rows with columns ({show(existing)}) but this run "
+        f"writes ({show(expected)}); an output keeps one schema: write to a new --sink, or "
+        "backfill every input with this parser version into a new sink"
     )

@@ -4,7 +4,9 @@ A part is written as `DIR/.staging/{pid}-{uuid}.{suffix}` and published with one
 after an fsync of the file, so readers (and a crash) see the old file or the new one, never half
 of either. The folders whose entries changed are fsynced once, when the sink is closed, rather
 than after every part: a crash before that may bring back the old part, never a broken one.
-Staging files of processes that died are removed when the sink is opened.
+Staging files of processes that died are removed when the sink is opened. Each part file
+records the `PartInfo` it was begun with in its schema metadata (the Parquet footer, the Arrow
+IPC schema), so what a part is of is published with it in the same rename.
 
 `commit_together` finishes encoding an input's parts at once, then leaves the fsyncs and renames
 to a background thread (`_GroupCommitter`), so the engine goes on with the next input meanwhile.
@@ -27,12 +29,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from casparian_core.processes import left_by_dead_process
-from casparian_core.sinks.base import PartWriter, check_part_names, os_error_to_sink_error
+from casparian_core.sinks.base import (
+    PartInfo,
+    PartWriter,
+    check_part_names,
+    os_error_to_sink_error,
+    schema_changed_error,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 STAGING_DIR = ".staging"
+PART_INFO_KEY = b"casparian.part"  # schema metadata: the part's PartInfo as JSON
 IDLE_EXIT_SECS = 1.0
 # Small parts wait in memory for the commit thread to write them; past this many bytes the
 # engine waits for it, so a slow disk cannot make the host's memory grow with the input count.
@@ -55,6 +64,7 @@ class FileFormat:
     scheme: str
     suffix: str
     open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
+    read_schema: Callable[[Path], pa.Schema]  # from the file's footer, without its rows
 
 
 def _open_parquet(path: Path, schema: pa.Schema) -> _TableFileWriter:
@@ -63,6 +73,19 @@ def _open_parquet(path: Path, schema: pa.Schema) -> _TableFileWriter:
     from casparian_core.sinks.parquet_part import ParquetPartFile
 
     return ParquetPartFile(path, schema)
+
+
+def _parquet_schema(path: Path) -> pa.Schema:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path)
+
+
+def _arrow_ipc_schema(path: Path) -> pa.Schema:
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).schema
 
 
 class _ArrowIpcFile:
@@ -86,8 +109,8 @@ class _ArrowIpcFile:
             self._writer.close()
 
 
-PARQUET = FileFormat("parquet", ".parquet", _open_parquet)
-ARROW_IPC = FileFormat("arrow", ".arrow", _ArrowIpcFile)
+PARQUET = FileFormat("parquet", ".parquet", _open_parquet, _parquet_schema)
+ARROW_IPC = FileFormat("arrow", ".arrow", _ArrowIpcFile, _arrow_ipc_schema)
 
 
 class FileSink:
@@ -99,6 +122,8 @@ class FileSink:
         self._output_folders: dict[str, Path] = {}  # a path per output, not per part
         self._made_folders: set[Path] = set()  # exist already: no mkdir per part
         self._unsynced_folders: set[Path] = set()  # hold renames not yet fsynced
+        # Per output, a part file and its schema, which every other part must match.
+        self._reference: dict[str, tuple[Path, pa.Schema] | None] = {}
         self._committer = _GroupCommitter(self.uri)
         _remove_dead_staging(self._staging)
 
@@ -109,21 +134,38 @@ class FileSink:
         return folder / f"part-{part_key}{self.format.suffix}"
 
     def has_part(self, output: str, part_key: str) -> bool:
-        check_part_names(output, part_key)
-        path = self.part_path(output, part_key)
-        self._committer.wait_for(path)  # a part being committed is about to exist
-        return path.is_file()
+        return self._existing_part(output, part_key) is not None
 
-    def begin(self, output: str, part_key: str, schema: pa.Schema) -> FilePartWriter:
+    def committed(self, output: str, part_key: str) -> PartInfo | None:
+        path = self._existing_part(output, part_key)
+        if path is None:
+            return None
+        try:
+            metadata = self.format.read_schema(path).metadata or {}
+        except (OSError, ValueError):  # unreadable: not skipped, the rerun replaces it
+            return None
+        raw = metadata.get(PART_INFO_KEY)
+        return None if raw is None else PartInfo.from_json(raw)
+
+    def begin(
+        self, output: str, part_key: str, schema: pa.Schema, info: PartInfo
+    ) -> FilePartWriter:
         check_part_names(output, part_key)
+        destination = self.part_path(output, part_key)
+        self._check_schema(output, destination, schema)
         try:
             self._make_folder(self._staging)
         except OSError as error:
             raise os_error_to_sink_error(error, self.uri) from error
         staged = self._staging / f"{os.getpid()}-{uuid.uuid4().hex}{self.format.suffix}"
-        writer = FilePartWriter(self, staged, self.part_path(output, part_key))
-        writer.open(self.format, schema)
+        writer = FilePartWriter(self, staged, destination, schema)
+        metadata = {**(schema.metadata or {}), PART_INFO_KEY: info.to_json().encode()}
+        writer.open(self.format, schema.with_metadata(metadata))
         return writer
+
+    def begin_removal(self, output: str, part_key: str) -> FilePartWriter:
+        check_part_names(output, part_key)
+        return FilePartWriter(self, None, self.part_path(output, part_key), None)
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
         """Finish encoding every part now, then write (the small ones), fsync and publish them
@@ -139,6 +181,10 @@ class FileSink:
             for writer in writers:
                 writer.abort()
             raise
+        for writer in writers:
+            output = writer.destination.parent.name
+            if writer.schema is not None and self._reference.get(output) is None:
+                self._reference[output] = (writer.destination, writer.schema)
         return self._committer.submit(writers)
 
     def location(self, output: str) -> str:
@@ -161,6 +207,38 @@ class FileSink:
         os.replace(staged, destination)
         self._unsynced_folders.add(destination.parent)
 
+    def _existing_part(self, output: str, part_key: str) -> Path | None:
+        check_part_names(output, part_key)
+        path = self.part_path(output, part_key)
+        self._committer.wait_for(path)  # a part being committed is about to exist
+        return path if path.is_file() else None
+
+    def _check_schema(self, output: str, destination: Path, schema: pa.Schema) -> None:
+        """Refuse a part whose columns differ from those of the output's other parts (its own
+        earlier part, which it replaces, does not count)."""
+        reference = self._reference.get(output)
+        if reference is None or reference[0] == destination:
+            reference = self._reference[output] = self._other_part(output, destination)
+        if reference is not None and not reference[1].equals(schema, check_metadata=False):
+            raise schema_changed_error(self.uri, output, _columns(reference[1]), _columns(schema))
+
+    def _other_part(self, output: str, own: Path) -> tuple[Path, pa.Schema] | None:
+        folder = self.root / output
+        if not folder.is_dir():
+            return None
+        for path in folder.glob(f"part-*{self.format.suffix}"):
+            if path != own and path.is_file():
+                try:
+                    return path, self.format.read_schema(path)
+                except (OSError, ValueError):  # unreadable: another part tells the schema
+                    continue
+        return None
+
+    def remove(self, destination: Path) -> None:
+        """Remove a published part (durable, as a publish, once the sink is closed)."""
+        destination.unlink(missing_ok=True)
+        self._unsynced_folders.add(destination.parent)
+
     def _make_folder(self, folder: Path) -> None:
         if folder not in self._made_folders:
             folder.mkdir(parents=True, exist_ok=True)
@@ -168,14 +246,22 @@ class FileSink:
 
 
 class FilePartWriter:
-    def __init__(self, sink: FileSink, staged: Path, destination: Path) -> None:
+    """A part file staged then renamed over its destination; without a staging file (from
+    `begin_removal`), a commit that removes the destination."""
+
+    def __init__(
+        self, sink: FileSink, staged: Path | None, destination: Path, schema: pa.Schema | None
+    ) -> None:
         self._sink = sink
         self._staged = staged
         self.destination = destination
+        self.schema = schema
         self._writer: _TableFileWriter | None = None
         self._unwritten: pa.Buffer | None = None  # sealed in memory: `sync` writes the file
+        self._removal_pending = staged is None
 
     def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
+        assert self._staged is not None
         with self._aborting_on_os_error():
             self._writer = file_format.open_writer(self._staged, schema)
 
@@ -193,6 +279,10 @@ class FilePartWriter:
 
     def seal(self) -> None:
         """Finish encoding the part; what is left is `sync` then `publish`."""
+        if self._staged is None:
+            if not self._removal_pending:
+                raise RuntimeError("commit() after commit() or abort()")
+            return
         if self._writer is None:
             raise RuntimeError("commit() after commit() or abort()")
         with self._aborting_on_os_error():
@@ -207,6 +297,8 @@ class FilePartWriter:
     def sync(self) -> None:
         """Put the sealed part on disk: a rename of an unsynced file can publish an empty part
         after a crash."""
+        if self._staged is None:
+            return
         if self._unwritten is None:
             _fsync_path(self._staged)
             return
@@ -219,14 +311,21 @@ class FilePartWriter:
             os.close(descriptor)
 
     def publish(self) -> None:
+        if self._staged is None:
+            if self._removal_pending:
+                self._removal_pending = False
+                self._sink.remove(self.destination)
+            return
         self._sink.publish(self._staged, self.destination)
 
     def abort(self) -> None:
         writer, self._writer, self._unwritten = self._writer, None, None
+        self._removal_pending = False
         if writer is not None:
             writer.abort()
-        with contextlib.suppress(OSError):
-            self._staged.unlink(missing_ok=True)
+        if self._staged is not None:
+            with contextlib.suppress(OSError):
+                self._staged.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _aborting_on_os_error(self) -> Iterator[None]:
@@ -330,6 +429,10 @@ class _GroupCommitter:
             group.done.set_exception(os_error_to_sink_error(group.error, self._target))
         else:
             group.done.set_exception(group.error)
+
+
+def _columns(schema: pa.Schema) -> list[tuple[str, str]]:
+    return [(field.name, str(field.type)) for field in schema]
 
 
 def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from casparian_core.contracts.lineage import lineage
 from casparian_core.contracts.validate import validate_batch
-from casparian_core.sinks import open_sink
+from casparian_core.sinks import PartInfo, open_sink
 from tests.bench.bench_validation import CONTRACT, make_batch
 
 BATCH_ROWS = 100_000
@@ -43,7 +43,7 @@ def write_parquet_directly(table: pa.Table, folder: Path) -> float:
 def write_through_sink(uri: str, table: pa.Table) -> float:
     sink = open_sink(uri)
     start = time.perf_counter()
-    writer = sink.begin("orders", "bench-part", table.schema)
+    writer = sink.begin("orders", "bench-part", table.schema, PartInfo("orders.csv", "hash", "1"))
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):
         writer.write(pa.Table.from_batches([batch]))
     writer.commit()

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.engine.inputs import expand_inputs, input_root
-from casparian_core.engine.run import input_keys
+from casparian_core.engine.inputs import expand_inputs, input_keys, input_root
 
 
 @pytest.fixture

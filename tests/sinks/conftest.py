@@ -14,7 +14,9 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
-from casparian_core.sinks import Sink, open_sink
+from casparian_core.sinks import PartInfo, Sink, open_sink
+
+INFO = PartInfo("in1.csv", "hash", "1")  # what the parts of these tests are of
 
 
 @dataclass
@@ -24,6 +26,7 @@ class SinkCase:
     sink: Sink
     read: Callable[[str], list[dict[str, object]]]  # output name -> rows, ordered by "n"
     leftovers: Callable[[], list[str]]  # staging traces a reader could stumble on
+    root: Path  # the folder the case was made in (make_case(kind, root) opens it again)
 
 
 def _read_folder(root: Path, suffix: str) -> Callable[[str], list[dict[str, object]]]:
@@ -87,12 +90,12 @@ def make_case(kind: str, tmp_path: Path) -> SinkCase:
         uri = f"{kind}://{root}"
         suffix = ".parquet" if kind == "parquet" else ".arrow"
         return SinkCase(
-            kind, uri, open_sink(uri), _read_folder(root, suffix), _folder_leftovers(root)
+            kind, uri, open_sink(uri), _read_folder(root, suffix), _folder_leftovers(root), tmp_path
         )
     path = tmp_path / f"out.{kind}"
     uri = f"{kind}:///{path}"
     reader = _read_sqlite(path) if kind == "sqlite" else _read_duckdb(path)
-    return SinkCase(kind, uri, open_sink(uri), reader, list)
+    return SinkCase(kind, uri, open_sink(uri), reader, list, tmp_path)
 
 
 SINK_KINDS = ("parquet", "arrow", "sqlite", "duckdb")

@@ -16,7 +16,7 @@ import pytest
 
 from casparian_core.sinks import SinkError, open_sink
 
-from .conftest import SINK_KINDS, SinkCase, make_case, numbers
+from .conftest import INFO, SINK_KINDS, SinkCase, make_case, numbers
 
 SCHEMA = numbers(0, 0).schema
 FOLDER_KINDS = ("parquet", "arrow")
@@ -27,7 +27,9 @@ CHILD_PRELUDE = textwrap.dedent(
     import json, os, resource, signal, sys
     import pyarrow as pa
     from pathlib import Path
-    from casparian_core.sinks import SinkError, open_sink
+    from casparian_core.sinks import PartInfo, SinkError, open_sink
+
+    INFO = PartInfo("in1.csv", "hash", "1")
 
     def numbers(start, stop, tag):
         return pa.table({"n": pa.array(range(start, stop), pa.int64()),
@@ -35,7 +37,7 @@ CHILD_PRELUDE = textwrap.dedent(
 
     sink = open_sink(sys.argv[1])
     writer_schema = numbers(0, 0, "").schema
-    writer = sink.begin("sales", "in1-v1", writer_schema)
+    writer = sink.begin("sales", "in1-v1", writer_schema, INFO)
     """
 )
 
@@ -56,9 +58,10 @@ def read_part(path: Path) -> list[dict[str, object]]:
 
 
 def commit_old_part(case: SinkCase) -> None:
-    writer = case.sink.begin("sales", "in1-v1", SCHEMA)
+    writer = case.sink.begin("sales", "in1-v1", SCHEMA, INFO)
     writer.write(numbers(0, 3, "old"))
     writer.commit()
+    case.sink.close()  # a DuckDB file takes one writing process at a time
 
 
 def assert_only_the_old_part_is_there(kind: str, tmp_path: Path) -> None:
@@ -136,7 +139,7 @@ def test_an_input_that_cannot_be_published_fails_alone(kind: str, tmp_path: Path
 
     pending = []
     for number in range(3):
-        parts = [case.sink.begin(output, f"in{number}-v1", SCHEMA) for output in OUTPUTS]
+        parts = [case.sink.begin(output, f"in{number}-v1", SCHEMA, INFO) for output in OUTPUTS]
         for part in parts:
             part.write(numbers(number, number + 1))
         pending.append(case.sink.commit_together(parts))
@@ -158,7 +161,7 @@ def test_a_crash_while_commits_finish_leaves_each_part_old_or_new(
     case = make_case(kind, tmp_path)
     for number in range(5):
         for output in OUTPUTS:
-            writer = case.sink.begin(output, f"in{number}-v1", SCHEMA)
+            writer = case.sink.begin(output, f"in{number}-v1", SCHEMA, INFO)
             writer.write(numbers(0, 3, "old"))
             writer.commit()
     case.sink.close()
@@ -168,7 +171,7 @@ def test_a_crash_while_commits_finish_leaves_each_part_old_or_new(
         """
         writer.abort()
         for number in range(5):
-            parts = [sink.begin(output, f"in{number}-v1", writer_schema)
+            parts = [sink.begin(output, f"in{number}-v1", writer_schema, INFO)
                      for output in ("sales", "sales_quarantine")]
             for part in parts:
                 part.write(numbers(0, 5, "new"))
@@ -217,7 +220,7 @@ def test_a_location_under_a_regular_file_is_refused_with_a_clear_message(
     sink = open_sink(uri)
 
     with pytest.raises(SinkError) as caught:
-        sink.begin("sales", "k", SCHEMA)
+        sink.begin("sales", "k", SCHEMA, INFO)
 
     assert str(caught.value).startswith(sink.uri)
     assert "choose another --sink" in str(caught.value) or "writable --sink" in str(caught.value)
@@ -229,4 +232,4 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_text("plain text, not SQLite " * 100)
 
     with pytest.raises(SinkError, match="not an SQLite database"):
-        open_sink(f"sqlite:///{path}").begin("sales", "k", SCHEMA)
+        open_sink(f"sqlite:///{path}").begin("sales", "k", SCHEMA, INFO)

@@ -14,7 +14,7 @@ import pytest
 
 from casparian_core.sinks import parquet_part
 
-from .conftest import make_case, numbers
+from .conftest import INFO, make_case, numbers
 from .test_failures import assert_only_the_old_part_is_there, commit_old_part, run_child
 
 SCHEMA = numbers(0, 0).schema
@@ -113,7 +113,7 @@ def test_abort_while_a_row_group_is_written_publishes_nothing(
 ) -> None:
     case = make_case("parquet", tmp_path)
     commit_old_part(case)
-    writer = case.sink.begin("sales", "in1-v1", SCHEMA)
+    writer = case.sink.begin("sales", "in1-v1", SCHEMA, INFO)
     writer.write(numbers(0, ROWS, "new"))  # handed to the thread
     writer.write(numbers(ROWS, 2 * ROWS, "new"))  # waits in the queue
     [file_writer] = gated
@@ -131,7 +131,7 @@ def test_the_engine_waits_while_one_row_group_waits_for_the_thread(
     tmp_path: Path, gated: list[_GatedWriter]
 ) -> None:
     case = make_case("parquet", tmp_path)
-    writer = case.sink.begin("sales", "in1-v1", SCHEMA)
+    writer = case.sink.begin("sales", "in1-v1", SCHEMA, INFO)
     writer.write(numbers(0, ROWS))  # being written (held by the gate)
     gated[0].started.wait()
     writer.write(numbers(ROWS, 2 * ROWS))  # waits in the queue

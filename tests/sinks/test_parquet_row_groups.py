@@ -10,12 +10,12 @@ import pytest
 
 from casparian_core.sinks import open_sink, parquet_part
 
-from .conftest import numbers
+from .conftest import INFO, numbers
 
 
 def test_many_small_batches_become_one_row_group(tmp_path: Path) -> None:
     sink = open_sink(f"parquet://{tmp_path}")
-    writer = sink.begin("sales", "k", numbers(0, 0).schema)
+    writer = sink.begin("sales", "k", numbers(0, 0).schema, INFO)
     for start in range(0, 10_000, 1_000):
         writer.write(numbers(start, start + 1_000))
     writer.commit()
@@ -33,7 +33,7 @@ def test_slices_of_a_larger_table_count_only_their_own_bytes(
     table = numbers(0, 10_000)
     monkeypatch.setattr(parquet_part, "ROW_GROUP_BYTES", table.nbytes + 1)
     sink = open_sink(f"parquet://{tmp_path}")
-    writer = sink.begin("sales", "k", table.schema)
+    writer = sink.begin("sales", "k", table.schema, INFO)
     for batch in table.to_batches(max_chunksize=1_000):
         writer.write(pa.Table.from_batches([batch]))
     writer.commit()

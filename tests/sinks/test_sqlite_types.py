@@ -12,6 +12,7 @@ import pytest
 
 from casparian_core.contracts.lineage import lineage
 from casparian_core.sinks import SinkError, open_sink
+from tests.sinks.conftest import INFO
 
 
 def test_every_contract_type_is_stored_in_its_documented_form(tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_every_contract_type_is_stored_in_its_documented_form(tmp_path: Path) ->
     )
     table = lineage(source_hash="h", job_id="j", parser="p", parser_version="1").append_to(table)
     sink = open_sink(f"sqlite:///{tmp_path / 'out.db'}")
-    writer = sink.begin("things", "k", table.schema)
+    writer = sink.begin("things", "k", table.schema, INFO)
     writer.write(table)
     writer.commit()
 
@@ -84,7 +85,7 @@ def test_every_contract_type_is_stored_in_its_documented_form(tmp_path: Path) ->
 def test_a_uint64_above_sqlite_integers_fails_and_leaves_nothing(tmp_path: Path) -> None:
     table = pa.table({"n": pa.array([2**64 - 1], pa.uint64())})
     sink = open_sink(f"sqlite:///{tmp_path / 'out.db'}")
-    writer = sink.begin("big", "k", table.schema)
+    writer = sink.begin("big", "k", table.schema, INFO)
 
     with pytest.raises(SinkError, match="too large for an SQLite INTEGER"):
         writer.write(table)
@@ -97,4 +98,4 @@ def test_types_sqlite_cannot_hold_are_refused_before_anything_is_written(tmp_pat
     sink = open_sink(f"sqlite:///{tmp_path / 'out.db'}")
 
     with pytest.raises(SinkError, match="column 'tags' has type map<string, string>"):
-        sink.begin("things", "k", schema)
+        sink.begin("things", "k", schema, INFO)
