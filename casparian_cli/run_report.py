@@ -11,14 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from casparian_core.engine.report import preview_table, top_reasons
+from casparian_core.engine.report import RATE_MIN_BYTES, preview_table, rates, top_reasons
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
 from casparian_core.scout.names import display_text
-from casparian_core.units import format_bytes
+from casparian_core.units import format_duration, plural
 
 SHOWN_PER_LIST = 20  # inputs listed per status in a summary; --verbose shows every one
-# Below this an input's MB/s and rows/s measure the guest's start, not the parser.
-RATE_MIN_BYTES = 1_000_000
 STATUS_STYLES = {
     RunStatus.COMPLETED: "green",
     RunStatus.COMPLETED_WITH_WARNINGS: "yellow",
@@ -27,27 +25,6 @@ STATUS_STYLES = {
     RunStatus.CANCELLED: "red",
 }
 OUTPUT_EXISTS = "output exists for this input and parser version (use --force to replace it)"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def format_duration(seconds: float) -> str:
-    """ "12 ms", "450 ms", "1.23 s", "2 min 5 s": never "0.00 s"."""
-    if seconds < 1:
-        return f"{max(seconds * 1000, 1):.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
-def rates(result: RunResult) -> str:
-    """Input bytes (1000-based) and rows (valid and quarantined) per second."""
-    seconds = max(result.duration_s, 1e-9)
-    rows = result.rows + result.quarantined
-    return f"{format_bytes(result.input_bytes / seconds)}/s, {rows / seconds:,.0f} rows/s"
 
 
 def shown_path(path: Path) -> str:

@@ -14,7 +14,7 @@ from casparian_core.db.store import Store
 from casparian_core.engine.bench import ParserBench
 from casparian_core.events import DataChanged, EventBus, Subscriber
 from casparian_core.home import prepare_home
-from casparian_core.outputs import list_output_tables
+from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
@@ -111,6 +111,11 @@ class CoreService:
             on_result=on_result,
             cancel=cancel,
         )
+
+    async def output_tables(self) -> list[OutputTable]:
+        """The tables in the home's Parquet output folder (quarantine tables included), with
+        their row counts from the Parquet footers."""
+        return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         return self.events.subscribe(subscriber)

@@ -1,5 +1,5 @@
-"""Sizes as people read them, the same in every face: 1000-based (SI) units, as disks and
-network speeds are sold (1 kB = 1,000 bytes)."""
+"""Sizes, counts and durations as people read them, the same in every face: 1000-based (SI)
+units, as disks and network speeds are sold (1 kB = 1,000 bytes)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,18 @@ def format_bytes(n: float) -> str:
             return f"{shown} {unit}"
         value /= 1000
     raise AssertionError("unreachable")  # the last unit always returns
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 row", "2 rows", "1,234 rows"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def format_duration(seconds: float) -> str:
+    """ "12 ms", "450 ms", "1.23 s", "2 min 5 s": never "0.00 s"."""
+    if seconds < 1:
+        return f"{max(seconds * 1000, 1):.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"

@@ -106,9 +106,6 @@ class CasparianApp(App[None]):
             self.exit()
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss()
-            return
         self.push_screen(HelpScreen(describe_bindings(self.screen.active_bindings.values())))
 
     async def action_back(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from casparian_core.units import format_bytes, plural
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from rich.table import Table
@@ -13,7 +15,8 @@ if TYPE_CHECKING:
 
 TOP_REASONS = 3
 SHOWN_CELL_CHARS = 40
-MIB = 1024 * 1024
+# Below this an input's bytes/s and rows/s measure the guest's start, not the parser.
+RATE_MIN_BYTES = 1_000_000
 NULL_CELL = "∅"
 
 
@@ -22,13 +25,11 @@ def top_reasons(output: OutputResult, limit: int = TOP_REASONS) -> str:
     return ", ".join(f"{reason} ({count:,})" for reason, count in output.reasons.most_common(limit))
 
 
-def throughput(result: RunResult) -> str:
-    """Input megabytes and rows (valid and quarantined) per second of the run."""
+def rates(result: RunResult) -> str:
+    """Input bytes (1000-based) and rows (valid and quarantined) per second."""
     seconds = max(result.duration_s, 1e-9)
-    return (
-        f"{result.input_bytes / MIB / seconds:.1f} MB/s, "
-        f"{(result.rows + result.quarantined) / seconds:,.0f} rows/s"
-    )
+    rows = result.rows + result.quarantined
+    return f"{format_bytes(result.input_bytes / seconds)}/s, {rows / seconds:,.0f} rows/s"
 
 
 def preview_table(preview: pa.Table) -> Table:
@@ -36,7 +37,7 @@ def preview_table(preview: pa.Table) -> Table:
     crowded cells cut with an ellipsis."""
     from rich.table import Table
 
-    title = f"first {preview.num_rows} rows"
+    title = f"first {plural(preview.num_rows, 'row')}"
     table = Table(title=title, title_justify="left", min_width=len(title))  # title on one line
     for name in preview.column_names:
         table.add_column(name, overflow="ellipsis", max_width=SHOWN_CELL_CHARS, no_wrap=True)

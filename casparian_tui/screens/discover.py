@@ -6,6 +6,8 @@ so a million-file catalogue is as quick to browse as a small one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -102,22 +104,26 @@ class DiscoverScreen(ModeScreen):
         self.query_one("#no-sources").display = no_sources
         self.query_one("#files").display = not no_sources
         total = sum(s.files for s in sources)
-        self.query_one("#sources", FilterDropdown).set_choices(
+        dropdown = self.query_one("#sources", FilterDropdown)
+        dropdown.set_choices(
             [Choice("All sources", ALL, f"{total:,}")]
             + [Choice(s.name, s.id, f"{s.files:,}") for s in sources],
             self.source_id,
         )
+        self.source_id = _selected_value(dropdown)  # "All sources" once the chosen one is gone
         await self._reload_tags()
         self.load_files(keep_offset=True)
 
     async def _reload_tags(self) -> None:
         counts = await self.app.service.scout.tags(self.source_id)
-        self.query_one("#tags", FilterDropdown).set_choices(
+        dropdown = self.query_one("#tags", FilterDropdown)
+        dropdown.set_choices(
             [Choice("All files", ALL, f"{counts.total:,}")]
             + [Choice(tag, tag, f"{n:,}") for tag, n in counts.tags]
             + [Choice("untagged", UNTAGGED, f"{counts.untagged:,}")],
             self.tag,
         )
+        self.tag = _selected_value(dropdown)  # "All files" once no file carries the tag
 
     # The file list.
 
@@ -136,7 +142,7 @@ class DiscoverScreen(ModeScreen):
         page = await scout.files_page(self.file_query, offset=offset, limit=PAGE_SIZE)
         if not page.rows and offset > 0:  # the page emptied under us (files removed)
             page = await scout.files_page(self.file_query, offset=0, limit=PAGE_SIZE)
-        table.show_page(page, cursor_at_end=at_end)
+        table.show_page(page, cursor_at_end=at_end, keep_cursor=keep_offset)
         self._show_status()
         self.count_files()
         if self.query_one("#preview").display:
@@ -146,7 +152,8 @@ class DiscoverScreen(ModeScreen):
     async def count_files(self) -> None:
         self.total = None
         self._show_status()
-        self.total = await self.app.service.scout.count_files(self.file_query, COUNT_AT_MOST)
+        at_most = COUNT_AT_MOST if self.text else None
+        self.total = await self.app.service.scout.count_files(self.file_query, at_most)
         self._show_status()
 
     def on_file_table_page_wanted(self, message: FileTable.PageWanted) -> None:
@@ -157,7 +164,7 @@ class DiscoverScreen(ModeScreen):
 
     def _show_status(self) -> None:
         table = self.query_one(FileTable)
-        parts = [page_label(table.page, self.total)]
+        parts = [page_label(table.page, self.total, capped=bool(self.text))]
         if self.text:
             parts.append(f"filter: {self.text}")
         self.query_one("#files-status", Static).update("  ·  ".join(parts))
@@ -307,3 +314,8 @@ class DiscoverScreen(ModeScreen):
 
     def action_scan(self) -> None:
         self.app.push_screen(ScanScreen(self.app.service))
+
+
+def _selected_value(dropdown: FilterDropdown) -> Any:
+    """What the dropdown shows: its choice, or the first when the old one has disappeared."""
+    return dropdown.selected.value if dropdown.selected is not None else ALL

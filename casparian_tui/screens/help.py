@@ -61,6 +61,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "close", "Close", show=False),
         Binding("question_mark", "close", "Close", show=False),
+        Binding("f1", "close", "Close", show=False),
         Binding("q", "close", "Close", show=False),
     ]
 
@@ -75,7 +76,7 @@ class HelpScreen(ModalScreen[None]):
         for key in self.keys:
             table.add_row(key.keys, key.description)
         with VerticalScroll(id="help-panel"):
-            yield Static("[b]Keys[/b]   [dim]Esc or ? closes[/dim]", id="help-title")
+            yield Static("[b]Keys[/b]   [dim]Esc, ? or F1 closes[/dim]", id="help-title")
             yield Static(table, id="help-keys")
 
     def action_close(self) -> None:

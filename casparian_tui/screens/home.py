@@ -26,13 +26,17 @@ class HomeScreen(ModeScreen):
     MODE = "home"
     BINDINGS = [  # noqa: RUF012
         Binding("q", "app.quit", "Quit"),
+        *(
+            Binding(str(number), f"open_card({number - 1})", "Open card", show=False)
+            for number in range(1, len(WORK_MODES) + 1)
+        ),
     ]
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="home-body"):
             with Grid(id="cards"):
-                for mode in WORK_MODES:
-                    yield ModeCard(mode)
+                for number, mode in enumerate(WORK_MODES, start=1):
+                    yield ModeCard(mode, number)
             yield Static(FIRST_RUN_HINT, id="first-run-hint")
 
     def on_mount(self) -> None:
@@ -64,6 +68,9 @@ class HomeScreen(ModeScreen):
         target = current + step
         if 0 <= target < len(cards):
             cards[target].focus()
+
+    async def action_open_card(self, index: int) -> None:
+        await self.app.switch_mode(WORK_MODES[index].name)
 
     async def on_mode_card_opened(self, message: ModeCard.Opened) -> None:
         await self.app.switch_mode(message.mode.name)

@@ -29,6 +29,7 @@ from casparian_tui.widgets.bench_paths import short_path
 from casparian_tui.widgets.bench_result import BenchResult
 
 if TYPE_CHECKING:
+    from casparian_core.engine.bench import BenchParser
     from casparian_core.engine.results import RunResult
     from casparian_core.service import CoreService
 
@@ -37,8 +38,8 @@ WATCH_DEBOUNCE_MS = 300
 
 HINT = (
     "Highlight a parser and press [b]t[/b] (or Enter) to test it on a file.\n"
-    "[b]n[/b] tests any .py file · [b]r[/b] re-runs the last test · "
-    "[b]w[/b] re-runs it whenever the parser file is saved"
+    "[b]n[/b] tests any .py file · [b]r[/b] re-runs the highlighted parser's last test · "
+    "[b]w[/b] re-runs the last test whenever its parser file is saved"
 )
 
 
@@ -195,10 +196,26 @@ class ParserBenchScreen(ModeScreen):
             self._cancel.set()
 
     def action_rerun(self) -> None:
-        if self._last is None:
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is not None:
+            self.rerun_parser(parser)
+        elif self._last is not None:  # no parsers listed: the last `n` test
+            self.run_test(*self._last)
+        else:
             self.notify("Nothing to re-run yet: test a parser with t")
+
+    @work(exclusive=True, group="bench-pick", exit_on_error=False)
+    async def rerun_parser(self, parser: BenchParser) -> None:
+        """`r`: the highlighted parser's last test (this session's, else the recorded one)."""
+        path = parser.parser.path
+        if self._last is not None and self._last[0] == path:
+            self.run_test(*self._last)
             return
-        self.run_test(*self._last)
+        recorded = await self.service.bench.recent_tests(parser.name, limit=1)
+        if not recorded:
+            self.notify(f"{parser.name} has no test to re-run yet: press t to test it")
+            return
+        self.run_test(path, Path(recorded[0].input_path))
 
     # Watch mode.
 
@@ -230,7 +247,8 @@ class ParserBenchScreen(ModeScreen):
             debounce=WATCH_DEBOUNCE_MS,
             recursive=False,
         ):
-            self.action_rerun()
+            if self._last is not None:
+                self.run_test(*self._last)
 
     # Keys and errors.
 

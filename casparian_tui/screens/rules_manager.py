@@ -15,6 +15,7 @@ from casparian_core.errors import CasparianError
 from casparian_core.scout.rules import RuleInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
+from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,12 @@ class RulesScreen(ModalScreen[None]):
         self.reload()
 
     @work(exclusive=True, group="rules", exit_on_error=False)
-    async def reload(self) -> None:
+    async def reload(self, follow: int | None = None) -> None:
+        """Refill the table; the cursor stays on its rule (or moves to `follow`, a new one)
+        wherever the priorities sort it."""
         self.rules = await self.service.scout.rules()
         table = self.query_one(DataTable)
-        row = table.cursor_row
+        row, key = table.cursor_row, current_key(table)
         table.clear()
         for rule in self.rules:
             table.add_row(
@@ -77,9 +80,8 @@ class RulesScreen(ModalScreen[None]):
                 f"{rule.files:,}",
                 key=str(rule.id),
             )
-        if self.rules:
-            table.move_cursor(row=min(row, len(self.rules) - 1))
-        else:
+        restore_cursor(table, key if follow is None else str(follow), row)
+        if not self.rules:
             self.query_one("#rules-error", Static).update(
                 "No rules yet: press n to add one (it starts from what Discover shows)."
             )
@@ -130,7 +132,7 @@ class RulesScreen(ModalScreen[None]):
         scout = self.service.scout
         try:
             if rule_id is None:
-                await scout.add_rule(
+                rule_id = await scout.add_rule(
                     draft.pattern, draft.tag, priority=draft.priority, source=draft.source
                 )
             else:
@@ -145,7 +147,7 @@ class RulesScreen(ModalScreen[None]):
             self.query_one("#rules-error", Static).update(f"[red]{exc}[/red]")
             return
         self.query_one("#rules-error", Static).update("")
-        self.reload()
+        self.reload(follow=rule_id)
 
     def action_close(self) -> None:
         if self.is_active:

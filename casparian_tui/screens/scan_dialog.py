@@ -21,6 +21,11 @@ from casparian_core.events import ScanProgress
 from casparian_core.scout.scanner import ScanSummary
 from casparian_core.service import CoreService
 
+# What Esc does, said once, in the dialog's last line: it changes as the scan goes.
+HINT_READY = "[dim]Enter scans the folder · Esc closes[/dim]"
+HINT_SCANNING = "[dim]Esc stops the scan (the files found so far are kept)[/dim]"
+HINT_DONE = "[dim]Esc closes[/dim]"
+
 
 class ScanScreen(ModalScreen[ScanSummary | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel scan / close")]  # noqa: RUF012
@@ -43,7 +48,7 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
             yield Static("[b]Scan a folder[/b]", classes="dialog-title")
             yield Input(self.start_path or "", placeholder="/path/to/folder", id="scan-path")
             yield Static("", id="scan-status")
-            yield Static("[dim]Enter to scan · Esc to cancel[/dim]", classes="dialog-hint")
+            yield Static(HINT_READY, id="scan-hint", classes="dialog-hint")
 
     def on_mount(self) -> None:
         if self.start_path:
@@ -57,6 +62,7 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
     @work(exclusive=True, group="scan", exit_on_error=False)
     async def start_scan(self, path: str) -> None:
         self.scanning = True
+        self._hint(HINT_SCANNING)
         self.query_one(Input).disabled = True
         self._status(f"Scanning {path}…")
         try:
@@ -67,6 +73,7 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
             )
         except CasparianError as exc:
             self._status(f"[red]{exc}[/red]")
+            self._hint(HINT_READY)
             self.query_one(Input).disabled = False
             self.query_one(Input).focus()
             return
@@ -77,15 +84,16 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
         self._status(
             f"{verb} {summary.seen:,} files seen — {summary.new:,} new, {summary.changed:,} "
             f"changed, {summary.missing:,} missing, {sum(summary.skipped.values()):,} skipped "
-            f"({summary.files_per_s:,.0f} files/s)\n[dim]Esc closes[/dim]"
+            f"({summary.files_per_s:,.0f} files/s)"
         )
+        self._hint(HINT_DONE)
 
     def on_scan_screen_progressed(self, message: Progressed) -> None:
         if self.scanning:
             p = message.progress
             self._status(
                 f"Scanning {p.source}: [b]{p.seen:,}[/b] files, {p.new:,} new, "
-                f"{p.changed:,} changed\n[dim]{p.current_dir}[/dim]\n[dim]Esc cancels[/dim]"
+                f"{p.changed:,} changed\n[dim]{p.current_dir}[/dim]"
             )
 
     def action_cancel(self) -> None:
@@ -93,6 +101,9 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
             self.cancel.set()  # the scan stops at its next file and commits what it has
         elif self.is_active:
             self.dismiss(self.summary)
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#scan-hint", Static).update(text)
 
     def _status(self, text: str) -> None:
         self.query_one("#scan-status", Static).update(text)

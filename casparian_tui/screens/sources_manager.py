@@ -13,6 +13,7 @@ from casparian_core.scout.sources import SourceInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.screens.scan_dialog import ScanScreen
+from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 
 class SourcesScreen(ModalScreen[None]):
@@ -50,7 +51,7 @@ class SourcesScreen(ModalScreen[None]):
     async def reload(self) -> None:
         self.sources = await self.service.scout.sources()
         table = self.query_one(DataTable)
-        row = table.cursor_row
+        row, key = table.cursor_row, current_key(table)
         table.clear()
         for source in self.sources:
             table.add_row(
@@ -59,12 +60,11 @@ class SourcesScreen(ModalScreen[None]):
                 f"{source.files:,}",
                 f"{source.missing:,}",
                 "on" if source.watch else "off",
-                (source.last_scan_at or "never")[:16].replace("T", " "),
+                _last_scan_label(source),
                 key=str(source.id),
             )
-        if self.sources:
-            table.move_cursor(row=min(row, len(self.sources) - 1))
-        else:
+        restore_cursor(table, key, row)
+        if not self.sources:
             self.query_one("#sources-message", Static).update("No sources yet: press s to scan.")
         table.focus()
 
@@ -104,3 +104,11 @@ class SourcesScreen(ModalScreen[None]):
     def action_close(self) -> None:
         if self.is_active:
             self.dismiss(None)
+
+
+def _last_scan_label(source: SourceInfo) -> str:
+    """When the last complete scan ended. Files with no complete scan came from a cancelled
+    (or still running) one: "never" beside them would read as a contradiction."""
+    if source.last_scan_at is not None:
+        return source.last_scan_at[:16].replace("T", " ")
+    return "not completed" if source.files else "never"

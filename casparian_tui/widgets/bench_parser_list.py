@@ -51,7 +51,7 @@ def _label(parser: BenchParser) -> Text:
     info = parser.parser.info
     if info is None:
         label.append(parser.name, style="red")
-        label.append("  unusable", style="red dim")
+        label.append("  unusable", style="red italic")
         return label
     label.append(parser.name, style="bold")
     label.append(f" {info.version}", style="dim")

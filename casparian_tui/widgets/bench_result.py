@@ -13,8 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
-from casparian_core.engine.report import preview_table, throughput, top_reasons
+from casparian_core.engine.report import RATE_MIN_BYTES, preview_table, rates, top_reasons
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
+from casparian_core.units import format_duration, plural
 from casparian_tui.widgets.bench_paths import short_path, shorten_paths
 
 SHOWN_LOG_LINES = 200  # the newest; a chatty parser must not grow the pane without bound
@@ -98,11 +99,11 @@ def _headline(result: RunResult) -> list[RenderableType]:
     version = f" {result.parser_version}" if result.parser_version else ""
     subject = Text(f"{result.parser_name}{version} on {short_path(result.input_path)}")
     status = Text.assemble((result.status, STATUS_STYLES.get(result.status, "bold")))
-    if result.error_code:
+    if result.error_code and result.error_code != result.status:  # CANCELLED is both: once
         status.append(f" {result.error_code}", style="bold red")
-    status.append(f"  in {result.duration_s:.2f} s")
-    if result.ok:
-        status.append(f" ({throughput(result)})", style="dim")
+    status.append(f"  in {format_duration(result.duration_s)}")
+    if result.ok and result.input_bytes >= RATE_MIN_BYTES:
+        status.append(f" ({rates(result)})", style="dim")
     return [subject, status]
 
 
@@ -111,13 +112,13 @@ def _output_parts(output: OutputResult) -> list[RenderableType]:
         Text.assemble(
             "\n",
             (output.name, "bold"),
-            f"  {output.rows:,} rows written to {short_path(output.location)}",
+            f"  {plural(output.rows, 'row')} written to {short_path(output.location)}",
         )
     ]
     if output.quarantined:
         parts.append(
             Text.assemble(
-                (f"{output.quarantined:,} rows quarantined", "yellow"),
+                (f"{plural(output.quarantined, 'row')} quarantined", "yellow"),
                 f" (in {output.name}_quarantine): {top_reasons(output)}",
             )
         )

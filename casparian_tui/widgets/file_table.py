@@ -13,10 +13,13 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from casparian_core.scout.queries import FilePage, FileRow
+from casparian_core.units import format_bytes
+from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 PAGE_SIZE = 200
-# The status line counts matches up to here: an exact count of a million-row substring match
-# reads every path (~200 ms), past the 100 ms a keystroke may take.
+# With a text filter the status line counts matches up to here: an exact count of a
+# million-row substring match reads every path (~200 ms), past the 100 ms a keystroke may take.
+# A source or tag alone is counted exactly, from the index (as the sidebar's numbers are).
 COUNT_AT_MOST = 10_000
 
 
@@ -40,7 +43,12 @@ class FileTable(DataTable[str]):
         self.add_column("Size", key="size")
         self.add_column("Modified", key="modified")
 
-    def show_page(self, page: FilePage, *, cursor_at_end: bool = False) -> None:
+    def show_page(
+        self, page: FilePage, *, cursor_at_end: bool = False, keep_cursor: bool = False
+    ) -> None:
+        """Show `page`; with `keep_cursor` (a refresh of the same view) the cursor stays on its
+        file, else it starts at the top (or the end, when paging backwards)."""
+        cursor_row, cursor_key = self.cursor_row, current_key(self)
         self.page = page
         self.clear()
         self._rows_by_key = {}
@@ -51,11 +59,13 @@ class FileTable(DataTable[str]):
                 row.rel_path,
                 _tag_label(row),
                 row.kind or "",
-                _size_label(row.size),
+                format_bytes(row.size),
                 _time_label(row.mtime_ns),
                 key=key,
             )
-        if page.rows:
+        if keep_cursor:
+            restore_cursor(self, cursor_key, cursor_row)
+        elif page.rows:
             self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0)
 
     @property
@@ -83,28 +93,22 @@ def _tag_label(row: FileRow) -> str:
     return row.tag if row.tag_source == "rule" else f"{row.tag} (manual)"
 
 
-def _size_label(size: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
-
-
 def _time_label(mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def page_label(page: FilePage | None, total: int | None) -> str:
-    """'Files 1–200 of 1.2M' — what the status line says about the page on screen.
+def page_label(page: FilePage | None, total: int | None, *, capped: bool = False) -> str:
+    """'Files 1–200 of 1,234,567' — what the status line says about the page on screen.
 
-    `total` is counted up to COUNT_AT_MOST: above it, COUNT_AT_MOST + 1 reads "10,000+".
+    A `capped` total was counted up to COUNT_AT_MOST: above it, COUNT_AT_MOST + 1 reads
+    "10,000+".
     """
     if page is None or not page.rows:
         return "No files match"
     first, last = page.offset + 1, page.offset + len(page.rows)
     if total is None:
         of = "…"
-    elif total > COUNT_AT_MOST:
+    elif capped and total > COUNT_AT_MOST:
         of = f"{COUNT_AT_MOST:,}+"
     else:
         of = f"{total:,}"

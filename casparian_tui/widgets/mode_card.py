@@ -1,4 +1,4 @@
-"""A Home Hub card: one mode, its keys, its live numbers. Click or Enter opens the mode."""
+"""A Home Hub card: one mode, its keys, its live numbers. Click, Enter or its digit opens it."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ class ModeCard(Static, can_focus=True):
             super().__init__()
             self.mode = mode
 
-    def __init__(self, mode: Mode) -> None:
+    def __init__(self, mode: Mode, number: int) -> None:
         super().__init__(id=f"card-{mode.name}", classes="mode-card")
         self.mode = mode
+        self.number = number  # the digit that opens it from the Home Hub
         self.summary = "…"
 
     def show_summary(self, summary: str) -> None:
@@ -39,7 +40,7 @@ class ModeCard(Static, can_focus=True):
 
     def _render_text(self) -> str:
         return (
-            f"[b]{self.mode.title}[/b]\n[dim]{self.mode.keys_label}[/dim]\n\n"
+            f"[b]{self.mode.title}[/b]\n[dim]{self.number} · {self.mode.keys_label}[/dim]\n\n"
             f"[b $accent]{self.summary}[/]\n[dim]{self.mode.purpose}[/dim]"
         )
 

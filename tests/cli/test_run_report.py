@@ -14,8 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from casparian_cli.run_report import format_duration, print_result
+from casparian_cli.run_report import print_result
 from casparian_core.engine.results import RunResult, RunStatus
+from casparian_core.units import format_duration
 from tests.cli.support import casparian
 
 WAIT_SECS = 120

@@ -7,9 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from casparian_core.config import Settings
+from casparian_core.home import prepare_home
 from casparian_core.scout.queries import FilePage, FileRow
 from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
 from casparian_tui.screens.rules_manager import RuleEditor, RulesScreen
@@ -143,6 +144,56 @@ async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
     ).fetchone() == ("accounts", "manual")
 
 
+async def test_the_cursor_stays_on_the_file_after_tagging_it(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("down", "down", "t")
+        await until_idle(pilot)
+        await pilot.press(*"exports", "enter")
+        await settle(pilot)
+        table = app.screen.query_one(FileTable)
+        assert table.cursor_row == 2
+        assert table.current_file is not None
+        assert table.current_file.tag == "exports"
+
+
+async def test_the_cursor_follows_an_edited_rule_to_its_new_place(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        rules = app.screen
+        assert [r.tag for r in rules.rules] == ["sales", "logs"]
+        await pilot.press("down", "e")
+        await until_idle(pilot)
+        app.screen.query_one("#rule-priority", Input).value = "20"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [r.tag for r in rules.rules] == ["logs", "sales"]
+        assert rules.current is not None and rules.current.tag == "logs"
+
+
+async def test_removing_the_chosen_source_shows_all_sources_again(settings, catalogue) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("1", "down", "enter")  # logs-2026
+        await settle(pilot)
+        assert len(shown_paths(app)) == 3
+        await pilot.press("M")
+        await settle(pilot)
+        await pilot.press("d")
+        await until_idle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(shown_paths(app)) == 5, "the remaining source's files")
+        assert status_line(app) == "Files 1–5 of 5"
+        assert app.screen.source_id is None
+
+
 async def test_shift_t_tags_everything_shown_after_confirming(settings, catalogue) -> None:
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
@@ -224,6 +275,7 @@ async def test_scan_dialog_catalogues_a_new_folder(settings, catalogue, request)
         await pilot.press(*str(folder), "enter")
         await until(pilot, lambda: app.screen.summary is not None, "the scan")
         assert "Done: 2 files seen — 2 new" in str(app.screen.query_one("#scan-status").render())
+        assert str(app.screen.query_one("#scan-hint").render()) == "Esc closes"
         await pilot.press("escape")
         await until(pilot, lambda: status_line(app) == "Files 1–10 of 10", "the new files")
 
@@ -266,6 +318,15 @@ async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, requ
         assert screen.summary.seen <= 20_000
         assert screen.summary.missing == 0  # unvisited files are not marked missing
         assert "Cancelled after" in str(screen.query_one("#scan-status").render())
+        assert str(screen.query_one("#scan-hint").render()) == "Esc closes"
+        await pilot.press("escape", "M")
+        await settle(pilot)
+        sources = app.screen
+        assert isinstance(sources, SourcesScreen)
+        # The catalogued files came from a scan that never completed: not "never".
+        kept = sources.sources[0].files
+        last_scan = sources.query_one(DataTable).get_row_at(0)[5]
+        assert last_scan == ("not completed" if kept else "never")
 
 
 async def test_file_list_pages_through_a_large_source(settings, request) -> None:
@@ -308,6 +369,27 @@ def test_the_status_line_says_when_the_count_stopped_at_its_cap() -> None:
     row = FileRow(1, 1, "a.csv", "/data/a.csv", 1, 0, "new", None, None, None, None, None)
     page = FilePage([row], offset=0, has_more=True)
 
-    assert page_label(page, COUNT_AT_MOST + 1) == f"Files 1–1 of {COUNT_AT_MOST:,}+"
-    assert page_label(page, COUNT_AT_MOST) == f"Files 1–1 of {COUNT_AT_MOST:,}"
+    assert page_label(page, COUNT_AT_MOST + 1, capped=True) == f"Files 1–1 of {COUNT_AT_MOST:,}+"
+    assert page_label(page, COUNT_AT_MOST, capped=True) == f"Files 1–1 of {COUNT_AT_MOST:,}"
     assert page_label(page, None) == "Files 1–1 of …"
+
+
+async def test_a_source_past_the_count_cap_is_counted_exactly(settings: Settings) -> None:
+    many = COUNT_AT_MOST + 50
+    prepare_home(settings)
+    with sqlite3.connect(settings.database_path) as conn:
+        conn.execute(
+            "INSERT INTO scout_sources (id, name, path, created_at) VALUES (1, 'big', '/b', 't')"
+        )
+        conn.executemany(
+            "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status,"
+            " first_seen, last_seen) VALUES (1, ?, ?, 1, 1, 'new', 't', 't')",
+            ((f"/b/{i:05d}", f"{i:05d}") for i in range(many)),
+        )
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        assert status_line(app) == f"Files 1–{PAGE_SIZE} of {many:,}"
+        await pilot.press("slash", "0", "enter")  # a text filter: counted up to the cap
+        await settle(pilot)
+        assert status_line(app) == f"Files 1–{PAGE_SIZE} of {COUNT_AT_MOST:,}+  ·  filter: 0"

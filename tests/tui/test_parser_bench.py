@@ -166,6 +166,28 @@ async def test_r_reruns_the_last_test(bench_settings: Settings) -> None:
         assert "sales_clean.csv" in result_text(app)
 
 
+async def test_r_reruns_the_highlighted_parsers_last_test(bench_settings: Settings) -> None:
+    source = (bench_settings.parsers_dir / "sales_csv.py").read_text()
+    twin = source.replace('name = "sales_csv"', 'name = "zz_sales"').replace(
+        '"sales": {', '"zz_sales": {'
+    )
+    write_parser(bench_settings, "zz_sales", twin)
+    app = make_app(bench_settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_bench(pilot)
+        await pilot.press("down", "r")  # zz_sales was never tested: nothing runs
+        await finish(pilot)
+        assert recorded_tests(bench_settings) == []
+        await pilot.press("up")
+        await run_test_on(pilot, "clean")  # sales_csv on sales_clean.csv
+        await pilot.press("down")
+        await run_test_on(pilot, "q1")  # zz_sales on sales_q1.csv: the bench's latest test
+        await pilot.press("up", "r")
+        await finish(pilot)
+        assert recorded_tests(bench_settings)[-1] == ("sales_csv", "COMPLETED")
+        assert "sales_csv 1.0.0 on ~/home/data/sales_clean.csv" in result_text(app)
+
+
 async def test_w_reruns_when_the_parser_is_saved(bench_settings: Settings) -> None:
     parser = bench_settings.parsers_dir / "sales_csv.py"
     app = make_app(bench_settings)
