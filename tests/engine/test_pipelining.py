@@ -15,6 +15,7 @@ from casparian_core.engine.results import RunOptions, RunStatus
 from casparian_core.engine.run import run_parser
 from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
+from tests.engine.helpers import write_inputs
 from tests.engine.test_run_parser import SALES_PARSER
 
 WAIT_SECS = 20
@@ -26,14 +27,6 @@ CRASH_ON_MARK = SALES_PARSER.replace(
     "            import os; os._exit(9)\n"
     "        return csv.read_csv(path)",
 )
-
-
-def write_inputs(folder: Path, texts: list[str]) -> list[Path]:
-    paths = []
-    for number, text in enumerate(texts):
-        paths.append(folder / f"in{number}.csv")
-        paths[-1].write_text(text)
-    return paths
 
 
 def test_the_same_input_twice_runs_once_then_skips(
