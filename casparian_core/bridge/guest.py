@@ -34,17 +34,18 @@ import pyarrow as pa
 import zmq
 
 if TYPE_CHECKING or __package__:  # mypy reads the package imports
-    from . import protocol
+    from . import confine, protocol
     from .context import ParserContext, openable_path
     from .convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 else:  # run by file path: this folder is sys.path[0]
+    import confine
     import protocol
     from context import ParserContext, openable_path
     from convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 
     # Hide this folder and our module names from the parser, so its own `protocol.py` imports.
     sys.path.pop(0)
-    for _module in ("protocol", "context", "convert"):
+    for _module in ("confine", "protocol", "context", "convert"):
         sys.modules.pop(_module)
 
 # Few messages in flight: with ~8 MiB messages the host never holds more than a few dozen MiB.
@@ -327,7 +328,7 @@ class Guest:
         self._lock = threading.Lock()
         self._parsers = ParserCache()
         threading.Thread(
-            target=self._heartbeat, args=(endpoint, heartbeat_secs, os.getppid()), daemon=True
+            target=self._heartbeat, args=(endpoint, heartbeat_secs), daemon=True
         ).start()
 
     def send(self, frames: list[Any], copy: bool = True) -> None:
@@ -445,15 +446,13 @@ class Guest:
                 )
             yield item
 
-    def _heartbeat(self, endpoint: str, interval: float, host_pid: int) -> None:
+    def _heartbeat(self, endpoint: str, interval: float) -> None:
         socket = self._context.socket(zmq.DEALER)
         socket.setsockopt(zmq.ROUTING_ID, protocol.HEARTBEAT_ROUTING_ID)
         socket.setsockopt(zmq.LINGER, 0)
         socket.connect(endpoint)
         beat = protocol.encode_control(protocol.HEARTBEAT)
         while True:
-            if os.getppid() != host_pid:
-                os._exit(protocol.ExitClass.TRANSIENT)  # the host is gone: nobody reads results
             # A full queue means the host is busy reading our data: it knows we are alive.
             with contextlib.suppress(zmq.Again):
                 socket.send_multipart(beat, flags=zmq.NOBLOCK)
@@ -483,11 +482,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory-mb", type=int, required=True)
     parser.add_argument("--max-cpu-secs", type=int, required=True)
     parser.add_argument("--max-open-files", type=int, required=True)
+    parser.add_argument("--host-pid", type=int, required=True)
+    parser.add_argument("--private-dir", help="the only folder the parser may write (Landlock)")
     parser.add_argument("--job-marks", action="store_true", help="mark jobs in stdout/stderr")
     args = parser.parse_args(argv)
+    start_confined(args)
+    return Guest(args.endpoint, args.heartbeat_secs, args.job_marks).serve()
+
+
+def start_confined(args: argparse.Namespace) -> None:
+    """Confine this process before the parser can run, and before any thread of ours starts
+    (a thread started before Landlock would stay free to write)."""
+    # The host may have ended while we imported pyarrow: then nobody would ever end us.
+    confine.die_with_parent(args.host_pid)
     faulthandler.enable()  # a segfaulting parser leaves its Python traceback on stderr
     apply_limits(args.max_memory_mb, args.max_cpu_secs, args.max_open_files)
-    return Guest(args.endpoint, args.heartbeat_secs, args.job_marks).serve()
+    if args.private_dir is not None:
+        confine.restrict_writes(args.private_dir)
+    confine.watch_parent(args.host_pid, args.heartbeat_secs)
 
 
 if __name__ == "__main__":

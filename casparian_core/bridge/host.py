@@ -9,7 +9,6 @@ raised by the `on_data` callback (validation, sinks) or a Ctrl+C kill the guest 
 from __future__ import annotations
 
 import collections
-import contextlib
 import itertools
 import os
 import signal
@@ -17,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import zmq
 
-from casparian_core.bridge import protocol
+from casparian_core.bridge import confine, protocol
 from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
 from casparian_core.errors import ErrorCode
@@ -40,7 +40,7 @@ RECEIVE_HWM = 4
 POLL_MS = 100
 SHUTDOWN_GRACE_SECS = 2.0
 DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
-STDERR_TAIL_LINES = 20
+STDERR_TAIL_LINES = 40  # faulthandler's report of a crash names each of the guest's threads
 
 # (job id, or None for a line of no job such as the guest's start-up; logging level; text).
 # What it returns is ignored.
@@ -123,11 +123,18 @@ class GuestProcess:
         self._last_seen = 0.0
         self._started: collections.deque[_StartedJob] = collections.deque()  # not finished
         self._ready = False  # the running guest said HELLO
+        self._guest_id = ""  # names the running guest's descendants (confine.kill_guest)
+        self._private_dir: str | None = None  # the only folder the running guest may write
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    @property
+    def private_dir(self) -> str | None:
+        """The running guest's temporary folder (its TMPDIR), the only one it may write."""
+        return self._private_dir
 
     def run_job(
         self,
@@ -254,12 +261,13 @@ class GuestProcess:
         self.kill()
 
     def kill(self) -> None:
-        """Kill the guest's whole process group (a parser's children too) and forget it."""
+        """Kill the guest and every process it started, and forget it."""
         process, self._process = self._process, None
         if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            confine.kill_guest(process, self._guest_id)
+        if self._private_dir is not None:
+            confine.remove_private_dir(self._private_dir)
+            self._private_dir = None
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
@@ -304,23 +312,37 @@ class GuestProcess:
             f"--max-cpu-secs={limits.guest_max_cpu_secs}",
             f"--max-open-files={limits.guest_max_open_files}",
         ]
-        piped = None if self._inherit_stdio else subprocess.PIPE
         if not self._inherit_stdio:
             command.append("--job-marks")  # its output comes to us: attribute lines to jobs
         self._stderr_tail.clear()
-        self._process = subprocess.Popen(
-            command,
-            env=guest_environment(os.environ, self._venv),
-            # Its own session: our signals are not its signals, and killpg reaches its children.
-            start_new_session=True,
-            stdin=None if self._inherit_stdio else subprocess.DEVNULL,
-            stdout=piped,
-            stderr=piped,
-        )
+        self._process = self._spawn(command)
         if not self._inherit_stdio:
             self._start_reader(self._process.stdout, 20, keep_tail=False)
             self._start_reader(self._process.stderr, 30, keep_tail=True)
         self._last_seen = time.monotonic()
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        """Start the guest confined (see confine.py): it ends with this host, its descendants
+        with it, and it writes only a private folder of its own, its TMPDIR."""
+        confine.become_subreaper()
+        self._guest_id = uuid.uuid4().hex
+        self._private_dir = confine.new_private_dir()
+        command = [*command, f"--host-pid={os.getpid()}", f"--private-dir={self._private_dir}"]
+        env = guest_environment(os.environ, self._venv)
+        env.update({"TMPDIR": self._private_dir, confine.GUEST_ID_VARIABLE: self._guest_id})
+        piped = None if self._inherit_stdio else subprocess.PIPE
+        return confine.on_lasting_thread(
+            lambda: subprocess.Popen(
+                command,
+                env=env,
+                # Its own session: our signals are not its signals, and killpg reaches its
+                # children.
+                start_new_session=True,
+                stdin=None if self._inherit_stdio else subprocess.DEVNULL,
+                stdout=piped,
+                stderr=piped,
+            )
+        )
 
     def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
         """Forward the guest's stdout/stderr lines to the log (piped mode), each with the job
@@ -361,9 +383,7 @@ class GuestProcess:
         try:
             returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+            confine.kill_guest(self._process, self._guest_id)
             message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
             return GuestUnreachable(ErrorCode.CRASHED, message, "\n".join(self._stderr_tail))
         death = self._death(returncode)
@@ -442,6 +462,9 @@ class GuestProcess:
 
     def _death(self, returncode: int) -> GuestFailure:
         """How the guest that exited with `returncode` failed, with the tail of its stderr."""
+        assert self._process is not None
+        # Its descendants may hold its stdout and stderr open: they end with it.
+        confine.kill_guest(self._process, self._guest_id)
         for reader in self._readers:
             reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None

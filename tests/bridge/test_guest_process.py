@@ -330,17 +330,18 @@ def test_cancel_kills_the_guest(guest: GuestProcess, write_parser: WriteParser) 
 
 
 def test_backpressure_bounds_how_far_the_guest_runs_ahead(
-    guest: GuestProcess, write_parser: WriteParser, tmp_path: Path
+    guest: GuestProcess, write_parser: WriteParser
 ) -> None:
-    progress = tmp_path / "produced"
     parser = write_parser(
-        f"""
+        """
+        import os
         import pyarrow as pa
         def parse(path):
             for number in range(200):
-                with open({str(progress)!r}, "w") as handle:
+                # Its private folder: the only one a guest may write.
+                with open(os.path.join(os.environ["TMPDIR"], "produced"), "w") as handle:
                     handle.write(str(number))
-                yield pa.table({{"blob": [b"x" * 1_000_000], "n": [number]}})
+                yield pa.table({"blob": [b"x" * 1_000_000], "n": [number]})
         """
     )
     lags = []
@@ -349,6 +350,8 @@ def test_backpressure_bounds_how_far_the_guest_runs_ahead(
         consumed = table.column("n")[0].as_py()  # type: ignore[attr-defined]
         if consumed in (0, 100):
             threading.Event().wait(0.5)  # give the producer every chance to run ahead
+            assert guest.private_dir is not None
+            progress = Path(guest.private_dir, "produced")
             lags.append(int(progress.read_text()) - consumed)
 
     outcome = guest.run_job(Job("j", str(parser), "/dev/null", "out", None), slow_consumer)
