@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 import zmq
 
-from casparian_core.bridge import protocol
 from casparian_core.bridge.host import GuestProcess
 from casparian_core.bridge.protocol import ErrorCode, Job
 from casparian_core.config import Settings
@@ -77,9 +76,10 @@ def test_a_job_sent_to_a_guest_that_lost_its_connection_is_not_an_exception(
     parser = write_parser(DROP_CONNECTION)
     first, second = Collected(), Collected()
     guest.start_job(Job("job-1", str(parser), "dropped", "out", None))
-    assert guest._socket is not None and guest.private_dir is not None
+    assert guest._socket is not None and guest._gate is not None
+    assert guest.private_dir is not None
     marker = Path(guest.private_dir, "dropped")
-    wait_until_unroutable(guest._socket, protocol.MAIN_ROUTING_ID, marker)
+    wait_until_unroutable(guest._socket, guest._gate.main_id, marker)
     guest.start_job(Job("job-2", str(parser), "fine", "out", None))  # raised ZMQError before
     dropped = guest.finish_job(first.on_data)
     served = guest.finish_job(second.on_data)
