@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
 from casparian_core.db.store import Store
@@ -111,6 +112,11 @@ class CoreService:
             on_result=on_result,
             cancel=cancel,
         )
+
+    @staticmethod
+    def guest_isolation() -> IsolationReport:
+        """What confines parsers' guests on this machine (probed, never assumed)."""
+        return guest_isolation()
 
     async def output_tables(self) -> list[OutputTable]:
         """The tables in the home's Parquet output folder (quarantine tables included), with
