@@ -229,3 +229,32 @@ def test_a_file_changed_while_parsed_fails_transiently_and_writes_nothing(
     assert changed.transient and changed.rows == 0
     assert again.status == RunStatus.COMPLETED
     assert pq.read_table(tmp_path / "out").column("text").to_pylist() == ["text 0 and more"]
+
+
+def test_log_lines_of_jobs_sent_ahead_reach_their_own_input(
+    fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
+) -> None:
+    # Every job after the first is sent while the one before is received: its lines arrive
+    # interleaved with that one's, and the job id on each line routes it.
+    items = inputs(tmp_path, 6)
+    heard: dict[str, list[str]] = {item.input_key: [] for item in items}
+    unrouted: list[tuple[str | None, str]] = []
+
+    def on_log(job_id: str | None, _level: int, text: str) -> None:
+        unrouted.append((job_id, text))
+
+    parser = write_parser(PID_PARSER)
+    with session_on(parser, fast_settings, tmp_path / "out", on_log=on_log) as session:
+        for item in items:
+            lines = heard[item.input_key]
+            session.submit(
+                InputItem(
+                    item.path,
+                    item.input_key,
+                    on_log=lambda _, text, lines=lines: lines.append(text),
+                )
+            )
+        assert all(result.ok for result in session.results())
+    for key, lines in heard.items():
+        assert [line for line in lines if "parsing" in line] == [f"p: parsing {key}"], key
+    assert not any("parsing" in text for _, text in unrouted)
