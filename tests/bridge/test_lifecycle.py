@@ -11,12 +11,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import WriteParser, wait_gone
+from casparian_core.bridge.host import GuestProcess
+from casparian_core.config import Settings
+
+from .conftest import WriteParser, run, wait_gone
 
 HOST_SCRIPT = Path(__file__).with_name("lifecycle_host.py")
 
@@ -115,3 +119,19 @@ def test_a_parser_holding_the_gil_in_c_code_still_ends_with_its_host(start_host:
     host.process.kill()
     host.process.wait()
     wait_gone(host.guest_pid)
+
+
+def test_a_guest_launched_from_a_thread_that_ended_still_serves(
+    settings: Settings, write_parser: WriteParser
+) -> None:
+    """The parent-death signal follows the thread that forked: a guest launched from a worker
+    thread (as the TUI does) must not die when that thread ends."""
+    parser = write_parser("def parse(path):\n    return [{'a': 1}]\n")
+    with GuestProcess(settings) as guest:
+        # The worker's job is served once the guest has armed its parent-death signal.
+        worker = threading.Thread(target=run, args=(guest, parser))
+        worker.start()
+        worker.join()
+        outcome, collected = run(guest, parser)
+    assert outcome.ok, outcome
+    assert collected.rows("out") == [{"a": 1}]
