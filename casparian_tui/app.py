@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from casparian_core.events import DataChanged
 from casparian_core.service import CoreService
 from casparian_core.stats import Stats
 from casparian_tui.messages import CoreEvent
@@ -77,8 +78,10 @@ class CasparianApp(App[None]):
             self._unsubscribe()
         await self.service.stop()
 
-    def on_core_event(self, _message: CoreEvent) -> None:
-        self.refresh_stats()
+    def on_core_event(self, message: CoreEvent) -> None:
+        # Only a change re-reads the numbers: progress and log lines come many a second.
+        if isinstance(message.event, DataChanged):
+            self.refresh_stats()
 
     @work(exclusive=True, group="stats", exit_on_error=False)
     async def refresh_stats(self) -> None:

@@ -412,7 +412,9 @@ class GuestProcess:
         except subprocess.TimeoutExpired:
             confine.kill_guest(self._process, self._guest_id)
             message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
-            return GuestUnreachable(ErrorCode.CRASHED, message, "\n".join(self._stderr_tail))
+            return GuestUnreachable(
+                ErrorCode.CRASHED, message, "\n".join(self._stderr_tail) or None
+            )
         death = self._death(returncode)
         return GuestUnreachable(death.code, str(death), death.detail)
 
