@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
-from casparian_core.scout.preview import Preview, PreviewMode
+from casparian_core.api import Preview, PreviewMode
 
 TABLE_PREVIEW_ROWS = 30
 
