@@ -214,7 +214,9 @@ class GuestProcess:
         guest = self._started[0].guest
         later = itertools.islice(self._started, 1, None)
         return (
-            failure.code not in (ErrorCode.CANCELLED, ErrorCode.TIMEOUT)  # the oldest's, surely
+            failure.code != ErrorCode.CANCELLED
+            # A permanent failure (the job's own time limit) is surely the oldest job's.
+            and failure.exit_class != ExitClass.PERMANENT
             and guest is not None
             and any(started.guest is guest for started in later)
         )
