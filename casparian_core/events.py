@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class ScanProgress(Event):
     new: int
     changed: int
     current_dir: str
+
+
+@dataclass(frozen=True)
+class ParsersChanged(Event):
+    """Parser files in the home's parsers folder appeared, changed or went away."""
+
+    paths: tuple[Path, ...]
 
 
 Subscriber = Callable[[Event], object]  # what it returns is ignored (post_message: a bool)

@@ -329,6 +329,31 @@ async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, requ
         assert last_scan == ("not completed" if kept else "never")
 
 
+async def test_quitting_during_a_scan_stops_it_and_keeps_what_it_found(settings, request) -> None:
+    folder = fixed_folder(request.node.name)
+    for i in range(20_000):
+        (folder / f"f{i:05d}.txt").touch()
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("s")
+        await until_idle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ScanScreen)
+        screen.query_one(Input).value = str(folder)
+        await screen.query_one(Input).action_submit()  # not press(): it would wait for the scan
+        await until(pilot, lambda: screen.cancel in app.running_work, "the scan to start")
+        await app.action_quit()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question")
+        await pilot.press("y")
+        assert screen.cancel.is_set()  # stopped as Esc stops it, not left to run to its end
+    with sqlite3.connect(settings.database_path) as conn:
+        (last_scan,) = conn.execute("SELECT last_scan_at FROM scout_sources").fetchone()
+        (kept,) = conn.execute("SELECT count(*) FROM scout_files").fetchone()
+    assert last_scan is None  # the scan did not complete
+    assert kept < 20_000
+
+
 async def test_file_list_pages_through_a_large_source(settings, request) -> None:
     folder = fixed_folder(request.node.name)
     for i in range(2 * PAGE_SIZE + 50):
