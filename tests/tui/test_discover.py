@@ -49,8 +49,12 @@ async def test_lists_every_file_with_tags_and_counts(settings, catalogue) -> Non
         assert len(shown_paths(app)) == 8
         assert status_line(app) == "Files 1–8 of 8"
         table = app.screen.query_one(FileTable)
-        assert table.get_row("3")[1:3] == ["sales", "text"]  # tag from the rule, sniffed kind
-        assert table.get_row("2")[2] == "binary"  # blob.csv is not what its name says
+        # All sources shown: each row names its source first.
+        assert table.get_row("3")[:4] == ["warehouse", "sales/2026-q1.csv", "sales", "text"]
+        assert table.get_row("2")[3] == "binary"  # blob.csv is not what its name says
+        await pilot.press("1", "down", "enter")  # one source: no Source column
+        await settle(pilot)
+        assert table.get_row("6")[:2] == ["2026-11/app.log", "logs"]
 
 
 async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) -> None:
@@ -137,7 +141,7 @@ async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
         await pilot.press(*"accounts", "enter")
         await settle(pilot)
         table = app.screen.query_one(FileTable)
-        assert table.get_row("1")[1] == "accounts (manual)"
+        assert table.get_row("1")[2] == "accounts (manual)"
     conn = sqlite3.connect(settings.database_path)
     assert conn.execute(
         "SELECT tag, tag_source FROM scout_files WHERE rel_path = 'exports/accounts.json'"
