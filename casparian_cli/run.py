@@ -111,12 +111,16 @@ def _run(
 ) -> list[RunResult]:
     from casparian_core.service import CoreService
 
+    frozen = False
+
     def each_result(result: RunResult) -> None:
-        if not gc.get_freeze_count():
+        nonlocal frozen
+        if not frozen:  # (a flag: gc.get_freeze_count() walks every frozen object)
             # Every object alive once the first input is done (the modules of pyarrow, pandas
             # ...) outlives the run: full collections that walk them all cost ~60 ms each, once
             # every few hundred small inputs. They are left out from now on.
             gc.freeze()
+            frozen = True
         on_result(result)
 
     return CoreService(settings).run_parser(

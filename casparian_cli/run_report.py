@@ -88,10 +88,7 @@ def _print_output(console: Console, output: OutputResult) -> None:
             nullable = "" if spec.nullable else " not null"
             console.print(f"      {name}  {spec.type}{nullable}", markup=False)
     if output.preview is not None and output.preview.num_rows:
-        table = preview_table(output.preview)
-        if output.preview.num_rows == 1:
-            table.title = "first row"
-        console.print(table)
+        console.print(preview_table(output.preview))
 
 
 @dataclass

@@ -22,13 +22,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from casparian_core.service import CoreService
+
     stats, unusable = asyncio.run(_collect(settings))
+    isolation = CoreService.guest_isolation()
     if args.json:
         document = {"home": str(settings.home), **stats.as_json()}
         document["unusable_parsers"] = [{"path": str(p.path), "error": p.error} for p in unusable]
+        document["isolation"] = isolation.as_json()
         print(json.dumps(document, sort_keys=True))
     else:
         print(render(stats, settings, unusable))
+        print(f"Guests   {isolation.description}")
     return 0
 
 

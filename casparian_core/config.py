@@ -39,6 +39,9 @@ class Settings(BaseModel):
     guest_max_memory_mb: int = Field(default=8192, ge=64)
     guest_max_cpu_secs: int = Field(default=3600, ge=1)
     guest_max_open_files: int = Field(default=1024, ge=16)
+    # The bridge always admits only the guest the host started; this also encrypts its traffic
+    # (ZeroMQ CURVE), at a cost on bulk data: docs/bridge.md.
+    guest_encrypt_bridge: bool = False
     # Per-job log cap and retention of the logs folder.
     log_cap_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     log_retention_days: int = Field(default=7, ge=1)

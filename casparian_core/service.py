@@ -8,11 +8,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
-from casparian_core.db.store import Store
+from casparian_core.db.gateway import Gateway
 from casparian_core.engine.bench import ParserBench
-from casparian_core.events import DataChanged, EventBus, Subscriber
+from casparian_core.events import (
+    DataChanged,
+    Event,
+    EventBus,
+    RunFinished,
+    RunSummary,
+    Subscriber,
+    publishing_session_log,
+)
 from casparian_core.home import prepare_home
 from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.scout.facade import Scout
@@ -34,7 +43,7 @@ def system_clock() -> datetime:
 
 
 class CoreService:
-    """Owns the store and the event bus for one CASPARIAN_HOME.
+    """Owns the database gateway and the event bus for one CASPARIAN_HOME.
 
     `start()` prepares the home and opens the database; `stop()` closes it. While started, the
     service notices commits by other processes (the CLI, a daemon) and publishes `DataChanged`.
@@ -44,25 +53,19 @@ class CoreService:
         self.settings = settings
         self.clock = clock
         self.events = EventBus()
-        self.scout = Scout(settings, self.events)
-        self.bench = ParserBench(settings, self.events, clock)
-        self._store: Store | None = None
+        self.db = Gateway(settings.database_path)
+        self.scout = Scout(self.db, self.events)
+        self.bench = ParserBench(settings, self.db, self.events, clock)
         self._watch_task: asyncio.Task[None] | None = None
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("CoreService.start() has not been awaited")
-        return self._store
 
     async def start(self, watch: bool = False) -> None:
         """With `watch`, also follow the sources that have watching on (the TUI, the daemon)."""
-        if self._store is not None:
+        if self.db.is_open:
             return
         await asyncio.to_thread(prepare_home, self.settings)
-        self._store = await Store.open(self.settings.database_path)
+        await asyncio.to_thread(self.db.open)
         # Read the version now, not in the task, so no commit slips in before the first look.
-        version = await self._store.data_version()
+        version = await self.db.data_version()
         self._watch_task = asyncio.create_task(self._watch_other_writers(version))
         if watch:
             await self.scout.start_watching()
@@ -70,14 +73,13 @@ class CoreService:
     async def stop(self) -> None:
         await self.scout.close()
         await self.bench.close()
+        self.events.close()
         if self._watch_task is not None:
             self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch_task
             self._watch_task = None
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
+        await asyncio.to_thread(self.db.close)
 
     async def __aenter__(self) -> CoreService:
         await self.start()
@@ -101,16 +103,26 @@ class CoreService:
         Needs no database, so no `start()`; blocking (call it from a thread in async code)."""
         from casparian_core.engine.run import run_parser  # loads zmq: only when running
 
+        def finished(result: RunResult) -> None:
+            self.events.publish(RunFinished(result.job_id, RunSummary.of(result)))
+            if on_result is not None:
+                on_result(result)
+
         return run_parser(
             parser_path,
             inputs,
             self.settings,
             options,
             input_root=input_root,
-            on_log=on_log,
-            on_result=on_result,
+            on_log=publishing_session_log(self.events, on_log),
+            on_result=finished,
             cancel=cancel,
         )
+
+    @staticmethod
+    def guest_isolation() -> IsolationReport:
+        """What confines parsers' guests on this machine (probed, never assumed)."""
+        return guest_isolation()
 
     async def output_tables(self) -> list[OutputTable]:
         """The tables in the home's Parquet output folder (quarantine tables included), with
@@ -124,14 +136,17 @@ class CoreService:
 
         await watch_parsers(self.settings.parsers_dir, self.events)
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        return self.events.subscribe(subscriber)
+    def subscribe(self, subscriber: Subscriber, *types: type[Event]) -> Callable[[], None]:
+        """`subscriber` receives the events of `types` (every event when none are given), from
+        any thread; returns a function that unsubscribes it."""
+        return self.events.subscribe(subscriber, *types)
 
     async def stats(self, *, count_outputs: bool = True) -> Stats:
         """The home's numbers. With `count_outputs` False the output tables are left uncounted
         (None): reading Parquet footers loads pyarrow, which the Home Hub need not wait for."""
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
-        counts = await self.store.catalog_counts(tests_since=since)
+        counts = await self.scout.counts()
+        recent_tests = await self.bench.count_tests_since(since)
         parsers = await self.bench.count_parsers()
         tables, rows, quarantined = None, None, None
         if count_outputs:
@@ -145,17 +160,17 @@ class CoreService:
             tags=counts.tags,
             untagged_files=counts.untagged_files,
             parsers=parsers,
-            recent_tests=counts.recent_tests,
+            recent_tests=recent_tests,
             tables=tables,
             rows=rows,
             quarantined_rows=quarantined,
-            jobs=counts.jobs_by_status,
+            jobs={},  # by status, once the queue exists
         )
 
     async def _watch_other_writers(self, version: int) -> None:
         while True:
             await asyncio.sleep(self.settings.change_poll_secs)
-            current = await self.store.data_version()
+            current = await self.db.data_version()
             if current != version:
                 version = current
                 self.events.publish(DataChanged(origin="another process"))

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from casparian_core.events import ParsersChanged
+from casparian_core.events import DataChanged, ParsersChanged
 from casparian_core.service import CoreService
 from casparian_core.stats import Stats
 from casparian_tui.messages import CoreEvent
@@ -94,8 +94,10 @@ class CasparianApp(App[None]):
 
     def on_core_event(self, message: CoreEvent) -> None:
         if isinstance(message.event, ParsersChanged):
-            self.parsers_changed += 1
-        self.refresh_stats()
+            self.parsers_changed += 1  # Parser Bench lists them again
+        # Only a change re-reads the numbers: progress and log lines come many a second.
+        if isinstance(message.event, DataChanged | ParsersChanged):
+            self.refresh_stats()
 
     @work(exclusive=True, group="stats", exit_on_error=False)
     async def refresh_stats(self) -> None:

@@ -19,6 +19,7 @@ import collections.abc
 import contextlib
 import faulthandler
 import importlib.util
+import json
 import logging
 import os
 import resource
@@ -34,17 +35,18 @@ import pyarrow as pa
 import zmq
 
 if TYPE_CHECKING or __package__:  # mypy reads the package imports
-    from . import protocol
+    from . import confine, protocol
     from .context import ParserContext, openable_path
     from .convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 else:  # run by file path: this folder is sys.path[0]
+    import confine
     import protocol
     from context import ParserContext, openable_path
     from convert import UnsupportedTypeError, estimate_nbytes, safe_to_arrow
 
     # Hide this folder and our module names from the parser, so its own `protocol.py` imports.
     sys.path.pop(0)
-    for _module in ("protocol", "context", "convert"):
+    for _module in ("confine", "protocol", "context", "convert"):
         sys.modules.pop(_module)
 
 # Few messages in flight: with ~8 MiB messages the host never holds more than a few dozen MiB.
@@ -314,20 +316,49 @@ class SidebandHandler(logging.Handler):
             self.handleError(record)
 
 
+def read_link(fd: int) -> dict[str, str]:
+    """What the host handed over through the inherited pipe `fd` (casparian_core/bridge/
+    auth.py): the routing ids of this guest's two sockets and its credentials."""
+    with os.fdopen(fd, "rb") as pipe:
+        link = json.loads(pipe.read())
+    if not isinstance(link, dict) or not all(isinstance(v, str) for v in link.values()):
+        raise protocol.ProtocolError("the host's credentials are not a JSON object of strings")
+    return link
+
+
+def secure(socket: zmq.Socket[Any], link: dict[str, str], routing_id: str) -> None:
+    """Set up a socket (before it connects) to reach only the host, with the credentials it
+    gave this guest."""
+    socket.setsockopt(zmq.ROUTING_ID, routing_id.encode())
+    # Never reconnect: the host's socket lives as long as this guest; the port of a dead host
+    # may be bound by anyone.
+    socket.setsockopt(zmq.RECONNECT_IVL, -1)
+    if "server_key" in link:  # CURVE: the host proves it holds its key, we prove ours
+        socket.curve_serverkey = link["server_key"].encode()
+        socket.curve_publickey = link["public_key"].encode()
+        socket.curve_secretkey = link["secret_key"].encode()
+    else:
+        socket.plain_username = b"guest"
+        socket.plain_password = link["password"].encode()
+
+
 class Guest:
-    def __init__(self, endpoint: str, heartbeat_secs: float, job_marks: bool = False) -> None:
+    def __init__(
+        self, endpoint: str, heartbeat_secs: float, link: dict[str, str], job_marks: bool = False
+    ) -> None:
         self.job_id: str | None = None  # of the job running, for its log lines
         self._job_marks = job_marks
+        self._link = link
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.ROUTING_ID, protocol.MAIN_ROUTING_ID)
+        secure(self._socket, link, link["main_id"])
         self._socket.setsockopt(zmq.SNDHWM, SEND_HWM)
         self._socket.connect(endpoint)
         # zmq sockets are not thread-safe: log records from parser threads share this lock.
         self._lock = threading.Lock()
         self._parsers = ParserCache()
         threading.Thread(
-            target=self._heartbeat, args=(endpoint, heartbeat_secs, os.getppid()), daemon=True
+            target=self._heartbeat, args=(endpoint, heartbeat_secs), daemon=True
         ).start()
 
     def send(self, frames: list[Any], copy: bool = True) -> None:
@@ -445,15 +476,13 @@ class Guest:
                 )
             yield item
 
-    def _heartbeat(self, endpoint: str, interval: float, host_pid: int) -> None:
+    def _heartbeat(self, endpoint: str, interval: float) -> None:
         socket = self._context.socket(zmq.DEALER)
-        socket.setsockopt(zmq.ROUTING_ID, protocol.HEARTBEAT_ROUTING_ID)
+        secure(socket, self._link, self._link["heartbeat_id"])
         socket.setsockopt(zmq.LINGER, 0)
         socket.connect(endpoint)
         beat = protocol.encode_control(protocol.HEARTBEAT)
         while True:
-            if os.getppid() != host_pid:
-                os._exit(protocol.ExitClass.TRANSIENT)  # the host is gone: nobody reads results
             # A full queue means the host is busy reading our data: it knows we are alive.
             with contextlib.suppress(zmq.Again):
                 socket.send_multipart(beat, flags=zmq.NOBLOCK)
@@ -483,11 +512,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory-mb", type=int, required=True)
     parser.add_argument("--max-cpu-secs", type=int, required=True)
     parser.add_argument("--max-open-files", type=int, required=True)
+    parser.add_argument("--host-pid", type=int, required=True)
+    parser.add_argument("--private-dir", help="the only folder the parser may write (Landlock)")
     parser.add_argument("--job-marks", action="store_true", help="mark jobs in stdout/stderr")
+    parser.add_argument("--link-fd", type=int, required=True, help="the host's credentials")
     args = parser.parse_args(argv)
+    link = read_link(args.link_fd)  # first: no parser code has run yet
+    start_confined(args)
+    return Guest(args.endpoint, args.heartbeat_secs, link, args.job_marks).serve()
+
+
+def start_confined(args: argparse.Namespace) -> None:
+    """Confine this process before the parser can run, and before any thread of ours starts
+    (a thread started before Landlock would stay free to write)."""
+    # The host may have ended while we imported pyarrow: then nobody would ever end us.
+    confine.die_with_parent(args.host_pid)
     faulthandler.enable()  # a segfaulting parser leaves its Python traceback on stderr
     apply_limits(args.max_memory_mb, args.max_cpu_secs, args.max_open_files)
-    return Guest(args.endpoint, args.heartbeat_secs, args.job_marks).serve()
+    if args.private_dir is not None:
+        confine.restrict_writes(args.private_dir)
+    confine.watch_parent(args.host_pid, args.heartbeat_secs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ raised by the `on_data` callback (validation, sinks) or a Ctrl+C kill the guest 
 from __future__ import annotations
 
 import collections
-import contextlib
 import itertools
 import os
 import signal
@@ -17,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import zmq
 
-from casparian_core.bridge import protocol
+from casparian_core.bridge import auth, confine, protocol
 from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
 from casparian_core.errors import ErrorCode
@@ -40,7 +40,7 @@ RECEIVE_HWM = 4
 POLL_MS = 100
 SHUTDOWN_GRACE_SECS = 2.0
 DRAIN_SECS = 0.2  # after the guest exits, how long its last messages may take to arrive
-STDERR_TAIL_LINES = 20
+STDERR_TAIL_LINES = 40  # faulthandler's report of a crash names each of the guest's threads
 
 # (job id, or None for a line of no job such as the guest's start-up; logging level; text).
 # What it returns is ignored.
@@ -118,16 +118,25 @@ class GuestProcess:
         self._context: zmq.Context[Any] = zmq.Context.instance()
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: zmq.Socket[Any] | None = None
+        self._gate: auth.Gate | None = None  # who may use the socket: the running guest only
+        self._link_fd: int | None = None  # the guest's credentials, until it has started
         self._readers: list[threading.Thread] = []
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._last_seen = 0.0
         self._started: collections.deque[_StartedJob] = collections.deque()  # not finished
         self._ready = False  # the running guest said HELLO
+        self._guest_id = ""  # names the running guest's descendants (confine.kill_guest)
+        self._private_dir: str | None = None  # the only folder the running guest may write
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    @property
+    def private_dir(self) -> str | None:
+        """The running guest's temporary folder (its TMPDIR), the only one it may write."""
+        return self._private_dir
 
     def run_job(
         self,
@@ -254,15 +263,17 @@ class GuestProcess:
         self.kill()
 
     def kill(self) -> None:
-        """Kill the guest's whole process group (a parser's children too) and forget it."""
+        """Kill the guest and every process it started, and forget it."""
         process, self._process = self._process, None
         if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            confine.kill_guest(process, self._guest_id)
+        if self._private_dir is not None:
+            confine.remove_private_dir(self._private_dir)
+            self._private_dir = None
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
+            self._close_gate()
         for reader in self._readers:
             reader.join()
         self._readers = []
@@ -289,6 +300,7 @@ class GuestProcess:
             return
         python = guest_python(self._venv)
         socket = self._context.socket(zmq.ROUTER)
+        link_fd = self._open_gate(socket)
         socket.setsockopt(zmq.RCVHWM, RECEIVE_HWM)
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         socket.bind("tcp://127.0.0.1:*")
@@ -304,23 +316,59 @@ class GuestProcess:
             f"--max-cpu-secs={limits.guest_max_cpu_secs}",
             f"--max-open-files={limits.guest_max_open_files}",
         ]
-        piped = None if self._inherit_stdio else subprocess.PIPE
         if not self._inherit_stdio:
             command.append("--job-marks")  # its output comes to us: attribute lines to jobs
+        command.append(f"--link-fd={link_fd}")
         self._stderr_tail.clear()
-        self._process = subprocess.Popen(
-            command,
-            env=guest_environment(os.environ, self._venv),
-            # Its own session: our signals are not its signals, and killpg reaches its children.
-            start_new_session=True,
-            stdin=None if self._inherit_stdio else subprocess.DEVNULL,
-            stdout=piped,
-            stderr=piped,
-        )
+        self._process = self._spawn(command, pass_fds=(link_fd,))
+        self._close_link()  # the guest has its own copy
         if not self._inherit_stdio:
             self._start_reader(self._process.stdout, 20, keep_tail=False)
             self._start_reader(self._process.stderr, 30, keep_tail=True)
         self._last_seen = time.monotonic()
+
+    def _spawn(self, command: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
+        """Start the guest confined (see confine.py): it ends with this host, its descendants
+        with it, and it writes only a private folder of its own, its TMPDIR."""
+        confine.become_subreaper()
+        self._guest_id = uuid.uuid4().hex
+        self._private_dir = confine.new_private_dir()
+        command = [*command, f"--host-pid={os.getpid()}", f"--private-dir={self._private_dir}"]
+        env = guest_environment(os.environ, self._venv)
+        env.update({"TMPDIR": self._private_dir, confine.GUEST_ID_VARIABLE: self._guest_id})
+        piped = None if self._inherit_stdio else subprocess.PIPE
+        return confine.on_lasting_thread(
+            lambda: subprocess.Popen(
+                command,
+                env=env,
+                # Its own session: our signals are not its signals, and killpg reaches its
+                # children.
+                start_new_session=True,
+                stdin=None if self._inherit_stdio else subprocess.DEVNULL,
+                stdout=piped,
+                stderr=piped,
+                pass_fds=pass_fds,
+            )
+        )
+
+    def _open_gate(self, socket: zmq.Socket[Any]) -> int:
+        """Make `socket` admit only the guest about to be launched; returns the read end of
+        the pipe that hands it its credentials (see auth.py)."""
+        self._close_link()  # left by a launch that failed to start its guest
+        self._gate = auth.Gate(self._context, encrypt=self._settings.guest_encrypt_bridge)
+        self._gate.secure(socket)
+        self._link_fd = self._gate.hand_over()
+        return self._link_fd
+
+    def _close_link(self) -> None:
+        if self._link_fd is not None:
+            os.close(self._link_fd)
+            self._link_fd = None
+
+    def _close_gate(self) -> None:
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
 
     def _start_reader(self, stream: IO[bytes] | None, level: int, keep_tail: bool) -> None:
         """Forward the guest's stdout/stderr lines to the log (piped mode), each with the job
@@ -348,9 +396,10 @@ class GuestProcess:
         """Send to the guest; a guest that cannot take it is failing (GuestFailure). The host
         sends only a job or two ahead and a shutdown, far below the guest's high-water mark: a
         send that would block means the guest's connection is gone, so none ever waits."""
-        assert self._socket is not None
+        assert self._socket is not None and self._gate is not None
         try:
-            self._socket.send_multipart([protocol.MAIN_ROUTING_ID, *frames], flags=zmq.DONTWAIT)
+            # Only ever to the guest's own routing id, which only it can hold (see auth.py).
+            self._socket.send_multipart([self._gate.main_id, *frames], flags=zmq.DONTWAIT)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: it disconnected (ROUTER_MANDATORY)
             raise self._unreachable(exc) from None
 
@@ -361,11 +410,11 @@ class GuestProcess:
         try:
             returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+            confine.kill_guest(self._process, self._guest_id)
             message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
-            return GuestUnreachable(ErrorCode.CRASHED, message, "\n".join(self._stderr_tail))
+            return GuestUnreachable(
+                ErrorCode.CRASHED, message, "\n".join(self._stderr_tail) or None
+            )
         death = self._death(returncode)
         return GuestUnreachable(death.code, str(death), death.detail)
 
@@ -398,7 +447,6 @@ class GuestProcess:
         assert self._process is not None and self._socket is not None
         while True:
             if self._socket.poll(POLL_MS):
-                self._last_seen = time.monotonic()
                 body = self._handle(self._socket.recv_multipart(copy=False), signal_wanted, on_data)
                 if body is not None:
                     return body
@@ -423,9 +471,17 @@ class GuestProcess:
     def _handle(
         self, frames: list[Any], signal_wanted: int, on_data: DataCallback | None
     ) -> dict[str, Any] | None:
-        """Act on one message from the guest (frames after the routing id)."""
+        """Act on one message from the guest (its frames, the first its routing id)."""
+        assert self._gate is not None
+        sender = getattr(frames[0], "bytes", frames[0])
+        if sender not in (self._gate.main_id, self._gate.heartbeat_id):
+            return None  # not our guest's (the ZAP handler admits no other peer): never counts
+        self._last_seen = time.monotonic()
         message = _decode(frames[1:])
-        if isinstance(message, protocol.DataMessage):
+        if sender == self._gate.heartbeat_id:
+            if message != _HEARTBEAT:
+                raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest's heartbeat is garbled")
+        elif isinstance(message, protocol.DataMessage):
             if on_data is None:
                 raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
             on_data(*read_table(message.parts))
@@ -442,6 +498,9 @@ class GuestProcess:
 
     def _death(self, returncode: int) -> GuestFailure:
         """How the guest that exited with `returncode` failed, with the tail of its stderr."""
+        assert self._process is not None
+        # Its descendants may hold its stdout and stderr open: they end with it.
+        confine.kill_guest(self._process, self._guest_id)
         for reader in self._readers:
             reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None
@@ -468,6 +527,9 @@ class GuestProcess:
         if self._on_log is not None:
             with self._log_lock:  # the output readers call this from their own threads
                 self._on_log(job_id, level, text)
+
+
+_HEARTBEAT = protocol.ControlMessage(protocol.HEARTBEAT, {})
 
 
 def check_hello(body: dict[str, Any]) -> protocol.Hello:

@@ -52,9 +52,6 @@ JOB_MARK = "\x1e\x1ecf-job:"  # see the module's docstring
 
 CONTROL_SIGNALS = frozenset({HELLO, JOB, DONE, HEARTBEAT, SHUTDOWN})
 OUTPUT_METADATA_KEY = b"cf_output"
-# The guest's two sockets: jobs, data, logs and results on one; heartbeats on their own.
-MAIN_ROUTING_ID = b"main"
-HEARTBEAT_ROUTING_ID = b"heartbeat"
 
 
 class ErrorCode:

@@ -12,6 +12,8 @@ float32's seven digits.
 
 from __future__ import annotations
 
+import functools
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -58,19 +60,37 @@ def _changed(source: pa.Array, result: pa.Array) -> pa.Array | None:
     return None
 
 
-def _text_out_of_float_range(text: pa.Array, result: pa.Array, digits: bool) -> pa.Array:
+def _text_out_of_float_range(text: pa.Array, result: pa.Array, digits: bool) -> pa.Array | None:
     """Text beyond the float's range became infinity or zero; with `digits`, text whose number
     float32 cannot hold (it reads back as another number) is changed too."""
-    overflow = pc.and_(pc.is_inf(result), pc.invert(pc.match_substring_regex(text, _INFINITY_TEXT)))
-    out_of_range = pc.or_(overflow, _text_became_zero(text, result))
-    if not digits:
-        return out_of_range
-    as_float64 = cast_or_null(text, pa.float64())
-    return pc.or_(out_of_range, _differs(_float_read_back(result), as_float64))
+    found = [
+        mask
+        for mask in (
+            _suspects_matching(pc.is_inf(result), text, _INFINITY_TEXT, expected=False),
+            _text_became_zero(text, result),
+        )
+        if mask is not None
+    ]
+    if digits:
+        found.append(_differs(_float_read_back(result), cast_or_null(text, pa.float64())))
+    return functools.reduce(pc.or_, found) if found else None
 
 
-def _text_became_zero(text: pa.Array, result: pa.Array) -> pa.Array:
-    return pc.and_(pc.equal(result, 0), pc.match_substring_regex(text, _NON_ZERO_TEXT))
+def _text_became_zero(text: pa.Array, result: pa.Array) -> pa.Array | None:
+    return _suspects_matching(pc.equal(result, 0), text, _NON_ZERO_TEXT, expected=True)
+
+
+def _suspects_matching(
+    suspect: pa.Array, text: pa.Array, pattern: str, expected: bool
+) -> pa.Array | None:
+    """True where `suspect` holds and the text does (`expected`) or does not match `pattern`;
+    None when nothing is suspect. Only the suspects' text is matched: an infinite or zero
+    result is rare, and a regex over every row would cost more than the cast itself."""
+    suspect = suspect.fill_null(False)
+    if not pc.any(suspect).as_py():
+        return None
+    matches = pc.match_substring_regex(pc.filter(text, suspect), pattern)
+    return pc.replace_with_mask(suspect, suspect, matches if expected else pc.invert(matches))
 
 
 def _float_read_back(result: pa.Array) -> pa.Array:

@@ -60,9 +60,10 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, migrating: bool = True) -> sqlite3.Connection:
     """A sync connection in autocommit mode (callers issue BEGIN themselves), schema up to date,
-    with the path index attached."""
+    with the path index attached. Without `migrating` the schema is only checked: for the
+    gateway's connections, opened after prepare_home migrated the database."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -70,7 +71,8 @@ def connect(path: Path) -> sqlite3.Connection:
         check_version(conn, path)
         for pragma in WRITE_PRAGMAS:
             conn.execute(pragma)
-        migrate(conn, path)
+        if migrating:
+            migrate(conn, path)
         attach_path_index(conn, path_index_file(path))
     except sqlite3.Error as exc:
         conn.close()

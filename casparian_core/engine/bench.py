@@ -4,8 +4,9 @@ Lists the home's parsers with a health from their last test, picks candidate inp
 the Discover catalogue, and tests a parser on a file through the same engine as `casparian run`
 (output to the home's Parquet folder). Each parser keeps a warm `ParserSession` between tests
 (re-runs and watch mode start no new guest); it is closed when the parser file changes, and all
-are closed with the bench. Every test is recorded in `cf_parser_tests` and publishes
-`DataChanged(origin="parser_bench")`. Async methods run the sync work in threads.
+are closed with the bench. Every test is recorded in `cf_parser_tests`; it publishes its log
+lines as `RunLog`, then `RunFinished` and `DataChanged(origin="parser_bench")`. Async methods
+run the sync work in threads.
 
 Importing this module is cheap (the engine, zmq and the contract model load on first use),
 because CoreService is on every CLI start-up path.
@@ -16,24 +17,27 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
-from casparian_core.db.connection import connect, format_timestamp
+from casparian_core.db.connection import format_timestamp
+from casparian_core.db.gateway import Gateway
+from casparian_core.engine import parser_tests
+from casparian_core.engine.parser_tests import ParserTest
 from casparian_core.engine.results import InputItem, RunResult, RunStatus
-from casparian_core.events import DataChanged, EventBus
+from casparian_core.events import DataChanged, EventBus, RunFinished, RunSummary, publishing_log
+from casparian_core.scout import queries
 
 if TYPE_CHECKING:
     from casparian_core.engine.results import InputLogCallback
     from casparian_core.engine.session import ParserSession
     from casparian_core.parsers.discovery import DiscoveredParser
 
-T = TypeVar("T")
 ORIGIN = "parser_bench"
 CANDIDATE_LIMIT = 200
 HEALTH_OF_STATUS: dict[str, str] = {
@@ -66,21 +70,6 @@ class Candidate:
     failed_before: bool  # a test of this parser on this file failed
 
 
-@dataclass(frozen=True)
-class ParserTest:
-    """One recorded test run (a row of cf_parser_tests)."""
-
-    parser_name: str
-    parser_path: str
-    input_path: str
-    status: RunStatus
-    error_code: str | None
-    duration_s: float | None
-    rows_out: int | None
-    rows_quarantined: int | None
-    tested_at: str
-
-
 @dataclass
 class _WarmSession:
     session: ParserSession
@@ -88,8 +77,11 @@ class _WarmSession:
 
 
 class ParserBench:
-    def __init__(self, settings: Settings, events: EventBus, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, settings: Settings, db: Gateway, events: EventBus, clock: Callable[[], datetime]
+    ) -> None:
         self._settings = settings
+        self._db = db
         self._events = events
         self._clock = clock
         self._sessions: dict[Path, _WarmSession] = {}
@@ -107,7 +99,7 @@ class ParserBench:
         from casparian_core.parsers.discovery import discover_parsers
 
         found = await asyncio.to_thread(discover_parsers, self._settings.parsers_dir)
-        last = await asyncio.to_thread(self._query, _last_tests)
+        last = await self._db.read(parser_tests.last_tests)
         listed = []
         for parser in found:
             status, tested_at = last.get(parser.name, (None, None))
@@ -128,9 +120,14 @@ class ParserBench:
         parser_path, input_path = Path(parser_path), Path(input_path)
         if cancel is not None and cancel.is_set():  # nothing ran, nothing to record
             return RunResult(parser_path.stem, "", input_path, RunStatus.CANCELLED)
-        result = await asyncio.to_thread(self._run_test, parser_path, input_path, on_log, cancel)
+        job_id = uuid.uuid4().hex
+        logged = publishing_log(self._events, job_id, on_log)
+        result = await asyncio.to_thread(
+            self._run_test, parser_path, input_path, job_id, logged, cancel
+        )
         tested_at = format_timestamp(self._clock())
-        await asyncio.to_thread(self._query, _record_test, parser_path, result, tested_at)
+        await self._db.write(parser_tests.record, parser_path, result, tested_at)
+        self._events.publish(RunFinished(job_id, RunSummary.of(result)))
         self._events.publish(DataChanged(origin=ORIGIN))
         return result
 
@@ -142,11 +139,13 @@ class ParserBench:
         self,
         parser_path: Path,
         input_path: Path,
-        on_log: InputLogCallback | None,
+        job_id: str,
+        on_log: InputLogCallback,
         cancel: threading.Event | None,
     ) -> RunResult:
         # The input is known by its absolute path: the bench may test any file.
-        item = InputItem(input_path, input_path.absolute().as_posix(), on_log=on_log, cancel=cancel)
+        key = input_path.absolute().as_posix()
+        item = InputItem(input_path, key, job_id=job_id, on_log=on_log, cancel=cancel)
         with self._sessions_lock:
             session = self._session_for(parser_path)
             try:
@@ -190,17 +189,14 @@ class ParserBench:
         from casparian_core.parsers.metadata import read_parser_info
 
         info = await asyncio.to_thread(read_parser_info, Path(parser_path))
-        return await asyncio.to_thread(
-            self._query, _candidates, info.name, list(info.topics), limit
-        )
+        return await self._db.read(_candidates, info.name, list(info.topics), limit)
 
     async def recent_tests(self, parser_name: str, limit: int = 20) -> list[ParserTest]:
         """The parser's latest tests, newest first."""
-        return await asyncio.to_thread(self._query, _recent_tests, parser_name, limit)
+        return await self._db.read(parser_tests.recent, parser_name, limit)
 
-    def _query(self, function: Callable[..., T], *args: object) -> T:
-        with closing(connect(self._settings.database_path)) as conn:
-            return function(conn, *args)
+    async def count_tests_since(self, since: str) -> int:
+        return await self._db.read(parser_tests.count_since, since)
 
 
 def _file_stat(path: Path) -> tuple[int, int, int]:
@@ -211,67 +207,16 @@ def _file_stat(path: Path) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _last_tests(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
-    rows = conn.execute(
-        "SELECT parser_name, status, tested_at FROM (SELECT parser_name, status, tested_at,"
-        " row_number() OVER (PARTITION BY parser_name ORDER BY tested_at DESC, id DESC) AS n"
-        " FROM cf_parser_tests) WHERE n = 1"
-    )
-    return {name: (status, tested_at) for name, status, tested_at in rows}
-
-
-def _record_test(conn: sqlite3.Connection, parser_path: Path, result: RunResult, at: str) -> None:
-    conn.execute(
-        "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status, error_code,"
-        " duration_s, rows_out, rows_quarantined, tested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            result.parser_name,
-            str(parser_path),
-            str(result.input_path),
-            result.status,
-            result.error_code,
-            result.duration_s,
-            result.rows,
-            result.quarantined,
-            at,
-        ),
-    )
-
-
 def _candidates(
     conn: sqlite3.Connection, parser_name: str, topics: list[str], limit: int
 ) -> list[Candidate]:
-    marks = ", ".join("?" * len(topics))
-    bound: list[Candidate] = []
-    if topics:
-        # Few files carry a parser's topics: sorting them is cheap (the tag is indexed).
-        bound = [
-            Candidate(Path(path), topic_bound=True, failed_before=bool(failed))
-            for path, failed in conn.execute(
-                "SELECT path, EXISTS (SELECT 1 FROM cf_parser_tests AS t WHERE t.parser_name = ?"
-                " AND t.input_path = f.path AND t.status = ?) AS failed"
-                f" FROM scout_files AS f WHERE status != 'missing' AND tag IN ({marks})"
-                " ORDER BY failed DESC, path LIMIT ?",
-                (parser_name, RunStatus.FAILED, *topics, limit),
-            )
-        ]
-    others = conn.execute(
-        # The rest in catalogue order: no sort over what may be a million rows.
-        "SELECT path FROM scout_files WHERE status != 'missing'"
-        f" AND (tag IS NULL OR tag NOT IN ({marks})) ORDER BY id LIMIT ?",
-        (*topics, limit - len(bound)),
+    """Files bound by topic (those the parser failed on first), then the others."""
+    failed = queries.tagged_paths(
+        conn, topics, limit, among=parser_tests.failed_inputs(conn, parser_name)
     )
-    return bound + [Candidate(Path(path), False, False) for (path,) in others]
-
-
-def _recent_tests(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[ParserTest]:
-    rows = conn.execute(
-        "SELECT parser_name, parser_path, input_path, status, error_code, duration_s, rows_out,"
-        " rows_quarantined, tested_at FROM cf_parser_tests WHERE parser_name = ?"
-        " ORDER BY tested_at DESC, id DESC LIMIT ?",
-        (parser_name, limit),
-    )
-    return [
-        ParserTest(name, parser, path, RunStatus(status), code, duration, rows_out, quarantined, at)
-        for name, parser, path, status, code, duration, rows_out, quarantined, at in rows
-    ]
+    seen = set(failed)
+    rest = [p for p in queries.tagged_paths(conn, topics, limit) if p not in seen]
+    bound = [Candidate(Path(p), True, True) for p in failed]
+    bound += [Candidate(Path(p), True, False) for p in rest[: limit - len(bound)]]
+    others = queries.other_paths(conn, topics, limit - len(bound))
+    return bound + [Candidate(Path(p), False, False) for p in others]

@@ -17,6 +17,13 @@ class QuarantineLimitError(CasparianError):
     error_code = ErrorCode.QUARANTINE_LIMIT
 
 
+class InputChangedError(CasparianError):
+    """The input file changed while it was parsed: its rows and its recorded content hash
+    might not match. Transient: a retry reads it again."""
+
+    error_code = ErrorCode.INPUT_CHANGED
+
+
 class InputNotFoundError(CasparianError):
     """An input argument names no file, folder or glob match."""
 

@@ -13,6 +13,7 @@ import functools
 import time
 import uuid
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.bridge import protocol
@@ -46,6 +47,7 @@ class InputRun:
         self._writers: dict[str, OutputWriter] = {}
         self._result = RunResult(info.name, info.version, item.path, RunStatus.FAILED, self.job_id)
         self._started_at: float | None = None
+        self._file_state: tuple[int, ...] = ()  # before hashing; compared after the job
         self.job_sent = False
         self._settled = False  # known without a job: unreadable, skipped or cancelled
         self._commit_done: Future[None] | None = None
@@ -66,7 +68,8 @@ class InputRun:
         if self._started_at is None:
             self._started_at = time.perf_counter()
             try:
-                self._result.input_bytes = self.item.path.stat().st_size
+                self._file_state = _file_state(self.item.path)
+                self._result.input_bytes = self._file_state[0]
                 source_hash = hash_file(self.item.path)
             except OSError as exc:
                 code = _input_error_code(exc)
@@ -136,6 +139,7 @@ class InputRun:
         try:
             outcome = guest.finish_job(self._on_data, self.item.cancel, self._forget_received)
             if outcome.ok:
+                self._check_unchanged()
                 for writer in self._writers.values():
                     writer.check_quarantine_limit(self.item.path)
                 self._commit()
@@ -143,6 +147,7 @@ class InputRun:
             self._abort()
             code = exc.error_code
             self._fail(code, str(exc), suggestion=suggest(code, exc))
+            result.transient = isinstance(exc, errors.InputChangedError)
         except BaseException:
             self._abort()  # Ctrl+C or a bug: still, nothing half-written is left behind
             raise
@@ -154,6 +159,22 @@ class InputRun:
                 self._abort()
                 self._fail_from_outcome(outcome)
         result.outputs = self._output_results()
+        if not result.ok:
+            for output in result.outputs:
+                output.roll_back()
+
+    def _check_unchanged(self) -> None:
+        """The rows were parsed from the file whose hash the lineage records only if the file
+        did not change between the hash and the end of the parse."""
+        try:
+            now = _file_state(self.item.path)
+        except OSError:
+            now = ()
+        if now != self._file_state:
+            raise errors.InputChangedError(
+                f"{self.item.path}: the file changed while it was parsed, so its rows may not "
+                "match its recorded content; nothing was written, run it again"
+            )
 
     def _already_done(self, outputs: list[str]) -> bool:
         """Whether every output holds this input's part from the same content and parser
@@ -246,11 +267,14 @@ class InputRun:
         return results
 
     def _fail(self, code: str, message: str, suggestion: str | None = None) -> None:
+        """The input failed: nothing of it is committed, so its counts move to rolled back."""
         result = self._result
         result.status = RunStatus.FAILED
         result.error_code = code
         result.error_message = message
         result.suggestion = suggestion or suggest(code)
+        for output in result.outputs:
+            output.roll_back()
 
     def _fail_from_outcome(self, outcome: JobOutcome) -> None:
         result = self._result
@@ -261,6 +285,12 @@ class InputRun:
             result.suggestion = None
         else:
             result.transient = outcome.exit_code == protocol.ExitClass.TRANSIENT
+
+
+def _file_state(path: Path) -> tuple[int, ...]:
+    """What changes when a file is written or replaced: size, modification time, identity."""
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
 
 
 def _input_error_code(exc: OSError) -> str:

@@ -81,6 +81,12 @@ class OutputResult:
     def schema(self) -> pa.Schema | None:
         return None if self.spec is None else self.spec.arrow_schema()
 
+    def roll_back(self) -> None:
+        """The input failed: what was counted was never committed."""
+        self.rows_rolled_back += self.rows
+        self.quarantined_rolled_back += self.quarantined
+        self.rows = self.quarantined = 0
+
 
 @dataclass
 class RunResult:

@@ -1,8 +1,9 @@
 """`Scout`: the one API of this package, reached as `CoreService.scout`.
 
-Async methods run the sync work in threads. Queries and small changes share one connection
-(behind a lock); every scan opens its own, so a long scan never blocks a listing. Every change
-publishes `DataChanged(origin="scout")`; scans also publish `ScanProgress`.
+All database work goes through the process's gateway (db/gateway.py), off the event loop:
+queries on its readers, small changes on its writer, and each scan or watch refresh on a
+connection of its own, so a long scan never blocks a listing and short changes go between its
+batches. Every change publishes `DataChanged(origin="scout")`; scans also publish `ScanProgress`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from casparian_core.config import Settings
-from casparian_core.db.connection import connect, translated_errors
+from casparian_core.db.gateway import Gateway
 from casparian_core.events import DataChanged, EventBus, ScanProgress
 from casparian_core.scout import queries, rules, sources, tagging
 from casparian_core.scout.errors import FileNotCataloguedError
 from casparian_core.scout.preview import Preview, preview_file
-from casparian_core.scout.queries import FilePage, FileQuery, TagCounts
+from casparian_core.scout.queries import CatalogCounts, FilePage, FileQuery, TagCounts
 from casparian_core.scout.rules import RuleInfo
 from casparian_core.scout.sources import SourceInfo, SourceRecord
 from casparian_core.scout.watch import Watcher
@@ -31,15 +31,12 @@ if TYPE_CHECKING:
     from casparian_core.scout.scanner import ProgressCallback, ScanSummary
 
 ORIGIN = "scout"
-T = TypeVar("T")
 
 
 class Scout:
-    def __init__(self, settings: Settings, events: EventBus) -> None:
-        self._database = settings.database_path
+    def __init__(self, db: Gateway, events: EventBus) -> None:
+        self._db = db
         self._events = events
-        self._conn: sqlite3.Connection | None = None
-        self._conn_lock = threading.Lock()
         # One scan at a time per source: a watch refresh waits for a running scan and v.v.
         self._scan_locks: dict[int, threading.Lock] = {}
         self._scan_locks_guard = threading.Lock()
@@ -47,10 +44,6 @@ class Scout:
 
     async def close(self) -> None:
         await self.stop_watching()
-        with self._conn_lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     # Scanning.
 
@@ -73,7 +66,7 @@ class Scout:
         if tag is not None:
             tagging.validate_tag(tag)
         folder = await asyncio.to_thread(sources.resolve_folder, path)
-        source = await self._run(sources.register, folder, name)
+        source = await self._db.write(sources.register, folder, name)
         self._changed()
 
         def progress(event: ScanProgress) -> None:
@@ -88,7 +81,7 @@ class Scout:
             for query in [FileQuery(source_id=source.id, glob=p) for p in patterns] or [
                 FileQuery(source_id=source.id)
             ]:
-                await self._run(tagging.tag_files, query, tag)
+                await self._db.write(tagging.tag_files, query, tag)
         self._changed()
         return summary
 
@@ -101,26 +94,18 @@ class Scout:
     ) -> ScanSummary:
         from casparian_core.scout.scanner import Scanner  # lazily, see the imports
 
-        with self._scan_lock(source.id), translated_errors(self._database):
-            conn = connect(self._database)
-            try:
-                scanner = Scanner(
-                    conn, source, hash_files=hash_files, on_progress=on_progress, cancel=cancel
-                )
-                return scanner.scan()
-            finally:
-                conn.close()
+        with self._scan_lock(source.id), self._db.own_connection() as conn:
+            scanner = Scanner(
+                conn, source, hash_files=hash_files, on_progress=on_progress, cancel=cancel
+            )
+            return scanner.scan()
 
     def _refresh_paths(self, source: SourceRecord, rel_paths: list[str]) -> None:
         from casparian_core.scout.scanner import Scanner  # lazily, see the imports
 
-        with self._scan_lock(source.id):
-            conn = connect(self._database)
-            try:
-                for rel_path in rel_paths:
-                    Scanner(conn, source, on_progress=self._events.publish).refresh(rel_path)
-            finally:
-                conn.close()
+        with self._scan_lock(source.id), self._db.own_connection() as conn:
+            for rel_path in rel_paths:
+                Scanner(conn, source, on_progress=self._events.publish).refresh(rel_path)
 
     def _scan_lock(self, source_id: int) -> threading.Lock:
         with self._scan_locks_guard:
@@ -129,19 +114,19 @@ class Scout:
     # Sources.
 
     async def sources(self) -> list[SourceInfo]:
-        return await self._run(sources.list_sources)
+        return await self._db.read(sources.list_sources)
 
     async def find_source(self, name: str) -> SourceRecord:
         """The source called `name`; raises SourceNotFoundError."""
-        return await self._run(sources.find, name)
+        return await self._db.read(sources.find, name)
 
     async def remove_source(self, name: str) -> SourceRecord:
-        removed = await self._run(sources.remove, name)
+        removed = await self._db.write(sources.remove, name)
         self._changed()
         return removed
 
     async def set_watch(self, name: str, on: bool) -> SourceRecord:
-        source = await self._run(sources.set_watch, name, on)
+        source = await self._db.write(sources.set_watch, name, on)
         if self._watcher is not None:
             self._watcher.reload()
         self._changed()
@@ -149,35 +134,38 @@ class Scout:
 
     # Files and tags.
 
+    async def counts(self) -> CatalogCounts:
+        return await self._db.read(queries.catalog_counts)
+
     async def tags(self, source_id: int | None = None) -> TagCounts:
-        return await self._run(queries.tag_counts, source_id)
+        return await self._db.read(queries.tag_counts, source_id)
 
     async def files_page(
         self, query: FileQuery | None = None, *, offset: int = 0, limit: int = 100
     ) -> FilePage:
         """One page of files in (source, relative path) order; count_files gives the total."""
-        return await self._run(
+        return await self._db.read(
             lambda conn: queries.files_page(conn, query or FileQuery(), offset=offset, limit=limit)
         )
 
     async def count_files(self, query: FileQuery | None = None, at_most: int | None = None) -> int:
         """The number of files `query` selects; with `at_most`, `at_most + 1` stands for "more
         than at_most" (cheaper: counting stops there)."""
-        return await self._run(queries.count_files, query or FileQuery(), at_most)
+        return await self._db.read(queries.count_files, query or FileQuery(), at_most)
 
     async def tag_files(self, query: FileQuery, tag: str) -> int:
         """Tag (manually) every file `query` selects; returns how many."""
-        changed = await self._run(tagging.tag_files, query, tag)
+        changed = await self._db.write(tagging.tag_files, query, tag)
         self._changed()
         return changed
 
     async def untag_files(self, query: FileQuery) -> int:
-        changed = await self._run(tagging.untag_files, query)
+        changed = await self._db.write(tagging.untag_files, query)
         self._changed()
         return changed
 
     async def preview(self, file_id: int) -> Preview:
-        found = await self._run(queries.file_by_id, file_id)
+        found = await self._db.read(queries.file_by_id, file_id)
         if found is None:
             raise FileNotCataloguedError(file_id)
         return await asyncio.to_thread(preview_file, *found)
@@ -185,7 +173,7 @@ class Scout:
     # Rules.
 
     async def rules(self) -> list[RuleInfo]:
-        return await self._run(rules.list_rules)
+        return await self._db.read(rules.list_rules)
 
     async def add_rule(
         self,
@@ -202,7 +190,7 @@ class Scout:
                 conn, pattern, tag, priority=priority, source_id=source_id, name=name
             )
 
-        rule_id = await self._run(add)
+        rule_id = await self._db.write(add)
         self._changed()
         return rule_id
 
@@ -228,15 +216,15 @@ class Scout:
                 name=name,
             )
 
-        await self._run(update)
+        await self._db.write(update)
         self._changed()
 
     async def remove_rule(self, rule_id: int) -> None:
-        await self._run(rules.remove_rule, rule_id)
+        await self._db.write(rules.remove_rule, rule_id)
         self._changed()
 
     async def set_rule_enabled(self, rule_id: int, enabled: bool) -> None:
-        await self._run(rules.set_rule_enabled, rule_id, enabled)
+        await self._db.write(rules.set_rule_enabled, rule_id, enabled)
         self._changed()
 
     # Watching.
@@ -244,7 +232,7 @@ class Scout:
     async def start_watching(self) -> None:
         """Follow the sources with watching on until stop_watching() (or close())."""
         if self._watcher is None:
-            self._watcher = Watcher(lambda: self._run(sources.watched), self._refresh)
+            self._watcher = Watcher(lambda: self._db.read(sources.watched), self._refresh)
             self._watcher.start()
 
     async def stop_watching(self) -> None:
@@ -257,16 +245,6 @@ class Scout:
         self._events.publish(DataChanged(origin=f"{ORIGIN} watch"))
 
     # Plumbing.
-
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        """Run `function(conn, *args)` in a thread on the shared connection."""
-        return await asyncio.to_thread(self._call, function, *args)
-
-    def _call(self, function: Callable[..., T], *args: object) -> T:
-        with self._conn_lock, translated_errors(self._database):
-            if self._conn is None:
-                self._conn = connect(self._database)
-            return function(self._conn, *args)
 
     def _changed(self) -> None:
         self._events.publish(DataChanged(origin=ORIGIN))

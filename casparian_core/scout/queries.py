@@ -244,3 +244,60 @@ def _escape_like(text: str) -> str:
         .replace("%", LIKE_ESCAPE + "%")
         .replace("_", LIKE_ESCAPE + "_")
     )
+
+
+@dataclass(frozen=True)
+class CatalogCounts:
+    """The catalogue's headline numbers (present files only)."""
+
+    files: int
+    sources: int
+    tags: int
+    untagged_files: int
+
+
+def catalog_counts(conn: sqlite3.Connection) -> CatalogCounts:
+    tags = tag_counts(conn)
+    sources = conn.execute("SELECT count(*) FROM scout_sources").fetchone()[0]
+    return CatalogCounts(tags.total, sources, len(tags.tags), tags.untagged)
+
+
+# SQLite allows 32766 parameters a statement since 3.32; stay well below.
+PATHS_PER_STATEMENT = 900
+
+
+def tagged_paths(
+    conn: sqlite3.Connection, tags: list[str], limit: int, among: list[str] | None = None
+) -> list[str]:
+    """Absolute paths of present files carrying one of `tags`, in path order, at most `limit`;
+    with `among`, only those paths. Few files carry given tags: sorting them is cheap (the tag
+    is indexed)."""
+    if not tags:
+        return []
+    marks = ", ".join("?" * len(tags))
+    sql = f"SELECT path FROM scout_files WHERE status != 'missing' AND tag IN ({marks})"
+    if among is None:
+        rows = conn.execute(f"{sql} ORDER BY path LIMIT ?", (*tags, limit))
+        return [path for (path,) in rows]
+    found: list[str] = []
+    for start in range(0, len(among), PATHS_PER_STATEMENT):
+        chunk = among[start : start + PATHS_PER_STATEMENT]
+        found += [
+            path
+            for (path,) in conn.execute(
+                f"{sql} AND path IN ({', '.join('?' * len(chunk))})", (*tags, *chunk)
+            )
+        ]
+    return sorted(found)[:limit]
+
+
+def other_paths(conn: sqlite3.Connection, tags: list[str], limit: int) -> list[str]:
+    """Absolute paths of present files carrying none of `tags`, in catalogue order (no sort
+    over what may be a million rows), at most `limit`."""
+    marks = ", ".join("?" * len(tags))
+    rows = conn.execute(
+        "SELECT path FROM scout_files WHERE status != 'missing'"
+        f" AND (tag IS NULL OR tag NOT IN ({marks})) ORDER BY id LIMIT ?",
+        (*tags, limit),
+    )
+    return [path for (path,) in rows]

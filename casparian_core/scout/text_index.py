@@ -99,7 +99,7 @@ class BackgroundFill:
     """
 
     def __init__(self, database: Path) -> None:
-        self._conn = connect(database)
+        self._conn = connect(database, migrating=False)  # the scan's gateway migrated it
         self._wake = threading.Event()
         self._stopping = False
         self._error: BaseException | None = None

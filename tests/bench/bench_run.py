@@ -133,9 +133,16 @@ def _rounds_text(rounds: list[tuple[float, float, float]]) -> str:
     return ", ".join(" / ".join(f"{seconds:.2f}" for seconds in round_) for round_ in rounds)
 
 
-def _freeze_once(result: RunResult) -> None:
-    if not gc.get_freeze_count():
-        gc.freeze()
+class _FreezeOnce:
+    """As `casparian run` does: gc.freeze() after the first result, once."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+
+    def __call__(self, result: RunResult) -> None:
+        if not self.frozen:
+            gc.freeze()
+            self.frozen = True
 
 
 def small_files(folder: Path, parser: Path) -> None:
@@ -160,7 +167,7 @@ def small_files(folder: Path, parser: Path) -> None:
     start = time.perf_counter()
     # As `casparian run` does (casparian_cli/run.py): what is alive after the first input
     # (pyarrow's and pandas' modules) is left out of the garbage collector's full passes.
-    results = run_parser(parser, inputs, settings, options, on_result=_freeze_once)
+    results = run_parser(parser, inputs, settings, options, on_result=_FreezeOnce())
     engine = time.perf_counter() - start
     assert all(result.status == "COMPLETED" for result in results)
     overhead_ms = (engine - baseline) / SMALL_FILES * 1000

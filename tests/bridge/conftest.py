@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import pytest
 
@@ -78,3 +82,26 @@ def run(
     collected = collected or Collected()
     job = protocol.Job("job-1", str(parser), str(input_path), "out", class_name)
     return process.run_job(job, collected.on_data), collected
+
+
+GONE_WITHIN_SECS = 60.0  # a guard against a hung test, not a speed claim
+POLL_SECS = 0.05
+
+
+def wait_gone(pid: int) -> None:
+    """Wait until `pid` has ended: reaped when it was reparented to us (pytest may be a
+    subreaper after other tests), or gone, or a zombie of someone else."""
+    deadline = time.monotonic() + GONE_WITHIN_SECS
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    return
+            except psutil.NoSuchProcess:
+                return
+        time.sleep(POLL_SECS)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the process {pid} was still running {GONE_WITHIN_SECS:g} s later")

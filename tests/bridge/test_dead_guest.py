@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 import zmq
 
-from casparian_core.bridge import protocol
 from casparian_core.bridge.host import GuestProcess
 from casparian_core.bridge.protocol import ErrorCode, Job
 from casparian_core.config import Settings
@@ -29,15 +28,16 @@ ROWS_PER_INPUT = 300
 INPUTS_PER_RUN = 4
 ITERATIONS = 12
 
-# Closes the guest's own connection to the host, says so in a marker file, then lives on: the
-# host's next send finds no peer (EHOSTUNREACH) while the process still runs.
+# Closes the guest's own connection to the host, says so in a marker file (in its TMPDIR, the
+# only folder it may write), then lives on: the host's next send finds no peer (EHOSTUNREACH)
+# while the process still runs.
 DROP_CONNECTION = """
-    import gc, pathlib, time
+    import gc, os, pathlib, time
     def parse(path):
         if path.endswith("dropped"):
             [guest] = [o for o in gc.get_objects() if type(o).__name__ == "Guest"]
             guest._socket.close(linger=0)
-            pathlib.Path(path).touch()
+            pathlib.Path(os.environ["TMPDIR"], "dropped").touch()
             time.sleep(60)
         return [{"path": path}]
 """
@@ -74,11 +74,12 @@ def test_a_job_sent_to_a_guest_that_lost_its_connection_is_not_an_exception(
     guest: GuestProcess, write_parser: WriteParser, tmp_path: Path
 ) -> None:
     parser = write_parser(DROP_CONNECTION)
-    marker = tmp_path / "dropped"
     first, second = Collected(), Collected()
-    guest.start_job(Job("job-1", str(parser), str(marker), "out", None))
-    assert guest._socket is not None
-    wait_until_unroutable(guest._socket, protocol.MAIN_ROUTING_ID, marker)
+    guest.start_job(Job("job-1", str(parser), "dropped", "out", None))
+    assert guest._socket is not None and guest._gate is not None
+    assert guest.private_dir is not None
+    marker = Path(guest.private_dir, "dropped")
+    wait_until_unroutable(guest._socket, guest._gate.main_id, marker)
     guest.start_job(Job("job-2", str(parser), "fine", "out", None))  # raised ZMQError before
     dropped = guest.finish_job(first.on_data)
     served = guest.finish_job(second.on_data)

@@ -34,10 +34,12 @@ SAID = ("p: log", "print", "stderr", "fd", "child", "partial")
 # version and its log frames no job. Built from bytes, over the same real socket.
 OLD_GUEST = """
     import json, os, struct, sys, zmq
-    endpoint = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--endpoint="))
+    from casparian_core.bridge.guest import read_link, secure
+    options = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
+    link = read_link(int(options["link-fd"]))  # connecting is the same in both versions
     socket = zmq.Context().socket(zmq.DEALER)
-    socket.setsockopt(zmq.ROUTING_ID, b"main")
-    socket.connect(endpoint)
+    secure(socket, link, link["main_id"])
+    socket.connect(options["endpoint"])
     def send(signal, payload):
         socket.send_multipart([struct.pack(">I", signal), payload])
     hello = {"pid": os.getpid(), "python": sys.version}

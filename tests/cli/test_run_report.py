@@ -125,7 +125,7 @@ def test_one_tiny_input_reads_right(tmp_path: Path) -> None:
     assert re.fullmatch(r"amounts 1 on one\.csv: COMPLETED in (\d+ ms|\d+\.\d\d s)", head), head
     assert "MB/s" not in result.stdout and "0.00 s" not in result.stdout
     assert "  amounts: 1 row written to " in result.stdout
-    assert "first row" in result.stdout and "1 rows" not in result.stdout
+    assert "first 1 row\n" in result.stdout and "1 rows" not in result.stdout
 
 
 def test_a_contract_mismatch_says_what_to_do_once(tmp_path: Path) -> None:

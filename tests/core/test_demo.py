@@ -46,3 +46,33 @@ def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path)
     )
     stats = json.loads(status.stdout)
     assert (stats["files"], stats["sources"], stats["tags"]) == (1, 1, 1)  # a.csv, tagged sales
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_parses_the_samples_once_so_home_opens_with_tables(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = run_demo(home, REPO / "examples", REPO / "parsers")
+    assert first.returncode == 0, first.stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "casparian_cli", "--home", str(home), "status", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stats = json.loads(status.stdout)
+    assert stats["tables"] == 4  # one per example parser, plus their quarantine outputs
+    assert stats["rows"] > 0 and stats["quarantined_rows"] > 0
+    assert (home / "output" / "sales_quarantine").is_dir()
+
+    again = run_demo(home, REPO / "examples", REPO / "parsers")
+    assert again.returncode == 0, again.stderr
+    assert "8 files already parsed" in again.stdout
+    restats = subprocess.run(
+        [sys.executable, "-m", "casparian_cli", "--home", str(home), "status", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(restats.stdout)["rows"] == stats["rows"]  # nothing added twice

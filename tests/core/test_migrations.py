@@ -12,10 +12,10 @@ from casparian_core.db.connection import (
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
-DESIGN_TABLES = {
-    "scout_sources",
-    "scout_files",
-    "scout_tagging_rules",
+# The tables of the features that exist; each later feature creates its own in its migration.
+FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
+# Made by migration 1 ahead of their features, dropped by migration 3.
+UNUSED_TABLES = {
     "cf_parsers",
     "cf_parser_topics",
     "cf_contracts",
@@ -29,11 +29,37 @@ DESIGN_TABLES = {
 }
 
 
-def test_new_database_gets_every_table_and_the_latest_version(tmp_path: Path) -> None:
+def tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type='table'")}
+
+
+def test_new_database_gets_the_features_tables_and_the_latest_version(tmp_path: Path) -> None:
     conn = connect(tmp_path / "cf.sqlite3")
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables >= DESIGN_TABLES
+    assert tables(conn) == FEATURE_TABLES
     assert schema_version(conn) == LATEST_VERSION == len(MIGRATIONS)
+
+
+def test_version_2_loses_the_unused_tables_and_keeps_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cf.sqlite3"
+    with monkeypatch.context() as version_2:
+        version_2.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:2])
+        version_2.setattr("casparian_core.db.connection.LATEST_VERSION", 2)
+        old = connect(path)
+        assert tables(old) == FEATURE_TABLES | UNUSED_TABLES
+        old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
+        old.execute(
+            "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status,"
+            " tested_at) VALUES ('p', '/p.py', '/s/a', 'COMPLETED', 't')"
+        )
+        old.close()
+
+    conn = connect(path)
+
+    assert tables(conn) == FEATURE_TABLES
+    assert conn.execute("SELECT name FROM scout_sources").fetchall() == [("s",)]
+    assert conn.execute("SELECT count(*) FROM cf_parser_tests").fetchone() == (1,)
 
 
 def test_connection_pragmas(tmp_path: Path) -> None:

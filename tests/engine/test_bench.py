@@ -135,3 +135,30 @@ async def test_re_runs_use_a_warm_guest_until_the_parser_file_changes(
     changed = await pid_and_version()
     assert first[1] == again[1] == 1 and changed[1] == 22
     assert first[0] == again[0] != changed[0]
+
+
+async def test_a_failed_candidate_comes_first_even_past_the_limit(service: CoreService) -> None:
+    [sales] = install(service, "sales_csv.py")
+    conn = sqlite3.connect(service.settings.database_path)
+    conn.execute(
+        "INSERT INTO scout_sources (id, name, path, created_at) VALUES (1, 's', '/s', 't')"
+    )
+    conn.executemany(
+        "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status, tag,"
+        " first_seen, last_seen) VALUES (1, ?, ?, 1, 1, 'new', 'sales', 't', 't')",
+        [(f"/s/{n:03}.csv", f"{n:03}.csv") for n in range(50)],
+    )
+    conn.execute(
+        "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status, tested_at)"
+        " VALUES ('sales_csv', '/p.py', '/s/049.csv', 'FAILED', 't')"
+    )
+    conn.commit()
+    conn.close()
+
+    candidates = await service.bench.candidate_files(sales, limit=3)
+
+    assert candidates == [
+        Candidate(Path("/s/049.csv"), topic_bound=True, failed_before=True),
+        Candidate(Path("/s/000.csv"), topic_bound=True, failed_before=False),
+        Candidate(Path("/s/001.csv"), topic_bound=True, failed_before=False),
+    ]

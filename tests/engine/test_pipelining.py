@@ -4,7 +4,6 @@ background: results, skips and failures stay exactly what they would be one inpu
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,6 +14,7 @@ from casparian_core.engine.results import RunOptions, RunStatus
 from casparian_core.engine.run import run_parser
 from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
+from tests.engine.helpers import write_inputs
 from tests.engine.test_run_parser import SALES_PARSER
 
 WAIT_SECS = 20
@@ -26,14 +26,6 @@ CRASH_ON_MARK = SALES_PARSER.replace(
     "            import os; os._exit(9)\n"
     "        return csv.read_csv(path)",
 )
-
-
-def write_inputs(folder: Path, texts: list[str]) -> list[Path]:
-    paths = []
-    for number, text in enumerate(texts):
-        paths.append(folder / f"in{number}.csv")
-        paths[-1].write_text(text)
-    return paths
 
 
 def test_the_same_input_twice_runs_once_then_skips(
@@ -74,12 +66,11 @@ def test_cancelling_while_an_input_parses_keeps_the_finished_ones_and_nothing_of
 ) -> None:
     # The inputs before the blocked one are finished, their commits possibly still pending in
     # the sink's background thread: they stay; the blocked input and the rest leave nothing.
-    marker = tmp_path / "blocked"
     parser = write_parser(
         SALES_PARSER.replace(
             "return csv.read_csv(path)",
             "if open(path).readline().strip() == 'block':\n"
-            f"            import pathlib, time; pathlib.Path({str(marker)!r}).touch()\n"
+            "            import time; print('blocked', flush=True)\n"
             "            time.sleep(60)\n"
             "        return csv.read_csv(path)",
         )
@@ -88,17 +79,14 @@ def test_cancelling_while_an_input_parses_keeps_the_finished_ones_and_nothing_of
     inputs = write_inputs(tmp_path, texts)
     cancel = threading.Event()
 
-    def cancel_once_blocked() -> None:
-        deadline = time.monotonic() + WAIT_SECS
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        cancel.set()
+    def cancel_once_blocked(job_id: str | None, level: int, text: str) -> None:
+        if text == "blocked":  # the guest's stdout: it may write no file to say so
+            cancel.set()
 
-    canceller = threading.Thread(target=cancel_once_blocked)
-    canceller.start()
     sink = f"parquet://{tmp_path / 'out'}"
-    results = run_parser(parser, inputs, fast_settings, RunOptions(sink), cancel=cancel)
-    canceller.join()
+    results = run_parser(
+        parser, inputs, fast_settings, RunOptions(sink), on_log=cancel_once_blocked, cancel=cancel
+    )
     statuses = [r.status for r in results]
     # The blocked input's job is sent ahead: it may start while the host still validates and
     # writes the input before it, which the cancel then stops too. Every input is either

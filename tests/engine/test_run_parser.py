@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -21,6 +19,7 @@ from casparian_core.engine.run import run_parser
 from casparian_core.errors import ErrorCode
 from casparian_core.sinks import SinkError
 from tests.bridge.conftest import WriteParser
+from tests.engine.helpers import run_with_file_size_limit
 
 SALES_PARSER = """
     name = "sales"
@@ -337,7 +336,6 @@ def test_venv_runs_the_guest_with_that_python(
 def test_disk_full_in_the_host_writes_fails_without_partial_output(
     write_parser: WriteParser, home: Path, tmp_path: Path
 ) -> None:
-    # The host writes the sink, so the limit goes on a host process of its own (not pytest).
     parser = write_parser(
         """
         import os
@@ -351,30 +349,7 @@ def test_disk_full_in_the_host_writes_fails_without_partial_output(
     data.write_text("anything")
     out = tmp_path / "out"
 
-    def limit_file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
-        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
-
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "casparian_cli",
-            "--home",
-            str(home),
-            "run",
-            str(parser),
-            str(data),
-            "--sink",
-            f"parquet://{out}",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        preexec_fn=limit_file_size,
-        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-        check=False,
-    )
+    completed = run_with_file_size_limit(home, parser, data, f"parquet://{out}", 256 * 1024)
     assert completed.returncode == 1, completed.stderr
     document = json.loads(completed.stdout)
     assert (document["status"], document["error_code"]) == (RunStatus.FAILED, ErrorCode.SINK_ERROR)

@@ -191,3 +191,70 @@ def test_the_engine_leaves_the_garbage_collector_alone(
     assert all(result.ok for result in results)
     assert frozen_while_running == [frozen_before] * 3 and gc.isenabled()
     assert gc.get_freeze_count() == frozen_before
+
+
+def test_a_file_changed_while_parsed_fails_transiently_and_writes_nothing(
+    fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
+) -> None:
+    # The parser reads the file, says so, and returns once the file has grown: the test
+    # appends a line when it hears it (the host would otherwise record the old hash).
+    parser = write_parser(
+        """
+        import logging, os, time
+        def parse(path):
+            text = open(path).read()
+            if text.endswith("more"):
+                return [{"text": text}]
+            logging.getLogger("p").info("read")
+            for _ in range(2000):  # bounded: 20 s at most
+                if os.stat(path).st_size > len(text):
+                    break
+                time.sleep(0.01)
+            return [{"text": text}]
+        """
+    )
+    [item] = inputs(tmp_path, 1)
+
+    def append_when_read(_level: int, text: str) -> None:
+        if "read" in text:
+            with item.path.open("a") as appending:
+                appending.write(" and more")
+
+    with session_on(parser, fast_settings, tmp_path / "out") as session:
+        session.submit(InputItem(item.path, item.input_key, on_log=append_when_read))
+        [changed] = session.results()
+        session.submit(item)  # its next run reads the file as it is now
+        [again] = session.results()
+    assert (changed.status, changed.error_code) == (RunStatus.FAILED, ErrorCode.INPUT_CHANGED)
+    assert changed.transient and changed.rows == 0
+    assert again.status == RunStatus.COMPLETED
+    assert pq.read_table(tmp_path / "out").column("text").to_pylist() == ["text 0 and more"]
+
+
+def test_log_lines_of_jobs_sent_ahead_reach_their_own_input(
+    fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
+) -> None:
+    # Every job after the first is sent while the one before is received: its lines arrive
+    # interleaved with that one's, and the job id on each line routes it.
+    items = inputs(tmp_path, 6)
+    heard: dict[str, list[str]] = {item.input_key: [] for item in items}
+    unrouted: list[tuple[str | None, str]] = []
+
+    def on_log(job_id: str | None, _level: int, text: str) -> None:
+        unrouted.append((job_id, text))
+
+    parser = write_parser(PID_PARSER)
+    with session_on(parser, fast_settings, tmp_path / "out", on_log=on_log) as session:
+        for item in items:
+            lines = heard[item.input_key]
+            session.submit(
+                InputItem(
+                    item.path,
+                    item.input_key,
+                    on_log=lambda _, text, lines=lines: lines.append(text),
+                )
+            )
+        assert all(result.ok for result in session.results())
+    for key, lines in heard.items():
+        assert [line for line in lines if "parsing" in line] == [f"p: parsing {key}"], key
+    assert not any("parsing" in text for _, text in unrouted)

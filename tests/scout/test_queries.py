@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from casparian_core.scout import queries
 from casparian_core.scout.queries import UNTAGGED, FileQuery
 from casparian_core.service import CoreService
 from tests.scout.conftest import write_tree
@@ -82,3 +83,17 @@ async def test_bulk_tagging_the_filtered_files(service: CoreService, data: Path)
     counts = await service.scout.tags()
     assert dict(counts.tags) == {"batch2": 8, "sales": 8}
     assert counts.untagged == 9
+
+
+async def test_tagged_paths_among_many_keeps_order_and_limit(
+    service: CoreService, data: Path
+) -> None:
+    await _catalogue_of_25(service, data)
+    csv = sorted(str(p) for p in data.rglob("*.csv"))
+    # More paths than one statement takes, most of them not catalogued at all.
+    among = [f"/nowhere/{n}" for n in range(2000)] + csv[::-1] + [str(data / "d0/file_00.log")]
+    found = await service.db.read(queries.tagged_paths, ["sales"], 5, among=among)
+    assert found == csv[:5]
+    assert await service.db.read(queries.tagged_paths, ["sales"], 100) == csv
+    others = await service.db.read(queries.other_paths, ["sales"], 100)
+    assert sorted(others) == sorted(str(p) for p in data.rglob("*.log"))

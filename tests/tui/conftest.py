@@ -55,7 +55,7 @@ async def until(pilot, condition: Callable[[], bool], what: str) -> None:  # typ
 
 @pytest.fixture
 def seeded_settings(settings: Settings) -> Settings:
-    """A home with sources, files, parsers, tests, an output table and jobs in every state."""
+    """A home with sources, files, parsers, tests and output tables (no jobs: no queue yet)."""
     prepare_home(settings)
     conn = sqlite3.connect(settings.database_path)
     conn.execute("INSERT INTO scout_sources (id, name, path, created_at) VALUES (1,'a','/a','t')")
@@ -69,11 +69,6 @@ def seeded_settings(settings: Settings) -> Settings:
         "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status, tested_at)"
         " VALUES ('sales', '/p', '/x/1', ?, '2026-11-27T10:00:00.000000Z')",
         [("COMPLETED",), ("FAILED",)],
-    )
-    conn.executemany(
-        "INSERT INTO cf_processing_queue (parser_name, parser_version, input_path, status,"
-        " created_at) VALUES ('sales', '1', '/x', ?, 't')",
-        [("FAILED",)] + [("COMPLETED",)] * 8,
     )
     conn.commit()
     conn.close()
