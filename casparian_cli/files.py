@@ -7,9 +7,8 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
+from casparian_core.api import UNTAGGED, FilePage, FileQuery, format_bytes
 from casparian_core.config import Settings
-from casparian_core.scout.queries import UNTAGGED, FilePage, FileQuery
-from casparian_core.units import format_bytes
 
 DEFAULT_LIMIT = 100
 

@@ -17,7 +17,7 @@ class HomeUse(StrEnum):
 
 
 def open_home(settings: Settings, use: HomeUse) -> None:
-    from casparian_core.home import prepare_home, verify_home
+    from casparian_core.api import prepare_home, verify_home
 
     if use is HomeUse.EXISTING:
         prepare_home(settings, create=False)

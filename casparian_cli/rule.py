@@ -7,8 +7,8 @@ import asyncio
 import json
 
 from casparian_cli.homes import HomeUse
+from casparian_core.api import RuleInfo
 from casparian_core.config import Settings
-from casparian_core.scout.rules import RuleInfo
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -20,15 +20,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casparian_cli.homes import HomeUse
+from casparian_core.api import (
+    RunOptions,
+    RunResult,
+    RunStatus,
+    expand_inputs,
+    format_bytes,
+    input_root,
+)
 from casparian_core.config import Settings
-from casparian_core.engine.inputs import expand_inputs, input_root
-from casparian_core.engine.results import RunOptions, RunResult, RunStatus
-from casparian_core.units import format_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from casparian_core.engine.plan import RunPlan
+    from casparian_core.api import RunPlan
 
 SHOWN_INPUTS = 20
 DEFAULT_OUTPUT_DIR = "output"  # without --sink: parquet://<current folder>/output
@@ -66,7 +71,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from casparian_core.parsers.metadata import ParserLoadError
+    from casparian_core.api import ParserLoadError
 
     if not args.parser.is_file():
         raise ParserLoadError(f"{args.parser}: no such parser file; check the path")
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         inherit_stdio=not (args.json or progress),
     )
     if args.whatif:
-        from casparian_core.engine.plan import plan_run
+        from casparian_core.api import plan_run
 
         plan = plan_run(args.parser, inputs, options, input_root(args.input))
         if args.json:

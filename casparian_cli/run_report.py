@@ -11,10 +11,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from casparian_core.engine.report import RATE_MIN_BYTES, preview_table, rates, top_reasons
-from casparian_core.engine.results import OutputResult, RunResult, RunStatus
-from casparian_core.scout.names import display_text
-from casparian_core.units import format_duration, plural
+from casparian_core.api import (
+    RATE_MIN_BYTES,
+    OutputResult,
+    RunResult,
+    RunStatus,
+    display_text,
+    format_duration,
+    plural,
+    preview_table,
+    rates,
+    top_reasons,
+)
 
 SHOWN_PER_LIST = 20  # inputs listed per status in a summary; --verbose shows every one
 STATUS_STYLES = {

@@ -10,12 +10,12 @@ import threading
 from typing import TYPE_CHECKING, TextIO
 
 from casparian_cli.homes import HomeUse
+from casparian_core.api import PatternWithoutTagError
 from casparian_core.config import Settings
-from casparian_core.scout.errors import PatternWithoutTagError
 
 if TYPE_CHECKING:
+    from casparian_core.api import ScanSummary
     from casparian_core.events import ScanProgress
-    from casparian_core.scout.scanner import ScanSummary
 
 TOP_EXTENSIONS = 8
 

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import json
 
+from casparian_core.api import SourceInfo, SourceRecord
 from casparian_core.config import Settings
-from casparian_core.scout.sources import SourceInfo, SourceRecord
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -8,11 +8,11 @@ import json
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
+from casparian_core.api import Stats, compact
 from casparian_core.config import Settings
-from casparian_core.stats import Stats, compact
 
 if TYPE_CHECKING:
-    from casparian_core.parsers.discovery import DiscoveredParser
+    from casparian_core.api import DiscoveredParser
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

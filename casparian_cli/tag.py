@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from casparian_core.api import FileQuery, NoMatchingFilesError
 from casparian_core.config import Settings
-from casparian_core.scout.errors import NoMatchingFilesError
-from casparian_core.scout.queries import FileQuery
 
 TARGET_HELP = (
     "a file or folder path, an absolute glob, or a glob on paths relative to their source "

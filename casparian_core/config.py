@@ -12,13 +12,23 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from casparian_core.errors import ConfigError
 
 ENV_PREFIX = "CASPARIAN_"
 DEFAULT_HOME = Path("~/.casparian_flow")
 DATABASE_NAME = "casparian_flow.sqlite3"
+# The least a guest needs to start (Python, pyarrow, ZeroMQ) and parse a small file, measured at
+# about 2x what worked (address space: 400-500 MB, sometimes short at 500; files: 13).
+GUEST_MINIMUMS = {"guest_max_memory_mb": 1024, "guest_max_open_files": 32}
 
 
 class Settings(BaseModel):
@@ -35,10 +45,13 @@ class Settings(BaseModel):
     # guest_timeout_secs means it hangs and it is killed (TIMEOUT).
     guest_heartbeat_secs: float = Field(default=1.0, gt=0)
     guest_timeout_secs: float = Field(default=30.0, gt=0)
+    # A wall-clock limit per input (a parser may set `timeout_secs` for its own): a parser
+    # blocked in a sleep or a read still heartbeats, and uses no CPU time.
+    guest_job_timeout_secs: float = Field(default=3600.0, gt=0)
     # Resource limits applied to every guest process.
-    guest_max_memory_mb: int = Field(default=8192, ge=64)
+    guest_max_memory_mb: int = Field(default=8192)
     guest_max_cpu_secs: int = Field(default=3600, ge=1)
-    guest_max_open_files: int = Field(default=1024, ge=16)
+    guest_max_open_files: int = Field(default=1024)
     # The bridge always admits only the guest the host started; this also encrypts its traffic
     # (ZeroMQ CURVE), at a cost on bulk data: docs/bridge.md.
     guest_encrypt_bridge: bool = False
@@ -48,6 +61,17 @@ class Settings(BaseModel):
     log_retention_bytes: int = Field(default=1024**3, ge=1024 * 1024)
     # How often the TUI's service looks for changes made by other processes (CLI, daemon).
     change_poll_secs: float = Field(default=1.0, gt=0)
+
+    @field_validator(*GUEST_MINIMUMS)
+    @classmethod
+    def _enough_to_start_a_guest(cls, value: int, info: ValidationInfo) -> int:
+        minimum = GUEST_MINIMUMS[str(info.field_name)]
+        if value < minimum:
+            raise ValueError(
+                f"{value} is below {minimum}, the least a guest needs to start Python, pyarrow "
+                "and ZeroMQ"
+            )
+        return value
 
     @property
     def database_path(self) -> Path:

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     PROTOCOL_ERROR = "PROTOCOL_ERROR"
     CANCELLED = "CANCELLED"
+    GUEST_START_FAILED = "GUEST_START_FAILED"  # the guest ended before it was ready: setup
     # Detected by the engine around the guest.
     SINK_ERROR = "SINK_ERROR"
     CONTRACT_ERROR = "CONTRACT_ERROR"

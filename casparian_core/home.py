@@ -17,7 +17,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from casparian_core.config import Settings
-from casparian_core.db.connection import connect
+from casparian_core.db.connection import connect, refuse_lost_database
 from casparian_core.errors import (
     DatabaseCorruptError,
     DatabaseLostError,
@@ -45,7 +45,7 @@ def prepare_home(settings: Settings, *, create: bool = True) -> bool:
     Nothing existing is overwritten: a corrupt or newer database stays exactly as it was.
     """
     if not home_exists(settings):
-        refuse_lost_database(settings)
+        _refuse_lost_database(settings)
         if not create:
             raise HomeNotFoundError(
                 f"There is no Casparian home at {settings.home} (no "
@@ -58,7 +58,7 @@ def prepare_home(settings: Settings, *, create: bool = True) -> bool:
     with _preparation_lock(settings.home):
         created = not home_exists(settings)
         if created:
-            refuse_lost_database(settings)
+            _refuse_lost_database(settings)
         with closing(connect(settings.database_path)) as conn:
             if not created and _looks_damaged(settings.database_path):
                 check_integrity(conn, settings.database_path)
@@ -87,8 +87,10 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def refuse_lost_database(settings: Settings) -> None:
-    """Raise DatabaseLostError when the home has outputs or parsers but no database."""
+def _refuse_lost_database(settings: Settings) -> None:
+    """Raise DatabaseLostError when the home shows it had a database (its path index, outputs
+    or parsers) but has none."""
+    refuse_lost_database(settings.database_path)
     if _has_entries(settings.output_dir) or _has_parsers(settings.parsers_dir):
         raise DatabaseLostError(
             f"{settings.home} holds outputs or parsers but its database "

@@ -12,9 +12,9 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from casparian_core.api import Stats
 from casparian_core.events import DataChanged, ParsersChanged
 from casparian_core.service import CoreService
-from casparian_core.stats import Stats
 from casparian_tui.messages import CoreEvent
 from casparian_tui.modes import MODES, Mode
 from casparian_tui.screens.help import HelpScreen, describe_bindings

@@ -69,15 +69,23 @@ class _StartedJob:
     job: protocol.Job
     guest: subprocess.Popen[bytes] | None = None  # the process it was sent to, if any
     failure: GuestFailure | None = None  # sending it failed: this is its outcome
+    sent_at: float = 0.0  # time.monotonic() when it was sent
 
 
 class GuestFailure(Exception):
     """The guest died, hung, or broke the protocol; it has been killed."""
 
-    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        detail: str | None = None,
+        exit_class: int = ExitClass.TRANSIENT,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.detail = detail
+        self.exit_class = exit_class  # a setup problem or a job over its time: PERMANENT
 
 
 class GuestUnreachable(GuestFailure):
@@ -127,6 +135,8 @@ class GuestProcess:
         self._ready = False  # the running guest said HELLO
         self._guest_id = ""  # names the running guest's descendants (confine.kill_guest)
         self._private_dir: str | None = None  # the only folder the running guest may write
+        self._idle_since = 0.0  # when the running guest's last result arrived
+        self._job_deadline: tuple[float, GuestFailure] | None = None  # the awaited job's
         self.jobs_served = 0  # by the current process; a respawn starts again at 0
 
     @property
@@ -180,7 +190,7 @@ class GuestProcess:
                 done = self._await_oldest(on_data, cancel, alone=True)
         except GuestFailure as failure:
             self.kill()
-            return JobOutcome(ExitClass.TRANSIENT, failure.code, str(failure), failure.detail)
+            return JobOutcome(failure.exit_class, failure.code, str(failure), failure.detail)
         except BaseException:
             self.kill()  # Ctrl+C, or validation/sink failed: the rest of this job is unwanted
             raise
@@ -204,7 +214,7 @@ class GuestProcess:
         guest = self._started[0].guest
         later = itertools.islice(self._started, 1, None)
         return (
-            failure.code != ErrorCode.CANCELLED
+            failure.code not in (ErrorCode.CANCELLED, ErrorCode.TIMEOUT)  # the oldest's, surely
             and guest is not None
             and any(started.guest is guest for started in later)
         )
@@ -230,6 +240,7 @@ class GuestProcess:
             for started in unsent:
                 self._send(protocol.encode_control(protocol.JOB, started.job))
                 started.guest = self._process
+                started.sent_at = time.monotonic()
         except GuestFailure as failure:
             if self._holds_jobs():
                 return  # it died holding jobs: the oldest one's finish_job reports how
@@ -278,6 +289,7 @@ class GuestProcess:
             reader.join()
         self._readers = []
         self._ready = False
+        self._idle_since = 0.0
         self.jobs_served = 0
         for started in self._started:
             started.guest = None  # each unfinished job goes to the next guest, or is dropped
@@ -426,7 +438,12 @@ class GuestProcess:
             received += 1
             on_data(output, table)
 
-        body = self._receive_until(protocol.DONE, count_data, cancel)
+        self._job_deadline = self._deadline(self._started[0])
+        try:
+            body = self._receive_until(protocol.DONE, count_data, cancel)
+        finally:
+            self._job_deadline = None
+        self._idle_since = time.monotonic()  # the guest starts its next job now
         try:
             done = protocol.parse_body(protocol.Done, body)
         except protocol.ProtocolError as exc:
@@ -440,6 +457,24 @@ class GuestProcess:
             )
         return done
 
+    def _deadline(self, started: _StartedJob) -> tuple[float, GuestFailure]:
+        """When the job must be done by (its wall-clock limit from when the guest started
+        it: when it was sent, or when the job before it ended), and its failure if not."""
+        limit: float
+        if started.job.timeout_secs is not None:
+            limit, where = started.job.timeout_secs, "`timeout_secs` in the parser"
+        else:
+            limit = self._settings.guest_job_timeout_secs
+            where = "guest_job_timeout_secs (config.toml or CASPARIAN_GUEST_JOB_TIMEOUT_SECS)"
+        failure = GuestFailure(
+            ErrorCode.TIMEOUT,
+            f"the parser spent more than {limit:g} s on this input (the limit set by {where}) "
+            f"and was stopped; look for a sleep or a blocking read, or raise {where} if the "
+            "input needs longer",
+            exit_class=ExitClass.PERMANENT,
+        )
+        return max(started.sent_at, self._idle_since) + limit, failure
+
     def _receive_until(
         self, signal_wanted: int, on_data: DataCallback | None, cancel: threading.Event | None
     ) -> dict[str, Any]:
@@ -452,6 +487,8 @@ class GuestProcess:
                     return body
             if cancel is not None and cancel.is_set():
                 raise GuestFailure(ErrorCode.CANCELLED, "the run was cancelled")
+            if self._job_deadline is not None and time.monotonic() > self._job_deadline[0]:
+                raise self._job_deadline[1]
             returncode = self._process.poll()
             if returncode is not None:
                 # Its last messages may still be in flight: a result means it did finish.
@@ -504,6 +541,8 @@ class GuestProcess:
         for reader in self._readers:
             reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None
+        if not self._ready and returncode != -signal.SIGKILL:  # SIGKILL came from outside
+            return self._start_failure(returncode, detail)
         if returncode < 0:
             name = signal.Signals(-returncode).name
             if -returncode == signal.SIGXCPU:
@@ -521,6 +560,24 @@ class GuestProcess:
             ErrorCode.CRASHED,
             f"the guest process exited with code {returncode} without reporting a result",
             detail,
+        )
+
+    def _start_failure(self, returncode: int, detail: str | None) -> GuestFailure:
+        """A guest that ended before its HELLO never ran a parser: its Python, its packages or
+        its limits are at fault, and running the input again would fail the same way."""
+        if returncode < 0:
+            how = f"died with {signal.Signals(-returncode).name}"
+        else:
+            how = f"exited with code {returncode}"
+        last = next((line.strip() for line in reversed(self._stderr_tail) if line.strip()), "")
+        said = f" ({last})" if last else ""
+        return GuestFailure(
+            ErrorCode.GUEST_START_FAILED,
+            f"the guest process {how} before it was ready{said}: check that "
+            f"{guest_python(self._venv)} has pyarrow and pyzmq installed, and that "
+            "guest_max_memory_mb and guest_max_open_files leave it room to start",
+            detail,
+            exit_class=ExitClass.PERMANENT,
         )
 
     def _log(self, job_id: str | None, level: int, text: str) -> None:

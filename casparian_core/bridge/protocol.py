@@ -76,6 +76,7 @@ class ErrorCode:
     TIMEOUT = "TIMEOUT"
     PROTOCOL_ERROR = "PROTOCOL_ERROR"
     CANCELLED = "CANCELLED"
+    GUEST_START_FAILED = "GUEST_START_FAILED"
 
 
 class ExitClass:
@@ -125,6 +126,7 @@ class Job:
     input_path: str
     output_name: str  # the single output of a Level 1 parser
     class_name: str | None  # the parser class of a Level 2 parser, None for Level 1
+    timeout_secs: int | None = None  # the parser's own wall-clock limit per input (the host's)
 
 
 @dataclass(frozen=True)

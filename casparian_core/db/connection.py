@@ -20,6 +20,7 @@ from casparian_core.errors import (
     CasparianError,
     DatabaseCorruptError,
     DatabaseLockedError,
+    DatabaseLostError,
     DatabaseWriteError,
     SchemaTooNewError,
 )
@@ -64,6 +65,7 @@ def connect(path: Path, *, migrating: bool = True) -> sqlite3.Connection:
     """A sync connection in autocommit mode (callers issue BEGIN themselves), schema up to date,
     with the path index attached. Without `migrating` the schema is only checked: for the
     gateway's connections, opened after prepare_home migrated the database."""
+    refuse_lost_database(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -81,6 +83,21 @@ def connect(path: Path, *, migrating: bool = True) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def refuse_lost_database(path: Path) -> None:
+    """SQLite makes a new, empty database where the file is missing or empty: never where its
+    path index shows there was one (deleted or truncated, maybe while the app had it open)."""
+    try:
+        lost = path.stat().st_size == 0
+    except OSError:  # missing, or a path through a file: SQLite says what is wrong
+        lost = True
+    if lost and path_index_file(path).exists():
+        raise DatabaseLostError(
+            f"{path} is missing or empty but its path index {path_index_file(path).name} is "
+            "still there, so the database was deleted or truncated: restore it from a backup, "
+            "or delete the path index too to start afresh."
+        )
 
 
 def database_error(exc: sqlite3.Error, path: Path | str) -> CasparianError | None:

@@ -93,6 +93,7 @@ class InputRun:
             str(self.item.path),
             self._info.default_output,
             self._info.class_name,
+            self._info.timeout_secs,
         )
         guest.start_job(job, self.item.cancel)
         self.job_sent = True

@@ -27,6 +27,8 @@ HINTS: dict[str, str] = {
     ErrorCode.CRASHED: "the parser's process died: run it with `casparian run` to see its "
     "output, and look for native code (ctypes, C extensions) or os._exit calls",
     ErrorCode.TIMEOUT: "look for an endless loop or a blocking read in the parser",
+    ErrorCode.GUEST_START_FAILED: "the parser never ran: fix the Python environment (--venv) or "
+    "the guest limits the message names, then run again",
     ErrorCode.PROTOCOL_ERROR: "the parser must not write to the bridge's sockets; this may also "
     "be a bug in Casparian",
     ErrorCode.SINK_ERROR: "choose a --sink location that is writable and has free space",

@@ -17,7 +17,7 @@ from casparian_core.contracts.errors import ContractError
 from casparian_core.contracts.model import OutputSpec, parse_outputs
 from casparian_core.errors import CasparianError, ErrorCode
 
-METADATA_FIELDS = ("name", "version", "topics", "outputs")
+METADATA_FIELDS = ("name", "version", "topics", "outputs", "timeout_secs")
 DEFAULT_VERSION = "0.0.0"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -38,6 +38,7 @@ class ParserInfo:
     outputs: dict[str, OutputSpec] | None  # the contract; None means "infer from the data"
     level: int  # 1: def parse(path); 2: class with parse(self, ctx)
     class_name: str | None  # the Level 2 class
+    timeout_secs: int | None = None  # its wall-clock limit per input; None: the setting's
 
     @property
     def declared_outputs(self) -> list[str]:
@@ -71,6 +72,7 @@ def read_parser_info(path: Path) -> ParserInfo:
     name = _typed(literals, "name", str, path) or path.stem
     version = _typed(literals, "version", str, path) or DEFAULT_VERSION
     topics = _topics(literals.get("topics"), path)
+    timeout_secs = _timeout(literals.get("timeout_secs"), path)
     raw_outputs = literals.get("outputs", (None, 0))[0]
     outputs = None if raw_outputs is None else parse_outputs(raw_outputs, source=str(path))
     if parser_class is None and outputs is not None and len(outputs) > 1:
@@ -88,6 +90,7 @@ def read_parser_info(path: Path) -> ParserInfo:
         outputs=outputs,
         level=1 if parser_class is None else 2,
         class_name=None if parser_class is None else parser_class.name,
+        timeout_secs=timeout_secs,
     )
 
 
@@ -174,3 +177,15 @@ def _topics(entry: tuple[Any, int] | None, path: Path) -> tuple[str, ...]:
             f"{path}:{line}: `topics` must be a list of non-empty strings, got {value!r}"
         )
     return tuple(value)
+
+
+def _timeout(entry: tuple[Any, int] | None, path: Path) -> int | None:
+    if entry is None:
+        return None
+    value, line = entry
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ParserLoadError(
+            f"{path}:{line}: `timeout_secs` must be a positive whole number of seconds, "
+            f"got {value!r}"
+        )
+    return value

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from casparian_core.engine.bench import Candidate
+from casparian_core.api import Candidate
 from casparian_tui.widgets.bench_paths import short_path
 from casparian_tui.widgets.filter_dropdown import move_highlight
 

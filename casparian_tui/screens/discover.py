@@ -15,9 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from casparian_core.api import UNTAGGED, FileQuery, Stats, Untagged, has_glob
 from casparian_core.errors import CasparianError
-from casparian_core.scout.queries import UNTAGGED, FileQuery, Untagged, has_glob
-from casparian_core.stats import Stats
 from casparian_tui.screens.base import EmptyState, ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
 from casparian_tui.screens.rules_manager import RuleDraft, RulesScreen

@@ -8,7 +8,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.events import Resize
 from textual.widgets import Static
 
-from casparian_core.stats import Stats
+from casparian_core.api import Stats
 from casparian_tui.modes import WORK_MODES
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.widgets.mode_card import ModeCard

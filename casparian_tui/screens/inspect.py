@@ -11,8 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Center, Middle, VerticalScroll
 from textual.widgets import Static
 
-from casparian_core.outputs import OutputTable
-from casparian_core.stats import Stats
+from casparian_core.api import OutputTable, Stats
 from casparian_tui.screens.base import EmptyState, ModeScreen
 
 NO_TABLES = (

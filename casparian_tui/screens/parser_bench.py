@@ -29,8 +29,7 @@ from casparian_tui.widgets.bench_paths import short_path
 from casparian_tui.widgets.bench_result import BenchResult
 
 if TYPE_CHECKING:
-    from casparian_core.engine.bench import BenchParser
-    from casparian_core.engine.results import RunResult
+    from casparian_core.api import BenchParser, RunResult
     from casparian_core.service import CoreService
 
 # Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
+from casparian_core.api import RuleInfo
 from casparian_core.errors import CasparianError
-from casparian_core.scout.rules import RuleInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor

@@ -17,9 +17,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from casparian_core.api import ScanSummary
 from casparian_core.errors import CasparianError
 from casparian_core.events import ScanProgress
-from casparian_core.scout.scanner import ScanSummary
 from casparian_core.service import CoreService
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from casparian_core.scout.sources import SourceInfo
+from casparian_core.api import SourceInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.screens.scan_dialog import ScanScreen

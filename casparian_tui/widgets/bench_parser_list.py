@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from casparian_core.engine.bench import BenchParser
+from casparian_core.api import BenchParser
 from casparian_tui.widgets.bench_paths import short_path, shorten_paths
 
 HEALTH_ICONS = {

@@ -13,9 +13,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
-from casparian_core.engine.report import RATE_MIN_BYTES, preview_table, rates, top_reasons
-from casparian_core.engine.results import OutputResult, RunResult, RunStatus
-from casparian_core.units import format_duration, plural
+from casparian_core.api import (
+    RATE_MIN_BYTES,
+    OutputResult,
+    RunResult,
+    RunStatus,
+    format_duration,
+    plural,
+    preview_table,
+    rates,
+    top_reasons,
+)
 from casparian_tui.widgets.bench_paths import short_path, shorten_paths
 
 SHOWN_LOG_LINES = 200  # the newest; a chatty parser must not grow the pane without bound

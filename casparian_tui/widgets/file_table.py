@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from textual.message import Message
 from textual.widgets import DataTable
 
-from casparian_core.scout.queries import FilePage, FileRow
-from casparian_core.units import format_bytes
+from casparian_core.api import FilePage, FileRow, format_bytes
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 PAGE_SIZE = 200

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
-from casparian_core.scout.preview import Preview, PreviewMode
+from casparian_core.api import Preview, PreviewMode
 
 TABLE_PREVIEW_ROWS = 30
 

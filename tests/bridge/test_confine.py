@@ -59,9 +59,9 @@ def parse(path):
 @pytest.mark.parametrize("how", ["fork", "double", "setsid", "double-setsid"])
 @pytest.mark.parametrize("ending", ["close", "kill"])
 def test_every_descendant_of_a_guest_ends_with_it(
-    fast_settings: Settings, write_parser: WriteParser, how: str, ending: str
+    settings: Settings, write_parser: WriteParser, how: str, ending: str
 ) -> None:
-    with GuestProcess(fast_settings) as guest:
+    with GuestProcess(settings) as guest:  # no short heartbeat timeout: forks may be slow
         outcome, collected = run(guest, write_parser(FORKING_PARSER.format(how=how)))
         assert outcome.ok, outcome
         [row] = collected.rows("out")
@@ -74,7 +74,7 @@ def test_every_descendant_of_a_guest_ends_with_it(
 
 @linux_only
 def test_descendants_of_a_crashed_guest_end_when_the_host_notices(
-    fast_settings: Settings, write_parser: WriteParser
+    settings: Settings, write_parser: WriteParser
 ) -> None:
     parser = write_parser(
         FORKING_PARSER.format(how="double-setsid").replace(
@@ -82,9 +82,7 @@ def test_descendants_of_a_crashed_guest_end_when_the_host_notices(
         )
     )
     lines: list[str] = []
-    with GuestProcess(
-        fast_settings, on_log=lambda job_id, level, text: lines.append(text)
-    ) as guest:
+    with GuestProcess(settings, on_log=lambda job_id, level, text: lines.append(text)) as guest:
         outcome, _ = run(guest, parser)
         assert outcome.error_code == ErrorCode.CRASHED
     [pid] = [int(line.split()[1]) for line in lines if line.startswith("pid ")]
@@ -92,7 +90,7 @@ def test_descendants_of_a_crashed_guest_end_when_the_host_notices(
 
 
 def test_a_guest_s_private_folder_is_its_tmpdir_only_its_own_and_removed_with_it(
-    fast_settings: Settings, write_parser: WriteParser
+    settings: Settings, write_parser: WriteParser
 ) -> None:
     parser = write_parser(
         """
@@ -103,7 +101,7 @@ def test_a_guest_s_private_folder_is_its_tmpdir_only_its_own_and_removed_with_it
             return [{"tmpdir": os.environ["TMPDIR"], "file": scratch.name}]
         """
     )
-    with GuestProcess(fast_settings) as guest:
+    with GuestProcess(settings) as guest:
         outcome, collected = run(guest, parser)
         assert outcome.ok, outcome
         [row] = collected.rows("out")
@@ -152,7 +150,7 @@ def test_a_confined_parser_cannot_write_outside_its_folder(
 
 @needs_landlock
 def test_a_run_whose_parser_deletes_another_run_s_output_fails_and_the_output_stays(
-    fast_settings: Settings, write_parser: WriteParser, tmp_path: Path
+    settings: Settings, write_parser: WriteParser, tmp_path: Path
 ) -> None:
     source = tmp_path / "ids.csv"
     source.write_text("id\n1\n2\n")
@@ -160,7 +158,7 @@ def test_a_run_whose_parser_deletes_another_run_s_output_fails_and_the_output_st
     honest = write_parser(
         "def parse(path):\n    import pyarrow.csv as csv\n    return csv.read_csv(path)\n"
     )
-    [done] = run_parser(honest, [source], fast_settings, RunOptions(f"parquet://{first}"))
+    [done] = run_parser(honest, [source], settings, RunOptions(f"parquet://{first}"))
     assert done.status == RunStatus.COMPLETED
     before = {path: path.read_bytes() for path in first.rglob("*") if path.is_file()}
     hostile = write_parser(
@@ -175,7 +173,7 @@ def test_a_run_whose_parser_deletes_another_run_s_output_fails_and_the_output_st
         """
     )
     [failed] = run_parser(
-        hostile, [source], fast_settings, RunOptions(f"parquet://{tmp_path / 'second'}")
+        hostile, [source], settings, RunOptions(f"parquet://{tmp_path / 'second'}")
     )
     assert failed.status == RunStatus.FAILED
     assert failed.error_code == ErrorCode.PERMISSION_ERROR

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import random
 import signal
 import threading
@@ -47,7 +46,9 @@ STRESS_PARSER = """
     version = "1.0.0"
     outputs = {"stress": {"id": {"type": "int64", "nullable": False}}}
     def parse(path):
+        import time
         import pyarrow.csv as csv
+        time.sleep(0.05)  # a guest lives long enough for the killer's random delays to hit
         table = csv.read_csv(path)
         half = table.num_rows // 2
         yield table.slice(0, half)
@@ -88,37 +89,44 @@ def test_a_job_sent_to_a_guest_that_lost_its_connection_is_not_an_exception(
 
 
 class GuestKiller:
-    """SIGKILLs some of the guests launched meanwhile, each after a random delay from its
-    launch, from its own thread. Signals go through a pidfd, so a reused pid is never hit."""
+    """SIGKILLs most of the guests launched meanwhile, each after a random delay from its
+    launch, from a timer thread of its own. Signals go through a pidfd, so a reused pid is
+    never hit."""
 
     def __init__(self, rng: random.Random, monkeypatch: pytest.MonkeyPatch) -> None:
         self._rng = rng
-        self._launched: queue.Queue[int | None] = queue.Queue()
+        self._timers: list[threading.Timer] = []
+        self._pidfds: list[int] = []
         self.kills = 0
         launch = GuestProcess.launch
 
-        def launch_and_report(process: GuestProcess) -> None:
+        def launch_and_doom(process: GuestProcess) -> None:
             before = process.pid
             launch(process)
             if process.pid is not None and process.pid != before:
-                self._launched.put(os.pidfd_open(process.pid))  # before anyone can reap it
+                self._doom(os.pidfd_open(process.pid))  # before anyone can reap it
 
-        monkeypatch.setattr(GuestProcess, "launch", launch_and_report)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        monkeypatch.setattr(GuestProcess, "launch", launch_and_doom)
 
-    def _run(self) -> None:
-        while (pidfd := self._launched.get()) is not None:
-            if self._rng.random() < 0.7:
-                time.sleep(self._rng.uniform(0, 0.8))  # a random point in its life
-                with contextlib.suppress(ProcessLookupError):
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                    self.kills += 1
-            os.close(pidfd)
+    def _doom(self, pidfd: int) -> None:
+        self._pidfds.append(pidfd)
+        if self._rng.random() < 0.8:
+            # A random point in its life: start-up, a job, between jobs, shutting down.
+            timer = threading.Timer(self._rng.uniform(0, 1.0), self._kill, (pidfd,))
+            self._timers.append(timer)
+            timer.start()
+
+    def _kill(self, pidfd: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            self.kills += 1
 
     def stop(self) -> None:
-        self._launched.put(None)
-        self._thread.join()
+        for timer in self._timers:
+            timer.cancel()
+            timer.join()
+        for pidfd in self._pidfds:
+            os.close(pidfd)
 
 
 def test_guests_killed_at_random_points_fail_only_their_inputs(

@@ -69,6 +69,7 @@ def test_a_home_with_parsers_and_outputs_that_lost_its_database_is_never_started
     home, data = make_home(tmp_path / "home"), write_files(tmp_path / "data", 2)
     (home / "parsers" / "sales.py").write_text("def parse(path):\n    return []\n")
     database = home / "casparian_flow.sqlite3"
+    (home / "casparian_flow.paths.sqlite3").unlink()  # the parsers alone tell
     if damage == "deleted":
         database.unlink()
     else:
@@ -86,6 +87,7 @@ def test_outputs_alone_also_mean_the_database_was_lost(tmp_path: Path) -> None:
     home = make_home(tmp_path / "home")
     (home / "output" / "sales").mkdir()
     (home / "casparian_flow.sqlite3").unlink()
+    (home / "casparian_flow.paths.sqlite3").unlink()  # the outputs alone tell
     one_sentence(casparian("rule", "add", "*.csv", "x", home=home), "missing or empty")
 
 
@@ -146,3 +148,22 @@ def test_a_copied_home_keeps_working(tmp_path: Path) -> None:
     assert sqlite3.connect(moved / "casparian_flow.sqlite3").execute(
         "PRAGMA quick_check"
     ).fetchone() == ("ok",)
+
+
+async def test_a_database_deleted_while_the_app_is_open_is_not_replaced(tmp_path: Path) -> None:
+    """The app keeps its connections; a scan opens a new one, where SQLite would quietly make
+    a new, empty database: its path index, still there, says one was lost."""
+    from casparian_core.config import load_settings
+    from casparian_core.errors import DatabaseLostError
+    from casparian_core.service import CoreService
+
+    home, data = make_home(tmp_path / "home"), write_files(tmp_path / "data", 3)
+    async with CoreService(load_settings(env={}, home=home)) as service:
+        await service.scout.scan(data)
+        database = home / "casparian_flow.sqlite3"
+        for companion in ("", "-wal", "-shm"):
+            Path(f"{database}{companion}").unlink(missing_ok=True)
+        with pytest.raises(DatabaseLostError, match="restore it from a backup"):
+            await service.scout.scan(data)
+    assert not database.exists()
+    one_sentence(casparian("files", home=home), "deleted or truncated")

@@ -1,0 +1,109 @@
+"""The public types (and the few helpers) the faces may import, besides the service, config,
+errors and events: results, statuses, options, catalogue queries, previews, report helpers.
+
+A face imports from here, never from a subsystem module (tests/core/test_import_boundary.py
+checks it), so a subsystem can move its code without touching the faces. Each name loads its
+module on first use, as the faces' own lazy imports did: `casparian status` must not load the
+engine, nor the TUI's first paint pyarrow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from casparian_core.engine.bench import BenchParser as BenchParser
+    from casparian_core.engine.bench import Candidate as Candidate
+    from casparian_core.engine.inputs import expand_inputs as expand_inputs
+    from casparian_core.engine.inputs import input_root as input_root
+    from casparian_core.engine.parser_tests import ParserTest as ParserTest
+    from casparian_core.engine.plan import RunPlan as RunPlan
+    from casparian_core.engine.plan import plan_run as plan_run
+    from casparian_core.engine.report import RATE_MIN_BYTES as RATE_MIN_BYTES
+    from casparian_core.engine.report import preview_table as preview_table
+    from casparian_core.engine.report import rates as rates
+    from casparian_core.engine.report import top_reasons as top_reasons
+    from casparian_core.engine.results import SUCCESSFUL_RUN_STATUSES as SUCCESSFUL_RUN_STATUSES
+    from casparian_core.engine.results import OutputResult as OutputResult
+    from casparian_core.engine.results import RunOptions as RunOptions
+    from casparian_core.engine.results import RunResult as RunResult
+    from casparian_core.engine.results import RunStatus as RunStatus
+    from casparian_core.home import prepare_home as prepare_home
+    from casparian_core.home import verify_home as verify_home
+    from casparian_core.jobs.status import JobStatus as JobStatus
+    from casparian_core.outputs import OutputTable as OutputTable
+    from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
+    from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
+    from casparian_core.scout.errors import NoMatchingFilesError as NoMatchingFilesError
+    from casparian_core.scout.errors import PatternWithoutTagError as PatternWithoutTagError
+    from casparian_core.scout.names import display_text as display_text
+    from casparian_core.scout.preview import Preview as Preview
+    from casparian_core.scout.preview import PreviewMode as PreviewMode
+    from casparian_core.scout.queries import UNTAGGED as UNTAGGED
+    from casparian_core.scout.queries import CatalogCounts as CatalogCounts
+    from casparian_core.scout.queries import FilePage as FilePage
+    from casparian_core.scout.queries import FileQuery as FileQuery
+    from casparian_core.scout.queries import FileRow as FileRow
+    from casparian_core.scout.queries import TagCounts as TagCounts
+    from casparian_core.scout.queries import Untagged as Untagged
+    from casparian_core.scout.queries import has_glob as has_glob
+    from casparian_core.scout.rules import RuleInfo as RuleInfo
+    from casparian_core.scout.scanner import ScanSummary as ScanSummary
+    from casparian_core.scout.sources import SourceInfo as SourceInfo
+    from casparian_core.scout.sources import SourceRecord as SourceRecord
+    from casparian_core.stats import Stats as Stats
+    from casparian_core.stats import compact as compact
+    from casparian_core.units import format_bytes as format_bytes
+    from casparian_core.units import format_duration as format_duration
+    from casparian_core.units import plural as plural
+
+# Where each public name lives.
+HOMES = {
+    "casparian_core.engine.bench": ("BenchParser", "Candidate"),
+    "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
+    "casparian_core.engine.parser_tests": ("ParserTest",),
+    "casparian_core.engine.plan": ("RunPlan", "plan_run"),
+    "casparian_core.engine.report": ("RATE_MIN_BYTES", "preview_table", "rates", "top_reasons"),
+    "casparian_core.engine.results": (
+        "OutputResult",
+        "RunOptions",
+        "RunResult",
+        "RunStatus",
+        "SUCCESSFUL_RUN_STATUSES",
+    ),
+    "casparian_core.home": ("prepare_home", "verify_home"),
+    "casparian_core.jobs.status": ("JobStatus",),
+    "casparian_core.outputs": ("OutputTable",),
+    "casparian_core.parsers.discovery": ("DiscoveredParser",),
+    "casparian_core.parsers.metadata": ("ParserLoadError",),
+    "casparian_core.scout.errors": ("NoMatchingFilesError", "PatternWithoutTagError"),
+    "casparian_core.scout.names": ("display_text",),
+    "casparian_core.scout.preview": ("Preview", "PreviewMode"),
+    "casparian_core.scout.queries": (
+        "UNTAGGED",
+        "CatalogCounts",
+        "FilePage",
+        "FileQuery",
+        "FileRow",
+        "TagCounts",
+        "Untagged",
+        "has_glob",
+    ),
+    "casparian_core.scout.rules": ("RuleInfo",),
+    "casparian_core.scout.scanner": ("ScanSummary",),
+    "casparian_core.scout.sources": ("SourceInfo", "SourceRecord"),
+    "casparian_core.stats": ("Stats", "compact"),
+    "casparian_core.units": ("format_bytes", "format_duration", "plural"),
+}
+HOMES_OF = {name: module for module, names in HOMES.items() for name in names}
+__all__ = sorted(HOMES_OF)
+
+
+def __getattr__(name: str) -> object:
+    module = HOMES_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
