@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.engine.results import RunStatus
@@ -48,6 +49,13 @@ class ScanProgress(Event):
     new: int
     changed: int
     current_dir: str
+
+
+@dataclass(frozen=True)
+class ParsersChanged(Event):
+    """Parser files in the home's parsers folder appeared, changed or went away."""
+
+    paths: tuple[Path, ...]
 
 
 @dataclass(frozen=True)

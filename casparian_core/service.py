@@ -129,6 +129,13 @@ class CoreService:
         their row counts from the Parquet footers."""
         return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
 
+    async def watch_parsers(self) -> None:
+        """Publish ParsersChanged as parser files appear, change or go in the home's parsers
+        folder; runs until cancelled (a face runs it in a task while it shows parsers)."""
+        from casparian_core.parsers.watch import watch_parsers
+
+        await watch_parsers(self.settings.parsers_dir, self.events)
+
     def subscribe(self, subscriber: Subscriber, *types: type[Event]) -> Callable[[], None]:
         """`subscriber` receives the events of `types` (every event when none are given), from
         any thread; returns a function that unsubscribes it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -12,7 +13,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from casparian_core.api import Stats
-from casparian_core.events import DataChanged
+from casparian_core.events import DataChanged, ParsersChanged
 from casparian_core.service import CoreService
 from casparian_tui.messages import CoreEvent
 from casparian_tui.modes import MODES, Mode
@@ -52,12 +53,18 @@ class CasparianApp(App[None]):
     ]
 
     stats: reactive[Stats | None] = reactive(None)
+    parsers_changed: reactive[int] = reactive(
+        0
+    )  # counts ParsersChanged events: Parser Bench reloads
 
     def __init__(self, service: CoreService, *, watch_sources: bool = True) -> None:
         super().__init__()
         self.service = service
-        self.watch_sources = watch_sources  # follow watched folders (off in tests)
+        self.watch_sources = watch_sources  # follow watched folders and parsers/ (off in tests)
         self._unsubscribe: Callable[[], None] | None = None
+        # Cancel flags of the scans and parser tests under way: quitting sets them, so the work
+        # stops at its next file (keeping what it did) instead of running to its end.
+        self.running_work: set[threading.Event] = set()
 
     async def on_mount(self) -> None:
         await self.service.start(watch=self.watch_sources)
@@ -65,7 +72,14 @@ class CasparianApp(App[None]):
             lambda event: self.post_message(CoreEvent(event))
         )
         self.refresh_stats()
+        if self.watch_sources:
+            self.follow_parsers()
         self.call_after_refresh(self.warm_up_screens)
+
+    @work(group="parsers-watch", exit_on_error=False)
+    async def follow_parsers(self) -> None:
+        """Parser files dropped into (or saved in) the parsers folder show up by themselves."""
+        await self.service.watch_parsers()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
     def warm_up_screens(self) -> None:
@@ -79,8 +93,10 @@ class CasparianApp(App[None]):
         await self.service.stop()
 
     def on_core_event(self, message: CoreEvent) -> None:
+        if isinstance(message.event, ParsersChanged):
+            self.parsers_changed += 1  # Parser Bench lists them again
         # Only a change re-reads the numbers: progress and log lines come many a second.
-        if isinstance(message.event, DataChanged):
+        if isinstance(message.event, DataChanged | ParsersChanged):
             self.refresh_stats()
 
     @work(exclusive=True, group="stats", exit_on_error=False)
@@ -100,13 +116,18 @@ class CasparianApp(App[None]):
         if running:
             self._confirm_quit(" and ".join(running))
         else:
-            self.exit()
+            self._stop_and_exit()
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def _confirm_quit(self, running: str) -> None:
         question = f"{running} is still running and would be stopped. Quit anyway?"
         if await self.push_screen_wait(ConfirmPrompt(question, "Quit")):
-            self.exit()
+            self._stop_and_exit()
+
+    def _stop_and_exit(self) -> None:
+        for cancel in list(self.running_work):
+            cancel.set()
+        self.exit()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self.screen.active_bindings.values())))

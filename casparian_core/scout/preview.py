@@ -16,7 +16,7 @@ from casparian_core.scout.content import OPEN_FLAGS
 from casparian_core.scout.errors import FileUnreadableError
 from casparian_core.scout.names import openable_path
 from casparian_core.scout.queries import FileRow
-from casparian_core.scout.sniff import HEAD_BYTES, Kind, is_utf8_prefix, sniff
+from casparian_core.scout.sniff import CONTROL_BYTES, HEAD_BYTES, Kind, is_utf8_prefix, sniff
 
 PREVIEW_BYTES = 64 * 1024
 HEX_BYTES = 4096
@@ -24,6 +24,9 @@ HEX_WIDTH = 16
 TABLE_ROWS = 100
 TABLE_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".psv": "|"}
 JSON_EXTENSIONS = frozenset({".json", ".geojson"})
+# The odd control byte in a text file (one corrupt log line, a colour code) is shown escaped,
+# as \x00: a terminal would act on it or show nothing.
+SHOWN_CONTROLS = {byte: f"\\x{byte:02x}" for byte in (*CONTROL_BYTES, 0x1B)}
 
 
 class PreviewMode(StrEnum):
@@ -57,7 +60,7 @@ def preview_file(row: FileRow, path_bytes: bytes | None) -> Preview:
         dump = hex_dump(data[:HEX_BYTES])
         cut = truncated or len(data) > HEX_BYTES
         return Preview(row.id, row.rel_path, kind.value, PreviewMode.HEX, None, dump, truncated=cut)
-    text = data.decode(encoding, errors="replace")
+    text = data.decode(encoding, errors="replace").translate(SHOWN_CONTROLS)
     if truncated:
         text = text[: text.rfind("\n") + 1] or text  # no half line at the end
     extension = os.path.splitext(row.rel_path)[1].lower()

@@ -42,6 +42,12 @@ MAGIC_BY_FIRST_BYTE: dict[int, tuple[tuple[bytes, Kind], ...]] = {}
 for _magic, _kind in MAGIC_NUMBERS:
     MAGIC_BY_FIRST_BYTE[_magic[0]] = (*MAGIC_BY_FIRST_BYTE.get(_magic[0], ()), (_magic, _kind))
 MAX_UTF8_CHARACTER = 4
+# Bytes that text does not contain: the C0 controls and DEL, less tab, newlines, form feed,
+# vertical tab and ESC (colour codes in logs).
+CONTROL_BYTES = bytes(b for b in (*range(32), 127) if b not in b"\t\n\r\f\v\x1b")
+# Text with a stray binary line (a log with one corrupt record) is still text: a head is binary
+# only when more than this share of its bytes are controls.
+MAX_CONTROL_SHARE = 0.01
 
 
 def sniff(head: bytes) -> Kind:
@@ -53,9 +59,14 @@ def sniff(head: bytes) -> Kind:
             return kind
     if head.startswith(UTF16_BOMS):
         return Kind.UTF16_TEXT
-    if b"\x00" in head:
+    if control_bytes(head) > MAX_CONTROL_SHARE * len(head):
         return Kind.BINARY
     return Kind.TEXT if is_utf8_prefix(head) else Kind.BINARY
+
+
+def control_bytes(data: bytes) -> int:
+    """How many bytes of `data` are controls text does not use (counted in C, not a loop)."""
+    return len(data) - len(data.translate(None, CONTROL_BYTES))
 
 
 def is_utf8_prefix(data: bytes) -> bool:

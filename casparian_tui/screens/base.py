@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from casparian_tui.modes import MODES_BY_NAME
+
+COMPACT_FOOTER_BELOW = 100  # columns
 
 if TYPE_CHECKING:
     from textual import getters
@@ -41,6 +44,13 @@ class ModeScreen(Screen[None]):
         yield TitleBar(self.MODE)
         yield from self.compose_body()
         yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        # A narrow terminal gets the compact footer and no palette hint (Ctrl+p still works,
+        # `?` lists it): every key of the screen stays on the line.
+        footer = self.query_one(Footer)
+        footer.compact = event.size.width < COMPACT_FOOTER_BELOW
+        footer.show_command_palette = event.size.width >= COMPACT_FOOTER_BELOW
 
     def compose_body(self) -> ComposeResult:
         yield from ()

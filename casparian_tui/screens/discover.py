@@ -43,13 +43,15 @@ class DiscoverScreen(ModeScreen):
     BINDINGS = [  # noqa: RUF012
         Binding("1", "open_dropdown('sources')", "Sources"),
         Binding("2", "open_dropdown('tags')", "Tags"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("slash", "filter", "Find", key_display="/"),
         Binding("p", "toggle_preview", "Preview"),
-        Binding("t", "tag_file", "Tag file"),
-        Binding("T", "tag_all", "Tag all shown"),
+        Binding("left_square_bracket", "scroll_preview(-1)", "Preview left", show=False),
+        Binding("right_square_bracket", "scroll_preview(1)", "Preview right", show=False),
+        Binding("t", "tag_file", "Tag"),
+        Binding("T", "tag_all", "Tag all"),
         Binding("R", "rules", "Rules"),
-        Binding("M", "sources", "Sources manager"),
-        Binding("s", "scan", "Scan folder"),
+        Binding("M", "sources", "Manage"),
+        Binding("s", "scan", "Scan"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -61,6 +63,7 @@ class DiscoverScreen(ModeScreen):
         self.total: int | None = None
         self._debounce: Timer | None = None
         self._stale = False
+        self._source_names: dict[int, str] = {}
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="discover-body"):
@@ -99,6 +102,7 @@ class DiscoverScreen(ModeScreen):
     async def reload(self) -> None:
         """Refresh the dropdowns, then the files, keeping the user's choices and page."""
         sources = await self.app.service.scout.sources()
+        self._source_names = {s.id: s.name for s in sources}
         no_sources = not sources
         self.query_one("#no-sources").display = no_sources
         self.query_one("#files").display = not no_sources
@@ -141,7 +145,11 @@ class DiscoverScreen(ModeScreen):
         page = await scout.files_page(self.file_query, offset=offset, limit=PAGE_SIZE)
         if not page.rows and offset > 0:  # the page emptied under us (files removed)
             page = await scout.files_page(self.file_query, offset=0, limit=PAGE_SIZE)
-        table.show_page(page, cursor_at_end=at_end, keep_cursor=keep_offset)
+        # Two sources may hold the same relative path: with all of them shown, say whose it is.
+        names = (
+            self._source_names if self.source_id is ALL and len(self._source_names) > 1 else None
+        )
+        table.show_page(page, source_names=names, cursor_at_end=at_end, keep_cursor=keep_offset)
         self._show_status()
         self.count_files()
         if self.query_one("#preview").display:
@@ -226,6 +234,11 @@ class DiscoverScreen(ModeScreen):
         pane.display = not pane.display
         if pane.display:
             self.load_preview()
+
+    def action_scroll_preview(self, direction: int) -> None:
+        pane = self.query_one(PreviewPane)
+        if pane.display:
+            pane.action_step(direction)
 
     def on_data_table_row_highlighted(self, event: FileTable.RowHighlighted) -> None:
         if event.data_table.id == "files" and self.query_one("#preview").display:

@@ -93,8 +93,14 @@ class ParserBenchScreen(ModeScreen):
                 yield ParserDetail(id="bench-parser-detail")
             yield BenchResult(id="bench-result")
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "parsers_changed", self._on_parsers_changed, init=False)
+
+    def _on_parsers_changed(self, _count: int) -> None:
+        self.load_parsers()  # a parser file was dropped in, saved or removed
+
     def on_screen_resume(self) -> None:
-        self.load_parsers()  # files may have been added to parsers/ while we were away
+        self.load_parsers()  # what changed while we were away (the health after a test too)
 
     # The parser list.
 
@@ -160,6 +166,7 @@ class ParserBenchScreen(ModeScreen):
                 self._cancel.set()
             await asyncio.wait([self._engine_call])
         self._last, self._cancel = (parser_path, input_path), cancel
+        self.app.running_work.add(cancel)
         if self._watching not in (None, parser_path):
             self._start_watching(parser_path)  # watch follows the parser under test
         self.refresh_bindings()
@@ -179,6 +186,7 @@ class ParserBenchScreen(ModeScreen):
             result = await asyncio.shield(self._engine_call)
         finally:
             cancel.set()
+            self.app.running_work.discard(cancel)
             if self._cancel is cancel:
                 self._cancel = None
                 self.refresh_bindings()

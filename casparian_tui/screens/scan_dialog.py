@@ -7,6 +7,7 @@ the catalogue stays consistent whenever the user stops.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -21,6 +22,11 @@ from casparian_core.errors import CasparianError
 from casparian_core.events import ScanProgress
 from casparian_core.service import CoreService
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from casparian_tui.app import CasparianApp
+
 # What Esc does, said once, in the dialog's last line: it changes as the scan goes.
 HINT_READY = "[dim]Enter scans the folder · Esc closes[/dim]"
 HINT_SCANNING = "[dim]Esc stops the scan (the files found so far are kept)[/dim]"
@@ -29,6 +35,9 @@ HINT_DONE = "[dim]Esc closes[/dim]"
 
 class ScanScreen(ModalScreen[ScanSummary | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel scan / close")]  # noqa: RUF012
+
+    if TYPE_CHECKING:  # runs in CasparianApp, whose running_work it joins
+        app = getters.app(CasparianApp)
 
     class Progressed(Message):
         def __init__(self, progress: ScanProgress) -> None:
@@ -65,6 +74,7 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
         self._hint(HINT_SCANNING)
         self.query_one(Input).disabled = True
         self._status(f"Scanning {path}…")
+        self.app.running_work.add(self.cancel)  # quitting the app stops the scan as Esc does
         try:
             self.summary = await self.service.scout.scan(
                 path,
@@ -79,6 +89,7 @@ class ScanScreen(ModalScreen[ScanSummary | None]):
             return
         finally:
             self.scanning = False
+            self.app.running_work.discard(self.cancel)
         summary = self.summary
         verb = "Cancelled after" if summary.cancelled else "Done:"
         self._status(

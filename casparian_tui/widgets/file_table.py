@@ -20,6 +20,8 @@ PAGE_SIZE = 200
 # million-row substring match reads every path (~200 ms), past the 100 ms a keystroke may take.
 # A source or tag alone is counted exactly, from the index (as the sidebar's numbers are).
 COUNT_AT_MOST = 10_000
+COLUMNS = ("Path", "Tag", "Kind", "Size", "Modified")
+MIN_PATH_WIDTH = 16  # below this the path is unreadable: the table scrolls sideways instead
 
 
 class FileTable(DataTable[str]):
@@ -33,39 +35,64 @@ class FileTable(DataTable[str]):
     def __init__(self, *, id: str) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.page: FilePage | None = None
-        self._rows_by_key: dict[str, FileRow] = {}
-
-    def on_mount(self) -> None:
-        self.add_column("Path", key="path")
-        self.add_column("Tag", key="tag")
-        self.add_column("Kind", key="kind")
-        self.add_column("Size", key="size")
-        self.add_column("Modified", key="modified")
+        self.source_names: dict[int, str] | None = None  # set: a Source column (all sources)
 
     def show_page(
-        self, page: FilePage, *, cursor_at_end: bool = False, keep_cursor: bool = False
+        self,
+        page: FilePage,
+        *,
+        source_names: dict[int, str] | None = None,
+        cursor_at_end: bool = False,
+        keep_cursor: bool = False,
     ) -> None:
-        """Show `page`; with `keep_cursor` (a refresh of the same view) the cursor stays on its
-        file, else it starts at the top (or the end, when paging backwards)."""
+        """Show `page`; with `source_names` (all sources shown) each row names its source.
+
+        With `keep_cursor` (a refresh of the same view) the cursor stays on its file, else it
+        starts at the top (or the end, when paging backwards). Columns are rebuilt each time,
+        so their widths fit this page, not the widest page seen before.
+        """
         cursor_row, cursor_key = self.cursor_row, current_key(self)
-        self.page = page
-        self.clear()
-        self._rows_by_key = {}
-        for row in page.rows:
-            key = str(row.id)
-            self._rows_by_key[key] = row
-            self.add_row(
-                row.rel_path,
-                _tag_label(row),
-                row.kind or "",
-                format_bytes(row.size),
-                _time_label(row.mtime_ns),
-                key=key,
-            )
+        self.page, self.source_names = page, source_names
+        self.clear(columns=True)
+        cells = [self._cells(row) for row in page.rows]
+        labels = (["Source"] if source_names is not None else []) + list(COLUMNS)
+        path_at = len(labels) - len(COLUMNS)
+        path_width = self._path_width(labels, cells, path_at)
+        for label in labels:
+            self.add_column(label, key=label.lower())
+        for row, row_cells in zip(page.rows, cells, strict=True):
+            row_cells[path_at] = _fit_path(row_cells[path_at], path_width)
+            self.add_row(*row_cells, key=str(row.id))
         if keep_cursor:
             restore_cursor(self, cursor_key, cursor_row)
         elif page.rows:
             self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0)
+
+    def on_resize(self) -> None:
+        if self.page is not None:  # the path column takes what the others leave
+            self.show_page(self.page, source_names=self.source_names, keep_cursor=True)
+
+    def _cells(self, row: FileRow) -> list[str]:
+        source = [] if self.source_names is None else [self.source_names.get(row.source_id, "?")]
+        return [
+            *source,
+            row.rel_path,
+            _tag_label(row),
+            row.kind or "",
+            format_bytes(row.size),
+            _time_label(row.mtime_ns),
+        ]
+
+    def _path_width(self, labels: list[str], cells: list[list[str]], path_at: int) -> int:
+        """What the other columns leave for the path: they always show whole (Size, Kind and
+        Modified stay visible however long the paths), the path is cut from the left."""
+        others = sum(
+            max([len(labels[i]), *(len(c[i]) for c in cells)]) + 2 * self.cell_padding
+            for i in range(len(labels))
+            if i != path_at
+        )
+        available = self.scrollable_content_region.width - others - 2 * self.cell_padding
+        return max(MIN_PATH_WIDTH, available)
 
     @property
     def current_file(self) -> FileRow | None:
@@ -84,6 +111,11 @@ class FileTable(DataTable[str]):
             self.post_message(self.PageWanted(-1))
         else:
             super().action_cursor_up()
+
+
+def _fit_path(path: str, width: int) -> str:
+    """`path` cut from the left to `width` characters: the file name is what tells files apart."""
+    return path if len(path) <= width else "…" + path[len(path) - width + 1 :]
 
 
 def _tag_label(row: FileRow) -> str:

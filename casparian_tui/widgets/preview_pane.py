@@ -7,6 +7,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
@@ -15,8 +16,22 @@ from casparian_core.api import Preview, PreviewMode
 TABLE_PREVIEW_ROWS = 30
 
 
-class PreviewPane(ScrollableContainer):
-    """Scrolls both ways: hex dumps and wide CSV rows keep their lines whole."""
+# One horizontal step: about one CSV column (TABLE_COLUMN_CHARS plus its padding), not one cell.
+SCROLL_STEP = 16
+TABLE_COLUMN_CHARS = 14
+
+
+class PreviewPane(ScrollableContainer, can_focus=True):
+    """Scrolls both ways: hex dumps and wide CSV rows keep their lines whole. `[` and `]`
+    (from the file list) or the arrows (with the pane focused, Tab) move a column at a time."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("left", "step(-1)", "Scroll left", show=False),
+        Binding("right", "step(1)", "Scroll right", show=False),
+    ]
+
+    def action_step(self, direction: int) -> None:
+        self.scroll_relative(x=direction * SCROLL_STEP, animate=False)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-title")
@@ -44,7 +59,7 @@ def _body(preview: Preview) -> RenderableType:
     if preview.mode is PreviewMode.TABLE:
         table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
         for name in preview.header:
-            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=24)
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=TABLE_COLUMN_CHARS)
         width = len(preview.header)
         for row in preview.rows[:TABLE_PREVIEW_ROWS]:
             table.add_row(*row[:width], *[""] * (width - len(row)))  # ragged CSV lines

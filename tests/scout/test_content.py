@@ -47,6 +47,7 @@ def test_kinds_come_from_content_not_names(
             "wide.csv": "a,b\n".encode("utf-16"),
             "plain.csv": "naïve,é\n".encode(),
             "nul.csv": b"a,b\x00\x01",
+            "odd_line.log": b"Nov  1 sshd: ok\n" * 40 + b"\x00\x01binary junk\x7f\n",
             "latin1.csv": "café\n".encode("latin-1"),
             "empty.csv": b"",
         },
@@ -67,6 +68,7 @@ def test_kinds_come_from_content_not_names(
         "wide.csv": "utf-16 text",
         "plain.csv": "text",
         "nul.csv": "binary",
+        "odd_line.log": "text",  # one binary line in a log: still text
         "latin1.csv": "binary",
         "empty.csv": "empty",
     }
@@ -110,6 +112,17 @@ async def test_utf16_text_is_decoded_with_its_encoding(service: CoreService, dat
         "utf-16",
         "héllo wörld\n",
     )
+
+
+async def test_a_text_file_shows_its_odd_control_bytes_escaped(
+    service: CoreService, data: Path
+) -> None:
+    write_tree(data, {"auth.log": b"Nov  1 sshd: ok\n" * 40 + b"\x00\x01junk\x7f \x1b[31m\n"})
+
+    preview = await _preview_of(service, data, "auth.log")
+
+    assert (preview.kind, preview.mode) == ("text", PreviewMode.TEXT)
+    assert preview.text.endswith("\\x00\\x01junk\\x7f \\x1b[31m\n")
 
 
 async def test_binary_shows_as_hex(service: CoreService, data: Path) -> None:

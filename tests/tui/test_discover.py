@@ -49,8 +49,12 @@ async def test_lists_every_file_with_tags_and_counts(settings, catalogue) -> Non
         assert len(shown_paths(app)) == 8
         assert status_line(app) == "Files 1–8 of 8"
         table = app.screen.query_one(FileTable)
-        assert table.get_row("3")[1:3] == ["sales", "text"]  # tag from the rule, sniffed kind
-        assert table.get_row("2")[2] == "binary"  # blob.csv is not what its name says
+        # All sources shown: each row names its source first.
+        assert table.get_row("3")[:4] == ["warehouse", "sales/2026-q1.csv", "sales", "text"]
+        assert table.get_row("2")[3] == "binary"  # blob.csv is not what its name says
+        await pilot.press("1", "down", "enter")  # one source: no Source column
+        await settle(pilot)
+        assert table.get_row("6")[:2] == ["2026-11/app.log", "logs"]
 
 
 async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) -> None:
@@ -137,7 +141,7 @@ async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
         await pilot.press(*"accounts", "enter")
         await settle(pilot)
         table = app.screen.query_one(FileTable)
-        assert table.get_row("1")[1] == "accounts (manual)"
+        assert table.get_row("1")[2] == "accounts (manual)"
     conn = sqlite3.connect(settings.database_path)
     assert conn.execute(
         "SELECT tag, tag_source FROM scout_files WHERE rel_path = 'exports/accounts.json'"
@@ -327,6 +331,31 @@ async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, requ
         kept = sources.sources[0].files
         last_scan = sources.query_one(DataTable).get_row_at(0)[5]
         assert last_scan == ("not completed" if kept else "never")
+
+
+async def test_quitting_during_a_scan_stops_it_and_keeps_what_it_found(settings, request) -> None:
+    folder = fixed_folder(request.node.name)
+    for i in range(20_000):
+        (folder / f"f{i:05d}.txt").touch()
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        await pilot.press("s")
+        await until_idle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ScanScreen)
+        screen.query_one(Input).value = str(folder)
+        await screen.query_one(Input).action_submit()  # not press(): it would wait for the scan
+        await until(pilot, lambda: screen.cancel in app.running_work, "the scan to start")
+        await app.action_quit()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question")
+        await pilot.press("y")
+        assert screen.cancel.is_set()  # stopped as Esc stops it, not left to run to its end
+    with sqlite3.connect(settings.database_path) as conn:
+        (last_scan,) = conn.execute("SELECT last_scan_at FROM scout_sources").fetchone()
+        (kept,) = conn.execute("SELECT count(*) FROM scout_files").fetchone()
+    assert last_scan is None  # the scan did not complete
+    assert kept < 20_000
 
 
 async def test_file_list_pages_through_a_large_source(settings, request) -> None:

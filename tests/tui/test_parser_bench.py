@@ -10,11 +10,14 @@ from pathlib import Path
 from textual.widgets import Input
 
 from casparian_core.config import Settings
+from casparian_core.service import CoreService
+from casparian_tui.app import CasparianApp
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
 from casparian_tui.screens.help import HelpScreen
 from casparian_tui.screens.parser_bench import ParserBenchScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
+from tests.conftest import fixed_clock
 from tests.tui.bench_support import (
     CONTRACT_MISMATCH_PARSER,
     GATE_PARSER,
@@ -186,6 +189,25 @@ async def test_r_reruns_the_highlighted_parsers_last_test(bench_settings: Settin
         await finish(pilot)
         assert recorded_tests(bench_settings)[-1] == ("sales_csv", "COMPLETED")
         assert "sales_csv 1.0.0 on ~/home/data/sales_clean.csv" in result_text(app)
+
+
+async def test_a_parser_dropped_into_the_folder_appears_without_leaving(
+    bench_settings: Settings,
+) -> None:
+    app = CasparianApp(CoreService(bench_settings, clock=fixed_clock))  # follows parsers/
+    async with app.run_test(size=TERMINAL) as pilot:
+        # Not open_bench/settle: they wait for every worker, and the watcher never ends.
+        await pilot.press("alt+p")
+        await until(pilot, lambda: isinstance(app.screen, ParserBenchScreen), "Parser Bench")
+        await until(pilot, lambda: list(labels(app)) == ["sales_csv"], "the parser list")
+        source = (bench_settings.parsers_dir / "sales_csv.py").read_text()
+        twin = source.replace('name = "sales_csv"', 'name = "dropped"')
+        # Written elsewhere and moved in, as a copy or an editor's save lands.
+        staged = bench_settings.home / "dropped.py"
+        staged.write_text(twin.replace('"sales": {', '"dropped": {'))
+        staged.rename(bench_settings.parsers_dir / "dropped.py")
+        await until(pilot, lambda: "dropped" in labels(app), "the new parser in the list")
+        assert app.current_mode == "parser_bench"
 
 
 async def test_w_reruns_when_the_parser_is_saved(bench_settings: Settings) -> None:

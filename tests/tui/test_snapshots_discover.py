@@ -6,7 +6,7 @@ import pytest
 
 from casparian_core.config import Settings
 from tests.tui.conftest import TERMINAL, make_app, settle, until_idle
-from tests.tui.discover_seed import seed_discover
+from tests.tui.discover_seed import seed_discover, write_tree
 
 
 def _drive(*steps: tuple[str, ...], dialog: bool = False):  # type: ignore[no-untyped-def]
@@ -87,3 +87,49 @@ def test_discover_sources_manager(snap_compare, seeded: Settings) -> None:
 def test_discover_scan_dialog_error(snap_compare, seeded: Settings) -> None:
     steps = (("s",), (*"/no/such/folder", "enter"))
     assert snap(snap_compare, seeded, _drive(*steps, dialog=True))
+
+
+def test_discover_files_at_80_columns(snap_compare, seeded: Settings) -> None:
+    assert snap_compare(make_app(seeded), terminal_size=(80, 24), run_before=_drive())
+
+
+def test_discover_after_removing_the_chosen_source(snap_compare, seeded: Settings) -> None:
+    async def remove_the_chosen_source(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("alt+d")
+        await settle(pilot)
+        await pilot.press("1", "down", "enter", "M")
+        await settle(pilot)
+        await pilot.press("d")
+        await until_idle(pilot)  # the question waits for the user: no settle
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+
+    assert snap(snap_compare, seeded, remove_the_chosen_source)
+
+
+WIDE_CSV = "order_id,order_date,region,customer,sku,quantity,amount\n" + "".join(
+    f"{1000 + i},2026-03-0{i + 1},NORTH,Barbara Dijkstra,XYZ-228{i},{i + 3},{3548.85 + i}\n"
+    for i in range(5)
+)
+
+
+def test_discover_wide_csv_preview_scrolls_a_column_per_key(
+    snap_compare, settings: Settings, request
+) -> None:  # type: ignore[no-untyped-def]
+    warehouse, _ = seed_discover(settings, request.node.name)
+    write_tree(warehouse, {"sales/wide.csv": WIDE_CSV})
+
+    async def scan_and_preview(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.app.service.scout.scan(warehouse)
+        await pilot.press("alt+d")
+        await settle(pilot)
+        await pilot.press("slash", *"wide", "enter", "p")
+        await settle(pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+
+    assert snap_compare(make_app(settings), terminal_size=(80, 24), run_before=scan_and_preview)
