@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -135,6 +135,13 @@ class CoreService:
         from casparian_core.parsers.watch import watch_parsers
 
         await watch_parsers(self.settings.parsers_dir, self.events)
+
+    def parser_saves(self, parser_path: Path) -> AsyncIterator[None]:
+        """An async iterator that yields once per save of the parser file at `parser_path` (how
+        Parser Bench's watch mode knows to re-run), until the caller stops iterating."""
+        from casparian_core.parsers.watch import parser_saves
+
+        return parser_saves(parser_path)
 
     def subscribe(self, subscriber: Subscriber, *types: type[Event]) -> Callable[[], None]:
         """`subscriber` receives the events of `types` (every event when none are given), from

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from casparian_core.service import CoreService
 
 # Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.
-WATCH_DEBOUNCE_MS = 300
 
 HINT = (
     "Highlight a parser and press [b]t[/b] (or Enter) to test it on a file.\n"
@@ -243,17 +242,7 @@ class ParserBenchScreen(ModeScreen):
 
     @work(exclusive=True, group="bench-watch", exit_on_error=False)
     async def watch_parser(self, parser_path: Path) -> None:
-        from watchfiles import awatch
-
-        # Watch the folder, not the file: editors often save by writing a new file and
-        # renaming it over the old one, which would end a watch on the file itself.
-        target = parser_path.resolve()
-        async for _changes in awatch(
-            target.parent,
-            watch_filter=lambda _change, path: Path(path) == target,
-            debounce=WATCH_DEBOUNCE_MS,
-            recursive=False,
-        ):
+        async for _save in self.service.parser_saves(parser_path):
             if self._last is not None:
                 self.run_test(*self._last)
 

@@ -1,4 +1,5 @@
-"""The parsers folder watcher publishes one ParsersChanged per burst of parser file changes."""
+"""The parsers folder watcher publishes one ParsersChanged per burst of parser file changes; one
+parser's saves are followed for Parser Bench's watch mode."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 from pathlib import Path
 
 from casparian_core.events import Event, EventBus, ParsersChanged
-from casparian_core.parsers.watch import is_parser_file, watch_parsers
+from casparian_core.parsers.watch import is_parser_file, parser_saves, watch_parsers
 
 DEADLINE_SECS = 60.0  # an upper bound for a loaded machine, not a timing check
 
@@ -40,3 +41,22 @@ def test_parser_files_are_what_discovery_lists() -> None:
     assert not is_parser_file(Path("/p/_common.py"))
     assert not is_parser_file(Path("/p/.sales.py.swp"))
     assert not is_parser_file(Path("/p/readme.md"))
+
+
+async def test_saves_of_one_parser_are_followed_through_a_rename_over_it(tmp_path: Path) -> None:
+    parser = tmp_path / "orders.py"
+    parser.write_text("def parse(path):\n    return []\n")
+    saves = parser_saves(parser)
+    next_save = asyncio.ensure_future(anext(saves))
+    try:
+        async with asyncio.timeout(DEADLINE_SECS):
+            # Saved the way editors do, a new file renamed over the old one, until the
+            # watcher (starting in the background) sees a save.
+            while not next_save.done():
+                (tmp_path / "orders.py.tmp").write_text("def parse(path):\n    return [{}]\n")
+                (tmp_path / "orders.py.tmp").replace(parser)
+                await asyncio.wait({next_save}, timeout=0.1)
+        assert next_save.result() is None
+    finally:
+        next_save.cancel()
+        await saves.aclose()
