@@ -296,21 +296,27 @@ async def test_scan_dialog_reports_a_bad_path_and_stays_open(settings, catalogue
         assert isinstance(app.screen, ScanScreen)
 
 
-async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, request) -> None:
-    folder = fixed_folder(request.node.name)
+async def start_a_large_scan(pilot, name: str) -> ScanScreen:  # type: ignore[no-untyped-def]
+    """Open the scan dialog on a new folder of 20,000 files and submit it; returns the dialog."""
+    folder = fixed_folder(name)
     for i in range(20_000):
         (folder / f"f{i:05d}.txt").touch()
+    await open_discover(pilot)
+    await pilot.press("s")
+    await until_idle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ScanScreen)
+    # Submit without pilot.press: press() waits for the app to go idle, i.e. for the whole
+    # scan, and a key meant to stop it would come too late.
+    screen.query_one(Input).value = str(folder)
+    await screen.query_one(Input).action_submit()
+    return screen
+
+
+async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, request) -> None:
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
-        await open_discover(pilot)
-        await pilot.press("s")
-        await until_idle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ScanScreen)
-        # Submit without pilot.press: press() waits for the app to go idle, i.e. for the
-        # whole scan, and Esc would come too late to cancel anything.
-        screen.query_one(Input).value = str(folder)
-        await screen.query_one(Input).action_submit()
+        screen = await start_a_large_scan(pilot, request.node.name)
         for _ in range(1000):
             if screen.scanning:
                 break
@@ -334,18 +340,9 @@ async def test_esc_cancels_a_running_scan_and_keeps_what_it_found(settings, requ
 
 
 async def test_quitting_during_a_scan_stops_it_and_keeps_what_it_found(settings, request) -> None:
-    folder = fixed_folder(request.node.name)
-    for i in range(20_000):
-        (folder / f"f{i:05d}.txt").touch()
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
-        await open_discover(pilot)
-        await pilot.press("s")
-        await until_idle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ScanScreen)
-        screen.query_one(Input).value = str(folder)
-        await screen.query_one(Input).action_submit()  # not press(): it would wait for the scan
+        screen = await start_a_large_scan(pilot, request.node.name)
         await until(pilot, lambda: screen.cancel in app.running_work, "the scan to start")
         await app.action_quit()
         await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question")
