@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import zmq
 
+from casparian_core import children
 from casparian_core.bridge import auth, confine, protocol
 from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
@@ -67,7 +67,7 @@ class _StartedJob:
     """A job passed to `start_job` and not yet finished."""
 
     job: protocol.Job
-    guest: subprocess.Popen[bytes] | None = None  # the process it was sent to, if any
+    guest: children.Child | None = None  # the process it was sent to, if any
     failure: GuestFailure | None = None  # sending it failed: this is its outcome
     sent_at: float = 0.0  # time.monotonic() when it was sent
 
@@ -124,7 +124,7 @@ class GuestProcess:
         self._on_log = on_log
         self._log_lock = threading.Lock()
         self._context: zmq.Context[Any] = zmq.Context.instance()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: children.Child | None = None
         self._socket: zmq.Socket[Any] | None = None
         self._gate: auth.Gate | None = None  # who may use the socket: the running guest only
         self._link_fd: int | None = None  # the guest's credentials, until it has started
@@ -133,7 +133,6 @@ class GuestProcess:
         self._last_seen = 0.0
         self._started: collections.deque[_StartedJob] = collections.deque()  # not finished
         self._ready = False  # the running guest said HELLO
-        self._guest_id = ""  # names the running guest's descendants (confine.kill_guest)
         self._private_dir: str | None = None  # the only folder the running guest may write
         self._idle_since = 0.0  # when the running guest's last result arrived
         self._job_deadline: tuple[float, GuestFailure] | None = None  # the awaited job's
@@ -279,7 +278,7 @@ class GuestProcess:
         """Kill the guest and every process it started, and forget it."""
         process, self._process = self._process, None
         if process is not None:
-            confine.kill_guest(process, self._guest_id)
+            process.stop()
         if self._private_dir is not None:
             confine.remove_private_dir(self._private_dir)
             self._private_dir = None
@@ -341,28 +340,21 @@ class GuestProcess:
             self._start_reader(self._process.stderr, 30, keep_tail=True)
         self._last_seen = time.monotonic()
 
-    def _spawn(self, command: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
-        """Start the guest confined (see confine.py): it ends with this host, its descendants
-        with it, and it writes only a private folder of its own, its TMPDIR."""
-        confine.become_subreaper()
-        self._guest_id = uuid.uuid4().hex
+    def _spawn(self, command: list[str], pass_fds: tuple[int, ...]) -> children.Child:
+        """Start the guest confined (see confine.py and children.py): it ends with this host,
+        its descendants with it, and it writes only a private folder of its own, its TMPDIR."""
         self._private_dir = confine.new_private_dir()
         command = [*command, f"--host-pid={os.getpid()}", f"--private-dir={self._private_dir}"]
         env = guest_environment(os.environ, self._venv)
-        env.update({"TMPDIR": self._private_dir, confine.GUEST_ID_VARIABLE: self._guest_id})
+        env["TMPDIR"] = self._private_dir
         piped = None if self._inherit_stdio else subprocess.PIPE
-        return confine.on_lasting_thread(
-            lambda: subprocess.Popen(
-                command,
-                env=env,
-                # Its own session: our signals are not its signals, and killpg reaches its
-                # children.
-                start_new_session=True,
-                stdin=None if self._inherit_stdio else subprocess.DEVNULL,
-                stdout=piped,
-                stderr=piped,
-                pass_fds=pass_fds,
-            )
+        return children.start(
+            command,
+            env=env,
+            stdin=None if self._inherit_stdio else subprocess.DEVNULL,
+            stdout=piped,
+            stderr=piped,
+            pass_fds=pass_fds,
         )
 
     def _open_gate(self, socket: zmq.Socket[Any]) -> int:
@@ -424,7 +416,7 @@ class GuestProcess:
         try:
             returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
         except subprocess.TimeoutExpired:
-            confine.kill_guest(self._process, self._guest_id)
+            self._process.stop()
             message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
             return GuestUnreachable(
                 ErrorCode.CRASHED, message, "\n".join(self._stderr_tail) or None
@@ -539,7 +531,7 @@ class GuestProcess:
         """How the guest that exited with `returncode` failed, with the tail of its stderr."""
         assert self._process is not None
         # Its descendants may hold its stdout and stderr open: they end with it.
-        confine.kill_guest(self._process, self._guest_id)
+        self._process.stop()
         for reader in self._readers:
             reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None
