@@ -53,13 +53,31 @@ class JobOutcome:
     """How a job ended, as the guest reported it or as the host observed it."""
 
     exit_code: int
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     message: str | None = None
     traceback: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error_code is None
+
+    @classmethod
+    def reported(cls, done: protocol.Done) -> JobOutcome:
+        """The outcome the guest reported, its code (text on the wire) decoded here, at the
+        boundary. A code this host does not know (a newer guest's) becomes UNKNOWN_ERROR, the
+        guest's code kept in the message; the guest's exit class still decides a retry."""
+        code, message = done.error_code, done.message
+        if code is None:
+            return cls(done.exit_code, None, message, done.traceback)
+        try:
+            known = ErrorCode(code)
+        except ValueError:
+            known = ErrorCode.UNKNOWN_ERROR
+            message = (
+                f"{message or 'the parser failed'} (the guest reported the error code {code!r}, "
+                "which this version of Casparian does not know)"
+            )
+        return cls(done.exit_code, known, message, done.traceback)
 
 
 @dataclass
@@ -77,7 +95,7 @@ class GuestFailure(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: ErrorCode,
         message: str,
         detail: str | None = None,
         exit_class: int = ExitClass.TRANSIENT,
@@ -196,7 +214,7 @@ class GuestProcess:
         finally:
             self._started.popleft()
         self.jobs_served += 1
-        return JobOutcome(done.exit_code, done.error_code, done.message, done.traceback)
+        return JobOutcome.reported(done)
 
     def _await_oldest(
         self, on_data: DataCallback, cancel: threading.Event | None, alone: bool
