@@ -70,6 +70,9 @@ class Settings(BaseModel):
     # beyond it (estimated at 4 bytes a token).
     ai_context_tokens: int = Field(default=150_000, ge=4_000)
     ai_timeout_secs: float = Field(default=120.0, gt=0)
+    # Where `--offline` builds of parser environments take wheels from (by default the home's
+    # `wheels/`); `casparian vendor` gathers them on a connected machine.
+    wheels_dir: Path = Field(default=None, validate_default=True)
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -81,6 +84,13 @@ class Settings(BaseModel):
                 "and ZeroMQ"
             )
         return value
+
+    @field_validator("wheels_dir", mode="before")
+    @classmethod
+    def _wheels_in_the_home_by_default(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return Path(info.data.get("home", DEFAULT_HOME)) / "wheels"
+        return Path(str(value)).expanduser().absolute()
 
     @property
     def database_path(self) -> Path:

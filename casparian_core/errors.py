@@ -76,6 +76,10 @@ class ErrorCode(StrEnum):
     # The AI assistant.
     ASSISTANT_BUSY = "ASSISTANT_BUSY"
     ACTION_NOT_FOUND = "ACTION_NOT_FOUND"
+    # Managed environments: building a parser's venv from its lock, vendoring its wheels.
+    VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
+    WHEELS_MISSING = "WHEELS_MISSING"
+    VENDOR_FAILED = "VENDOR_FAILED"
 
 
 class CasparianError(Exception):
