@@ -73,6 +73,8 @@ class ErrorCode(StrEnum):
     NO_MATCHING_FILES = "NO_MATCHING_FILES"
     FILE_NOT_CATALOGUED = "FILE_NOT_CATALOGUED"
     FILE_UNREADABLE = "FILE_UNREADABLE"
+    # The parser registry.
+    GATEKEEPER_BLOCKED = "GATEKEEPER_BLOCKED"
 
 
 class CasparianError(Exception):
