@@ -89,11 +89,17 @@ def read_module(path: str, data: bytes) -> ParsedModule | Finding:
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as error:
-        return unparseable(path, error.lineno or 1, error.text or "", f"syntax error: {error.msg}")
+        line = error.lineno or line_of_byte(data, b"\0")  # a null byte has no line of its own
+        return unparseable(path, line, error.text or "", f"syntax error: {error.msg}")
     except (ValueError, RecursionError, MemoryError) as error:  # null bytes, deep nesting
-        line = data[: max(data.find(b"\0"), 0)].count(b"\n") + 1
+        line = line_of_byte(data, b"\0")
         return unparseable(path, line, "source", f"Python cannot parse it: {error}")
     return parsed_module(path, source, tree)
+
+
+def line_of_byte(data: bytes, byte: bytes) -> int:
+    """The line of the first `byte` in `data` (1 when absent)."""
+    return data[: max(data.find(byte), 0)].count(b"\n") + 1
 
 
 def unparseable(path: str, line: int, what: str, why: str) -> Finding:

@@ -117,6 +117,7 @@ class Binder(ast.NodeVisitor):
         self.module = Scope(ScopeKind.MODULE, None)
         self.scope = self.module
         self.scope_of: dict[ast.AST, Scope] = {}
+        self.scopes = [self.module]
         self.attribute_aliases: dict[str, list[Binding]] = defaultdict(list)
         self._top_level: set[int] = set()
         self._line = 0
@@ -131,6 +132,7 @@ class Binder(ast.NodeVisitor):
     @contextmanager
     def _inside(self, kind: ScopeKind) -> Iterator[Scope]:
         outer, self.scope = self.scope, Scope(kind, self.scope)
+        self.scopes.append(self.scope)
         try:
             yield self.scope
         finally:
@@ -158,7 +160,10 @@ class Binder(ast.NodeVisitor):
         assignment), so it surely happened once that statement ran."""
         where = self._binding_scope(name, scope or self.scope)
         firm = statement and self._firm and where is self.module
-        where.bindings[name].append(Binding(self._line, value, self.scope, firm))
+        binding = Binding(self._line, value, self.scope, firm)
+        where.bindings[name].append(binding)
+        if where.kind is ScopeKind.CLASS:  # also an attribute: `self.o` after `o = os`
+            self.attribute_aliases[name].append(binding)
 
     def bind_target(self, target: ast.expr, value: ast.expr | None, statement: bool) -> None:
         if isinstance(target, ast.Name):

@@ -11,9 +11,11 @@ return value), and attributes that lead into the interpreter (`__globals__`, `__
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum, auto
+from functools import partial
 
 from casparian_core.registry import gatekeeper_rules as rules
 from casparian_core.registry.gatekeeper_names import (
@@ -34,7 +36,6 @@ WHAT_WIDTH = 80
 # A name more deeply dotted than this is dropped from an answer: a chain of attributes through
 # objects the scan does not know leads nowhere it checks (`x = x.parent` in a loop).
 MAX_DOTS = 12
-FIXPOINT_ROUNDS = MAX_DOTS + 4
 UNUSED = 1 << 30
 
 
@@ -55,49 +56,46 @@ class ParsedModule:
     tree: ast.Module
 
 
-class Fixpoint:
-    """Memoised answers to "what may this name be", solved by iteration where names depend on
-    each other (`x = x.parent`, `a = b; b = a`).
+Key = tuple[int, str]  # (id of a scope, a name) or (id of a binder, ".attribute")
 
-    An answer is kept only once nothing it used is still being solved; one that does not settle
-    within FIXPOINT_ROUNDS is refused (TooTangledError) rather than guessed short.
+
+class Fixpoint:
+    """What every name of the bundle may be, solved together before any check: a worklist
+    re-evaluates a name's bindings whenever a name they read gets a new answer, until nothing
+    changes (`x = x.parent`, `a = b; b = a` and alias chains in any order all settle).
+
+    Answers only grow, and names dotted deeper than MAX_DOTS are dropped, so it ends; the budget
+    refuses crafted webs that would take long.
     """
 
     def __init__(self) -> None:
-        self.solved: dict[tuple[int, str], frozenset[Ref]] = {}
-        self.open: dict[tuple[int, str], int] = {}  # being solved -> its depth
-        self.approximation: dict[tuple[int, str], frozenset[Ref]] = {}
-        self.lowest_used = UNUSED  # the shallowest open key the current answer used
+        self.answers: dict[Key, frozenset[Ref]] = {}
+        self._readers: dict[Key, set[Key]] = {}
+        self._solving: Key | None = None
 
-    def solve(self, key: tuple[int, str], compute: Callable[[], frozenset[Ref]]) -> frozenset[Ref]:
-        if key in self.solved:
-            return self.solved[key]
-        if key in self.open:
-            self.lowest_used = min(self.lowest_used, self.open[key])
-            return self.approximation[key]
-        depth = len(self.open)
-        self.open[key], self.approximation[key] = depth, frozenset()
-        outer_lowest, self.lowest_used = self.lowest_used, UNUSED
-        try:
-            answer = self._iterate(key, compute)
-        finally:
-            del self.open[key], self.approximation[key]
-        if self.lowest_used >= depth:
-            self.solved[key] = answer
-            self.lowest_used = outer_lowest
-        else:
-            self.lowest_used = min(outer_lowest, self.lowest_used)
-        return answer
+    def read(self, key: Key) -> frozenset[Ref]:
+        if self._solving is not None:
+            self._readers.setdefault(key, set()).add(self._solving)
+        return self.answers.get(key, frozenset())
 
-    def _iterate(
-        self, key: tuple[int, str], compute: Callable[[], frozenset[Ref]]
-    ) -> frozenset[Ref]:
-        for _ in range(FIXPOINT_ROUNDS):
-            answer = compute()
-            if answer == self.approximation[key]:
-                return answer
-            self.approximation[key] = answer
-        raise TooTangledError
+    def solve(self, computations: dict[Key, Callable[[], frozenset[Ref]]], budget: Budget) -> None:
+        queue = deque(computations)
+        queued = set(queue)
+        while queue:
+            key = queue.popleft()
+            queued.discard(key)
+            budget.spend()
+            self._solving = key
+            try:
+                answer = computations[key]() | self.answers.get(key, frozenset())
+            finally:
+                self._solving = None
+            if answer != self.answers.get(key, frozenset()):
+                self.answers[key] = answer
+                for reader in self._readers.get(key, ()):
+                    if reader not in queued:
+                        queue.append(reader)
+                        queued.add(reader)
 
 
 class Budget:
@@ -156,7 +154,7 @@ class Resolver:
             if current.kind is ScopeKind.MODULE:
                 break
             if not skipped and name in current.bindings:
-                found |= self.values((id(current), name), current.bindings[name])
+                found |= self.values((id(current), name))
                 if current.kind is not ScopeKind.CLASS:
                     return found
             current = current.parent
@@ -165,7 +163,7 @@ class Resolver:
     def global_refs(self, name: str, line: int, with_builtins: bool) -> frozenset[Ref]:
         module = self.binder.module
         bindings = module.bindings.get(name, [])
-        found = self.values((id(module), name), bindings)
+        found = self.values((id(module), name))
         shadowed = name not in module.deleted and any(b.firm and b.line < line for b in bindings)
         if shadowed:
             return found
@@ -177,11 +175,21 @@ class Resolver:
             found |= {Ref(f"builtins.{name}")}
         return found
 
-    def values(self, key: tuple[int, str], bindings: Iterable[Binding]) -> frozenset[Ref]:
+    def values(self, key: Key) -> frozenset[Ref]:
         """What the bindings of one name (or attribute name) may have given it."""
-        return self.bundle.fixpoint.solve(key, lambda: self._values(bindings))
+        return self.bundle.fixpoint.read(key)
 
-    def _values(self, bindings: Iterable[Binding]) -> frozenset[Ref]:
+    def computations(self) -> dict[Key, Callable[[], frozenset[Ref]]]:
+        """How to compute each of this module's names (see Fixpoint)."""
+        found: dict[Key, Callable[[], frozenset[Ref]]] = {}
+        for scope in self.binder.scopes:
+            for name, bindings in scope.bindings.items():
+                found[(id(scope), name)] = partial(self.bound_values, bindings)
+        for attr, bindings in self.binder.attribute_aliases.items():
+            found[(id(self.binder), f".{attr}")] = partial(self.bound_values, bindings)
+        return found
+
+    def bound_values(self, bindings: Iterable[Binding]) -> frozenset[Ref]:
         found: set[Ref] = set()
         for binding in bindings:
             if isinstance(binding.value, Ref):
@@ -194,9 +202,7 @@ class Resolver:
         found = {ref.attribute(attr) for ref in base if ref.name != GLOBALS}
         if not base and attr.lstrip("_") in rules.MODULE_ATTRIBUTES:
             found.add(Ref(attr.lstrip("_"), module=True, inferred=True))
-        aliases = self.binder.attribute_aliases.get(attr)
-        if aliases:
-            found |= self.values((id(self.binder), f".{attr}"), aliases)
+        found |= self.values((id(self.binder), f".{attr}"))
         return frozenset().union(*(self.bundle.expand(ref) for ref in found))
 
     def keyed(self, base: frozenset[Ref], key: str) -> frozenset[Ref]:
@@ -252,6 +258,12 @@ class Bundle:
         self.resolvers[module.path] = resolver
         for name in module.names:
             self.by_name.setdefault(name, []).append(resolver)
+
+    def solve(self) -> None:
+        computations: dict[Key, Callable[[], frozenset[Ref]]] = {}
+        for resolver in self.resolvers.values():
+            computations |= resolver.computations()
+        self.fixpoint.solve(computations, self.budget)
 
     def expand(self, ref: Ref) -> frozenset[Ref]:
         """`ref`, and what it is when it names a global of one of the bundle's modules."""
@@ -496,19 +508,23 @@ def scan(modules: list[ParsedModule]) -> list[Finding]:
             bundle.add(module)
             followed.append(module)
         except RecursionError:
-            findings.append(tangled(module))
+            findings.append(tangled(module.path))
+    try:
+        bundle.solve()
+    except (TooTangledError, RecursionError):
+        return findings + [tangled(module.path) for module in followed]
     for module in followed:
         bundle.budget = Budget(RESOLVE_BUDGET)
         try:
             findings += Checker(module, bundle.resolvers[module.path]).run()
         except (TooTangledError, RecursionError):
-            findings.append(tangled(module))
+            findings.append(tangled(module.path))
     return findings
 
 
-def tangled(module: ParsedModule) -> Finding:
+def tangled(path: str) -> Finding:
     why = "its names or expressions are too tangled or nested to follow; simplify it"
-    return Finding(module.path, 1, "the whole file", why, "unparseable")
+    return Finding(path, 1, "the whole file", why, "unparseable")
 
 
 def module_names(path: str) -> tuple[str, ...]:
