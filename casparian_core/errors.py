@@ -77,6 +77,8 @@ class ErrorCode(StrEnum):
     VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
     WHEELS_MISSING = "WHEELS_MISSING"
     VENDOR_FAILED = "VENDOR_FAILED"
+    # The parser registry.
+    GATEKEEPER_BLOCKED = "GATEKEEPER_BLOCKED"
 
 
 class CasparianError(Exception):
