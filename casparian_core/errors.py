@@ -82,6 +82,12 @@ class ErrorCode(StrEnum):
     VENDOR_FAILED = "VENDOR_FAILED"
     # The parser registry.
     GATEKEEPER_BLOCKED = "GATEKEEPER_BLOCKED"
+    # The job queue.
+    WORKER_LOST = "WORKER_LOST"  # a running job's worker stopped heartbeating, or ended
+    JOB_NOT_FOUND = "JOB_NOT_FOUND"
+    JOB_STATE_CONFLICT = "JOB_STATE_CONFLICT"  # e.g. cancelling a job that already finished
+    JOB_ALREADY_QUEUED = "JOB_ALREADY_QUEUED"
+    ERROR_NOT_FOUND = "ERROR_NOT_FOUND"  # no error has this fingerprint
 
 
 class CasparianError(Exception):
