@@ -66,7 +66,7 @@ async def test_a_1_gb_file_gives_bounded_heads_previews_and_inferences(
     assert sample["outputs"]["huge"]["amount"] == {"nullable": True, "type": "float64"}
     assert sample["note"] == "inferred from the first megabyte only"
     files = json.loads((await call(service, tmp_path, "list_files", source="big")).content)
-    assert files["files"][0]["size"] == GB
+    assert files["files"][0][files["columns"].index("size")] == GB
 
 
 async def test_a_source_of_100_000_files_gives_bounded_lists_and_proposals(
@@ -117,3 +117,20 @@ async def test_a_huge_parser_source_is_cut(service: CoreService, tmp_path: Path)
     )
     output = await call(service, tmp_path, "read_parser", parser="big")
     assert "[cut:" in output.content
+
+
+async def test_a_page_of_long_paths_is_cut_to_whole_rows_and_the_next_page_follows_on(
+    service: CoreService, tmp_path: Path
+) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for index in range(200):
+        (folder / f"{index:03d}_{'x' * 200}.txt").touch()
+    await service.scout.scan(folder, name="long", hash_files=False)
+
+    first = json.loads((await call(service, tmp_path, "list_files", limit=200)).content)
+    shown = len(first["files"])
+    assert 0 < shown < 200 and first["next_offset"] == shown and "page cut" in first["note"]
+    second = await call(service, tmp_path, "list_files", limit=200, offset=shown)
+    following = json.loads(second.content)["files"][0][1]
+    assert following.startswith(f"{shown:03d}_")
