@@ -31,6 +31,7 @@ from casparian_core.ai.conversation import (
     PendingAction,
     TranscriptEntry,
 )
+from casparian_core.ai.failures import RETRY
 from casparian_core.ai.history import History
 from casparian_core.ai.request_log import AiRequest, ByteCount, recent, record
 from casparian_core.ai.settings import assistant_status
@@ -199,6 +200,11 @@ class Assistant:
         except TurnFailed as exc:
             self._history.drop_turn()
             self._fail(turn_id, ask, exc.failure)
+            return
+        except Exception as exc:  # a local failure (the database, a bug): shown, never raised
+            self._history.drop_turn()
+            message = f"The assistant failed here ({type(exc).__name__}: {exc}). {RETRY}"
+            self._fail(turn_id, ask, AssistantFailure(FailureKind.INTERNAL, message))
             return
         finally:
             self._turns_left_out = turn.turns_left_out
