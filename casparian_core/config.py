@@ -61,6 +61,8 @@ class Settings(BaseModel):
     log_retention_bytes: int = Field(default=1024**3, ge=1024 * 1024)
     # How often the TUI's service looks for changes made by other processes (CLI, daemon).
     change_poll_secs: float = Field(default=1.0, gt=0)
+    # The most source a registered parser's bundle may hold (uncompressed bytes).
+    registry_max_bundle_bytes: int = Field(default=20_000_000, ge=1000)
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -92,6 +94,10 @@ class Settings(BaseModel):
     @property
     def venvs_dir(self) -> Path:
         return self.home / "venvs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
 
     @property
     def config_path(self) -> Path:

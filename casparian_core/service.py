@@ -24,6 +24,7 @@ from casparian_core.events import (
 )
 from casparian_core.home import prepare_home
 from casparian_core.outputs import OutputTable, list_output_tables
+from casparian_core.registry.facade import Registry
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
@@ -56,6 +57,7 @@ class CoreService:
         self.db = Gateway(settings.database_path)
         self.scout = Scout(self.db, self.events)
         self.bench = ParserBench(settings, self.db, self.events, clock)
+        self.registry = Registry(settings, self.db, self.events, clock)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:

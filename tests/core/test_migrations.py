@@ -14,6 +14,7 @@ from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
 # The tables of the features that exist; each later feature creates its own in its migration.
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
+FEATURE_TABLES |= {"cf_parsers", "cf_parser_topics", "cf_contracts"}  # the registry's (4)
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",

@@ -1,0 +1,1 @@
+"""The parser registry: parsers promoted to immutable, reproducible production artifacts."""
