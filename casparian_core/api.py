@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from casparian_core.registry.describe import schema_lines as schema_lines
     from casparian_core.registry.errors import ApprovalRequiredError as ApprovalRequiredError
     from casparian_core.registry.facade import ParserDetail as ParserDetail
+    from casparian_core.registry.facade import WorkingCopy as WorkingCopy
     from casparian_core.registry.materialize import RunnableParser as RunnableParser
     from casparian_core.registry.register import RegistrationPlan as RegistrationPlan
     from casparian_core.registry.store import RegisteredParser as RegisteredParser
@@ -89,7 +90,7 @@ HOMES = {
     "casparian_core.registry.contracts": ("ApprovedContract",),
     "casparian_core.registry.describe": ("approval_lines", "modes_text", "schema_lines"),
     "casparian_core.registry.errors": ("ApprovalRequiredError",),
-    "casparian_core.registry.facade": ("ParserDetail",),
+    "casparian_core.registry.facade": ("ParserDetail", "WorkingCopy"),
     "casparian_core.registry.materialize": ("RunnableParser",),
     "casparian_core.registry.register": ("RegistrationPlan",),
     "casparian_core.registry.store": ("RegisteredParser",),

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
 from casparian_core.db.gateway import Gateway
+from casparian_core.errors import CasparianError
 from casparian_core.events import DataChanged, EventBus
 from casparian_core.registry import contracts, store
 from casparian_core.registry.contracts import ApprovedContract
-from casparian_core.registry.errors import ParserNotRegisteredError
+from casparian_core.registry.errors import ParserNotRegisteredError, VersionExistsError
 from casparian_core.registry.store import RegisteredParser
 
 if TYPE_CHECKING:  # registering and materializing load on first use (the CLI starts light)
@@ -48,6 +49,32 @@ class ParserDetail:
             "contracts": [c.as_json() for c in self.contracts],
             "versions": self.versions,
         }
+
+
+@dataclass(frozen=True)
+class WorkingCopy:
+    """A parser file or folder as it is now, beside what is registered under its name."""
+
+    name: str
+    versions: list[str]  # registered versions of the name, oldest first
+    plan: RegistrationPlan | None  # ready to register (or registered already: plan.registered)
+    problem: str | None  # why it cannot be registered as it is
+    differs: bool  # its version is registered with other content
+
+    @property
+    def status(self) -> str:
+        """draft (not registered, or registrable only with a new version) or approved."""
+        return "approved" if self.plan is not None and self.plan.registered else "draft"
+
+    @property
+    def summary(self) -> str:
+        if self.plan is not None and self.plan.registered is not None:
+            return f"approved: the working copy is registered version {self.plan.version}"
+        if self.differs:
+            return "draft: differs from its registered version; raise `version` to register it"
+        if self.plan is not None:
+            return f"draft: version {self.plan.version} is not registered yet"
+        return "draft: cannot be registered as it is"
 
 
 class Registry:
@@ -97,6 +124,18 @@ class Registry:
             raise
         self._events.publish(DataChanged(origin=ORIGIN))
         return parser
+
+    async def working_copy(self, path: Path, name: str) -> WorkingCopy:
+        """The parser at `path` (known as `name`) beside its registered versions: registered as
+        it is, registrable, or why not (a VersionExistsError: it differs from its version)."""
+        versions = [p.version for p in await self.versions(name)]
+        try:
+            plan = await self.prepare(path)
+        except VersionExistsError as exc:
+            return WorkingCopy(name, versions, None, str(exc), differs=True)
+        except CasparianError as exc:
+            return WorkingCopy(name, versions, None, str(exc), differs=False)
+        return WorkingCopy(plan.name, versions, plan, None, differs=False)
 
     async def parsers(self) -> list[RegisteredParser]:
         """Every registered version, by parser name then registration time."""
