@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from casparian_core.engine.parser_tests import ParserTest as ParserTest
     from casparian_core.engine.plan import RunPlan as RunPlan
     from casparian_core.engine.plan import plan_run as plan_run
+    from casparian_core.engine.report import NULL_CELL as NULL_CELL
     from casparian_core.engine.report import RATE_MIN_BYTES as RATE_MIN_BYTES
+    from casparian_core.engine.report import SHOWN_CELL_CHARS as SHOWN_CELL_CHARS
     from casparian_core.engine.report import preview_table as preview_table
     from casparian_core.engine.report import rates as rates
     from casparian_core.engine.report import top_reasons as top_reasons
@@ -74,7 +76,14 @@ HOMES = {
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),
     "casparian_core.engine.plan": ("RunPlan", "plan_run"),
-    "casparian_core.engine.report": ("RATE_MIN_BYTES", "preview_table", "rates", "top_reasons"),
+    "casparian_core.engine.report": (
+        "NULL_CELL",
+        "RATE_MIN_BYTES",
+        "SHOWN_CELL_CHARS",
+        "preview_table",
+        "rates",
+        "top_reasons",
+    ),
     "casparian_core.engine.results": (
         "OutputResult",
         "RunOptions",

@@ -61,6 +61,9 @@ class Settings(BaseModel):
     log_retention_bytes: int = Field(default=1024**3, ge=1024 * 1024)
     # How often the TUI's service looks for changes made by other processes (CLI, daemon).
     change_poll_secs: float = Field(default=1.0, gt=0)
+    # Where `--offline` builds of parser environments take wheels from (by default the home's
+    # `wheels/`); `casparian vendor` gathers them on a connected machine.
+    wheels_dir: Path = Field(default=None, validate_default=True)
     # The most source a registered parser's bundle may hold (uncompressed bytes).
     registry_max_bundle_bytes: int = Field(default=20_000_000, ge=1000)
 
@@ -74,6 +77,13 @@ class Settings(BaseModel):
                 "and ZeroMQ"
             )
         return value
+
+    @field_validator("wheels_dir", mode="before")
+    @classmethod
+    def _wheels_in_the_home_by_default(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return Path(info.data.get("home", DEFAULT_HOME)) / "wheels"
+        return Path(str(value)).expanduser().absolute()
 
     @property
     def database_path(self) -> Path:

@@ -73,6 +73,10 @@ class ErrorCode(StrEnum):
     NO_MATCHING_FILES = "NO_MATCHING_FILES"
     FILE_NOT_CATALOGUED = "FILE_NOT_CATALOGUED"
     FILE_UNREADABLE = "FILE_UNREADABLE"
+    # Managed environments: building a parser's venv from its lock, vendoring its wheels.
+    VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
+    WHEELS_MISSING = "WHEELS_MISSING"
+    VENDOR_FAILED = "VENDOR_FAILED"
     # The parser registry: registering, showing, exporting and materializing artifacts.
     LOCK_MISSING = "LOCK_MISSING"
     LOCK_MISMATCH = "LOCK_MISMATCH"

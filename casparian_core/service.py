@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from pathlib import Path
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
+    from casparian_core.registry.vendor import VendorReport
 
 Clock = Callable[[], datetime]
 RECENT_TESTS_WINDOW = timedelta(hours=24)
@@ -120,6 +121,16 @@ class CoreService:
             on_result=finished,
             cancel=cancel,
         )
+
+    def vendor_wheels(
+        self, parser: Path, folder: Path, progress: Callable[[str], object] | None = None
+    ) -> VendorReport:
+        """`casparian vendor`: download into `folder` every wheel the lock of the parser folder
+        `parser` needs on this platform and Python, for `--offline` builds on an air-gapped
+        machine. Needs no database; blocking, each line of progress passed to `progress`."""
+        from casparian_core.registry.vendor import vendor_wheels
+
+        return vendor_wheels(parser, folder, progress)
 
     @staticmethod
     def guest_isolation() -> IsolationReport:

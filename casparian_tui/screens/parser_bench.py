@@ -196,7 +196,7 @@ class ParserBenchScreen(ModeScreen):
                 self._cancel = None
                 self.refresh_bindings()
         self._engine_call = None
-        view.show_result(result)
+        await view.show_result(result)
         self.load_parsers()  # the health icons follow the recorded tests
 
     def on_parser_bench_screen_log_line(self, message: LogLine) -> None:
