@@ -225,9 +225,41 @@ DROP TABLE cf_error_occurrences;
 DROP TABLE cf_errors;
 """
 
+# The AI assistant (casparian_core/ai/): every request sent to the model, and the actions it
+# proposed for a human to decide.
+MIGRATION_4 = """
+CREATE TABLE cf_ai_requests (
+    id             INTEGER PRIMARY KEY,
+    started_at     TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    mode           TEXT NOT NULL,
+    context        TEXT NOT NULL,
+    tools_called   TEXT NOT NULL,
+    bytes_sent     INTEGER NOT NULL,
+    bytes_received INTEGER NOT NULL,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    outcome        TEXT NOT NULL,
+    duration_s     REAL NOT NULL
+);
+CREATE TABLE cf_ai_actions (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    effect     TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by TEXT,
+    outcome    TEXT
+);
+CREATE INDEX cf_ai_actions_status ON cf_ai_actions(status, created_at);
+"""
+
 # The parser registry (registry/): registered artifacts, their topics and approved contracts.
 # Rows are never changed or deleted (triggers refuse it): a new version is a new row.
-MIGRATION_4 = """
+MIGRATION_5 = """
 CREATE TABLE cf_parsers (
     id              TEXT PRIMARY KEY,
     name            TEXT NOT NULL,
@@ -278,7 +310,13 @@ CREATE TRIGGER cf_contracts_kept BEFORE DELETE ON cf_contracts
 BEGIN SELECT RAISE(ABORT, 'an approved contract is never deleted'); END;
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
+MIGRATIONS: tuple[str, ...] = (
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 # The path index: the trigram index over scout_files.rel_path behind substring and glob

@@ -92,6 +92,7 @@ def export_pins(lock_text: str, pyproject_text: str, progress: Progress | None) 
                     "--python",
                     sys.executable,
                     "--no-python-downloads",
+                    "--offline",  # a frozen export reads the lock only
                     "--quiet",
                     "--output-file",
                     exported,
