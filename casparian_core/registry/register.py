@@ -196,6 +196,8 @@ def _entry(sources: Sources, project: Project) -> str:
 def _may_define_parse(content: bytes) -> bool:
     """A top-level `def parse` or a class with one (a module that does not parse counts, so
     the metadata reader reports its syntax error)."""
+    if b"def parse" not in content:  # most helper modules: no need to parse them
+        return False
     try:
         tree = ast.parse(content)
     except SyntaxError:

@@ -1,7 +1,7 @@
 """Registering a 20-file parser package: bundling, the lock check, the gatekeeper, packing
 and storing, each timed, then the whole `prepare` + `register` through the service; and the
-warm path of `runnable` (artifact read and verified, its folder and venv reused), which every
-prod run of a registered parser pays.
+cold and warm `runnable` (artifact read and verified, unpacked, venv built; then both reused),
+the warm one being what every prod run of a registered parser pays.
 
 The package: the parser module, 17 helper modules of ~6 kB, pyproject.toml and a uv.lock of
 60 locked packages (~30 kB), as a realistic small project.
@@ -25,7 +25,15 @@ from casparian_core.registry.gatekeeper import check_bundle
 from casparian_core.registry.lock_check import check_lock
 from casparian_core.registry.project import read_project
 from casparian_core.service import CoreService
+from tests.registry.lockfiles import (
+    link_wheels,
+    locked_project,
+    shim_wheels,
+    write_index,
+    write_wheel,
+)
 from tests.registry.support import pyproject, uv_lock, write_package
+from tests.registry.test_prod_artifact import PARSER as TINY_PARSER
 
 HELPERS = 17
 LOCKED = tuple((f"package-{index:02d}", f">={index}.0") for index in range(60))
@@ -73,6 +81,28 @@ async def register_rounds(home: Path, folder: Path) -> list[float]:
     return samples
 
 
+async def runnable_rounds(scratch: Path) -> tuple[float, list[float]]:
+    """The cold `runnable` (unpack, venv built offline) once, then the warm one ROUNDS times."""
+    tiny = write_wheel(scratch / "built", "tinypkg", "0.1.0")
+    write_index(scratch / "index", [tiny])
+    project = locked_project(scratch / "tiny-parser", ["tinypkg==0.1.0"], scratch / "index")
+    (project.folder / "tiny.py").write_text(TINY_PARSER)
+    settings = load_settings(env={}, home=scratch / "tiny-home").model_copy(
+        update={"wheels_dir": link_wheels(scratch / "wheels", [tiny, *shim_wheels()])}
+    )
+    async with CoreService(settings) as service:
+        await service.registry.register(await service.registry.prepare(project.folder))
+        start = time.perf_counter()
+        await service.registry.runnable("tiny", offline=True)
+        cold = time.perf_counter() - start
+        warm = []
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            await service.registry.runnable("tiny", offline=True)
+            warm.append(time.perf_counter() - start)
+    return cold, warm
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = make_package(Path(scratch) / "pkg")
@@ -94,6 +124,12 @@ def main() -> None:
         print(
             f"{'prepare + register through the service':<44} median "
             f"{statistics.median(samples) * 1000:7.2f} ms (max {max(samples) * 1000:.1f})"
+        )
+        cold, warm = asyncio.run(runnable_rounds(Path(scratch) / "tiny"))
+        print(f"{'runnable, cold (unpack + venv built offline)':<44}        {cold * 1000:7.0f} ms")
+        print(
+            f"{'runnable, warm (verify, reuse folder + venv)':<44} median "
+            f"{statistics.median(warm) * 1000:7.2f} ms (max {max(warm) * 1000:.1f})"
         )
 
 

@@ -19,9 +19,12 @@ from casparian_core.registry.errors import (
     UnsafeArchiveError,
     VersionExistsError,
 )
+from casparian_core.registry.gatekeeper import GatekeeperBlockedError
 from casparian_core.service import CoreService
 from tests.conftest import FIXED_NOW
 from tests.registry.support import write_package, zip_with
+
+SUBPROCESS_HELPER = "import subprocess\n\n\ndef run():\n    subprocess.run(['ls'])\n"
 
 
 async def test_a_package_registers_with_its_contracts_approved(
@@ -215,3 +218,25 @@ async def test_export_refuses_an_artifact_altered_to_climb_out_of_its_folder(
         await service.registry.export("events", "1.0.0", tmp_path / "a" / "b")
     assert not (tmp_path / "outside.py").exists()
     assert not (tmp_path / "a" / "b").exists()
+
+
+async def test_the_gatekeeper_blocks_before_anything_is_stored_unless_allowed(
+    service: CoreService, tmp_path: Path
+) -> None:
+    folder = write_package(tmp_path / "pkg")
+    (folder / "helpers.py").write_text(
+        "import subprocess\n\n\ndef run():\n    subprocess.run(['ls'])\n"
+    )
+
+    with pytest.raises(GatekeeperBlockedError, match=r"helpers\.py:1"):
+        await service.registry.prepare(folder)
+    assert await service.registry.parsers() == []
+
+    write_package(folder, allow=("subprocess",))
+    (folder / "helpers.py").write_text(
+        "import subprocess\n\n\ndef run():\n    subprocess.run(['ls'])\n"
+    )
+    plan = await service.registry.prepare(folder)
+    assert {(f.path, f.rule) for f in plan.allowed_findings} == {("helpers.py", "subprocess")}
+    await service.registry.register(plan)
+    assert (await service.registry.show("events")).parser.allowances == ("subprocess",)
