@@ -407,3 +407,13 @@ def test_a_missing_uv_binary_says_to_reinstall(
     monkeypatch.setattr(uv, "find_uv_bin", lost)
     with pytest.raises(VenvBuildError, match="reinstall"):
         build(locked)
+
+
+def test_a_lock_for_a_newer_python_than_the_hosts_is_refused(locked: Fixture) -> None:
+    lock, pyproject = (
+        text.replace('requires-python = ">=3.11"', 'requires-python = ">=3.99"')
+        for text in (locked.project.lock_text, locked.project.pyproject_text)
+    )
+    with pytest.raises(VenvBuildError, match=r"requires Python >=3\.99; Casparian runs on"):
+        ensure_venv(locked.settings, lock, pyproject, offline=True)
+    assert venv_entries(locked.settings) == []
