@@ -13,6 +13,20 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from casparian_core.ai.conversation import ActionEntry as ActionEntry
+    from casparian_core.ai.conversation import ActionKind as ActionKind
+    from casparian_core.ai.conversation import ActionStatus as ActionStatus
+    from casparian_core.ai.conversation import AssistantContext as AssistantContext
+    from casparian_core.ai.conversation import AssistantFailure as AssistantFailure
+    from casparian_core.ai.conversation import AssistantStatus as AssistantStatus
+    from casparian_core.ai.conversation import ErrorEntry as ErrorEntry
+    from casparian_core.ai.conversation import FailureKind as FailureKind
+    from casparian_core.ai.conversation import NoteEntry as NoteEntry
+    from casparian_core.ai.conversation import PendingAction as PendingAction
+    from casparian_core.ai.conversation import TextEntry as TextEntry
+    from casparian_core.ai.conversation import ToolCallEntry as ToolCallEntry
+    from casparian_core.ai.conversation import TranscriptEntry as TranscriptEntry
+    from casparian_core.ai.conversation import UserEntry as UserEntry
     from casparian_core.engine.bench import BenchParser as BenchParser
     from casparian_core.engine.bench import Candidate as Candidate
     from casparian_core.engine.inputs import expand_inputs as expand_inputs
@@ -62,6 +76,22 @@ if TYPE_CHECKING:
 
 # Where each public name lives.
 HOMES = {
+    "casparian_core.ai.conversation": (
+        "ActionEntry",
+        "ActionKind",
+        "ActionStatus",
+        "AssistantContext",
+        "AssistantFailure",
+        "AssistantStatus",
+        "ErrorEntry",
+        "FailureKind",
+        "NoteEntry",
+        "PendingAction",
+        "TextEntry",
+        "ToolCallEntry",
+        "TranscriptEntry",
+        "UserEntry",
+    ),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from casparian_core.ai.assistant import Assistant
 from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
@@ -57,6 +58,7 @@ class CoreService:
         self.db = Gateway(settings.database_path)
         self.scout = Scout(self.db, self.events)
         self.bench = ParserBench(settings, self.db, self.events, clock)
+        self.assistant = Assistant(self)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:
@@ -72,6 +74,7 @@ class CoreService:
             await self.scout.start_watching()
 
     async def stop(self) -> None:
+        await self.assistant.close()
         await self.scout.close()
         await self.bench.close()
         self.events.close()

@@ -61,15 +61,21 @@ def ensure_venv(
     venv = settings.venvs_dir / digest
     if is_ready(venv, digest):
         return venv
-    settings.venvs_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(settings.venvs_dir / f".{digest}.lock", progress):
-        if is_ready(venv, digest):  # another process built it while we waited
-            return venv
-        _remove_scratch(settings.venvs_dir)
-        lock = export_pins(lock_text, pyproject_text, progress)
-        if offline:
-            _check_wheels(lock, settings.wheels_dir)
-        _build(venv, digest, lock, settings.wheels_dir if offline else None, progress)
+    try:
+        settings.venvs_dir.mkdir(parents=True, exist_ok=True)
+        with _build_lock(settings.venvs_dir / f".{digest}.lock", progress):
+            if is_ready(venv, digest):  # another process built it while we waited
+                return venv
+            _remove_scratch(settings.venvs_dir)
+            lock = export_pins(lock_text, pyproject_text, progress)
+            if offline:
+                _check_wheels(lock, settings.wheels_dir)
+            _build(venv, digest, lock, settings.wheels_dir if offline else None, progress)
+    except OSError as exc:
+        raise VenvBuildError(
+            f"Cannot build a parser environment in {settings.venvs_dir} ({exc}); nothing was "
+            "kept. Free disk space or make the folder writable, then run again."
+        ) from None
     return venv
 
 
@@ -126,6 +132,7 @@ def _build(
     scratch = venv.with_name(f"{os.getpid()}-{digest}.tmp")
     started = time.monotonic()
     _say(progress, f"Building the environment of lock {digest[:12]} in {venv}")
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a dead process that had our pid
     try:
         _create(scratch, progress)
         _install(scratch, lock, wheels_dir, progress)
@@ -141,7 +148,7 @@ def _build(
 def _create(scratch: Path, progress: Progress | None) -> None:
     # Relocatable: its scripts keep working once the folder is renamed into place.
     command = ["venv", "--relocatable", "--python", sys.executable, "--no-python-downloads"]
-    _uv([*command, scratch], progress, "create the virtual environment")
+    _uv([*command, "--offline", scratch], progress, "create the virtual environment")
 
 
 def _install(
@@ -158,22 +165,12 @@ def _install(
 
 def _uv(arguments: list[str | Path], progress: Progress | None, what: str) -> None:
     try:
-        run_tool([_uv_path(), *arguments], progress)
+        run_tool([uv_binary(), *arguments], progress)
     except ToolFailed as exc:
         raise VenvBuildError(
             f"uv could not {what}; nothing was kept. uv said:\n{exc.tail}\nFix what uv names "
             "(a wheel missing or damaged in the wheels folder, no network without --offline) "
             "and run again."
-        ) from None
-
-
-def _uv_path() -> Path:
-    try:
-        return uv_binary()
-    except FileNotFoundError:
-        raise VenvBuildError(
-            "uv is missing from Casparian's installation: reinstall it "
-            "(`pip install --force-reinstall casparian-flow`)"
         ) from None
 
 

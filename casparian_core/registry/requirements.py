@@ -8,13 +8,16 @@ folder first, so a missing wheel is named before anything is built.
 
 from __future__ import annotations
 
+import platform
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.tags import sys_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -92,6 +95,7 @@ def export_pins(lock_text: str, pyproject_text: str, progress: Progress | None) 
                     "--python",
                     sys.executable,
                     "--no-python-downloads",
+                    "--offline",  # a frozen export reads the lock only
                     "--quiet",
                     "--output-file",
                     exported,
@@ -105,7 +109,20 @@ def export_pins(lock_text: str, pyproject_text: str, progress: Progress | None) 
                 "parser's folder and register it again"
             ) from None
         pins = parse_requirements(exported.read_text(encoding="utf-8"))
+    check_python(lock_text)
     return LockPins(pins, shim_additions(pins))
+
+
+def check_python(lock_text: str) -> None:
+    """The lock's `requires-python` must admit the Python the venv gets: the host's."""
+    declared = tomllib.loads(lock_text).get("requires-python")
+    here = platform.python_version()
+    if isinstance(declared, str) and not SpecifierSet(declared).contains(here, prereleases=True):
+        raise VenvBuildError(
+            f"This parser's uv.lock requires Python {declared}; Casparian runs on Python {here}, "
+            "which every parser environment uses: lower the parser's `requires-python` in "
+            "pyproject.toml and run `uv lock`, or run Casparian on a Python it admits"
+        )
 
 
 def parse_requirements(text: str) -> tuple[Pin, ...]:

@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from casparian_core.registry.env_errors import VenvBuildError
+
 Progress = Callable[[str], object]
 
 # Variables a package installer may need; nothing else of the host's environment passes.
@@ -51,11 +53,16 @@ class ToolFailed(Exception):
 
 
 def uv_binary() -> Path:
-    """The uv executable installed with Casparian Flow. Raises FileNotFoundError when the
-    `uv` package lost its binary."""
+    """The uv executable installed with Casparian Flow."""
     from uv import find_uv_bin
 
-    return Path(find_uv_bin())
+    try:
+        return Path(find_uv_bin())
+    except FileNotFoundError:
+        raise VenvBuildError(
+            "uv is missing from Casparian's installation: reinstall it "
+            "(`pip install --force-reinstall casparian-flow`)"
+        ) from None
 
 
 def pip_command() -> list[str]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -24,7 +26,9 @@ from casparian_core.errors import ErrorCode
 from casparian_core.registry import envs
 from casparian_core.registry.env_errors import VenvBuildError, WheelsMissingError
 from casparian_core.registry.envs import ensure_venv, lock_hash
+from casparian_core.registry.requirements import export_pins
 from tests.registry.lockfiles import (
+    SHIM_WHEELS,
     LockedProject,
     link_wheels,
     locked_project,
@@ -306,4 +310,110 @@ def test_the_wheels_folder_is_in_the_home_unless_set(tmp_path: Path) -> None:
 def test_a_lock_uv_cannot_read_is_a_build_error_saying_to_lock_again(locked: Fixture) -> None:
     with pytest.raises(VenvBuildError, match="uv lock"):
         ensure_venv(locked.settings, "this is not a lock", locked.project.pyproject_text)
+    assert venv_entries(locked.settings) == []
+
+
+def test_a_pin_for_another_platform_needs_no_wheel_here(tmp_path: Path, settings: Settings) -> None:
+    tiny = write_wheel(tmp_path / "built", "tinypkg", "0.1.0")
+    write_index(tmp_path / "index", [tiny])
+    project = locked_project(
+        tmp_path / "win-parser", ["tinypkg==0.1.0; sys_platform == 'win32'"], tmp_path / "index"
+    )
+    wheels = link_wheels(tmp_path / "wheels", shim_wheels())  # no tinypkg
+    offline = settings.model_copy(update={"wheels_dir": wheels})
+
+    venv = ensure_venv(offline, project.lock_text, project.pyproject_text, offline=True)
+
+    assert venv_python(venv, "import importlib.util as u; print(u.find_spec('tinypkg'))") == "None"
+
+
+def test_the_shim_gets_the_hosts_version_only_of_what_the_lock_does_not_pin(
+    tmp_path: Path,
+) -> None:
+    [pyarrow_wheel] = SHIM_WHEELS.glob(f"pyarrow-{version('pyarrow')}-*.whl")
+    write_index(tmp_path / "index", [pyarrow_wheel])
+    project = locked_project(
+        tmp_path / "arrow-parser", [f"pyarrow=={version('pyarrow')}"], tmp_path / "index"
+    )
+
+    lock = export_pins(project.lock_text, project.pyproject_text, None)
+
+    assert [(pin.name, pin.version) for pin in lock.pins] == [("pyarrow", version("pyarrow"))]
+    assert "--hash=sha256:" in lock.pins[0].line  # installed with the lock's hash checked
+    assert lock.shim == (("pyzmq", version("pyzmq")),)
+
+
+HANGING_UV = """#!/bin/sh
+if [ "$1" = pip ]; then touch "{started}"; exec sleep 600; fi
+exec "{real}" "$@"
+"""
+WAIT_SECS = 60
+
+
+def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + WAIT_SECS
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_a_build_killed_midway_leaves_nothing_that_is_used(locked: Fixture, tmp_path: Path) -> None:
+    started = tmp_path / "install-started"
+    hanging = tmp_path / "hanging-uv"
+    hanging.write_text(HANGING_UV.format(started=started, real=uv.find_uv_bin()))
+    hanging.chmod(hanging.stat().st_mode | stat.S_IXUSR)
+    project = locked.project.folder
+    builder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            BUILDER,
+            str(locked.settings.home),
+            str(locked.settings.wheels_dir),
+            str(project / "uv.lock"),
+            str(project / "pyproject.toml"),
+            str(hanging),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(started, builder)  # the venv exists, its packages are being installed
+    os.killpg(builder.pid, signal.SIGKILL)
+    builder.communicate()
+    digest = lock_hash(locked.project.lock_text)
+    assert venv_entries(locked.settings) == [f"{builder.pid}-{digest}.tmp"]
+
+    venv = build(locked)
+
+    assert venv_entries(locked.settings) == [digest]
+    assert venv_python(venv, "import tinypkg; print(tinypkg.VALUE)") == "tinypkg 0.1.0"
+
+
+def test_an_unusable_venvs_folder_is_a_build_error(locked: Fixture) -> None:
+    locked.settings.venvs_dir.write_text("a file where the venvs folder belongs")
+    with pytest.raises(VenvBuildError, match="Cannot build a parser environment"):
+        build(locked)
+
+
+def test_a_missing_uv_binary_says_to_reinstall(
+    locked: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost() -> str:
+        raise FileNotFoundError("uv")
+
+    monkeypatch.setattr(uv, "find_uv_bin", lost)
+    with pytest.raises(VenvBuildError, match="reinstall"):
+        build(locked)
+
+
+def test_a_lock_for_a_newer_python_than_the_hosts_is_refused(locked: Fixture) -> None:
+    lock, pyproject = (
+        text.replace('requires-python = ">=3.11"', 'requires-python = ">=3.99"')
+        for text in (locked.project.lock_text, locked.project.pyproject_text)
+    )
+    with pytest.raises(VenvBuildError, match=r"requires Python >=3\.99; Casparian runs on"):
+        ensure_venv(locked.settings, lock, pyproject, offline=True)
     assert venv_entries(locked.settings) == []
