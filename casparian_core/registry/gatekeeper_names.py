@@ -49,7 +49,7 @@ class Ref:
         return self.name in (GLOBALS, "sys.modules") or self.name.endswith(".__dict__")
 
     def attribute(self, attr: str) -> Ref:
-        bare = attr.lstrip("_")
+        bare = attr.strip("_")
         if bare in rules.MODULE_ATTRIBUTES:
             return Ref(bare, module=True, inferred=self.inferred)
         if attr == "__dict__" and self.module:
@@ -70,6 +70,13 @@ class Ref:
 
 def is_module(name: str) -> bool:
     return name in rules.CAPABLE_MODULES or name in rules.MODULES
+
+
+def imported(source: str, name: str) -> Ref:
+    """What `from source import name` binds: `from pyarrow import os` is os."""
+    if not source:
+        return Ref(name, is_module(name))
+    return Ref(source, module=True).attribute(name)
 
 
 def literal_text(node: ast.expr | None) -> str | None:
@@ -191,8 +198,8 @@ class Binder(ast.NodeVisitor):
             if alias.name == "*":
                 self.scope.star_modules.append(source)
             else:
-                name = f"{source}.{alias.name}"
-                self.bind(alias.asname or alias.name, Ref(name, is_module(name)), statement=True)
+                ref = imported(source, alias.name)
+                self.bind(alias.asname or alias.name, ref, statement=True)
 
     def absolute(self, node: ast.ImportFrom) -> str:
         """The module an import names, relative ones (`from .helpers import x`) made absolute."""

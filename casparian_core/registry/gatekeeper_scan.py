@@ -29,6 +29,7 @@ from casparian_core.registry.gatekeeper_names import (
     Scope,
     ScopeKind,
     TooTangledError,
+    imported,
     literal_text,
     paired_values,
     walrus_scope,
@@ -201,8 +202,8 @@ class Resolver:
 
     def attribute(self, base: frozenset[Ref], attr: str) -> frozenset[Ref]:
         found = {ref.attribute(attr) for ref in base if ref.name != GLOBALS}
-        if not base and attr.lstrip("_") in rules.MODULE_ATTRIBUTES:
-            found.add(Ref(attr.lstrip("_"), module=True, inferred=True))
+        if not base and attr.strip("_") in rules.MODULE_ATTRIBUTES:
+            found.add(Ref(attr.strip("_"), module=True, inferred=True))
         return frozenset().union(*(self.bundle.expand(ref) for ref in found))
 
     def keyed(self, base: frozenset[Ref], key: str) -> frozenset[Ref]:
@@ -429,7 +430,9 @@ class Checker:
             names = [alias.name for alias in node.names]
         else:
             source = self.resolver.binder.absolute(node)
-            names = [source if a.name == "*" else f"{source}.{a.name}" for a in node.names]
+            names = [source if a.name == "*" else imported(source, a.name).name for a in node.names]
+            if any(a.name in rules.INTERNALS | rules.INTERNAL_GLOBALS for a in node.names):
+                self.report(node, "dynamic-access", "imports one of the interpreter's internals")
         for name in names:
             rule = rules.blocking_rule(name)
             if rule:

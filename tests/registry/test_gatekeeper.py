@@ -66,6 +66,11 @@ BLOCKED = {
     "a reference, not a call": ("import os\nrun = os.system", (2, "os.system")),
     "os.path.os.system": ("import os.path as p\np.os.system('id')", (2, "os.system")),
     "a library's os": ("import pyarrow as pa\npa.os.system('id')", (2, "os.system")),
+    "a library's os imported": ("from pyarrow import os as o\no.system('id')", (2, "os.system")),
+    "a module's __builtins__ imported": (
+        "from json import __builtins__ as b\nb['eval']('1')",
+        (2, "eval"),
+    ),
     "assigned alias": ("import os\no = os\no.system('id')", (3, "os.system")),
     "unpacked alias": ("import os, sys\na, b = sys, os\nb.system('id')", (3, "os.system")),
     "walrus alias": ("import os\nif (o := os):\n    o.system('id')", (3, "os.system")),
