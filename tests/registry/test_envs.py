@@ -247,24 +247,25 @@ print(ensure_venv(settings, lock, pyproject, offline=True))
 """
 
 
+def start_builder(fixture: Fixture, uv_path: str) -> subprocess.Popen[str]:
+    """A process of its own (and process group) that builds the fixture's venv with `uv_path`
+    as the uv binary, and prints the venv's path."""
+    project = fixture.project.folder
+    settings = fixture.settings
+    args = [settings.home, settings.wheels_dir, project / "uv.lock", project / "pyproject.toml"]
+    return subprocess.Popen(
+        [sys.executable, "-c", BUILDER, *map(str, args), uv_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def test_two_processes_building_the_same_lock_share_one_build(
     locked: Fixture, uv_calls: Path
 ) -> None:
-    project = locked.project.folder
-    args = [
-        sys.executable,
-        "-c",
-        BUILDER,
-        str(locked.settings.home),
-        str(locked.settings.wheels_dir),
-        str(project / "uv.lock"),
-        str(project / "pyproject.toml"),
-        uv.find_uv_bin(),  # the logging wrapper
-    ]
-    builders = [
-        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    builders = [start_builder(locked, uv.find_uv_bin()) for _ in range(2)]  # logged uv
     outputs = [builder.communicate() for builder in builders]
 
     assert [builder.returncode for builder in builders] == [0, 0], outputs
@@ -363,23 +364,7 @@ def test_a_build_killed_midway_leaves_nothing_that_is_used(locked: Fixture, tmp_
     hanging = tmp_path / "hanging-uv"
     hanging.write_text(HANGING_UV.format(started=started, real=uv.find_uv_bin()))
     hanging.chmod(hanging.stat().st_mode | stat.S_IXUSR)
-    project = locked.project.folder
-    builder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            BUILDER,
-            str(locked.settings.home),
-            str(locked.settings.wheels_dir),
-            str(project / "uv.lock"),
-            str(project / "pyproject.toml"),
-            str(hanging),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    builder = start_builder(locked, str(hanging))
     wait_for(started, builder)  # the venv exists, its packages are being installed
     os.killpg(builder.pid, signal.SIGKILL)
     builder.communicate()
