@@ -43,6 +43,11 @@ _RULES = (
     Rule("pickle", "unpickling runs whatever code the pickled data names"),
     Rule("ioctl", "ioctl can type keystrokes into the user's terminal (TIOCSTI)"),
     Rule(
+        "environment",
+        "sets an environment variable the interpreter acts on: PYTHONBREAKPOINT makes "
+        "breakpoint() call any function it names, PAGER makes help() run a command",
+    ),
+    Rule(
         "unparseable",
         "the file cannot be scanned, so nothing in it can be checked; fix the file",
         allowable=False,
@@ -92,12 +97,23 @@ MODULES = _table(
             "paramiko",
             "zmq",
         ),
-        "subprocess": ("subprocess", "_posixsubprocess", "asyncio.subprocess", "webbrowser"),
-        "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi"),
+        "subprocess": (
+            "subprocess",
+            "_posixsubprocess",
+            "_winapi",
+            "asyncio.subprocess",
+            "webbrowser",  # runs the BROWSER command
+            "pydoc",  # its pager runs the PAGER command
+            "distutils.spawn",
+            "ensurepip",
+        ),
+        "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi", "numpy.ctypeslib"),
         "multiprocessing": ("multiprocessing", "_multiprocessing", "concurrent.futures.process"),
         "pty": ("pty",),
         "exec": ("marshal", "code", "codeop"),
-        "dynamic-import": ("runpy", "zipimport", "imp"),
+        # These import or call what a string names: `logging.config.dictConfig({"()": ...})`,
+        # `mock.patch("os.system")`.
+        "dynamic-import": ("runpy", "zipimport", "imp", "logging.config", "unittest.mock"),
         "pickle": ("pickle", "_pickle", "shelve", "dill", "cloudpickle", "pandas.io.pickle"),
     }
 )
@@ -120,7 +136,13 @@ NAMES = {
     for function in functions
 } | _table(
     {
-        "eval": ("builtins.eval",),
+        # Strings that typing evaluates; string annotations themselves are scanned as code.
+        "eval": (
+            "builtins.eval",
+            "typing.get_type_hints",
+            "typing.ForwardRef",
+            "typing._eval_type",
+        ),
         "exec": (
             "builtins.exec",
             "types.CodeType",
@@ -148,8 +170,18 @@ NAMES = {
             "importlib.machinery.ExtensionFileLoader",
             "pkgutil.resolve_name",
             "pkgutil.get_loader",
+            # A module imported after these change could be one the parser wrote at run time.
+            "sys.path",
+            "sys.meta_path",
+            "sys.path_hooks",
+            "sys.path_importer_cache",
+            "site.addsitedir",
         ),
-        "subprocess": ("asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"),
+        "subprocess": (
+            "asyncio.create_subprocess_exec",
+            "asyncio.create_subprocess_shell",
+            "builtins.help",  # its pager runs the PAGER command
+        ),
         "socket": (
             "asyncio.open_connection",
             "asyncio.start_server",
@@ -182,6 +214,9 @@ INTERNALS = frozenset(
         "__code__",
         "__self__",
         "__getattribute__",
+        "__closure__",
+        "cell_contents",
+        "__annotations__",
         "__import__",
         "__loader__",
         "f_globals",
@@ -191,7 +226,7 @@ INTERNALS = frozenset(
 )
 # Module globals that lead to the import machinery.
 INTERNAL_GLOBALS = frozenset({"__loader__", "__spec__"})
-PROCESS_ATTRIBUTES = {
+BLOCKED_ATTRIBUTES = {
     name: rule
     for rule, names in _OS_FUNCTIONS.items()
     for name in names
@@ -204,6 +239,7 @@ PROCESS_ATTRIBUTES = {
             "create_subprocess_exec",
             "create_subprocess_shell",
         ),
+        "ctypes": ("enable_load_extension", "load_extension"),  # sqlite3 loading native code
         "socket": (
             "create_connection",
             "create_server",
@@ -240,6 +276,15 @@ CAPABLE_MODULES = frozenset(
     {*_OS_MODULES, "os.path", "posixpath", "ntpath", "sys", "builtins", "importlib"}
     | {"importlib.util", "importlib.machinery", "gc", "inspect"}
 )
+
+
+# Environment variables the running interpreter acts on, and where the environment is written.
+INTERPRETER_VARIABLES = frozenset({"PYTHONBREAKPOINT", "PAGER", "MANPAGER", "BROWSER"})
+ENVIRONMENTS = frozenset(
+    {f"{module}.{name}" for module in _OS_MODULES for name in ("environ", "environb")}
+)
+ENVIRONMENT_SETTERS = frozenset({f"{module}.putenv" for module in _OS_MODULES})
+ENVIRONMENT_METHODS = frozenset({"__setitem__", "setdefault", "update", "__ior__"})
 
 
 def blocking_rule(name: str) -> str | None:
