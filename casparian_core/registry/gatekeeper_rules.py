@@ -110,10 +110,34 @@ MODULES = _table(
         "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi", "numpy.ctypeslib"),
         "multiprocessing": ("multiprocessing", "_multiprocessing", "concurrent.futures.process"),
         "pty": ("pty",),
-        "exec": ("marshal", "code", "codeop"),
-        # These import or call what a string names: `logging.config.dictConfig({"()": ...})`,
-        # `mock.patch("os.system")`.
-        "dynamic-import": ("runpy", "zipimport", "imp", "logging.config", "unittest.mock"),
+        # Code objects, and runners of code in strings (`pdb.Pdb().run("...")`, doctests).
+        "exec": (
+            "marshal",
+            "code",
+            "codeop",
+            "pdb",
+            "bdb",
+            "trace",
+            "cProfile",
+            "profile",
+            "timeit",
+            "doctest",
+        ),
+        # These import or call what a string names (`logging.config.dictConfig({"()": ...})`,
+        # `mock.patch("os.system")`), or are the import machinery's internals.
+        "dynamic-import": (
+            "runpy",
+            "zipimport",
+            "imp",
+            "_imp",
+            "importlib._bootstrap",
+            "importlib._bootstrap_external",
+            "_frozen_importlib",
+            "_frozen_importlib_external",
+            "logging.config",
+            "unittest.mock",
+            "pyximport",
+        ),
         "pickle": ("pickle", "_pickle", "shelve", "dill", "cloudpickle", "pandas.io.pickle"),
     }
 )
@@ -148,16 +172,6 @@ NAMES = {
             "types.CodeType",
             "types.FunctionType",
             "types.LambdaType",
-            "timeit.timeit",
-            "timeit.repeat",
-            "timeit.Timer",
-            "pdb.run",
-            "pdb.runeval",
-            "pdb.runctx",
-            "cProfile.run",
-            "cProfile.runctx",
-            "profile.run",
-            "profile.runctx",
         ),
         "compile": ("builtins.compile",),
         "dynamic-import": (
@@ -165,6 +179,7 @@ NAMES = {
             "importlib.util.spec_from_file_location",
             "importlib.util.spec_from_loader",
             "importlib.util.module_from_spec",
+            "importlib.util.find_spec",
             "importlib.machinery.SourceFileLoader",
             "importlib.machinery.SourcelessFileLoader",
             "importlib.machinery.ExtensionFileLoader",
@@ -191,7 +206,13 @@ NAMES = {
         "multiprocessing": ("concurrent.futures.ProcessPoolExecutor",),
         "pickle": ("pandas.read_pickle",),
         "ioctl": ("fcntl.ioctl", "termios.TIOCSTI"),
-        "dynamic-access": ("gc.get_objects", "gc.get_referrers", "gc.get_referents"),
+        "dynamic-access": (
+            "gc.get_objects",
+            "gc.get_referrers",
+            "gc.get_referents",
+            "inspect.getmodule",  # a module object the scan cannot name
+            "string.Formatter",  # get_field("0.__globals__", ...) walks attributes by string
+        ),
     }
 )
 
@@ -202,6 +223,11 @@ INTROSPECTORS = frozenset(
     {"builtins.getattr", "builtins.vars", "builtins.globals", "builtins.locals"}
 )
 INSPECTORS = frozenset({"builtins.getattr", "builtins.hasattr", "builtins.vars"})
+# Callables that take attribute names as strings: each name is checked as an attribute.
+ATTRIBUTE_GETTERS = frozenset(
+    {f"{module}.{name}" for module in ("operator", "_operator") for name in ("attrgetter",)}
+)
+METHOD_CALLERS = frozenset({"operator.methodcaller", "_operator.methodcaller"})
 
 # Attribute names blocked on any object, whatever the scan knows of it: they lead from any
 # function, frame or class to module globals, builtins or every loaded class, or they are
@@ -240,6 +266,7 @@ BLOCKED_ATTRIBUTES = {
             "create_subprocess_shell",
         ),
         "ctypes": ("enable_load_extension", "load_extension"),  # sqlite3 loading native code
+        "dynamic-import": ("load_module", "exec_module", "create_module"),  # loaders, specs
         "socket": (
             "create_connection",
             "create_server",

@@ -478,6 +478,7 @@ class Checker:
         if functions & rules.IMPORTERS and first is None:
             self.report(node, "dynamic-import")
         inspected = self.check_introspection(node, functions)
+        self.check_attribute_strings(node, functions)
         self.check_environment_call(node, functions)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and first is not None:
             self.check(node.func.value, Context.SILENT if reported else Context.KEY_BASE)
@@ -505,6 +506,25 @@ class Checker:
                     node, "dynamic-access", "getattr with a computed name on a module or namespace"
                 )
         return target
+
+    def check_attribute_strings(self, node: ast.Call, functions: set[str]) -> None:
+        """`operator.attrgetter("a.b")` and `methodcaller("name")` name attributes in strings:
+        each is checked as if written as an attribute; a computed one is blocked."""
+        getter = bool(functions & rules.ATTRIBUTE_GETTERS)
+        if not getter and not functions & rules.METHOD_CALLERS:
+            return
+        names = node.args if getter else node.args[:1]
+        for argument in names:
+            text = literal_text(argument)
+            if text is None:
+                self.report(node, "dynamic-access", "an attribute named by a computed string")
+                continue
+            path = text.split(".") if getter else [text]
+            refs: frozenset[Ref] = frozenset()  # on an object the scan does not know
+            for attr in path:
+                self.check_attribute_name(node, attr)
+                refs = self.resolver.attribute(refs, attr)
+            self.check_refs(node, refs, Context.CALLED)  # `attrgetter("os.system")`
 
     def check_binding(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]

@@ -105,6 +105,7 @@ BLOCKED = {
     "eval before the def that shadows it": ("eval('1')\ndef eval(x):\n    return x", (1, "eval")),
     "eval shadowed only in dead code": ("for eval in []:\n    pass\neval('1')", (3, "eval")),
     "types.FunctionType": ("import types\ntypes.FunctionType(c, {})", (2, "exec")),
+    "timeit": ("from timeit import timeit\ntimeit('x')", (1, "exec")),
     # Imports by name.
     "__import__ computed": ("m = __import__('o' + 's')", (1, "dynamic-import")),
     "__import__ of a blocked module": ("__import__('subprocess')", (1, "subprocess")),
@@ -156,6 +157,32 @@ BLOCKED = {
     "frame globals": ("import sys\nsys._getframe().f_globals", (2, "dynamic-access")),
     "getattr of __globals__": ("getattr(parse, '__glob' 'als__')", (1, "dynamic-access")),
     "gc.get_objects": ("import gc\ngc.get_objects()", (2, "dynamic-access")),
+    "inspect.getmodule": ("import inspect\ninspect.getmodule(parse)", (2, "dynamic-access")),
+    "Formatter.get_field": (
+        "import string\nstring.Formatter().get_field('0.__globals__', [f], {})",
+        (2, "dynamic-access"),
+    ),
+    "attrgetter of internals": (
+        "import operator\noperator.attrgetter('__init__.__globals__')(x)",
+        (2, "dynamic-access"),
+    ),
+    "attrgetter of os.system": (
+        "from operator import attrgetter\nattrgetter('os.system')(x)('id')",
+        (2, "os.system"),
+    ),
+    "attrgetter computed": ("import operator\noperator.attrgetter(n)(x)", (2, "dynamic-access")),
+    "methodcaller": (
+        "import operator\noperator.methodcaller('__subclasses__')(object)",
+        (2, "dynamic-access"),
+    ),
+    "a loader's load_module": (
+        "def f(spec):\n    spec.loader.load_module('os')",
+        (2, "dynamic-import"),
+    ),
+    "find_spec": ("import importlib.util\nimportlib.util.find_spec(n)", (2, "dynamic-import")),
+    "import machinery internals": ("import _imp", (1, "dynamic-import")),
+    "a runner of code in strings": ("import pdb\npdb.Pdb().run('x')", (1, "exec")),
+    "doctest": ("import doctest", (1, "exec")),
     "__loader__": ("__loader__.load_module('os')", (1, "dynamic-access")),
     # Imports from paths the parser may have written to at run time.
     "sys.path": ("import sys\nsys.path.insert(0, '/tmp/x')", (2, "dynamic-import")),
@@ -366,6 +393,12 @@ CLEAN = {
         print("x", file=sys.stderr)
         sys.exit(0) if False else None
         breakpoint
+        """,
+    "operator helpers": """
+        import operator
+        rows = sorted([], key=operator.attrgetter("ts", "host.name"))
+        totals = list(map(operator.methodcaller("strip"), ["a "]))
+        first = operator.itemgetter(0)
         """,
     "ast.literal_eval": """
         import ast
