@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from casparian_core.registry.materialize import RunnableParser as RunnableParser
     from casparian_core.registry.register import RegistrationPlan as RegistrationPlan
     from casparian_core.registry.store import RegisteredParser as RegisteredParser
+    from casparian_core.registry.vendor import VendorReport as VendorReport
     from casparian_core.scout.errors import NoMatchingFilesError as NoMatchingFilesError
     from casparian_core.scout.errors import PatternWithoutTagError as PatternWithoutTagError
     from casparian_core.scout.names import display_text as display_text
@@ -139,6 +140,7 @@ HOMES = {
     "casparian_core.registry.materialize": ("RunnableParser",),
     "casparian_core.registry.register": ("RegistrationPlan",),
     "casparian_core.registry.store": ("RegisteredParser",),
+    "casparian_core.registry.vendor": ("VendorReport",),
     "casparian_core.scout.errors": ("NoMatchingFilesError", "PatternWithoutTagError"),
     "casparian_core.scout.names": ("display_text",),
     "casparian_core.scout.preview": ("Preview", "PreviewMode"),

@@ -136,6 +136,20 @@ class CoreService:
 
         return vendor_wheels(parser, folder, progress)
 
+    async def vendor_registered_wheels(
+        self,
+        name: str,
+        version: str | None,
+        folder: Path,
+        progress: Callable[[str], object] | None = None,
+    ) -> VendorReport:
+        """`casparian vendor <name>`: as vendor_wheels, for the lock of a registered version
+        (the latest when `version` is None), read from its verified artifact."""
+        from casparian_core.registry.vendor import vendor_lock
+
+        lock_text, pyproject_text = await self.registry.project_files(name, version)
+        return await asyncio.to_thread(vendor_lock, lock_text, pyproject_text, folder, progress)
+
     @staticmethod
     def guest_isolation() -> IsolationReport:
         """What confines parsers' guests on this machine (probed, never assumed)."""

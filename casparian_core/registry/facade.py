@@ -187,6 +187,18 @@ class Registry:
             progress=progress,
         )
 
+    async def project_files(self, name: str, version: str | None = None) -> tuple[str, str]:
+        """The (uv.lock, pyproject.toml) texts of the version (the latest when None), read from
+        its verified artifact: what `casparian vendor <name>` gathers wheels for."""
+        from casparian_core.registry import archive, materialize
+        from casparian_core.registry.bundle import LOCK_FILE, PROJECT_FILE
+
+        parser = await self._find(name, version)
+        data = await self._db.read(store.artifact, parser.id)
+        materialize.verify(parser, data)
+        members = archive.read_members(data, f"parser {parser.name} {parser.version}")
+        return members[LOCK_FILE].decode("utf-8"), members[PROJECT_FILE].decode("utf-8")
+
     async def _find(self, name: str, version: str | None) -> RegisteredParser:
         parser = await self._db.read(store.find, name, version)
         if parser is not None:

@@ -4,12 +4,21 @@ project locked by real uv (offline, against a local index) is registered, materi
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from casparian_cli import main
 from casparian_core.config import Settings
 from casparian_core.engine.results import InputItem, RunStatus
 from casparian_core.engine.session import ParserSession
@@ -25,6 +34,7 @@ from tests.registry.lockfiles import (
     write_index,
     write_wheel,
 )
+from tests.registry.test_envs_vendor import serve_wheels
 
 PARSER = """\
 import tinypkg
@@ -117,3 +127,76 @@ def test_the_cli_registers_offline_and_again_is_a_no_op(project: Project, tmp_pa
     assert second.returncode == 0, second.stderr
     assert "registered already with this very content" in second.stdout
     assert "nothing changed" in second.stdout
+
+
+def test_vendor_takes_a_registered_parsers_name(
+    project: Project,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home = project.settings.home
+    tiny = tmp_path / "built" / "tinypkg-0.1.0-py3-none-any.whl"
+    serve_wheels(monkeypatch, tmp_path / "pypi", [tiny, *shim_wheels()])
+    monkeypatch.setenv("CASPARIAN_WHEELS_DIR", str(project.settings.wheels_dir))
+    register = ["parser", "register", str(project.folder), "--yes", "--offline"]
+    assert main(["--home", str(home), *register]) == 0
+    shutil.rmtree(project.folder)  # the working copy is gone: the artifact's lock is used
+    capsys.readouterr()
+
+    assert main(["--home", str(home), "vendor", "tiny", str(tmp_path / "usb")]) == 0
+    assert f"{tmp_path / 'usb'} holds 3 wheels" in capsys.readouterr().out
+    assert main(["--home", str(home), "vendor", "nope", str(tmp_path / "usb2")]) == 2
+    assert "no parser named 'nope' is registered" in capsys.readouterr().err
+
+
+def register_on_a_terminal(project: Project, home: Path, answer: str) -> tuple[int, str]:
+    """`parser register` with a real terminal (a pty) on stdin and stdout: the approval
+    question is asked there and `answer` typed in."""
+    controller, terminal = pty.openpty()
+    command = ["parser", "register", str(project.folder), "--offline"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "casparian_cli", *command],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={
+            **os.environ,
+            "CASPARIAN_HOME": str(home),
+            "CASPARIAN_WHEELS_DIR": str(project.settings.wheels_dir),
+        },
+    )
+    os.close(terminal)
+    seen = b""
+    deadline = time.monotonic() + 60  # an upper bound for a loaded machine, not a timing check
+    while b"[y/N] " not in seen:
+        assert time.monotonic() < deadline, seen
+        if select.select([controller], [], [], 1)[0]:
+            seen += os.read(controller, 4096)
+    os.write(controller, answer.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    return process.wait(timeout=120), seen.decode(errors="replace")
+
+
+def test_the_contracts_are_approved_on_the_terminal(project: Project, tmp_path: Path) -> None:
+    home = make_home(tmp_path / "tty-home")
+
+    declined, text = register_on_a_terminal(project, home, "n")
+    assert declined == 2
+    assert "its contracts were not approved" in text
+    assert json.loads(casparian("parser", "list", "--json", home=home).stdout)["parsers"] == []
+
+    approved, text = register_on_a_terminal(project, home, "y")
+    assert approved == 0, text
+    assert "Approve these contracts and register tiny 1.0.0? [y/N]" in text
+    assert "Registered tiny 1.0.0" in text
+    [registered] = json.loads(casparian("parser", "list", "--json", home=home).stdout)["parsers"]
+    assert (registered["name"], registered["version"]) == ("tiny", "1.0.0")
