@@ -27,14 +27,11 @@ from casparian_core.service import CoreService
 from casparian_core.sinks import open_sink
 from tests.cli.support import casparian, make_home
 from tests.conftest import fixed_clock
-from tests.registry.lockfiles import (
-    link_wheels,
-    locked_project,
-    shim_wheels,
-    write_index,
-    write_wheel,
-)
+from tests.registry.lockfiles import shim_wheels
+from tests.registry.test_envs import Fixture, locked
 from tests.registry.test_envs_vendor import serve_wheels
+
+__all__ = ["locked"]  # the fixture, used by name
 
 PARSER = """\
 import tinypkg
@@ -55,16 +52,14 @@ class Tiny:
 class Project:
     folder: Path
     settings: Settings  # wheels_dir holds tinypkg, pyarrow and pyzmq
+    tiny_wheel: Path
 
 
 @pytest.fixture
-def project(tmp_path: Path, settings: Settings) -> Project:
-    tiny = write_wheel(tmp_path / "built", "tinypkg", "0.1.0")
-    write_index(tmp_path / "index", [tiny])
-    locked = locked_project(tmp_path / "tiny-parser", ["tinypkg==0.1.0"], tmp_path / "index")
-    (locked.folder / "tiny.py").write_text(PARSER)
-    wheels = link_wheels(tmp_path / "wheels", [tiny, *shim_wheels()])
-    return Project(locked.folder, settings.model_copy(update={"wheels_dir": wheels}))
+def project(locked: Fixture) -> Project:
+    """test_envs's tiny project locked by real uv, with a Level 2 parser in it."""
+    (locked.project.folder / "tiny.py").write_text(PARSER)
+    return Project(locked.project.folder, locked.settings, locked.tiny_wheel)
 
 
 def run_once(settings: Settings, parser: Path, venv: Path, data: Path) -> dict[str, str]:
@@ -136,8 +131,7 @@ def test_vendor_takes_a_registered_parsers_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     home = project.settings.home
-    tiny = tmp_path / "built" / "tinypkg-0.1.0-py3-none-any.whl"
-    serve_wheels(monkeypatch, tmp_path / "pypi", [tiny, *shim_wheels()])
+    serve_wheels(monkeypatch, tmp_path / "pypi", [project.tiny_wheel, *shim_wheels()])
     monkeypatch.setenv("CASPARIAN_WHEELS_DIR", str(project.settings.wheels_dir))
     register = ["parser", "register", str(project.folder), "--yes", "--offline"]
     assert main(["--home", str(home), *register]) == 0

@@ -240,3 +240,17 @@ async def test_the_gatekeeper_blocks_before_anything_is_stored_unless_allowed(
     assert {(f.path, f.rule) for f in plan.allowed_findings} == {("helpers.py", "subprocess")}
     await service.registry.register(plan)
     assert (await service.registry.show("events")).parser.allowances == ("subprocess",)
+
+
+async def test_two_registrations_racing_for_one_version_keep_the_first(
+    service: CoreService, tmp_path: Path
+) -> None:
+    same = await service.registry.prepare(write_package(tmp_path / "a"))
+    again = await service.registry.prepare(write_package(tmp_path / "b"))
+    other = await service.registry.prepare(write_package(tmp_path / "c", amount_type="float64"))
+
+    first = await service.registry.register(same)
+    assert await service.registry.register(again) == first  # the same content: the first
+    with pytest.raises(VersionExistsError, match="the contract of events changed"):
+        await service.registry.register(other)
+    assert [p.artifact_sha256 for p in await service.registry.parsers()] == [same.artifact_sha256]
