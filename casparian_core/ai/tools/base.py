@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -41,10 +42,12 @@ class ToolOutput:
 
 @dataclass(frozen=True)
 class ToolEnv:
-    """What a tool may use: the service's facades and the pending-action store."""
+    """What a tool may use: the service's facades, the pending-action store, and a private
+    folder for draft parser files (tested there, never in the home's parsers/)."""
 
     service: CoreService
     actions: ActionStore
+    drafts_dir: Path
 
 
 class ToolInputError(Exception):
@@ -88,6 +91,17 @@ def bounded(text: str, cap_bytes: int) -> str:
     keep = cap_bytes - len(note.encode()) - 16  # room for the shown count's digits
     shown = data[:keep].decode(errors="ignore")
     return shown + note.format(shown=len(shown.encode()))
+
+
+def fitting(rows: list[Any], budget_bytes: int) -> list[Any]:
+    """The leading `rows` whose JSON fits in `budget_bytes`: a page cut to whole rows, so the
+    model gets valid JSON and a next offset that skips nothing."""
+    used = 0
+    for count, row in enumerate(rows):
+        used += len(as_json(row).encode()) + 1
+        if used > budget_bytes:
+            return rows[:count]
+    return rows
 
 
 def as_json(value: object) -> str:
