@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_WHEELS := $(VENV)/wheels/.downloaded
 DEMO_HOME ?= $(CURDIR)/.demo-home
 JOBS ?= auto
 
@@ -16,7 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Wheels of the installed pyarrow and pyzmq: tests build parser venvs from them offline.
+$(TEST_WHEELS): $(STAMP)
+	$(BIN)/python -m pip download --quiet --only-binary=:all: --no-deps --dest $(VENV)/wheels \
+		$$($(BIN)/python -c 'from importlib.metadata import version as v; \
+		print(*(f"{n}=={v(n)}" for n in ("pyarrow", "pyzmq")))')
+	touch $@
+
+install: $(STAMP) $(TEST_WHEELS)
 
 demo-home: install
 	CASPARIAN_HOME=$(DEMO_HOME) $(BIN)/python -m casparian_core.demo --examples examples --parsers parsers

@@ -13,6 +13,20 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from casparian_core.ai.conversation import ActionEntry as ActionEntry
+    from casparian_core.ai.conversation import ActionKind as ActionKind
+    from casparian_core.ai.conversation import ActionStatus as ActionStatus
+    from casparian_core.ai.conversation import AssistantContext as AssistantContext
+    from casparian_core.ai.conversation import AssistantFailure as AssistantFailure
+    from casparian_core.ai.conversation import AssistantStatus as AssistantStatus
+    from casparian_core.ai.conversation import ErrorEntry as ErrorEntry
+    from casparian_core.ai.conversation import FailureKind as FailureKind
+    from casparian_core.ai.conversation import NoteEntry as NoteEntry
+    from casparian_core.ai.conversation import PendingAction as PendingAction
+    from casparian_core.ai.conversation import TextEntry as TextEntry
+    from casparian_core.ai.conversation import ToolCallEntry as ToolCallEntry
+    from casparian_core.ai.conversation import TranscriptEntry as TranscriptEntry
+    from casparian_core.ai.conversation import UserEntry as UserEntry
     from casparian_core.engine.bench import BenchParser as BenchParser
     from casparian_core.engine.bench import Candidate as Candidate
     from casparian_core.engine.inputs import expand_inputs as expand_inputs
@@ -20,7 +34,9 @@ if TYPE_CHECKING:
     from casparian_core.engine.parser_tests import ParserTest as ParserTest
     from casparian_core.engine.plan import RunPlan as RunPlan
     from casparian_core.engine.plan import plan_run as plan_run
+    from casparian_core.engine.report import NULL_CELL as NULL_CELL
     from casparian_core.engine.report import RATE_MIN_BYTES as RATE_MIN_BYTES
+    from casparian_core.engine.report import SHOWN_CELL_CHARS as SHOWN_CELL_CHARS
     from casparian_core.engine.report import preview_table as preview_table
     from casparian_core.engine.report import rates as rates
     from casparian_core.engine.report import top_reasons as top_reasons
@@ -60,11 +76,34 @@ if TYPE_CHECKING:
 
 # Where each public name lives.
 HOMES = {
+    "casparian_core.ai.conversation": (
+        "ActionEntry",
+        "ActionKind",
+        "ActionStatus",
+        "AssistantContext",
+        "AssistantFailure",
+        "AssistantStatus",
+        "ErrorEntry",
+        "FailureKind",
+        "NoteEntry",
+        "PendingAction",
+        "TextEntry",
+        "ToolCallEntry",
+        "TranscriptEntry",
+        "UserEntry",
+    ),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),
     "casparian_core.engine.plan": ("RunPlan", "plan_run"),
-    "casparian_core.engine.report": ("RATE_MIN_BYTES", "preview_table", "rates", "top_reasons"),
+    "casparian_core.engine.report": (
+        "NULL_CELL",
+        "RATE_MIN_BYTES",
+        "SHOWN_CELL_CHARS",
+        "preview_table",
+        "rates",
+        "top_reasons",
+    ),
     "casparian_core.engine.results": (
         "OutputResult",
         "RunOptions",

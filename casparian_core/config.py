@@ -61,6 +61,18 @@ class Settings(BaseModel):
     log_retention_bytes: int = Field(default=1024**3, ge=1024 * 1024)
     # How often the TUI's service looks for changes made by other processes (CLI, daemon).
     change_poll_secs: float = Field(default=1.0, gt=0)
+    # The AI assistant (docs/assistant.md). The key is never a setting: it comes only from
+    # ANTHROPIC_API_KEY in the environment, and the base URL from ANTHROPIC_BASE_URL.
+    ai_enabled: bool = True
+    ai_model: str = "claude-sonnet-4-5"
+    ai_max_tokens: int = Field(default=4096, ge=256, le=128_000)
+    # Roughly how many tokens of conversation a request may carry; older turns are left out
+    # beyond it (estimated at 4 bytes a token).
+    ai_context_tokens: int = Field(default=150_000, ge=4_000)
+    ai_timeout_secs: float = Field(default=120.0, gt=0)
+    # Where `--offline` builds of parser environments take wheels from (by default the home's
+    # `wheels/`); `casparian vendor` gathers them on a connected machine.
+    wheels_dir: Path = Field(default=None, validate_default=True)
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -72,6 +84,13 @@ class Settings(BaseModel):
                 "and ZeroMQ"
             )
         return value
+
+    @field_validator("wheels_dir", mode="before")
+    @classmethod
+    def _wheels_in_the_home_by_default(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return Path(info.data.get("home", DEFAULT_HOME)) / "wheels"
+        return Path(str(value)).expanduser().absolute()
 
     @property
     def database_path(self) -> Path:

@@ -73,6 +73,15 @@ class ErrorCode(StrEnum):
     NO_MATCHING_FILES = "NO_MATCHING_FILES"
     FILE_NOT_CATALOGUED = "FILE_NOT_CATALOGUED"
     FILE_UNREADABLE = "FILE_UNREADABLE"
+    # The AI assistant.
+    ASSISTANT_BUSY = "ASSISTANT_BUSY"
+    ACTION_NOT_FOUND = "ACTION_NOT_FOUND"
+    # Managed environments: building a parser's venv from its lock, vendoring its wheels.
+    VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
+    WHEELS_MISSING = "WHEELS_MISSING"
+    VENDOR_FAILED = "VENDOR_FAILED"
+    # The parser registry.
+    GATEKEEPER_BLOCKED = "GATEKEEPER_BLOCKED"
 
 
 class CasparianError(Exception):
@@ -131,3 +140,15 @@ class SchemaTooNewError(CasparianError):
     """The database was written by a newer Casparian Flow than this one."""
 
     error_code = ErrorCode.SCHEMA_TOO_NEW
+
+
+class AssistantBusyError(CasparianError):
+    """A message was sent while the assistant was still answering the previous one."""
+
+    error_code = ErrorCode.ASSISTANT_BUSY
+
+
+class ActionNotFoundError(CasparianError):
+    """A pending action id names no action, or one already decided."""
+
+    error_code = ErrorCode.ACTION_NOT_FOUND

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casparian_core.ai.conversation import AssistantFailure, PendingAction
 from casparian_core.engine.results import RunStatus
 from casparian_core.jobs.status import JobStatus
 
@@ -112,6 +113,69 @@ class JobChanged(Event):
 
     job_id: str
     status: JobStatus
+
+
+@dataclass(frozen=True)
+class AssistantTurnStarted(Event):
+    """The assistant began a turn for the user's (or an approval's) `text`."""
+
+    turn_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AssistantText(Event):
+    """A fragment of the model's text block `block` (a new block number after each tool call)."""
+
+    turn_id: str
+    block: int
+    delta: str
+
+
+@dataclass(frozen=True)
+class AssistantToolCall(Event):
+    """The model called a tool; its result follows as AssistantToolResult."""
+
+    turn_id: str
+    call_id: str
+    name: str
+    arguments: dict[str, object]
+
+
+@dataclass(frozen=True)
+class AssistantToolResult(Event):
+    turn_id: str
+    call_id: str
+    summary: str
+    failed: bool
+
+
+@dataclass(frozen=True)
+class AssistantActionChanged(Event):
+    """A pending action was created (PENDING) or decided."""
+
+    action: PendingAction
+
+
+@dataclass(frozen=True)
+class AssistantFailed(Event):
+    """A turn failed; `assistant.retry()` sends it again."""
+
+    turn_id: str
+    failure: AssistantFailure
+
+
+@dataclass(frozen=True)
+class AssistantNote(Event):
+    """Something the user should know that is not the model's text (a trimmed conversation)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AssistantTurnEnded(Event):
+    turn_id: str
+    cancelled: bool
 
 
 Subscriber = Callable[[Event], object]  # what it returns is ignored (post_message: a bool)

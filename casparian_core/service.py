@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from casparian_core.ai.assistant import Assistant
 from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from pathlib import Path
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
+    from casparian_core.registry.vendor import VendorReport
 
 Clock = Callable[[], datetime]
 RECENT_TESTS_WINDOW = timedelta(hours=24)
@@ -56,6 +58,7 @@ class CoreService:
         self.db = Gateway(settings.database_path)
         self.scout = Scout(self.db, self.events)
         self.bench = ParserBench(settings, self.db, self.events, clock)
+        self.assistant = Assistant(self)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:
@@ -71,6 +74,7 @@ class CoreService:
             await self.scout.start_watching()
 
     async def stop(self) -> None:
+        await self.assistant.close()
         await self.scout.close()
         await self.bench.close()
         self.events.close()
@@ -118,6 +122,16 @@ class CoreService:
             on_result=finished,
             cancel=cancel,
         )
+
+    def vendor_wheels(
+        self, parser: Path, folder: Path, progress: Callable[[str], object] | None = None
+    ) -> VendorReport:
+        """`casparian vendor`: download into `folder` every wheel the lock of the parser folder
+        `parser` needs on this platform and Python, for `--offline` builds on an air-gapped
+        machine. Needs no database; blocking, each line of progress passed to `progress`."""
+        from casparian_core.registry.vendor import vendor_wheels
+
+        return vendor_wheels(parser, folder, progress)
 
     @staticmethod
     def guest_isolation() -> IsolationReport:

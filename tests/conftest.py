@@ -44,7 +44,7 @@ async def service(settings: Settings) -> AsyncIterator[CoreService]:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads or writes the developer's real home or API keys."""
-    for name in ("CASPARIAN_HOME", "ANTHROPIC_API_KEY"):
+    for name in ("CASPARIAN_HOME", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
 

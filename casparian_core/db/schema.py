@@ -225,7 +225,39 @@ DROP TABLE cf_error_occurrences;
 DROP TABLE cf_errors;
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
+# The AI assistant (casparian_core/ai/): every request sent to the model, and the actions it
+# proposed for a human to decide.
+MIGRATION_4 = """
+CREATE TABLE cf_ai_requests (
+    id             INTEGER PRIMARY KEY,
+    started_at     TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    mode           TEXT NOT NULL,
+    context        TEXT NOT NULL,
+    tools_called   TEXT NOT NULL,
+    bytes_sent     INTEGER NOT NULL,
+    bytes_received INTEGER NOT NULL,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    outcome        TEXT NOT NULL,
+    duration_s     REAL NOT NULL
+);
+CREATE TABLE cf_ai_actions (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    effect     TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    decided_at TEXT,
+    decided_by TEXT,
+    outcome    TEXT
+);
+CREATE INDEX cf_ai_actions_status ON cf_ai_actions(status, created_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
 LATEST_VERSION = len(MIGRATIONS)
 
 # The path index: the trigram index over scout_files.rel_path behind substring and glob

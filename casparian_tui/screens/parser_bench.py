@@ -206,7 +206,7 @@ class ParserBenchScreen(ModeScreen):
                 self._cancel = None
                 self.refresh_bindings()
         self._engine_call = None
-        view.show_result(result)
+        await view.show_result(result)
         await self._tell_assistant(result, parser_path)
         self.load_parsers()  # the health icons follow the recorded tests
 

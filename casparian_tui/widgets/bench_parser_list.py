@@ -8,7 +8,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from casparian_core.api import BenchParser
-from casparian_tui.widgets.bench_paths import short_path, shorten_paths
+from casparian_tui.widgets.bench_paths import cut_left, short_path, shorten_paths
 
 HEALTH_ICONS = {
     "passed": ("✓", "green"),
@@ -61,13 +61,29 @@ def _label(parser: BenchParser) -> Text:
 
 
 class ParserDetail(Static):
-    """What the highlighted parser is: its file, its last test, or why it cannot be used."""
+    """What the highlighted parser is: its file, its last test, or why it cannot be used.
+
+    The file's path is cut from the left to the pane's width, so its name stays in view."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parser: BenchParser | None = None
 
     def show(self, parser: BenchParser | None) -> None:
+        self._parser = parser
+        self._show()
+
+    def on_resize(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        parser = self._parser
         if parser is None:
             self.update("")
             return
-        text = Text(short_path(parser.parser.path), style="dim")
+        path = short_path(parser.parser.path)
+        width = self.content_region.width
+        text = Text(cut_left(path, width) if width else path, style="dim")
         if parser.parser.error is not None:
             text.append("\n" + shorten_paths(parser.parser.error), style="red")
         elif parser.last_tested_at is not None:

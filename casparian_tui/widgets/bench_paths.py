@@ -1,4 +1,5 @@
-"""How Parser Bench writes paths: with the user's home folder as `~`, as a shell would.
+"""How the screens write paths: with the user's home folder as `~`, as a shell would, and cut
+from the left when they do not fit (the file name is what tells files apart).
 
 Engine messages, tracebacks and log lines name files by absolute path; shortening the home
 prefix keeps them readable in a narrow pane.
@@ -20,3 +21,8 @@ def shorten_paths(text: str) -> str:
     if home in ("", "/"):
         return text
     return text.replace(home + "/", "~/")
+
+
+def cut_left(path: str, width: int) -> str:
+    """`path` cut from the left to `width` characters, an ellipsis marking the cut."""
+    return path if len(path) <= width else "…" + path[len(path) - width + 1 :]

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from casparian_core.api import (
@@ -20,7 +21,6 @@ from casparian_core.api import (
     RunStatus,
     format_duration,
     plural,
-    preview_table,
     rates,
     top_reasons,
 )
@@ -50,17 +50,27 @@ class BenchResult(Vertical):
             yield Static("", id="bench-watching")
         with VerticalScroll(id="bench-result-scroll"):
             yield Static(id="bench-result-body")
+            yield Vertical(id="bench-result-outputs")  # per output: its facts, its first rows
+            yield Static(id="bench-result-log")
 
     @property
     def body(self) -> Static:
         return self.query_one("#bench-result-body", Static)
 
+    @property
+    def outputs(self) -> Vertical:
+        return self.query_one("#bench-result-outputs", Vertical)
+
     def show_hint(self, hint: RenderableType) -> None:
         self._running_line = None
         self.body.update(hint)
+        self.outputs.remove_children()
+        self._log.clear()
+        self._show_log()
 
     def show_running(self, parser_name: str, input_path: Path) -> None:
         self._log.clear()
+        self.outputs.remove_children()
         self._running_line = Text.assemble(
             ("Running ", "bold"),
             (parser_name, "bold"),
@@ -76,16 +86,18 @@ class BenchResult(Vertical):
         if self._running_line is not None:
             self._refresh_running()
 
-    def show_result(self, result: RunResult) -> None:
+    async def show_result(self, result: RunResult) -> None:
         self._running_line = None
-        parts = [*_headline(result)]
-        if result.ok:
-            for output in result.outputs:
-                parts.extend(_output_parts(output))
-        else:
+        parts = _headline(result)
+        if not result.ok:
             parts.extend(_failure_parts(result))
-        parts.extend(self._log_parts())
         self.body.update(Group(*parts))
+        await self.outputs.remove_children()
+        if result.ok:
+            await self.outputs.mount_all(
+                [widget for output in result.outputs for widget in _output_widgets(output)]
+            )
+        self._show_log()
         self.query_one("#bench-result-scroll").scroll_home(animate=False)
 
     def show_watching(self, parser_path: Path | None) -> None:
@@ -94,13 +106,16 @@ class BenchResult(Vertical):
 
     def _refresh_running(self) -> None:
         assert self._running_line is not None
-        self.body.update(Group(self._running_line, *self._log_parts()))
+        self.body.update(self._running_line)
+        self._show_log()
         self.query_one("#bench-result-scroll").scroll_end(animate=False)
 
-    def _log_parts(self) -> list[RenderableType]:
+    def _show_log(self) -> None:
+        log = self.query_one("#bench-result-log", Static)
         if not self._log:
-            return []
-        return [Text("\nlog", style="bold"), Text("\n".join(self._log), style="dim")]
+            log.update("")
+            return
+        log.update(Group(Text("\nlog", style="bold"), Text("\n".join(self._log), style="dim")))
 
 
 def _headline(result: RunResult) -> list[RenderableType]:
@@ -113,6 +128,17 @@ def _headline(result: RunResult) -> list[RenderableType]:
     if result.ok and result.input_bytes >= RATE_MIN_BYTES:
         status.append(f" ({rates(result)})", style="dim")
     return [subject, status]
+
+
+def _output_widgets(output: OutputResult) -> list[Widget]:
+    """What one output made: its facts and schema, then its first rows as a table that
+    scrolls sideways (every value whole, however narrow the pane)."""
+    widgets: list[Widget] = [Static(Group(*_output_parts(output)), classes="bench-output")]
+    if output.preview is not None and output.preview.num_rows:
+        from casparian_tui.widgets.arrow_table import ArrowTable  # loads pyarrow: not at start
+
+        widgets.append(ArrowTable(output.preview, classes="bench-preview"))
+    return widgets
 
 
 def _output_parts(output: OutputResult) -> list[RenderableType]:
@@ -133,7 +159,8 @@ def _output_parts(output: OutputResult) -> list[RenderableType]:
     if output.spec is not None:
         parts.extend(_schema_parts(output))
     if output.preview is not None and output.preview.num_rows:
-        parts.append(preview_table(output.preview))
+        title = f"first {plural(output.preview.num_rows, 'row')}"
+        parts.append(Text.assemble((title, "italic"), ("  Tab to the table, ← → scroll", "dim")))
     return parts
 
 
@@ -146,7 +173,8 @@ def _schema_parts(output: OutputResult) -> list[RenderableType]:
     table.add_column("type")
     table.add_column("nullable")
     for name, spec in output.spec.columns.items():
-        table.add_row(name, spec.type, "yes" if spec.nullable else "no")
+        # Text, not markup: "timestamp[ms, UTC]" would lose "[ms, UTC]" as a style tag.
+        table.add_row(Text(name), Text(spec.type), "yes" if spec.nullable else "no")
     return [Text(title, style="italic"), table]
 
 

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from casparian_core.api import FilePage, FileRow, format_bytes
+from casparian_tui.widgets.bench_paths import cut_left
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
 
 PAGE_SIZE = 200
@@ -61,7 +62,7 @@ class FileTable(DataTable[str]):
         for label in labels:
             self.add_column(label, key=label.lower())
         for row, row_cells in zip(page.rows, cells, strict=True):
-            row_cells[path_at] = _fit_path(row_cells[path_at], path_width)
+            row_cells[path_at] = cut_left(row_cells[path_at], path_width)
             self.add_row(*row_cells, key=str(row.id))
         if keep_cursor:
             restore_cursor(self, cursor_key, cursor_row)
@@ -111,11 +112,6 @@ class FileTable(DataTable[str]):
             self.post_message(self.PageWanted(-1))
         else:
             super().action_cursor_up()
-
-
-def _fit_path(path: str, width: int) -> str:
-    """`path` cut from the left to `width` characters: the file name is what tells files apart."""
-    return path if len(path) <= width else "…" + path[len(path) - width + 1 :]
 
 
 def _tag_label(row: FileRow) -> str:

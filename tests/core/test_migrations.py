@@ -14,6 +14,9 @@ from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 
 # The tables of the features that exist; each later feature creates its own in its migration.
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
+# Made by the migrations after 3, each feature's own.
+AI_TABLES = {"cf_ai_requests", "cf_ai_actions"}
+LATEST_TABLES = FEATURE_TABLES | AI_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",
@@ -35,7 +38,7 @@ def tables(conn: sqlite3.Connection) -> set[str]:
 
 def test_new_database_gets_the_features_tables_and_the_latest_version(tmp_path: Path) -> None:
     conn = connect(tmp_path / "cf.sqlite3")
-    assert tables(conn) == FEATURE_TABLES
+    assert tables(conn) == LATEST_TABLES
     assert schema_version(conn) == LATEST_VERSION == len(MIGRATIONS)
 
 
@@ -57,7 +60,7 @@ def test_version_2_loses_the_unused_tables_and_keeps_the_data(
 
     conn = connect(path)
 
-    assert tables(conn) == FEATURE_TABLES
+    assert tables(conn) == LATEST_TABLES
     assert conn.execute("SELECT name FROM scout_sources").fetchall() == [("s",)]
     assert conn.execute("SELECT count(*) FROM cf_parser_tests").fetchone() == (1,)
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from textual.worker import WorkerCancelled
 
+from casparian_core.api import NULL_CELL
 from casparian_core.config import Settings
 from casparian_core.home import prepare_home
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
+from casparian_tui.widgets.arrow_table import ArrowTable
 from casparian_tui.widgets.bench_result import BenchResult
 from tests.conftest import REPO_ROOT
 from tests.tui.conftest import settle, until
@@ -66,6 +68,37 @@ CONTRACT_MISMATCH_PARSER = """
 
     def parse(path):
         return pyarrow.csv.read_csv(path).select(["order_id", "amount"])
+"""
+
+# Values a preview must show whole: a zoned timestamp, floats past six digits, a wide decimal,
+# more columns than an 80-column pane holds.
+READINGS_PARSER = """
+    import datetime
+
+    name = "readings"
+    version = "1.0.0"
+    outputs = {"readings": {
+        "at": {"type": "timestamp[ms, UTC]", "nullable": False},
+        "sensor": "string",
+        "region": "string",
+        "value": "float64",
+        "total": "decimal(18,4)",
+        "tags": "list<string>",
+    }}
+
+    def parse(path):
+        start = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.timezone.utc)
+        return [
+            {
+                "at": start + datetime.timedelta(milliseconds=1234 * i),
+                "sensor": f"sensor-{i:03d}",
+                "region": "NORTH-EAST",
+                "value": [1234567.891, 2469135.782, 0.1, 1e20, -3.5][i],
+                "total": "12345678901234.5678",
+                "tags": ["calibrated", "outdoor"][: i % 3],
+            }
+            for i in range(5)
+        ]
 """
 
 
@@ -160,11 +193,26 @@ async def finish(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def result_text(app: CasparianApp) -> str:
-    """What the result pane shows, as plain text."""
-    body = app.screen.query_one(BenchResult).body
+    """What the result pane shows, as plain text; a preview table as its labels and cells,
+    one row per line, cells joined with " | "."""
+    view = app.screen.query_one(BenchResult)
     console = Console(width=200, file=io.StringIO(), record=True)
-    console.print(body.content)
+    console.print(view.body.content)
+    for widget in view.outputs.children:
+        if isinstance(widget, ArrowTable):
+            console.print(preview_text(widget), markup=False)
+        else:
+            assert isinstance(widget, Static)
+            console.print(widget.content)
+    console.print(view.query_one("#bench-result-log", Static).content)
     return console.export_text()
+
+
+def preview_text(table: ArrowTable) -> str:
+    assert table.backend is not None
+    shown = table.backend.data
+    rows = [shown.column_names, *(row.values() for row in shown.to_pylist())]
+    return "\n".join(" | ".join(NULL_CELL if v is None else str(v) for v in row) for row in rows)
 
 
 def watch_header(app: CasparianApp) -> str:

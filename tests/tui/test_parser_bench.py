@@ -16,18 +16,21 @@ from casparian_tui.screens.bench_path_picker import PathPickerScreen
 from casparian_tui.screens.help import HelpScreen
 from casparian_tui.screens.parser_bench import ParserBenchScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
+from casparian_tui.widgets.arrow_table import ArrowTable
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
 from tests.conftest import fixed_clock
 from tests.tui.bench_support import (
     CONTRACT_MISMATCH_PARSER,
     GATE_PARSER,
     KEY_ERROR_PARSER,
+    READINGS_PARSER,
     bench_settings,
     data_dir,
     finish,
     open_bench,
     open_picker,
     pick,
+    preview_text,
     result_text,
     run_test_on,
     until,
@@ -153,6 +156,35 @@ async def test_n_tests_any_py_file_by_path(bench_settings: Settings, tmp_path: P
         assert "counting 0.0.0 on ~/home/data/sales_clean.csv" in shown
         assert "COMPLETED" in shown and "2 rows written" in shown
         assert "schema (inferred from the data, not enforced)" in shown
+
+
+async def test_schema_and_first_rows_show_every_type_and_number_whole(
+    bench_settings: Settings,
+) -> None:
+    write_parser(bench_settings, "readings", READINGS_PARSER)
+    app = make_app(bench_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_bench(pilot)  # "readings" comes first in the list
+        await run_test_on(pilot, "clean")
+
+        shown = result_text(app)
+        assert "at     │ timestamp[ms, UTC] │ no" in shown
+        assert "tags   │ list<string>       │ yes" in shown
+        table = app.screen.query_one(ArrowTable)
+        assert preview_text(table).splitlines()[1:3] == [
+            "2026-11-27 10:00:00.000Z | sensor-000 | NORTH-EAST | 1234567.891 | "
+            "12345678901234.5678 | []",
+            "2026-11-27 10:00:01.234Z | sensor-001 | NORTH-EAST | 2469135.782 | "
+            "12345678901234.5678 | ['calibrated']",
+        ]
+        # Every column at least as wide as its widest value: none squeezed, none cut.
+        widths = [column.render_width - 2 for column in table.ordered_columns]
+        assert widths == [24, 10, 10, 11, 19, 25]
+        assert table.virtual_size.width > table.size.width  # so the table scrolls sideways
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.scroll_x == table.max_scroll_x > 0
 
 
 async def test_r_reruns_the_last_test(bench_settings: Settings) -> None:

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 import pytest
 
 from casparian_core.config import Settings
+from casparian_tui.widgets.arrow_table import ArrowTable
 from tests.tui.bench_support import (
     GATE_PARSER,
     KEY_ERROR_PARSER,
+    READINGS_PARSER,
     bench_settings,
     data_dir,
     fix_durations,
@@ -103,3 +105,45 @@ def test_failed_with_hint_and_traceback(snap_compare, bench_settings: Settings) 
     write_parser(bench_settings, "orders", KEY_ERROR_PARSER)  # first in the list
     app = fix_durations(make_app(bench_settings))
     assert snap_compare(app, terminal_size=TERMINAL, run_before=_tested_on("clean"))
+
+
+def _first_rows_at_80_columns(*keys: str):  # type: ignore[no-untyped-def]
+    """Test `readings` (more columns than the pane holds), then focus its first-rows table as
+    Tab does, and press `keys` in it."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_bench(pilot)
+        await pilot.press("down")  # fixed_width_accounts, readings, sales_csv
+        await run_test_on(pilot, "clean")
+        pilot.app.screen.query_one(ArrowTable).focus()
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.fixture
+def readings_settings(bench_settings: Settings) -> Settings:
+    """The readings parser beside sales_csv, and one whose name and topic are too long for
+    the list at 80 columns."""
+    write_parser(bench_settings, "readings", READINGS_PARSER)
+    write_parser(
+        bench_settings,
+        "fixed_width_accounts",
+        "topics = ['fixed_width_accounts']\ndef parse(path):\n    return []\n",
+    )
+    return bench_settings
+
+
+def test_first_rows_at_80_columns(snap_compare, readings_settings: Settings) -> None:
+    app = fix_durations(make_app(readings_settings))
+    run_before = _first_rows_at_80_columns()
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_first_rows_scrolled_sideways_at_80_columns(
+    snap_compare, readings_settings: Settings
+) -> None:
+    app = fix_durations(make_app(readings_settings))
+    run_before = _first_rows_at_80_columns("end")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -1,0 +1,234 @@
+"""The assistant: one conversation per CoreService, shared by every mode of every face.
+
+A face sends the user's text with its context and follows the events; it never waits on the
+model in an event handler. One turn runs at a time; cancelling stops it promptly; a failure is
+published (never raised) and `retry()` sends the failed turn again. Approving a pending action
+applies it, and the outcome reaches the model: a parser patch's re-test as a new turn at once,
+any other decision with the user's next message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import uuid
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING
+
+from casparian_core.ai.actions import ActionStore
+from casparian_core.ai.conversation import (
+    ActionKind,
+    ActionStatus,
+    AssistantContext,
+    AssistantFailure,
+    AssistantStatus,
+    FailureKind,
+    PendingAction,
+    TranscriptEntry,
+)
+from casparian_core.ai.history import History
+from casparian_core.ai.request_log import AiRequest, ByteCount, recent, record
+from casparian_core.ai.settings import assistant_status
+from casparian_core.ai.starters import starter_prompts
+from casparian_core.ai.transcript import Transcript
+from casparian_core.errors import AssistantBusyError
+from casparian_core.events import (
+    AssistantActionChanged,
+    AssistantFailed,
+    AssistantTurnEnded,
+    AssistantTurnStarted,
+    Event,
+)
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+    from casparian_core.ai.tools.base import ToolEnv
+    from casparian_core.ai.tools.registry import Toolbox
+    from casparian_core.service import CoreService
+
+
+class Assistant:
+    def __init__(self, service: CoreService, env: Mapping[str, str] | None = None) -> None:
+        self._service = service
+        self._env = os.environ if env is None else env
+        self._actions = ActionStore(service.db, service.clock)
+        self._transcript = Transcript()
+        self._history = History()
+        self._count = ByteCount()
+        self._client: AsyncAnthropic | None = None
+        self._toolbox: Toolbox | None = None
+        self._task: asyncio.Task[None] | None = None  # the turn running, if any
+        self._failed: tuple[str, AssistantContext] | None = None  # the last failed turn
+        self._context = AssistantContext(mode="home")
+        self._for_model: list[str] = []  # decisions the model hears with the next message
+        self._turns_left_out = 0
+        self._decide_lock = asyncio.Lock()
+
+    def status(self) -> AssistantStatus:
+        return assistant_status(self._service.settings, self._env)
+
+    def transcript(self) -> list[TranscriptEntry]:
+        return self._transcript.entries()
+
+    @staticmethod
+    def starter_prompts(mode: str) -> list[str]:
+        return starter_prompts(mode)
+
+    async def send(self, text: str, context: AssistantContext) -> None:
+        """Run one user turn to its end, publishing its events (see the module docstring)."""
+        task = self._start(self._turn(text, context))
+        try:
+            await task  # cancelling the caller cancels the turn too
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the caller was cancelled, not just the turn (by cancel())
+
+    async def retry(self) -> None:
+        """Send the last failed turn again (nothing happens when none failed)."""
+        if self._failed is not None:
+            text, context = self._failed
+            await self.send(text, context)
+
+    def cancel(self) -> None:
+        """Stop the running turn, if any; it ends with AssistantTurnEnded(cancelled=True)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def wait_idle(self) -> None:
+        """Return once no turn runs (one started by an approval included)."""
+        while (task := self._task) is not None and not task.done():
+            await asyncio.wait({task})
+
+    def _start(self, turn: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        """Run `turn` as the one turn in progress; AssistantBusyError while another runs."""
+        if self._busy():
+            turn.close()
+            raise AssistantBusyError(
+                "The assistant is still answering: wait for it, or cancel it, then send again."
+            )
+        task = asyncio.create_task(turn)  # claimed before any await: one turn at a time
+        self._task = task
+        return task
+
+    async def pending_actions(self) -> list[PendingAction]:
+        return await self._actions.pending()
+
+    async def decide(self, action_id: str, approve: bool) -> PendingAction:
+        """Approve (apply) or reject a pending action; see the module docstring."""
+        from casparian_core.ai.apply import Applied, apply_action
+
+        async with self._decide_lock:
+            action, payload = await self._actions.undecided(action_id)
+            if approve:
+                applied = await apply_action(self._service, action, payload)
+            else:
+                applied = Applied(ActionStatus.REJECTED, "Rejected: nothing was changed.")
+            decided = await self._actions.decide(
+                action, applied.status, applied.outcome, getpass.getuser()
+            )
+        self._publish(AssistantActionChanged(decided))
+        report = f"The user {decided.status.lower()} action {decided.id} ({decided.summary}). "
+        report += decided.outcome or ""
+        if applied.detail is not None:
+            report += f"\nThe test's report: {applied.detail}"
+        if approve and action.kind is ActionKind.PATCH_PARSER and not self._busy():
+            self._start(self._turn(report, self._context))
+        else:
+            self._for_model.append(report)
+        return decided
+
+    def _busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def request_log(self, limit: int) -> list[AiRequest]:
+        """The latest `limit` requests sent to the model, newest first (`casparian ai log`)."""
+        return await self._service.db.read(recent, limit)
+
+    async def _turn(self, text: str, context: AssistantContext) -> None:
+        from casparian_core.ai.turn import Turn, TurnFailed
+
+        turn_id = uuid.uuid4().hex
+        self._context = context
+        self._publish(AssistantTurnStarted(turn_id, text))
+        status = self.status()
+        if status.problem is not None:
+            kind = FailureKind.DISABLED if not status.enabled else FailureKind.NOT_CONFIGURED
+            self._fail(turn_id, text, context, AssistantFailure(kind, status.problem))
+            return
+        said = "\n\n".join([*self._for_model, text])
+        self._history.begin_turn(said)
+        turn = Turn(
+            turn_id=turn_id,
+            context=context,
+            client=self._client_for_turn(),
+            settings=self._service.settings,
+            tools=self._tools(),
+            tool_env=self._tool_env(),
+            history=self._history,
+            count=self._count,
+            publish=self._publish,
+            log=self._log,
+            clock=self._service.clock,
+            turns_left_out=self._turns_left_out,
+        )
+        try:
+            await turn.run()
+        except asyncio.CancelledError:
+            self._history.drop_turn()
+            self._publish(AssistantTurnEnded(turn_id, cancelled=True))
+            raise
+        except TurnFailed as exc:
+            self._history.drop_turn()
+            self._fail(turn_id, text, context, exc.failure)
+            return
+        finally:
+            self._turns_left_out = turn.turns_left_out
+        self._for_model.clear()
+        self._failed = None
+        self._publish(AssistantTurnEnded(turn_id, cancelled=False))
+
+    def _fail(
+        self, turn_id: str, text: str, context: AssistantContext, failure: AssistantFailure
+    ) -> None:
+        self._failed = (text, context)
+        self._publish(AssistantFailed(turn_id, failure))
+        self._publish(AssistantTurnEnded(turn_id, cancelled=False))
+
+    def _publish(self, event: Event) -> None:
+        self._transcript.apply(event)
+        self._service.events.publish(event)
+
+    async def _log(self, request: AiRequest) -> None:
+        await self._service.db.write(record, request)
+
+    def _client_for_turn(self) -> AsyncAnthropic:
+        from casparian_core.ai.wire import make_client
+
+        if self._client is None:
+            self._client = make_client(self._service.settings, self._env, self._count)
+        return self._client
+
+    def _tools(self) -> Toolbox:
+        from casparian_core.ai.tools.all import toolbox
+
+        if self._toolbox is None:
+            self._toolbox = toolbox()
+        return self._toolbox
+
+    def _tool_env(self) -> ToolEnv:
+        from casparian_core.ai.tools.base import ToolEnv
+
+        return ToolEnv(self._service, self._actions)
+
+    async def close(self) -> None:
+        """Cancel a running turn and close the HTTP client (the service stops)."""
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

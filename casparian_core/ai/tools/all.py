@@ -1,0 +1,10 @@
+"""Every tool the assistant offers, in the order the model is shown them."""
+
+from __future__ import annotations
+
+from casparian_core.ai.tools import catalogue
+from casparian_core.ai.tools.registry import Toolbox
+
+
+def toolbox() -> Toolbox:
+    return Toolbox([*catalogue.TOOLS])

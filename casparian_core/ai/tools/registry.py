@@ -1,0 +1,25 @@
+"""The set of tools the assistant offers, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from casparian_core.ai.tools.base import Tool, ToolEnv, ToolInputError, ToolOutput
+
+
+class Toolbox:
+    def __init__(self, tools: Sequence[Tool[Any]]) -> None:
+        self._tools = {tool.name: tool for tool in tools}
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return [tool.definition() for tool in self._tools.values()]
+
+    async def call(self, env: ToolEnv, name: str, arguments: dict[str, Any]) -> ToolOutput:
+        tool = self._tools.get(name)
+        if tool is None:
+            raise ToolInputError(f"There is no tool {name!r}; the tools are {self.names()}.")
+        return await tool.call(env, arguments)

@@ -1,0 +1,253 @@
+"""What the gatekeeper blocks: each rule's key (what a user writes in `[tool.casparian] allow`),
+why it is blocked, and the modules, names and attributes that fall under it.
+
+A module in MODULES is blocked with everything inside it (`subprocess`, `subprocess.run`); a name
+in NAMES is blocked with everything reached through it (`os.system`, `os.system.__call__`).
+Names are written as the module that defines them: aliases (`import os as o`, `from os import
+system as s`, `posix.system`, `pyarrow.os.system`) are resolved to these by the scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    why: str
+    allowable: bool = True  # False: no `allow` entry lifts it (the file cannot be checked at all)
+
+
+_RULES = (
+    Rule("socket", "opens network connections; a parser reads its input, nothing else"),
+    Rule("subprocess", "starts other programs, which the scan cannot look into"),
+    Rule("ctypes", "calls native code directly, around every check on the Python source"),
+    Rule("multiprocessing", "starts processes of its own beside the guest"),
+    Rule("pty", "starts programs on a pseudo-terminal"),
+    Rule("os.system", "runs a shell command"),
+    Rule("os.popen", "runs a shell command and reads its output"),
+    Rule("os.exec", "replaces the guest with another program"),
+    Rule("os.fork", "forks the guest into processes of its own"),
+    Rule("os.spawn", "starts another program"),
+    Rule("os.kill", "sends signals to other processes, the host's included"),
+    Rule("eval", "runs a string as code, which the scan cannot see"),
+    Rule("exec", "runs code that is not in the source (a string or a code object)"),
+    Rule("compile", "turns a string into code, which the scan cannot see"),
+    Rule("dynamic-import", "imports a module chosen at run time, so the scan cannot check it"),
+    Rule(
+        "dynamic-access",
+        "reaches functions by a computed name or through the interpreter's internals, "
+        "where the scan cannot follow",
+    ),
+    Rule("pickle", "unpickling runs whatever code the pickled data names"),
+    Rule("ioctl", "ioctl can type keystrokes into the user's terminal (TIOCSTI)"),
+    Rule(
+        "unparseable",
+        "the file cannot be scanned, so nothing in it can be checked; fix the file",
+        allowable=False,
+    ),
+    Rule(
+        "unknown-allow",
+        "this `allow` entry names no gatekeeper rule (a typo would silently allow nothing)",
+        allowable=False,
+    ),
+)
+RULES: dict[str, Rule] = {rule.key: rule for rule in _RULES}
+# The keys a user may put in `[tool.casparian] allow`.
+ALLOWABLE_RULES = frozenset(rule.key for rule in _RULES if rule.allowable)
+
+
+def _table(groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {name: rule for rule, names in groups.items() for name in names}
+
+
+MODULES = _table(
+    {
+        "socket": (
+            "socket",
+            "_socket",
+            "socketserver",
+            "ssl",
+            "_ssl",
+            "asyncio.streams",
+            "urllib.request",
+            "http.client",
+            "http.server",
+            "ftplib",
+            "smtplib",
+            "poplib",
+            "imaplib",
+            "nntplib",
+            "telnetlib",
+            "xmlrpc.client",
+            "xmlrpc.server",
+            "requests",
+            "httpx",
+            "urllib3",
+            "aiohttp",
+            "pycurl",
+            "websocket",
+            "websockets",
+            "paramiko",
+            "zmq",
+        ),
+        "subprocess": ("subprocess", "_posixsubprocess", "asyncio.subprocess", "webbrowser"),
+        "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi"),
+        "multiprocessing": ("multiprocessing", "_multiprocessing", "concurrent.futures.process"),
+        "pty": ("pty",),
+        "exec": ("marshal", "code", "codeop"),
+        "dynamic-import": ("runpy", "zipimport", "imp"),
+        "pickle": ("pickle", "_pickle", "shelve", "dill", "cloudpickle", "pandas.io.pickle"),
+    }
+)
+
+_OS_MODULES = ("os", "posix", "nt")  # posix and nt are what os re-exports on each platform
+_EXEC = ("execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")
+_SPAWN = ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")
+_OS_FUNCTIONS = {
+    "os.system": ("system",),
+    "os.popen": ("popen",),
+    "os.exec": _EXEC,
+    "os.fork": ("fork", "forkpty"),
+    "os.spawn": (*_SPAWN, "posix_spawn", "posix_spawnp", "startfile"),
+    "os.kill": ("kill", "killpg"),
+}
+NAMES = {
+    f"{module}.{function}": rule
+    for rule, functions in _OS_FUNCTIONS.items()
+    for module in _OS_MODULES
+    for function in functions
+} | _table(
+    {
+        "eval": ("builtins.eval",),
+        "exec": (
+            "builtins.exec",
+            "types.CodeType",
+            "types.FunctionType",
+            "types.LambdaType",
+            "timeit.timeit",
+            "timeit.repeat",
+            "timeit.Timer",
+            "pdb.run",
+            "pdb.runeval",
+            "pdb.runctx",
+            "cProfile.run",
+            "cProfile.runctx",
+            "profile.run",
+            "profile.runctx",
+        ),
+        "compile": ("builtins.compile",),
+        "dynamic-import": (
+            "importlib.reload",
+            "importlib.util.spec_from_file_location",
+            "importlib.util.spec_from_loader",
+            "importlib.util.module_from_spec",
+            "importlib.machinery.SourceFileLoader",
+            "importlib.machinery.SourcelessFileLoader",
+            "importlib.machinery.ExtensionFileLoader",
+            "pkgutil.resolve_name",
+            "pkgutil.get_loader",
+        ),
+        "subprocess": ("asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"),
+        "socket": (
+            "asyncio.open_connection",
+            "asyncio.start_server",
+            "asyncio.open_unix_connection",
+            "asyncio.start_unix_server",
+        ),
+        "multiprocessing": ("concurrent.futures.ProcessPoolExecutor",),
+        "pickle": ("pandas.read_pickle",),
+        "ioctl": ("fcntl.ioctl", "termios.TIOCSTI"),
+        "dynamic-access": ("gc.get_objects", "gc.get_referrers", "gc.get_referents"),
+    }
+)
+
+# Callables that are fine with literal arguments (the scan resolves what they return) and
+# blocked otherwise: called with a computed argument, or handed on as a value.
+IMPORTERS = frozenset({"builtins.__import__", "importlib.__import__", "importlib.import_module"})
+INTROSPECTORS = frozenset(
+    {"builtins.getattr", "builtins.vars", "builtins.globals", "builtins.locals"}
+)
+INSPECTORS = frozenset({"builtins.getattr", "builtins.hasattr", "builtins.vars"})
+
+# Attribute names blocked on any object, whatever the scan knows of it: they lead from any
+# function, frame or class to module globals, builtins or every loaded class, or they are
+# process calls no other API shares a name with.
+INTERNALS = frozenset(
+    {
+        "__globals__",
+        "__builtins__",
+        "__subclasses__",
+        "__code__",
+        "__self__",
+        "__getattribute__",
+        "__import__",
+        "__loader__",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+    }
+)
+# Module globals that lead to the import machinery.
+INTERNAL_GLOBALS = frozenset({"__loader__", "__spec__"})
+PROCESS_ATTRIBUTES = {
+    name: rule
+    for rule, names in _OS_FUNCTIONS.items()
+    for name in names
+    if name not in ("system", "popen", "fork", "kill", "killpg", "startfile")
+} | _table(
+    {
+        "subprocess": (
+            "subprocess_exec",
+            "subprocess_shell",
+            "create_subprocess_exec",
+            "create_subprocess_shell",
+        ),
+        "socket": (
+            "create_connection",
+            "create_server",
+            "create_datagram_endpoint",
+            "create_unix_connection",
+            "create_unix_server",
+            "sock_connect",
+        ),
+    }
+)
+
+# Modules other modules keep as attributes (`os.path.os`, `tempfile._os`, `pyarrow.os`): an
+# attribute of this name, leading underscores aside, is taken to be that module.
+MODULE_ATTRIBUTES = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "sys",
+        "builtins",
+        "importlib",
+        "subprocess",
+        "socket",
+        "ctypes",
+        "multiprocessing",
+        "pty",
+        "marshal",
+        "pickle",
+    }
+)
+# Modules whose attributes reach blocked functions or other modules: handing one on as a value
+# (an argument, an item, a return value) is blocked, since the scan cannot follow it there.
+CAPABLE_MODULES = frozenset(
+    {*_OS_MODULES, "os.path", "posixpath", "ntpath", "sys", "builtins", "importlib"}
+    | {"importlib.util", "importlib.machinery", "gc", "inspect"}
+)
+
+
+def blocking_rule(name: str) -> str | None:
+    """The rule blocking the dotted `name` (or anything it is inside of), or None."""
+    parts = name.split(".")
+    for end in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        rule = MODULES.get(prefix) or NAMES.get(prefix)
+        if rule:
+            return rule
+    return None
