@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Middle, Vertical
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -49,7 +50,7 @@ class ModeScreen(Screen[None]):
     AUTO_FOCUS = "#mode-content *"
     _content_focus: Widget | None = None  # what had the focus before the chat took it
     BINDINGS = [  # noqa: RUF012
-        Binding("tab", "switch_focus", "Chat ⇄ screen (with the chat open)", show=False),
+        Binding("tab", "switch_focus", "Next field; with the chat open: chat ⇄ screen", show=False),
     ]
 
     if TYPE_CHECKING:  # the mode screens run in CasparianApp, whose `service` they use
@@ -89,7 +90,9 @@ class ModeScreen(Screen[None]):
         self.set_class(self.app.assistant_open, "assistant-open")
         self.watch(self.app, "assistant_open", self._show_assistant, init=False)
 
-    async def on_screen_resume(self) -> None:
+    @on(ScreenResume)
+    async def _catch_up_chat(self) -> None:
+        # A decorated handler: the modes keep their own on_screen_resume.
         await self.sidebar.catch_up()
 
     def _show_assistant(self, shown: bool) -> None:

@@ -139,7 +139,7 @@ class AssistantSidebar(Vertical):
         yield ChatInput(id="chat-input")
 
     @property
-    def log(self) -> VerticalScroll:
+    def chat_log(self) -> VerticalScroll:
         return self.query_one("#chat-log", VerticalScroll)
 
     @property
@@ -181,23 +181,23 @@ class AssistantSidebar(Vertical):
         assistant = self.app.service.assistant
         entries = assistant.transcript()
         await self._close_answer()
-        await self.log.remove_children()
+        await self.chat_log.remove_children()
         self._tools.clear()
         self._cards.clear()
         if entries:
-            await self.log.mount_all([self._entry_widget(entry) for entry in entries])
+            await self.chat_log.mount_all([self._entry_widget(entry) for entry in entries])
             if isinstance(entries[-1], TextEntry):  # it may still be streaming
-                self._answer = self.log.children[-1]  # type: ignore[assignment]
+                self._answer = self.chat_log.children[-1]  # type: ignore[assignment]
                 self._answer_key = (entries[-1].turn_id, None)
         else:
             status = assistant.status()
             starters = assistant.starter_prompts(self.mode)
-            await self.log.mount(StarterPanel(starters, status.problem))
+            await self.chat_log.mount(StarterPanel(starters, status.problem))
         self.input.sent = [e.text for e in entries if isinstance(e, UserEntry)]
         self._set_busy(self.app.assistant_busy)
         self._outdate_errors(keep_last=True)
         self._stale = False
-        self.log.anchor()
+        self.chat_log.anchor()
 
     def _entry_widget(self, entry: TranscriptEntry) -> Widget:
         if isinstance(entry, UserEntry):
@@ -274,10 +274,10 @@ class AssistantSidebar(Vertical):
         """Mount `widget` after everything else; text that comes later opens a new block."""
         if not isinstance(widget, AnswerBlock):
             await self._close_answer()
-        empty = self.log.query(StarterPanel)
+        empty = self.chat_log.query(StarterPanel)
         if empty:
             await empty.remove()
-        await self.log.mount(widget)
+        await self.chat_log.mount(widget)
 
     async def _close_answer(self) -> None:
         if self._answer is not None:
@@ -298,7 +298,7 @@ class AssistantSidebar(Vertical):
             card.focus()  # y/n act at once; typing goes on after Tab or a decision
 
     def _outdate_errors(self, *, keep_last: bool) -> None:
-        errors = list(self.log.query(ErrorView))
+        errors = list(self.chat_log.query(ErrorView))
         last = errors[-1] if keep_last and errors else None
         for error in errors:
             if error is not last:
@@ -328,9 +328,9 @@ class AssistantSidebar(Vertical):
 
     def on_chat_input_scroll_wanted(self, message: ChatInput.ScrollWanted) -> None:
         if message.pages < 0:
-            self.log.scroll_page_up(animate=False)
+            self.chat_log.scroll_page_up(animate=False)
         else:
-            self.log.scroll_page_down(animate=False)
+            self.chat_log.scroll_page_down(animate=False)
 
     def on_chat_input_submitted(self, message: ChatInput.Submitted) -> None:
         self.send(message.text)
@@ -356,7 +356,7 @@ class AssistantSidebar(Vertical):
         self.input.focus()
 
     def _retryable(self) -> ErrorView | None:
-        errors = self.log.query(ErrorView)
+        errors = self.chat_log.query(ErrorView)
         last = errors.last() if errors else None
         return last if last is not None and last.retryable and not self._busy else None
 

@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-NEWLINE_KEYS = frozenset({"shift+enter", "ctrl+j"})
 APP_FUNCTION_KEY_ACTIONS = frozenset({"select_line", "select_all"})
 
 
@@ -22,9 +21,13 @@ class ChatInput(TextArea):
     """A few lines of text; what was sent is kept for recall."""
 
     BINDINGS = [  # noqa: RUF012
+        Binding("enter", "send", "Send", show=False),
+        Binding("shift+enter,ctrl+j", "newline", "New line", show=False),
+        Binding("up", "recall(-1)", "Earlier input (on the first line)", show=False),
+        Binding("down", "recall(1)", "Later input (on the last line)", show=False),
         # PageUp/PageDown scroll the conversation, not the few lines of this box.
-        Binding("pageup", "scroll_chat(-1)", "Scroll chat", show=False),
-        Binding("pagedown", "scroll_chat(1)", "Scroll chat", show=False),
+        Binding("pageup", "scroll_chat(-1)", "Scroll the chat", show=False),
+        Binding("pagedown", "scroll_chat(1)", "Scroll the chat", show=False),
     ]
 
     class Submitted(Message):
@@ -42,7 +45,7 @@ class ChatInput(TextArea):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, compact=True)
         self.sent: list[str] = []
-        self._recalled: int | None = None  # index into history while recalling
+        self._recalled: int | None = None  # index into `sent` while recalling
         self._draft = ""  # what was typed before recalling started
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -50,39 +53,33 @@ class ChatInput(TextArea):
         return action not in APP_FUNCTION_KEY_ACTIONS and super().check_action(action, parameters)
 
     async def _on_key(self, event: events.Key) -> None:
-        # Runs before TextArea's own handler (Textual walks the classes); preventing the
-        # default stops that one inserting the key.
-        if event.key.startswith("alt+"):
+        # Runs before TextArea's own handler (Textual walks the classes), which would insert
+        # both of these keys as text.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_send()
+        elif event.key.startswith("alt+"):
             # Alt+letter arrives with its letter as the character: it is an app key (Alt+a
             # closes the chat, Alt+d opens Discover), never text. Without a character the
             # box leaves it to the bindings.
             event.character = None
-        elif event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self._submit()
-        elif event.key in NEWLINE_KEYS:
-            event.stop()
-            event.prevent_default()
-            self.insert("\n")
-        elif (step := self._recall_step(event.key)) and self._recall(step):
-            event.stop()
-            event.prevent_default()
 
-    def _recall_step(self, key: str) -> int:
-        """-1 for Up on the first line, +1 for Down on the last: recall, not cursor moves."""
-        row = self.cursor_location[0]
-        if key == "up" and row == 0:
-            return -1
-        if key == "down" and row == self.document.line_count - 1:
-            return +1
-        return 0
-
-    def _submit(self) -> None:
+    def action_send(self) -> None:
         text = self.text.strip()
-        if not text:
-            return
-        self.post_message(self.Submitted(text))
+        if text:
+            self.post_message(self.Submitted(text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def action_recall(self, step: int) -> None:
+        """Up on the first line shows the input sent before, Down on the last the one after;
+        elsewhere they move the cursor."""
+        row = self.cursor_location[0]
+        at_edge = row == 0 if step < 0 else row == self.document.line_count - 1
+        if not (at_edge and self._recall(step)):
+            self.action_cursor_up() if step < 0 else self.action_cursor_down()
 
     def remember(self, text: str) -> None:
         """`text` was sent: clear the box and make it the latest to recall."""

@@ -21,6 +21,7 @@ from casparian_core.events import (
 )
 from casparian_tui.app import CasparianApp
 from casparian_tui.widgets.assistant import AssistantSidebar
+from casparian_tui.widgets.assistant_input import ChatInput
 
 TURN = "1" * 32
 QUESTION = "Why did this test fail?"
@@ -104,3 +105,9 @@ def publish(app: CasparianApp, events: list[Event]) -> None:
 
 def sidebar(app: CasparianApp) -> AssistantSidebar:
     return app.screen.query_one(AssistantSidebar)
+
+
+def steady_cursor(app: CasparianApp) -> None:
+    """Snapshots: the chat's cursor stays lit (it blinks on a timer of its own)."""
+    for box in app.screen.query(ChatInput):
+        box.cursor_blink = False

@@ -247,7 +247,11 @@ async def test_help_lists_the_assistant_keys(settings: Settings) -> None:
         assert isinstance(app.screen, HelpScreen)
         lines = {(k.keys, k.description) for k in app.screen.keys}
         assert ("Alt+a / F7", "Assistant") in lines
-        assert ("Tab", "Chat ⇄ screen (with the chat open)") in lines
+        assert ("Enter", "Send") in lines
+        assert ("Shift+Enter / Ctrl+j", "New line") in lines
+        assert ("Escape", "Leave the chat") in lines
+        assert ("Pageup", "Scroll the chat") in lines
+        assert ("Tab", "Next field; with the chat open: chat ⇄ screen") in lines
 
 
 async def test_the_palette_opens_the_assistant(settings: Settings) -> None:

@@ -10,7 +10,14 @@ import pytest
 
 from casparian_core.config import Settings
 from casparian_core.events import Event
-from tests.tui.assistant_support import approval, failure, publish, streaming, tool_calls
+from tests.tui.assistant_support import (
+    approval,
+    failure,
+    publish,
+    steady_cursor,
+    streaming,
+    tool_calls,
+)
 from tests.tui.bench_support import bench_settings, open_bench
 from tests.tui.conftest import TERMINAL, make_app, settle
 
@@ -18,12 +25,13 @@ __all__ = ["bench_settings"]  # the fixture, used by name
 SIZES = pytest.mark.parametrize("size", [TERMINAL, (80, 24)], ids=["120x36", "80x24"])
 
 
-def _open_chat(events: list[Event], mode_key: str = "alt+p"):  # type: ignore[no-untyped-def]
-    """Parser Bench (or the mode of `mode_key`) on the example home, the chat open, `events`."""
+def _open_chat(events: list[Event]):  # type: ignore[no-untyped-def]
+    """Parser Bench on the example home, the chat open, then `events`."""
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await open_bench(pilot)
-        await pilot.press(mode_key, "alt+a")
+        await pilot.press("alt+a")
+        steady_cursor(pilot.app)
         publish(pilot.app, events)
         await settle(pilot)
 
@@ -68,4 +76,4 @@ def test_error_with_retry(snap_compare, bench_settings: Settings, api_key, size)
 @SIZES
 def test_no_api_key(snap_compare, bench_settings: Settings, size) -> None:
     app = make_app(bench_settings)
-    assert snap_compare(app, terminal_size=size, run_before=_open_chat([], "alt+d"))
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat([]))
