@@ -25,6 +25,7 @@ from casparian_core.events import (
 )
 from casparian_core.home import prepare_home
 from casparian_core.outputs import OutputTable, list_output_tables
+from casparian_core.registry.facade import Registry
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from pathlib import Path
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
+    from casparian_core.inspect.sql import QueryResult, TableSchema
     from casparian_core.registry.vendor import VendorReport
 
 Clock = Callable[[], datetime]
@@ -58,6 +60,7 @@ class CoreService:
         self.db = Gateway(settings.database_path)
         self.scout = Scout(self.db, self.events)
         self.bench = ParserBench(settings, self.db, self.events, clock)
+        self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
         self._watch_task: asyncio.Task[None] | None = None
 
@@ -133,6 +136,20 @@ class CoreService:
 
         return vendor_wheels(parser, folder, progress)
 
+    async def vendor_registered_wheels(
+        self,
+        name: str,
+        version: str | None,
+        folder: Path,
+        progress: Callable[[str], object] | None = None,
+    ) -> VendorReport:
+        """`casparian vendor <name>`: as vendor_wheels, for the lock of a registered version
+        (the latest when `version` is None), read from its verified artifact."""
+        from casparian_core.registry.vendor import vendor_lock
+
+        lock_text, pyproject_text = await self.registry.project_files(name, version)
+        return await asyncio.to_thread(vendor_lock, lock_text, pyproject_text, folder, progress)
+
     @staticmethod
     def guest_isolation() -> IsolationReport:
         """What confines parsers' guests on this machine (probed, never assumed)."""
@@ -142,6 +159,19 @@ class CoreService:
         """The tables in the home's Parquet output folder (quarantine tables included), with
         their row counts from the Parquet footers."""
         return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
+
+    async def output_schemas(self) -> list[TableSchema]:
+        """Each output table's columns and row count, as read-only SQL sees them."""
+        from casparian_core.inspect.sql import table_schemas
+
+        return await asyncio.to_thread(table_schemas, self.settings.output_dir)
+
+    async def query_outputs(self, sql: str, max_rows: int = 100) -> QueryResult:
+        """One read-only SELECT over the output tables (DuckDB, locked down: inspect/sql.py),
+        at most `max_rows` rows; QueryRefusedError or QueryFailedError otherwise."""
+        from casparian_core.inspect.sql import run_query
+
+        return await asyncio.to_thread(run_query, self.settings.output_dir, sql, max_rows)
 
     async def watch_parsers(self) -> None:
         """Publish ParsersChanged as parser files appear, change or go in the home's parsers

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from casparian_core.contracts.exact import cast_or_null, changed
 from casparian_core.contracts.model import ColumnSpec
-from casparian_core.contracts.nested import convert_nested, is_list
+from casparian_core.contracts.nested import Refusal, convert_nested, first_refusals, is_list
 from casparian_core.contracts.types import MAX_DECIMAL_PRECISION, ColumnType, Kind
 
 _NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
@@ -180,6 +180,11 @@ def _convert_chunk(chunk: pa.Array, column_type: ColumnType, target: pa.DataType
     if mask is None or not pc.any(mask).as_py():
         return _Converted(result, None, result)
     return _Converted(pc.if_else(mask, pa.scalar(None, target), result), mask, result)
+
+
+def nested_refusals(values: pa.Array, column_type: ColumnType) -> list[Refusal | None]:
+    """For each nested value, the first item or field that would not convert into its type."""
+    return first_refusals(_normalized(values), column_type, _convert_item)
 
 
 def _convert_item(items: pa.Array, column_type: ColumnType) -> tuple[pa.Array, pa.Array]:

@@ -7,7 +7,9 @@ item is mapped back to its row through the list offsets and a running count of b
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,16 +42,21 @@ def convert_nested(
     return _convert_struct(chunk, column_type, convert)
 
 
-def _convert_list(
-    chunk: pa.Array, column_type: ColumnType, convert: Convert
-) -> tuple[pa.Array, pa.Array]:
-    assert column_type.item is not None
+def _items(chunk: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """A list array's items, and where each row's items begin and end in them."""
     if pa.types.is_fixed_size_list(chunk.type):
         chunk = chunk.cast(pa.list_(chunk.type.value_field))
     offsets = chunk.offsets  # a sliced array's, relative to the whole child array
     start = offsets[0].as_py()
     items = chunk.values.slice(start, offsets[-1].as_py() - start)
-    offsets = pc.subtract(offsets, start)
+    return items, pc.subtract(offsets, start)
+
+
+def _convert_list(
+    chunk: pa.Array, column_type: ColumnType, convert: Convert
+) -> tuple[pa.Array, pa.Array]:
+    assert column_type.item is not None
+    items, offsets = _items(chunk)
     item_values, item_refused = convert(items, column_type.item)
     # Bad items per row: the running count of refused items, read at each row's two ends.
     running = pc.cumulative_sum(item_refused.cast(pa.int64()))
@@ -81,3 +88,57 @@ def _convert_struct(
         fields, fields=list(column_type.arrow_type()), mask=pc.or_(chunk.is_null(), refused)
     )
     return values, refused
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The first item or field of one nested value that would not convert."""
+
+    path: str  # from the column on: "[2].price"
+    value: pa.Array  # that item or field as it arrived (one value)
+    type_name: str  # the type it would not convert into
+
+
+def first_refusals(
+    chunk: pa.Array, column_type: ColumnType, convert: Convert
+) -> list[Refusal | None]:
+    """For each value of `chunk`, its first refused item or field (depth first, in order), or
+    None. Meant for the few quarantined rows: it picks each row's first refusal in Python."""
+    if pa.types.is_null(chunk.type):
+        return [None] * len(chunk)
+    if not column_type.is_nested:
+        _, refused = convert(chunk, column_type)
+        return [
+            Refusal("", chunk.slice(row, 1), column_type.name) if bad else None
+            for row, bad in enumerate(refused.to_pylist())
+        ]
+    if column_type.kind is Kind.LIST:
+        assert column_type.item is not None
+        items, offsets = _items(chunk)
+        inner = first_refusals(items, column_type.item, convert)
+        bounds = offsets.to_pylist()
+        found: list[Refusal | None] = []
+        for row, (begin, end) in enumerate(itertools.pairwise(bounds)):
+            at = next((i for i in range(begin, end) if inner[i] is not None), None)
+            if at is None or not chunk[row].is_valid:
+                found.append(None)
+            else:
+                found.append(_within(f"[{at - begin}]", inner[at]))
+        return found
+    arrived = dict(zip((field.name for field in chunk.type), chunk.flatten(), strict=True))
+    fields = [
+        (name, first_refusals(arrived[name], field_type, convert))
+        for name, field_type in column_type.fields
+    ]
+    return [
+        next(
+            (_within(f".{name}", inner[row]) for name, inner in fields if inner[row] is not None),
+            None,
+        )
+        for row in range(len(chunk))
+    ]
+
+
+def _within(step: str, refusal: Refusal | None) -> Refusal:
+    assert refusal is not None
+    return Refusal(step + refusal.path, refusal.value, refusal.type_name)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casparian_core.contracts.casting import Conversion, convert_column
+from casparian_core.contracts.casting import Conversion, convert_column, nested_refusals
 from casparian_core.contracts.errors import ValidationFailedError
 from casparian_core.contracts.infer import infer_spec
 from casparian_core.contracts.json_text import encode_json, json_text, json_values
@@ -189,7 +189,12 @@ def _column_violations(
             found.append(_Violation(name, rule, mask, functools.partial(_join, reason)))
 
     if conversion.failed is not None:
-        if conversion.rule == "format":
+        if column.column_type.is_nested:
+            mask = _rows_breaking(conversion.failed)
+            if mask is not None:
+                describe = functools.partial(_nested_reasons, name, column.column_type, arrived)
+                found.append(_Violation(name, "type", mask, describe))
+        elif conversion.rule == "format":
             add(
                 "format",
                 conversion.failed,
@@ -315,6 +320,21 @@ def _value_text(values: pa.Array) -> pa.Array | str:
     cut = pc.utf8_slice_codeunits(text, 0, SHOWN_VALUE_CHARS)
     too_long = pc.greater(pc.utf8_length(text), SHOWN_VALUE_CHARS)
     return pc.if_else(too_long, pc.binary_join_element_wise(cut, "...", ""), text)
+
+
+def _nested_reasons(
+    name: str, column_type: ColumnType, arrived: pa.ChunkedArray, rows: pa.Array
+) -> pa.Array:
+    """Each row's first item or field that would not convert, by its path:
+    "items[2].price: 'abc' is not a valid float64"."""
+    values = pc.take(arrived, rows).combine_chunks()
+    reasons = []
+    for refusal in nested_refusals(values, column_type):
+        assert refusal is not None  # the conversion refused the row: the walk finds where
+        shown = _value_text(refusal.value)
+        value = shown if isinstance(shown, str) else shown[0].as_py()
+        reasons.append(f"{name}{refusal.path}: '{value}' is not a valid {refusal.type_name}")
+    return pa.array(reasons, pa.string())
 
 
 def _join(parts: tuple[str | pa.ChunkedArray, ...], rows: pa.Array) -> pa.Array:

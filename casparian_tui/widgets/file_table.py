@@ -7,6 +7,7 @@ source costs the same as a small one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from textual.message import Message
@@ -21,8 +22,25 @@ PAGE_SIZE = 200
 # million-row substring match reads every path (~200 ms), past the 100 ms a keystroke may take.
 # A source or tag alone is counted exactly, from the index (as the sidebar's numbers are).
 COUNT_AT_MOST = 10_000
-COLUMNS = ("Path", "Tag", "Kind", "Size", "Modified")
 MIN_PATH_WIDTH = 16  # below this the path is unreadable: the table scrolls sideways instead
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns a width affords, besides Source (when shown), Path, Tag and Size."""
+
+    kind: bool
+    modified: str | None  # the strftime format of Modified; None: no Modified column
+
+
+# Widest first: the first that leaves the path MIN_PATH_WIDTH wins (at 120 columns the first,
+# at 80 the third); past the last the table scrolls sideways.
+LAYOUTS = (
+    Layout(kind=True, modified="%Y-%m-%d %H:%M"),
+    Layout(kind=True, modified="%Y-%m-%d"),
+    Layout(kind=False, modified="%Y-%m-%d"),
+    Layout(kind=False, modified=None),
+)
 
 
 class FileTable(DataTable[str]):
@@ -55,14 +73,17 @@ class FileTable(DataTable[str]):
         cursor_row, cursor_key = self.cursor_row, current_key(self)
         self.page, self.source_names = page, source_names
         self.clear(columns=True)
-        cells = [self._cells(row) for row in page.rows]
-        labels = (["Source"] if source_names is not None else []) + list(COLUMNS)
-        path_at = len(labels) - len(COLUMNS)
-        path_width = self._path_width(labels, cells, path_at)
+        path_at = 0 if source_names is None else 1
+        for layout in LAYOUTS:
+            labels = self._labels(layout)
+            cells = [self._cells(row, layout) for row in page.rows]
+            path_width = self._path_width(labels, cells, path_at)
+            if path_width >= MIN_PATH_WIDTH:
+                break
         for label in labels:
             self.add_column(label, key=label.lower())
         for row, row_cells in zip(page.rows, cells, strict=True):
-            row_cells[path_at] = cut_left(row_cells[path_at], path_width)
+            row_cells[path_at] = cut_left(row_cells[path_at], max(path_width, MIN_PATH_WIDTH))
             self.add_row(*row_cells, key=str(row.id))
         if keep_cursor:
             restore_cursor(self, cursor_key, cursor_row)
@@ -73,27 +94,39 @@ class FileTable(DataTable[str]):
         if self.page is not None:  # the path column takes what the others leave
             self.show_page(self.page, source_names=self.source_names, keep_cursor=True)
 
-    def _cells(self, row: FileRow) -> list[str]:
+    def _labels(self, layout: Layout) -> list[str]:
+        return [
+            *([] if self.source_names is None else ["Source"]),
+            "Path",
+            "Tag",
+            *(["Kind"] if layout.kind else []),
+            "Size",
+            *([] if layout.modified is None else ["Modified"]),
+        ]
+
+    def _cells(self, row: FileRow, layout: Layout) -> list[str]:
         source = [] if self.source_names is None else [self.source_names.get(row.source_id, "?")]
         return [
             *source,
             row.rel_path,
             _tag_label(row),
-            row.kind or "",
+            *([row.kind or ""] if layout.kind else []),
             format_bytes(row.size),
-            _time_label(row.mtime_ns),
+            *([] if layout.modified is None else [_time_label(row.mtime_ns, layout.modified)]),
         ]
 
     def _path_width(self, labels: list[str], cells: list[list[str]], path_at: int) -> int:
-        """What the other columns leave for the path: they always show whole (Size, Kind and
-        Modified stay visible however long the paths), the path is cut from the left."""
+        """What the other columns leave for the path: they always show whole, the path is
+        cut from the left."""
         others = sum(
             max([len(labels[i]), *(len(c[i]) for c in cells)]) + 2 * self.cell_padding
             for i in range(len(labels))
             if i != path_at
         )
-        available = self.scrollable_content_region.width - others - 2 * self.cell_padding
-        return max(MIN_PATH_WIDTH, available)
+        width = self.content_region.width
+        if len(cells) > self.content_region.height - 1:  # a vertical scrollbar: below the header
+            width -= self.styles.scrollbar_size_vertical
+        return width - others - 2 * self.cell_padding
 
     @property
     def current_file(self) -> FileRow | None:
@@ -120,8 +153,8 @@ def _tag_label(row: FileRow) -> str:
     return row.tag if row.tag_source == "rule" else f"{row.tag} (manual)"
 
 
-def _time_label(mtime_ns: int) -> str:
-    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+def _time_label(mtime_ns: int, time_format: str) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).strftime(time_format)
 
 
 def page_label(page: FilePage | None, total: int | None, *, capped: bool = False) -> str:

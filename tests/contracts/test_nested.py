@@ -84,10 +84,65 @@ def test_a_row_with_one_item_that_would_not_cast_exactly_is_quarantined_whole() 
 
     assert result.valid.column("c").to_pylist() == [[1, 2], None, [], [None, 3]]
     assert result.quarantined.column("row_index").to_pylist() == [1, 5]
-    [first, _] = result.quarantined.to_pylist()
+    [first, second] = result.quarantined.to_pylist()
     assert (first["column"], first["rule"]) == ("c", "type")
-    assert first["reason"] == "'[1.5]' is not a valid list<int64>"
+    assert first["reason"] == "c[0]: '1.5' is not a valid int64"
+    assert second["reason"] == "c[0]: '9.223372036854776e+18' is not a valid int64"
     assert json.loads(first["row_json"]) == {"c": [1.5]}
+
+
+def test_the_reason_names_the_first_item_and_field_that_would_not_convert() -> None:
+    spec = parse_outputs(
+        {"o": {"items": "list<struct<sku: string, price: decimal(12,2)>>", "n": "int64"}},
+        "parsers/p.py",
+    )["o"]
+    line = {"sku": "a", "price": "1.50"}
+    sent = pa.table(
+        {
+            "items": [
+                [line, line, {"sku": "c", "price": "abc"}, {"sku": "d", "price": "x"}],
+                [line],
+                None,
+                [{"sku": "e", "price": "1.505"}],  # a third decimal place: not exact
+            ],
+            "n": [1, 2, 3, 4],
+        }
+    )
+
+    result = validate_batch(sent, spec, row_offset=10)
+
+    assert result.quarantined.select(["row_index", "column", "rule", "reason"]).to_pylist() == [
+        {
+            "row_index": 10,
+            "column": "items",
+            "rule": "type",
+            "reason": "items[2].price: 'abc' is not a valid decimal(12,2)",
+        },
+        {
+            "row_index": 13,
+            "column": "items",
+            "rule": "type",
+            "reason": "items[0].price: '1.505' is not a valid decimal(12,2)",
+        },
+    ]
+    assert result.reasons == {"items: type": 2}
+
+
+def test_the_reason_follows_the_path_down_structs_and_lists() -> None:
+    sent = pa.array(
+        [
+            {"id": 1, "tags": {"names": ["a", "b"], "weights": [0.5, 1 / 3]}},
+            {"id": 2**40, "tags": {"names": [], "weights": []}},
+        ]
+    )
+    spec = contract("struct<id: int32, tags: struct<names: list<string>, weights: list<float32>>>")
+
+    result = validate_batch(pa.table({"c": sent}), spec, row_offset=0)
+
+    assert result.quarantined.column("reason").to_pylist() == [
+        "c.tags.weights[1]: '0.3333333333333333' is not a valid float32",
+        "c.id: '1099511627776' is not a valid int32",
+    ]
 
 
 def test_struct_fields_convert_by_name_and_a_bad_field_quarantines_its_row() -> None:

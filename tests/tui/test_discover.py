@@ -57,6 +57,42 @@ async def test_lists_every_file_with_tags_and_counts(settings, catalogue) -> Non
         assert table.get_row("6")[:2] == ["2026-11/app.log", "logs"]
 
 
+def column_labels(table: FileTable) -> list[str]:
+    return [str(column.label) for column in table.ordered_columns]
+
+
+@pytest.mark.parametrize(
+    ("size", "all_sources", "one_source"),
+    [
+        (
+            TERMINAL,
+            ["Source", "Path", "Tag", "Kind", "Size", "Modified"],
+            ["Path", "Tag", "Kind", "Size", "Modified"],
+        ),
+        (
+            (80, 24),
+            ["Source", "Path", "Tag", "Size", "Modified"],  # Kind goes, Modified is the date
+            ["Path", "Tag", "Kind", "Size", "Modified"],
+        ),
+    ],
+)
+async def test_the_columns_fit_the_width_without_scrolling_sideways(
+    settings, catalogue, size: tuple[int, int], all_sources: list[str], one_source: list[str]
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await open_discover(pilot)
+        table = app.screen.query_one(FileTable)
+        # All sources at 80 columns leave room for the day only; otherwise "2026-11-26 10:00".
+        assert len(table.get_row_at(0)[-1]) == (16 if size == TERMINAL else 10)
+        for labels in (all_sources, one_source):
+            assert column_labels(table) == labels
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert table.max_scroll_x == 0
+            await pilot.press("1", "down", "enter")  # one source: no Source column
+            await settle(pilot)
+
+
 async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) -> None:
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
