@@ -455,6 +455,18 @@ def test_a_file_to_fix_is_not_offered_as_an_allowance() -> None:
     assert "must be fixed" in message
 
 
+def test_a_package_importing_parts_missing_from_the_bundle_is_scanned_quickly() -> None:
+    # Star imports of the package's own missing modules (a compiled one) once re-entered the
+    # package without end: 5 of them made a 460-line __init__ exhaust the step budget.
+    stars = "".join(f"from .missing_{n} import *\n" for n in range(6))
+    uses = "".join(
+        f"from .missing_{n} import name_{n}\nvalue_{n} = name_{n}.attr\n" for n in range(6)
+    )
+    files = {"pkg/__init__.py": (stars + uses + "x = unknown.deep.chain\n").encode()}
+    report = check_bundle(files, ())
+    assert report.blocked == []
+
+
 def test_a_web_of_aliases_is_followed_or_refused_never_passed(tmp_path: Path) -> None:
     chain = "\n".join(f"a{i} = a{i - 1}" for i in range(1, 300))
     source = f"import os\na0 = os\n{chain}\na299.system('id')\n"
