@@ -492,6 +492,11 @@ class Checker:
             self.report(node, "dynamic-import")
         inspected = self.check_introspection(node, functions)
         self.check_attribute_strings(node, functions)
+        for function, option in rules.PICKLING_KEYWORDS.items():
+            if function in functions and any(
+                given.arg == option and not is_false(given.value) for given in node.keywords
+            ):
+                self.report(node, "pickle", f"{option} lets the input file run code")
         self.check_environment_call(node, functions)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and first is not None:
             self.check(node.func.value, Context.SILENT if reported else Context.KEY_BASE)
@@ -599,6 +604,10 @@ class Checker:
             how = "handed on" if context is Context.VALUE else "indexed by a computed key"
             return "dynamic-access", f"the module {ref.name} is {how}, where the scan cannot follow"
         return None
+
+
+def is_false(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
 
 
 def annotation_strings(node: ast.expr) -> Iterator[ast.Constant]:

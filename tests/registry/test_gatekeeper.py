@@ -47,6 +47,12 @@ BLOCKED = {
         (2, "subprocess"),
     ),
     "pickle": ("import pickle", (1, "pickle")),
+    "numpy allow_pickle": (
+        "import numpy as np\nnp.load(path, allow_pickle=True)",
+        (2, "pickle"),
+    ),
+    "unsafe YAML": ("import yaml\nyaml.load(text, Loader=yaml.Loader)", (2, "pickle")),
+    "yaml.unsafe_load": ("from yaml import unsafe_load", (1, "pickle")),
     "marshal": ("import marshal", (1, "exec")),
     # os functions, direct and aliased.
     "os.system": ("import os\nos.system('id')", (2, "os.system")),
@@ -399,6 +405,14 @@ CLEAN = {
         rows = sorted([], key=operator.attrgetter("ts", "host.name"))
         totals = list(map(operator.methodcaller("strip"), ["a "]))
         first = operator.itemgetter(0)
+        """,
+    "numpy and safe YAML": """
+        import numpy as np
+        import yaml
+        data = np.load(path, allow_pickle=False)
+        other = np.load(path)
+        config = yaml.safe_load(text)
+        same = yaml.load(text, Loader=yaml.SafeLoader)
         """,
     "ast.literal_eval": """
         import ast
