@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from casparian_core.ai.conversation import ToolCallEntry as ToolCallEntry
     from casparian_core.ai.conversation import TranscriptEntry as TranscriptEntry
     from casparian_core.ai.conversation import UserEntry as UserEntry
+    from casparian_core.ai.request_log import AiRequest as AiRequest
     from casparian_core.engine.bench import BenchParser as BenchParser
     from casparian_core.engine.bench import Candidate as Candidate
     from casparian_core.engine.inputs import expand_inputs as expand_inputs
@@ -55,6 +56,17 @@ if TYPE_CHECKING:
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
     from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
+    from casparian_core.registry.contracts import ApprovedContract as ApprovedContract
+    from casparian_core.registry.describe import approval_lines as approval_lines
+    from casparian_core.registry.describe import modes_text as modes_text
+    from casparian_core.registry.describe import schema_lines as schema_lines
+    from casparian_core.registry.errors import ApprovalRequiredError as ApprovalRequiredError
+    from casparian_core.registry.facade import ParserDetail as ParserDetail
+    from casparian_core.registry.facade import WorkingCopy as WorkingCopy
+    from casparian_core.registry.materialize import RunnableParser as RunnableParser
+    from casparian_core.registry.register import RegistrationPlan as RegistrationPlan
+    from casparian_core.registry.store import RegisteredParser as RegisteredParser
+    from casparian_core.registry.vendor import VendorReport as VendorReport
     from casparian_core.scout.errors import NoMatchingFilesError as NoMatchingFilesError
     from casparian_core.scout.errors import PatternWithoutTagError as PatternWithoutTagError
     from casparian_core.scout.names import display_text as display_text
@@ -96,6 +108,7 @@ HOMES = {
         "TranscriptEntry",
         "UserEntry",
     ),
+    "casparian_core.ai.request_log": ("AiRequest",),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),
@@ -122,6 +135,14 @@ HOMES = {
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),
     "casparian_core.parsers.metadata": ("ParserLoadError",),
+    "casparian_core.registry.contracts": ("ApprovedContract",),
+    "casparian_core.registry.describe": ("approval_lines", "modes_text", "schema_lines"),
+    "casparian_core.registry.errors": ("ApprovalRequiredError",),
+    "casparian_core.registry.facade": ("ParserDetail", "WorkingCopy"),
+    "casparian_core.registry.materialize": ("RunnableParser",),
+    "casparian_core.registry.register": ("RegistrationPlan",),
+    "casparian_core.registry.store": ("RegisteredParser",),
+    "casparian_core.registry.vendor": ("VendorReport",),
     "casparian_core.scout.errors": ("NoMatchingFilesError", "PatternWithoutTagError"),
     "casparian_core.scout.names": ("display_text",),
     "casparian_core.scout.preview": ("Preview", "PreviewMode"),

@@ -21,17 +21,29 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.worker import Worker, WorkerState
 
+from casparian_core.api import AssistantContext
 from casparian_core.errors import CasparianError
+from casparian_core.events import Event, RunFinished
+from casparian_tui.messages import CoreEvent
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
+from casparian_tui.screens.register_approval import ApprovalScreen
+from casparian_tui.widgets.assistant_context import (
+    describe_retest,
+    describe_test,
+    needs_help,
+    read_head,
+)
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
-from casparian_tui.widgets.bench_paths import short_path
+from casparian_tui.widgets.bench_paths import short_path, shorten_paths
+from casparian_tui.widgets.bench_registry import RegistryStatus
 from casparian_tui.widgets.bench_result import BenchResult
 
 if TYPE_CHECKING:
     from casparian_core.api import BenchParser, RunResult
     from casparian_core.service import CoreService
 
+WHY_FAILED = "Why did this test fail?"
 # Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.
 
 HINT = (
@@ -60,7 +72,9 @@ class ParserBenchScreen(ModeScreen):
         Binding("n", "test_any", "Test any .py"),
         Binding("r", "rerun", "Re-run"),
         Binding("w", "toggle_watch", "Watch"),
+        Binding("g", "register", "Register"),
         Binding("escape", "cancel_test", "Cancel test"),
+        Binding("a", "ask_assistant", "Ask AI"),
     ]
 
     class LogLine(Message):
@@ -79,6 +93,7 @@ class ParserBenchScreen(ModeScreen):
         self._run = 0
         self._engine_call: asyncio.Future[RunResult] | None = None  # the engine's latest test
         self._watching: Path | None = None
+        self._tested: tuple[RunResult, str] | None = None  # the latest result, told the assistant
 
     @property
     def service(self) -> CoreService:
@@ -90,10 +105,15 @@ class ParserBenchScreen(ModeScreen):
                 yield Static("[b]Parsers[/b]", id="bench-parsers-title")
                 yield ParserList(id="bench-parsers")
                 yield ParserDetail(id="bench-parser-detail")
+                yield RegistryStatus(id="bench-registry")
             yield BenchResult(id="bench-result")
 
     def on_mount(self) -> None:
         self.watch(self.app, "parsers_changed", self._on_parsers_changed, init=False)
+        self._unsubscribe = self.service.subscribe(self._on_run_finished, RunFinished)
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
 
     def _on_parsers_changed(self, _count: int) -> None:
         self.load_parsers()  # a parser file was dropped in, saved or removed
@@ -109,12 +129,14 @@ class ParserBenchScreen(ModeScreen):
         parser_list = self.query_one(ParserList)
         parser_list.show(parsers)
         self.query_one(ParserDetail).show(parser_list.highlighted_parser)
+        self.load_registry_status(parser_list.highlighted_parser)
         if self._last is None:
             hint = HINT if parsers else empty_home_hint(self.service.settings.parsers_dir)
             self.query_one(BenchResult).show_hint(hint)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.query_one(ParserDetail).show(self.query_one(ParserList).highlighted_parser)
+        self.load_registry_status(self.query_one(ParserList).highlighted_parser)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_test()
@@ -191,6 +213,7 @@ class ParserBenchScreen(ModeScreen):
                 self.refresh_bindings()
         self._engine_call = None
         await view.show_result(result)
+        await self._tell_assistant(result, parser_path)
         self.load_parsers()  # the health icons follow the recorded tests
 
     def on_parser_bench_screen_log_line(self, message: LogLine) -> None:
@@ -223,6 +246,46 @@ class ParserBenchScreen(ModeScreen):
             return
         self.run_test(path, Path(recorded[0].input_path))
 
+    # The registry: registered versions, contract status, registering.
+
+    @work(exclusive=True, group="bench-registry", exit_on_error=False)
+    async def load_registry_status(self, parser: BenchParser | None) -> None:
+        status = self.query_one(RegistryStatus)
+        if parser is None or parser.parser.info is None:
+            status.show(None)
+            return
+        status.show(await self.service.registry.working_copy(parser.parser.path, parser.name))
+
+    def action_register(self) -> None:
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None or parser.parser.info is None:
+            self.notify("Highlight a usable parser to register it")
+            return
+        self.register_parser(parser)
+
+    @work(exclusive=True, group="bench-register", exit_on_error=False)
+    async def register_parser(self, parser: BenchParser) -> None:
+        from casparian_core.api import approval_lines  # loads the contract model
+
+        registry = self.service.registry
+        copy = await registry.working_copy(parser.parser.path, parser.name)
+        if copy.plan is None:
+            self.notify(copy.problem or copy.summary, severity="error", timeout=15)
+            return
+        plan = copy.plan
+        if plan.registered is not None:
+            self.notify(f"{plan.name} {plan.version} is registered already: nothing changed")
+            return
+        title = f"[b]Register {plan.name} {plan.version}[/b]: approve its contracts"
+        lines = [shorten_paths(line) for line in approval_lines(plan)]
+        if not await self.app.push_screen_wait(ApprovalScreen(title, lines)):
+            return
+        done = await registry.register(plan)
+        # Its venv is built on its first prod run (or now by `casparian parser register`,
+        # which shows the build's progress): a build can take minutes.
+        self.notify(f"Registered {done.name} {done.version}; its contracts are approved")
+        self.load_registry_status(parser)
+
     # Watch mode.
 
     def action_toggle_watch(self) -> None:
@@ -246,12 +309,57 @@ class ParserBenchScreen(ModeScreen):
             if self._last is not None:
                 self.run_test(*self._last)
 
+    # The assistant.
+
+    async def _tell_assistant(self, result: RunResult, parser_path: Path) -> None:
+        head = await asyncio.to_thread(read_head, result.input_path)
+        self._tested = (result, describe_test(result, parser_path, head))
+
+    def assistant_context(self) -> AssistantContext:
+        """The parser under test and its latest result, else the highlighted parser."""
+        if self._last is not None and self._tested is not None:
+            result, detail = self._tested
+            selection = {
+                "parser": result.parser_name,
+                "parser_path": str(self._last[0]),
+                "file": str(result.input_path),
+                "test_status": str(result.status),
+            }
+            return AssistantContext(self.MODE, selection, detail)
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None:
+            return AssistantContext(self.MODE)
+        selection = {"parser": parser.name, "parser_path": str(parser.parser.path)}
+        return AssistantContext(self.MODE, selection)
+
+    def _on_run_finished(self, event: Event) -> None:
+        """Called as the run is published: one this screen did not start is the assistant's
+        re-test after an approved patch (its own is in flight now)."""
+        if self._engine_call is None or self._engine_call.done():
+            self.post_message(CoreEvent(event))
+
+    def on_core_event(self, message: CoreEvent) -> None:
+        event = message.event
+        if not isinstance(event, RunFinished) or self._last is None:
+            return
+        summary = event.summary
+        if Path(summary.input_path) == self._last[1] and summary.parser_name == self._name_of(
+            self._last[0]
+        ):
+            self.query_one(BenchResult).show_hint(describe_retest(summary))
+            self.load_parsers()
+
+    def action_ask_assistant(self) -> None:
+        """`a`: the chat, with the latest test as context; after a failure, the question too."""
+        failed = self._tested is not None and needs_help(self._tested[0])
+        self.open_assistant(WHY_FAILED if failed else None)
+
     # Keys and errors.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_test":
             return self._cancel is not None  # otherwise Esc falls through to the app: Home
-        return True
+        return super().check_action(action, parameters)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
