@@ -516,13 +516,15 @@ class Checker:
             attr = literal_text(node.args[1])
             if attr is not None:
                 self.check_attribute_name(node, attr)
-            elif any(
-                (ref.module or ref.namespace) and not ref.inferred
-                for ref in self.resolver.resolve(target)
-            ):
-                self.report(
-                    node, "dynamic-access", "getattr with a computed name on a module or namespace"
+            else:
+                held = sorted(
+                    ref.name
+                    for ref in self.resolver.resolve(target)
+                    if (ref.module or ref.namespace) and not ref.inferred
                 )
+                if held:
+                    why = f"a computed name on {held[0]} can reach any of its functions"
+                    self.report(node, "dynamic-access", why)
         return target
 
     def check_attribute_strings(self, node: ast.Call, functions: set[str]) -> None:
