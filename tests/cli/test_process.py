@@ -123,3 +123,47 @@ def wait_for_hanging_guest(logs_dir: Path) -> int:
                 return int(found.group(1))
         time.sleep(0.05)  # polling the file the guest writes, bounded by the deadline
     pytest.fail("the guest never logged that it hangs")
+
+
+async def test_a_paused_parser_is_no_longer_claimed_and_the_summary_says_so(
+    locked: Fixture, wheels_env: dict[str, str]
+) -> None:
+    home = await prepare(locked, {f"bad{n}.csv": (3, "BROKEN") for n in range(8)})
+
+    result = process(home.settings.home, wheels_env, "--workers", "1")
+
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["paused_parsers"] == ["rows"]
+    # The 5th failure pauses the parser; the job sent ahead to the guest meanwhile still runs.
+    assert summary["counts"] == {"FAILED": 6}
+    async with CoreService(home.settings) as service:
+        counts = await service.queue.counts()
+    assert (counts[JobStatus.FAILED], counts[JobStatus.QUEUED]) == (6, 2)
+
+
+async def test_ctrl_c_twice_puts_the_running_job_back_and_commits_nothing(
+    locked: Fixture, wheels_env: dict[str, str]
+) -> None:
+    home = await prepare(locked, {"slow.csv": (9, "HANG")})
+    command = [sys.executable, "-m", "casparian_cli", "process", "--offline", "--json"]
+    running = subprocess.Popen(
+        command,
+        env={**os.environ, "CASPARIAN_HOME": str(home.settings.home), **wheels_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_hanging_guest(home.settings.logs_dir)
+    running.send_signal(signal.SIGINT)
+    assert running.stderr is not None
+    assert "casparian: stopping: running jobs finish" in running.stderr.readline()
+    running.send_signal(signal.SIGINT)
+    out, err = running.communicate(timeout=DEADLINE_SECS)
+
+    assert running.returncode == 130, err
+    assert json.loads(out)["interrupted"] is True
+    async with CoreService(home.settings) as service:
+        [job] = await service.queue.jobs()
+    assert job.status == JobStatus.QUEUED
+    assert not (home.settings.output_dir / "rows").exists()
