@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from casparian_core.api import FilePage, FileRow, format_bytes
 from casparian_tui.widgets.bench_paths import cut_left
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
+from casparian_tui.widgets.table_fit import room_for
 
 PAGE_SIZE = 200
 # With a text filter the status line counts matches up to here: an exact count of a
@@ -77,7 +78,7 @@ class FileTable(DataTable[str]):
         for layout in LAYOUTS:
             labels = self._labels(layout)
             cells = [self._cells(row, layout) for row in page.rows]
-            path_width = self._path_width(labels, cells, path_at)
+            path_width = room_for(self, labels, cells, path_at)  # the others show whole
             if path_width >= MIN_PATH_WIDTH:
                 break
         for label in labels:
@@ -114,19 +115,6 @@ class FileTable(DataTable[str]):
             format_bytes(row.size),
             *([] if layout.modified is None else [_time_label(row.mtime_ns, layout.modified)]),
         ]
-
-    def _path_width(self, labels: list[str], cells: list[list[str]], path_at: int) -> int:
-        """What the other columns leave for the path: they always show whole, the path is
-        cut from the left."""
-        others = sum(
-            max([len(labels[i]), *(len(c[i]) for c in cells)]) + 2 * self.cell_padding
-            for i in range(len(labels))
-            if i != path_at
-        )
-        width = self.content_region.width
-        if len(cells) > self.content_region.height - 1:  # a vertical scrollbar: below the header
-            width -= self.styles.scrollbar_size_vertical
-        return width - others - 2 * self.cell_padding
 
     @property
     def current_file(self) -> FileRow | None:
