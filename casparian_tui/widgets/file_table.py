@@ -26,21 +26,29 @@ COUNT_AT_MOST = 10_000
 MIN_PATH_WIDTH = 16  # below this the path is unreadable: the table scrolls sideways instead
 
 
+COLUMNS = ("Source", "Path", "Tag", "Kind", "Size", "Modified")  # Source: all sources shown
+FULL_TIME, DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Which columns a width affords, besides Source (when shown), Path, Tag and Size."""
+    """The columns a width affords: all but `dropped`, Modified written with `modified`."""
 
-    kind: bool
-    modified: str | None  # the strftime format of Modified; None: no Modified column
+    dropped: frozenset[str]
+    modified: str = DAY
 
 
 # Widest first: the first that leaves the path MIN_PATH_WIDTH wins (at 120 columns the first,
-# at 80 the third); past the last the table scrolls sideways.
+# at 80 the third, beside an open preview the path alone: the preview tells the rest); past the
+# last the table scrolls sideways.
 LAYOUTS = (
-    Layout(kind=True, modified="%Y-%m-%d %H:%M"),
-    Layout(kind=True, modified="%Y-%m-%d"),
-    Layout(kind=False, modified="%Y-%m-%d"),
-    Layout(kind=False, modified=None),
+    Layout(frozenset(), FULL_TIME),
+    Layout(frozenset()),
+    Layout(frozenset({"Kind"})),
+    Layout(frozenset({"Kind", "Modified"})),
+    Layout(frozenset({"Kind", "Modified", "Size"})),
+    Layout(frozenset({"Kind", "Modified", "Size", "Tag"})),
+    Layout(frozenset({"Kind", "Modified", "Size", "Tag", "Source"})),
 )
 
 
@@ -74,10 +82,14 @@ class FileTable(DataTable[str]):
         cursor_row, cursor_key = self.cursor_row, current_key(self)
         self.page, self.source_names = page, source_names
         self.clear(columns=True)
-        path_at = 0 if source_names is None else 1
         for layout in LAYOUTS:
-            labels = self._labels(layout)
-            cells = [self._cells(row, layout) for row in page.rows]
+            labels = [
+                label
+                for label in COLUMNS
+                if label not in layout.dropped and (label != "Source" or source_names is not None)
+            ]
+            cells = [[self._cell(row, label, layout) for label in labels] for row in page.rows]
+            path_at = labels.index("Path")
             path_width = room_for(self, labels, cells, path_at)  # the others show whole
             if path_width >= MIN_PATH_WIDTH:
                 break
@@ -95,26 +107,20 @@ class FileTable(DataTable[str]):
         if self.page is not None:  # the path column takes what the others leave
             self.show_page(self.page, source_names=self.source_names, keep_cursor=True)
 
-    def _labels(self, layout: Layout) -> list[str]:
-        return [
-            *([] if self.source_names is None else ["Source"]),
-            "Path",
-            "Tag",
-            *(["Kind"] if layout.kind else []),
-            "Size",
-            *([] if layout.modified is None else ["Modified"]),
-        ]
-
-    def _cells(self, row: FileRow, layout: Layout) -> list[str]:
-        source = [] if self.source_names is None else [self.source_names.get(row.source_id, "?")]
-        return [
-            *source,
-            row.rel_path,
-            _tag_label(row),
-            *([row.kind or ""] if layout.kind else []),
-            format_bytes(row.size),
-            *([] if layout.modified is None else [_time_label(row.mtime_ns, layout.modified)]),
-        ]
+    def _cell(self, row: FileRow, label: str, layout: Layout) -> str:
+        match label:
+            case "Source":
+                assert self.source_names is not None
+                return self.source_names.get(row.source_id, "?")
+            case "Path":
+                return row.rel_path
+            case "Tag":
+                return _tag_label(row)
+            case "Kind":
+                return row.kind or ""
+            case "Size":
+                return format_bytes(row.size)
+        return _time_label(row.mtime_ns, layout.modified)
 
     @property
     def current_file(self) -> FileRow | None:
