@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from casparian_core.engine.results import RunStatus as RunStatus
     from casparian_core.home import prepare_home as prepare_home
     from casparian_core.home import verify_home as verify_home
+    from casparian_core.inspect.errors import QueryFailedError as QueryFailedError
+    from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
+    from casparian_core.inspect.sql import QueryResult as QueryResult
+    from casparian_core.inspect.sql import TableSchema as TableSchema
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
@@ -112,6 +116,8 @@ HOMES = {
         "SUCCESSFUL_RUN_STATUSES",
     ),
     "casparian_core.home": ("prepare_home", "verify_home"),
+    "casparian_core.inspect.errors": ("QueryFailedError", "QueryRefusedError"),
+    "casparian_core.inspect.sql": ("QueryResult", "TableSchema"),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),

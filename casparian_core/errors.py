@@ -76,6 +76,9 @@ class ErrorCode(StrEnum):
     # The AI assistant.
     ASSISTANT_BUSY = "ASSISTANT_BUSY"
     ACTION_NOT_FOUND = "ACTION_NOT_FOUND"
+    # Inspect: read-only SQL over the outputs.
+    QUERY_REFUSED = "QUERY_REFUSED"
+    QUERY_FAILED = "QUERY_FAILED"
     # Managed environments: building a parser's venv from its lock, vendoring its wheels.
     VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
     WHEELS_MISSING = "WHEELS_MISSING"

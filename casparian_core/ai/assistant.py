@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Coroutine, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.ai.actions import ActionStore
@@ -65,6 +68,7 @@ class Assistant:
         self._for_model: list[str] = []  # decisions the model hears with the next message
         self._turns_left_out = 0
         self._decide_lock = asyncio.Lock()
+        self._drafts_dir: Path | None = None  # made with the first tool call
 
     def status(self) -> AssistantStatus:
         return assistant_status(self._service.settings, self._env)
@@ -221,7 +225,9 @@ class Assistant:
     def _tool_env(self) -> ToolEnv:
         from casparian_core.ai.tools.base import ToolEnv
 
-        return ToolEnv(self._service, self._actions)
+        if self._drafts_dir is None:
+            self._drafts_dir = Path(tempfile.mkdtemp(prefix="casparian-drafts-"))
+        return ToolEnv(self._service, self._actions, self._drafts_dir)
 
     async def close(self) -> None:
         """Cancel a running turn and close the HTTP client (the service stops)."""
@@ -232,3 +238,6 @@ class Assistant:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._drafts_dir is not None:
+            shutil.rmtree(self._drafts_dir, ignore_errors=True)
+            self._drafts_dir = None

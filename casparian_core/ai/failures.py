@@ -61,10 +61,10 @@ def _status_failure(exc: anthropic.APIStatusError) -> AssistantFailure:
             f"{_error_message(exc)}).",
         )
     hint = {
-        401: " Check ANTHROPIC_API_KEY.",
-        403: " Check the key's permissions.",
-        404: " Check `ai_model` in config.toml and ANTHROPIC_BASE_URL.",
-    }.get(status, "")
+        401: " Check ANTHROPIC_API_KEY, then retry.",
+        403: " Check the key's permissions, then retry.",
+        404: " Check `ai_model` in config.toml and ANTHROPIC_BASE_URL, then retry.",
+    }.get(status, " Press retry to send it again.")
     return AssistantFailure(
         FailureKind.REFUSED,
         f"The Anthropic API refused the request ({status}: {_error_message(exc)}).{hint}",

@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from casparian_core.config import Settings
@@ -33,6 +34,7 @@ from casparian_core.registry.requirements import (
     LockPins,
     export_pins,
     missing_wheels,
+    parser_project,
 )
 from casparian_core.registry.tools import Progress, ToolFailed, run_tool, uv_binary
 from casparian_core.units import format_duration
@@ -67,10 +69,12 @@ def ensure_venv(
             if is_ready(venv, digest):  # another process built it while we waited
                 return venv
             _remove_scratch(settings.venvs_dir)
-            lock = export_pins(lock_text, pyproject_text, progress)
-            if offline:
-                _check_wheels(lock, settings.wheels_dir)
-            _build(venv, digest, lock, settings.wheels_dir if offline else None, progress)
+            with parser_project(lock_text, pyproject_text) as project:
+                lock = export_pins(project, progress)
+                if offline:
+                    _check_wheels(lock, settings.wheels_dir)
+                wheels_dir = settings.wheels_dir if offline else None
+                _build(venv, digest, _Install(lock, project, wheels_dir, progress))
     except OSError as exc:
         raise VenvBuildError(
             f"Cannot build a parser environment in {settings.venvs_dir} ({exc}); nothing was "
@@ -126,52 +130,57 @@ def _check_wheels(lock: LockPins, wheels_dir: Path) -> None:
         )
 
 
-def _build(
-    venv: Path, digest: str, lock: LockPins, wheels_dir: Path | None, progress: Progress | None
-) -> None:
+@dataclass(frozen=True)
+class _Install:
+    """What a build installs, and how: uv runs in the parser's project folder."""
+
+    lock: LockPins
+    project: Path
+    wheels_dir: Path | None  # offline: the only place wheels come from
+    progress: Progress | None
+
+    def uv(self, arguments: list[str | Path], what: str) -> None:
+        try:
+            run_tool([uv_binary(), *arguments], self.progress, cwd=self.project)
+        except ToolFailed as exc:
+            raise VenvBuildError(
+                f"uv could not {what}; nothing was kept. uv said:\n{exc.tail}\nFix what uv "
+                "names (a wheel missing or damaged in the wheels folder, no network without "
+                "--offline) and run again."
+            ) from None
+
+
+def _build(venv: Path, digest: str, install: _Install) -> None:
     scratch = venv.with_name(f"{os.getpid()}-{digest}.tmp")
     started = time.monotonic()
-    _say(progress, f"Building the environment of lock {digest[:12]} in {venv}")
+    _say(install.progress, f"Building the environment of lock {digest[:12]} in {venv}")
     shutil.rmtree(scratch, ignore_errors=True)  # left by a dead process that had our pid
     try:
-        _create(scratch, progress)
-        _install(scratch, lock, wheels_dir, progress)
+        _create(scratch, install)
+        _install(scratch, install)
         _check_shim_imports(scratch)
         (scratch / MARKER).write_text(json.dumps(_marker(digest)), encoding="utf-8")
         _replace(venv, scratch)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    _say(progress, f"Environment ready in {format_duration(time.monotonic() - started)}")
+    elapsed = format_duration(time.monotonic() - started)
+    _say(install.progress, f"Environment ready in {elapsed}")
 
 
-def _create(scratch: Path, progress: Progress | None) -> None:
+def _create(scratch: Path, install: _Install) -> None:
     # Relocatable: its scripts keep working once the folder is renamed into place.
     command = ["venv", "--relocatable", "--python", sys.executable, "--no-python-downloads"]
-    _uv([*command, "--offline", scratch], progress, "create the virtual environment")
+    install.uv([*command, "--offline", scratch], "create the virtual environment")
 
 
-def _install(
-    scratch: Path, lock: LockPins, wheels_dir: Path | None, progress: Progress | None
-) -> None:
-    requirements = scratch / "casparian-requirements.txt"
-    requirements.write_text(lock.requirements_text(), encoding="utf-8")
+def _install(scratch: Path, install: _Install) -> None:
     command: list[str | Path] = ["pip", "install", "--python", scratch / "bin" / "python"]
-    command += ["--compile-bytecode", "--requirement", requirements, *lock.shim_specs()]
-    if wheels_dir is not None:
-        command += ["--offline", "--no-index", "--find-links", wheels_dir]
-    _uv(command, progress, "install the lock's packages")
-
-
-def _uv(arguments: list[str | Path], progress: Progress | None, what: str) -> None:
-    try:
-        run_tool([uv_binary(), *arguments], progress)
-    except ToolFailed as exc:
-        raise VenvBuildError(
-            f"uv could not {what}; nothing was kept. uv said:\n{exc.tail}\nFix what uv names "
-            "(a wheel missing or damaged in the wheels folder, no network without --offline) "
-            "and run again."
-        ) from None
+    command += ["--compile-bytecode", "--requirement", install.lock.requirements]
+    command += install.lock.shim_specs()
+    if install.wheels_dir is not None:
+        command += ["--offline", "--no-index", "--find-links", install.wheels_dir]
+    install.uv(command, "install the lock's packages")
 
 
 def _check_shim_imports(scratch: Path) -> None:

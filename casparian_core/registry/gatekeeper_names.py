@@ -1,8 +1,8 @@
 """What a name in parser source may denote, found without running it.
 
 The binder records, per scope (module, class, function, comprehension), every binding of every
-name: an import, a plain assignment (`o = os`, `a, b = os, sys`, `self.o = os`), a walrus, or an
-unknown value (a parameter, a loop variable). The resolver then answers "what may this
+name: an import, a plain assignment (`o = os`, `a, b = os, sys`), a walrus, or an unknown value
+(a parameter, a loop variable). The resolver then answers "what may this
 expression be?" as a set of dotted names (`os.system`, `builtins.eval`) as Python would look it
 up: local, enclosing, global, `from m import *`, builtins; through attributes (`os.path.os` is
 `os`), literal keys (`sys.modules["os"]`, `globals()["__builtins__"]`, `vars(os)["system"]`),
@@ -49,7 +49,7 @@ class Ref:
         return self.name in (GLOBALS, "sys.modules") or self.name.endswith(".__dict__")
 
     def attribute(self, attr: str) -> Ref:
-        bare = attr.lstrip("_")
+        bare = attr.strip("_")
         if bare in rules.MODULE_ATTRIBUTES:
             return Ref(bare, module=True, inferred=self.inferred)
         if attr == "__dict__" and self.module:
@@ -70,6 +70,13 @@ class Ref:
 
 def is_module(name: str) -> bool:
     return name in rules.CAPABLE_MODULES or name in rules.MODULES
+
+
+def imported(source: str, name: str) -> Ref:
+    """What `from source import name` binds: `from pyarrow import os` is os."""
+    if not source:
+        return Ref(name, is_module(name))
+    return Ref(source, module=True).attribute(name)
 
 
 def literal_text(node: ast.expr | None) -> str | None:
@@ -118,7 +125,6 @@ class Binder(ast.NodeVisitor):
         self.scope = self.module
         self.scope_of: dict[ast.AST, Scope] = {}
         self.scopes = [self.module]
-        self.attribute_aliases: dict[str, list[Binding]] = defaultdict(list)
         self._top_level: set[int] = set()
         self._line = 0
         self._firm = False
@@ -160,17 +166,12 @@ class Binder(ast.NodeVisitor):
         assignment), so it surely happened once that statement ran."""
         where = self._binding_scope(name, scope or self.scope)
         firm = statement and self._firm and where is self.module
-        binding = Binding(self._line, value, self.scope, firm)
-        where.bindings[name].append(binding)
-        if where.kind is ScopeKind.CLASS:  # also an attribute: `self.o` after `o = os`
-            self.attribute_aliases[name].append(binding)
+        where.bindings[name].append(Binding(self._line, value, self.scope, firm))
 
     def bind_target(self, target: ast.expr, value: ast.expr | None, statement: bool) -> None:
+        # An attribute target is not followed: the checker blocks a module stored there.
         if isinstance(target, ast.Name):
             self.bind(target.id, value, statement=statement)
-        elif isinstance(target, ast.Attribute):
-            binding = Binding(self._line, value, self.scope, firm=False)
-            self.attribute_aliases[target.attr].append(binding)
         elif isinstance(target, ast.Tuple | ast.List):
             values = paired_values(target, value)
             for element, element_value in zip(target.elts, values, strict=True):
@@ -197,8 +198,8 @@ class Binder(ast.NodeVisitor):
             if alias.name == "*":
                 self.scope.star_modules.append(source)
             else:
-                name = f"{source}.{alias.name}"
-                self.bind(alias.asname or alias.name, Ref(name, is_module(name)), statement=True)
+                ref = imported(source, alias.name)
+                self.bind(alias.asname or alias.name, ref, statement=True)
 
     def absolute(self, node: ast.ImportFrom) -> str:
         """The module an import names, relative ones (`from .helpers import x`) made absolute."""
@@ -224,10 +225,7 @@ class Binder(ast.NodeVisitor):
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.generic_visit(node)
-        scope = self.scope
-        while scope.kind is ScopeKind.COMPREHENSION and scope.parent is not None:
-            scope = scope.parent
-        self.bind(node.target.id, node.value, scope)
+        self.bind(node.target.id, node.value, walrus_scope(self.scope))
 
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.bind_target(node.target, None, statement=False)
@@ -331,6 +329,13 @@ class Binder(ast.NodeVisitor):
                 self.visit(element)
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_comprehension_scope
+
+
+def walrus_scope(scope: Scope) -> Scope:
+    """Where `name := value` binds: the scope around any comprehensions it is in."""
+    while scope.kind is ScopeKind.COMPREHENSION and scope.parent is not None:
+        scope = scope.parent
+    return scope
 
 
 def paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list[ast.expr | None]:

@@ -43,6 +43,11 @@ _RULES = (
     Rule("pickle", "unpickling runs whatever code the pickled data names"),
     Rule("ioctl", "ioctl can type keystrokes into the user's terminal (TIOCSTI)"),
     Rule(
+        "environment",
+        "sets an environment variable the interpreter acts on: PYTHONBREAKPOINT makes "
+        "breakpoint() call any function it names, PAGER makes help() run a command",
+    ),
+    Rule(
         "unparseable",
         "the file cannot be scanned, so nothing in it can be checked; fix the file",
         allowable=False,
@@ -92,12 +97,47 @@ MODULES = _table(
             "paramiko",
             "zmq",
         ),
-        "subprocess": ("subprocess", "_posixsubprocess", "asyncio.subprocess", "webbrowser"),
-        "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi"),
+        "subprocess": (
+            "subprocess",
+            "_posixsubprocess",
+            "_winapi",
+            "asyncio.subprocess",
+            "webbrowser",  # runs the BROWSER command
+            "pydoc",  # its pager runs the PAGER command
+            "distutils.spawn",
+            "ensurepip",
+        ),
+        "ctypes": ("ctypes", "_ctypes", "cffi", "pyarrow.cffi", "numpy.ctypeslib"),
         "multiprocessing": ("multiprocessing", "_multiprocessing", "concurrent.futures.process"),
         "pty": ("pty",),
-        "exec": ("marshal", "code", "codeop"),
-        "dynamic-import": ("runpy", "zipimport", "imp"),
+        # Code objects, and runners of code in strings (`pdb.Pdb().run("...")`, doctests).
+        "exec": (
+            "marshal",
+            "code",
+            "codeop",
+            "pdb",
+            "bdb",
+            "trace",
+            "cProfile",
+            "profile",
+            "timeit",
+            "doctest",
+        ),
+        # These import or call what a string names (`logging.config.dictConfig({"()": ...})`,
+        # `mock.patch("os.system")`), or are the import machinery's internals.
+        "dynamic-import": (
+            "runpy",
+            "zipimport",
+            "imp",
+            "_imp",
+            "importlib._bootstrap",
+            "importlib._bootstrap_external",
+            "_frozen_importlib",
+            "_frozen_importlib_external",
+            "logging.config",
+            "unittest.mock",
+            "pyximport",
+        ),
         "pickle": ("pickle", "_pickle", "shelve", "dill", "cloudpickle", "pandas.io.pickle"),
     }
 )
@@ -120,22 +160,18 @@ NAMES = {
     for function in functions
 } | _table(
     {
-        "eval": ("builtins.eval",),
+        # Strings that typing evaluates; string annotations themselves are scanned as code.
+        "eval": (
+            "builtins.eval",
+            "typing.get_type_hints",
+            "typing.ForwardRef",
+            "typing._eval_type",
+        ),
         "exec": (
             "builtins.exec",
             "types.CodeType",
             "types.FunctionType",
             "types.LambdaType",
-            "timeit.timeit",
-            "timeit.repeat",
-            "timeit.Timer",
-            "pdb.run",
-            "pdb.runeval",
-            "pdb.runctx",
-            "cProfile.run",
-            "cProfile.runctx",
-            "profile.run",
-            "profile.runctx",
         ),
         "compile": ("builtins.compile",),
         "dynamic-import": (
@@ -143,13 +179,24 @@ NAMES = {
             "importlib.util.spec_from_file_location",
             "importlib.util.spec_from_loader",
             "importlib.util.module_from_spec",
+            "importlib.util.find_spec",
             "importlib.machinery.SourceFileLoader",
             "importlib.machinery.SourcelessFileLoader",
             "importlib.machinery.ExtensionFileLoader",
             "pkgutil.resolve_name",
             "pkgutil.get_loader",
+            # A module imported after these change could be one the parser wrote at run time.
+            "sys.path",
+            "sys.meta_path",
+            "sys.path_hooks",
+            "sys.path_importer_cache",
+            "site.addsitedir",
         ),
-        "subprocess": ("asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"),
+        "subprocess": (
+            "asyncio.create_subprocess_exec",
+            "asyncio.create_subprocess_shell",
+            "builtins.help",  # its pager runs the PAGER command
+        ),
         "socket": (
             "asyncio.open_connection",
             "asyncio.start_server",
@@ -159,7 +206,13 @@ NAMES = {
         "multiprocessing": ("concurrent.futures.ProcessPoolExecutor",),
         "pickle": ("pandas.read_pickle",),
         "ioctl": ("fcntl.ioctl", "termios.TIOCSTI"),
-        "dynamic-access": ("gc.get_objects", "gc.get_referrers", "gc.get_referents"),
+        "dynamic-access": (
+            "gc.get_objects",
+            "gc.get_referrers",
+            "gc.get_referents",
+            "inspect.getmodule",  # a module object the scan cannot name
+            "string.Formatter",  # get_field("0.__globals__", ...) walks attributes by string
+        ),
     }
 )
 
@@ -170,6 +223,11 @@ INTROSPECTORS = frozenset(
     {"builtins.getattr", "builtins.vars", "builtins.globals", "builtins.locals"}
 )
 INSPECTORS = frozenset({"builtins.getattr", "builtins.hasattr", "builtins.vars"})
+# Callables that take attribute names as strings: each name is checked as an attribute.
+ATTRIBUTE_GETTERS = frozenset(
+    {f"{module}.{name}" for module in ("operator", "_operator") for name in ("attrgetter",)}
+)
+METHOD_CALLERS = frozenset({"operator.methodcaller", "_operator.methodcaller"})
 
 # Attribute names blocked on any object, whatever the scan knows of it: they lead from any
 # function, frame or class to module globals, builtins or every loaded class, or they are
@@ -182,6 +240,9 @@ INTERNALS = frozenset(
         "__code__",
         "__self__",
         "__getattribute__",
+        "__closure__",
+        "cell_contents",
+        "__annotations__",
         "__import__",
         "__loader__",
         "f_globals",
@@ -191,7 +252,7 @@ INTERNALS = frozenset(
 )
 # Module globals that lead to the import machinery.
 INTERNAL_GLOBALS = frozenset({"__loader__", "__spec__"})
-PROCESS_ATTRIBUTES = {
+BLOCKED_ATTRIBUTES = {
     name: rule
     for rule, names in _OS_FUNCTIONS.items()
     for name in names
@@ -204,6 +265,8 @@ PROCESS_ATTRIBUTES = {
             "create_subprocess_exec",
             "create_subprocess_shell",
         ),
+        "ctypes": ("enable_load_extension", "load_extension"),  # sqlite3 loading native code
+        "dynamic-import": ("load_module", "exec_module", "create_module"),  # loaders, specs
         "socket": (
             "create_connection",
             "create_server",
@@ -240,6 +303,15 @@ CAPABLE_MODULES = frozenset(
     {*_OS_MODULES, "os.path", "posixpath", "ntpath", "sys", "builtins", "importlib"}
     | {"importlib.util", "importlib.machinery", "gc", "inspect"}
 )
+
+
+# Environment variables the running interpreter acts on, and where the environment is written.
+INTERPRETER_VARIABLES = frozenset({"PYTHONBREAKPOINT", "PAGER", "MANPAGER", "BROWSER"})
+ENVIRONMENTS = frozenset(
+    {f"{module}.{name}" for module in _OS_MODULES for name in ("environ", "environb")}
+)
+ENVIRONMENT_SETTERS = frozenset({f"{module}.putenv" for module in _OS_MODULES})
+ENVIRONMENT_METHODS = frozenset({"__setitem__", "setdefault", "update", "__ior__"})
 
 
 def blocking_rule(name: str) -> str | None:

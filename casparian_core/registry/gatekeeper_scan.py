@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, auto
 from functools import partial
@@ -29,10 +29,14 @@ from casparian_core.registry.gatekeeper_names import (
     Scope,
     ScopeKind,
     TooTangledError,
+    imported,
     literal_text,
+    paired_values,
+    walrus_scope,
 )
 
 WHAT_WIDTH = 80
+MAX_ANNOTATION_DEPTH = 3  # a string annotation holding a string annotation holding ...
 # A name more deeply dotted than this is dropped from an answer: a chain of attributes through
 # objects the scan does not know leads nowhere it checks (`x = x.parent` in a loop).
 MAX_DOTS = 12
@@ -185,8 +189,6 @@ class Resolver:
         for scope in self.binder.scopes:
             for name, bindings in scope.bindings.items():
                 found[(id(scope), name)] = partial(self.bound_values, bindings)
-        for attr, bindings in self.binder.attribute_aliases.items():
-            found[(id(self.binder), f".{attr}")] = partial(self.bound_values, bindings)
         return found
 
     def bound_values(self, bindings: Iterable[Binding]) -> frozenset[Ref]:
@@ -200,16 +202,18 @@ class Resolver:
 
     def attribute(self, base: frozenset[Ref], attr: str) -> frozenset[Ref]:
         found = {ref.attribute(attr) for ref in base if ref.name != GLOBALS}
-        if not base and attr.lstrip("_") in rules.MODULE_ATTRIBUTES:
-            found.add(Ref(attr.lstrip("_"), module=True, inferred=True))
-        found |= self.values((id(self.binder), f".{attr}"))
+        if not base and attr.strip("_") in rules.MODULE_ATTRIBUTES:
+            found.add(Ref(attr.strip("_"), module=True, inferred=True))
         return frozenset().union(*(self.bundle.expand(ref) for ref in found))
 
     def keyed(self, base: frozenset[Ref], key: str) -> frozenset[Ref]:
         found: set[Ref] = set()
         for ref in base:
-            if ref.name == GLOBALS:
+            if ref.name == GLOBALS:  # globals(), or locals() and vars() of any scope
                 found |= self.global_refs(key, EVERYWHERE, with_builtins=True)
+                for scope in self.binder.scopes:
+                    if key in scope.bindings:
+                        found |= self.values((id(scope), key))
             elif (keyed := ref.key(key)) is not None:
                 found |= self.bundle.expand(keyed)
         return frozenset(found)
@@ -355,20 +359,80 @@ class Checker:
             self.check_call(node, context)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
             self.check_binding(node)
+        elif isinstance(node, ast.arg):
+            self.check_annotation(node.annotation)
         elif isinstance(node, ast.IfExp | ast.BoolOp) and context is Context.ALIASED:
             for child in ast.iter_child_nodes(node):
                 aliased = child is not getattr(node, "test", None)
                 self.check(child, Context.ALIASED if aliased else Context.VALUE)
         else:
+            if isinstance(node, ast.AugAssign):
+                self.check_environment_update(node)
+            returns = getattr(node, "returns", None)  # a function's return annotation
             for child in ast.iter_child_nodes(node):
-                self.check(child, Context.VALUE)
+                if child is returns and isinstance(child, ast.expr):
+                    self.check_annotation(child)
+                else:
+                    self.check(child, Context.VALUE)
+
+    def check_annotation(self, node: ast.expr | None, depth: int = 0) -> None:
+        """An annotation, and the strings in it as the code they are: typing and pydantic
+        evaluate string annotations (`x: "__import__('os').system('id')"`)."""
+        if node is None:
+            return
+        self.check(node, Context.VALUE)
+        for string in annotation_strings(node):
+            try:
+                code = ast.parse(str(string.value).strip(), mode="eval")
+            except (SyntaxError, ValueError):
+                continue  # not an expression: nothing evaluates it either
+            if depth == MAX_ANNOTATION_DEPTH:
+                self.report(string, "eval", "strings nested in annotations too deep to scan")
+                return
+            scope = self.resolver.scope_of(string)
+            for part in ast.walk(code.body):
+                ast.copy_location(part, string)
+                self.resolver.binder.scope_of[part] = scope
+            self.check_annotation(code.body, depth + 1)
+
+    def check_environment_update(self, node: ast.AugAssign) -> None:
+        if isinstance(node.op, ast.BitOr) and self.is_environment(node.target):
+            self.check_environment_keys(node, mapping_keys([node.value], []))
+
+    def check_environment_call(self, node: ast.Call, functions: set[str]) -> None:
+        """`os.putenv(k, v)`, `os.environ.update(...)` and the like: of interpreter variables,
+        or of names the scan cannot read, are blocked."""
+        first = literal_text(node.args[0]) if node.args else None
+        if functions & rules.ENVIRONMENT_SETTERS:
+            self.check_environment_keys(node, [first])
+        method = node.func
+        if (
+            isinstance(method, ast.Attribute)
+            and method.attr in rules.ENVIRONMENT_METHODS
+            and self.is_environment(method.value)
+        ):
+            many = method.attr in ("update", "__ior__")
+            keys = mapping_keys(node.args, node.keywords) if many else [first]
+            self.check_environment_keys(node, keys)
+
+    def is_environment(self, node: ast.expr) -> bool:
+        return any(ref.name in rules.ENVIRONMENTS for ref in self.resolver.resolve(node))
+
+    def check_environment_keys(self, node: ast.AST, keys: list[str | None]) -> None:
+        if any(key is None or key in rules.INTERPRETER_VARIABLES for key in keys):
+            self.report(node, "environment")
 
     def check_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if self.resolver.scope_of(node).kind is ScopeKind.CLASS:
+            why = "an import in a class body makes the module an attribute, reachable by name"
+            self.report(node, "dynamic-access", why)
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
             source = self.resolver.binder.absolute(node)
-            names = [source if a.name == "*" else f"{source}.{a.name}" for a in node.names]
+            names = [source if a.name == "*" else imported(source, a.name).name for a in node.names]
+            if any(a.name in rules.INTERNALS | rules.INTERNAL_GLOBALS for a in node.names):
+                self.report(node, "dynamic-access", "imports one of the interpreter's internals")
         for name in names:
             rule = rules.blocking_rule(name)
             if rule:
@@ -392,10 +456,12 @@ class Checker:
     def check_attribute_name(self, node: ast.AST, attr: str) -> None:
         if attr in rules.INTERNALS:
             self.report(node, "dynamic-access", f"{attr} leads into the interpreter's internals")
-        elif attr in rules.PROCESS_ATTRIBUTES:
-            self.report(node, rules.PROCESS_ATTRIBUTES[attr])
+        elif attr in rules.BLOCKED_ATTRIBUTES:
+            self.report(node, rules.BLOCKED_ATTRIBUTES[attr])
 
     def check_subscript(self, node: ast.Subscript, context: Context) -> None:
+        if isinstance(node.ctx, ast.Store) and self.is_environment(node.value):
+            self.check_environment_keys(node, [literal_text(node.slice)])
         literal = literal_text(node.slice) is not None and isinstance(node.ctx, ast.Load)
         reported = literal and self.check_refs(node, self.resolver.resolve(node), context)
         if reported:
@@ -412,6 +478,8 @@ class Checker:
         if functions & rules.IMPORTERS and first is None:
             self.report(node, "dynamic-import")
         inspected = self.check_introspection(node, functions)
+        self.check_attribute_strings(node, functions)
+        self.check_environment_call(node, functions)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and first is not None:
             self.check(node.func.value, Context.SILENT if reported else Context.KEY_BASE)
         else:
@@ -439,27 +507,54 @@ class Checker:
                 )
         return target
 
+    def check_attribute_strings(self, node: ast.Call, functions: set[str]) -> None:
+        """`operator.attrgetter("a.b")` and `methodcaller("name")` name attributes in strings:
+        each is checked as if written as an attribute; a computed one is blocked."""
+        getter = bool(functions & rules.ATTRIBUTE_GETTERS)
+        if not getter and not functions & rules.METHOD_CALLERS:
+            return
+        names = node.args if getter else node.args[:1]
+        for argument in names:
+            text = literal_text(argument)
+            if text is None:
+                self.report(node, "dynamic-access", "an attribute named by a computed string")
+                continue
+            path = text.split(".") if getter else [text]
+            refs: frozenset[Ref] = frozenset()  # on an object the scan does not know
+            for attr in path:
+                self.check_attribute_name(node, attr)
+                refs = self.resolver.attribute(refs, attr)
+            self.check_refs(node, refs, Context.CALLED)  # `attrgetter("os.system")`
+
     def check_binding(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             self.check(target, Context.VALUE)
+        if isinstance(node, ast.AnnAssign):
+            self.check_annotation(node.annotation)
         if node.value is None:
             return
-        if isinstance(node, ast.AnnAssign) and node.annotation is not None:
-            self.check(node.annotation, Context.VALUE)
+        # Exactly what the binder follows is ALIASED; anything else is checked as handed on.
         first = targets[0]
-        if (
-            len(targets) == 1
-            and isinstance(first, ast.Tuple | ast.List)
-            and isinstance(node.value, ast.Tuple | ast.List)
-            and len(first.elts) == len(node.value.elts)
-        ):
-            for target, value in zip(first.elts, node.value.elts, strict=True):
-                self.check(value, aliasing_context(target))
-        elif all(aliasing_context(target) is Context.ALIASED for target in targets):
+        if len(targets) == 1 and isinstance(first, ast.Tuple | ast.List):
+            paired = paired_values(first, node.value)
+            if any(value is not None for value in paired):
+                for target, value in zip(first.elts, paired, strict=True):
+                    if value is not None:
+                        self.check(value, self.value_context(target))
+                return
+        if all(self.value_context(target) is Context.ALIASED for target in targets):
             self.check(node.value, Context.ALIASED)
         else:
             self.check(node.value, Context.VALUE)
+
+    def value_context(self, target: ast.expr) -> Context:
+        """ALIASED for a name the binder follows: one in a module or function scope. An
+        attribute, or a class body's name, is reachable by a computed getattr on any object."""
+        if not isinstance(target, ast.Name):
+            return Context.VALUE
+        scope = walrus_scope(self.resolver.scope_of(target))
+        return Context.VALUE if scope.kind is ScopeKind.CLASS else Context.ALIASED
 
     def check_refs(self, node: ast.expr, refs: frozenset[Ref], context: Context) -> bool:
         """Reports what `node` may denote; True when something was reported."""
@@ -493,8 +588,31 @@ class Checker:
         return None
 
 
-def aliasing_context(target: ast.expr) -> Context:
-    return Context.ALIASED if isinstance(target, ast.Name | ast.Attribute) else Context.VALUE
+def annotation_strings(node: ast.expr) -> Iterator[ast.Constant]:
+    """The string literals in an annotation, except inside `Literal[...]` (values, not types)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node
+        return
+    if isinstance(node, ast.Subscript):
+        named = node.value.attr if isinstance(node.value, ast.Attribute) else None
+        if isinstance(node.value, ast.Name):
+            named = node.value.id
+        if named == "Literal":
+            return
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            yield from annotation_strings(child)
+
+
+def mapping_keys(values: list[ast.expr], keywords: list[ast.keyword]) -> list[str | None]:
+    """The keys `update(*values, **keywords)` writes; None for one the scan cannot read."""
+    keys: list[str | None] = []
+    for value in values:
+        if isinstance(value, ast.Dict):
+            keys += [literal_text(key) if key is not None else None for key in value.keys]
+        else:
+            keys.append(None)
+    return keys + [keyword.arg for keyword in keywords]
 
 
 def scan(modules: list[ParsedModule]) -> list[Finding]:

@@ -8,10 +8,12 @@ folder first, so a missing wheel is named before anything is built.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -60,9 +62,7 @@ class LockPins:
 
     pins: tuple[Pin, ...]
     shim: tuple[tuple[str, str], ...]  # (name, version) of host shim packages the lock lacks
-
-    def requirements_text(self) -> str:
-        return "".join(f"{pin.line}\n" for pin in self.pins)
+    requirements: Path  # the pins as uv exported them (with their hashes)
 
     def shim_specs(self) -> list[str]:
         return [f"{name}=={version}" for name, version in self.shim]
@@ -73,44 +73,53 @@ class LockPins:
         return [*pinned, *self.shim]
 
 
-def export_pins(lock_text: str, pyproject_text: str, progress: Progress | None) -> LockPins:
-    """The lock's pins for this machine, exported by uv without resolving anything."""
+@contextlib.contextmanager
+def parser_project(lock_text: str, pyproject_text: str) -> Iterator[Path]:
+    """A scratch copy of a parser's pyproject.toml and uv.lock, where uv runs: it then reads
+    the parser's own `[tool.uv]` settings (an index of its own), not those of whatever folder
+    Casparian was started in."""
     with tempfile.TemporaryDirectory(prefix="casparian-lock-") as folder:
         project = Path(folder)
         (project / "pyproject.toml").write_text(pyproject_text, encoding="utf-8")
         (project / "uv.lock").write_text(lock_text, encoding="utf-8")
-        exported = project / "requirements.txt"
-        try:
-            run_tool(
-                [
-                    uv_binary(),
-                    "export",
-                    "--frozen",
-                    "--no-default-groups",
-                    "--no-emit-workspace",
-                    "--no-header",
-                    "--no-annotate",
-                    "--format",
-                    "requirements.txt",
-                    "--python",
-                    sys.executable,
-                    "--no-python-downloads",
-                    "--offline",  # a frozen export reads the lock only
-                    "--quiet",
-                    "--output-file",
-                    exported,
-                ],
-                progress,
-                cwd=project,
-            )
-        except ToolFailed as exc:
-            raise VenvBuildError(
-                f"uv could not read this parser's uv.lock ({exc.tail}): run `uv lock` in the "
-                "parser's folder and register it again"
-            ) from None
-        pins = parse_requirements(exported.read_text(encoding="utf-8"))
-    check_python(lock_text)
-    return LockPins(pins, shim_additions(pins))
+        yield project
+
+
+def export_pins(project: Path, progress: Progress | None) -> LockPins:
+    """The pins for this machine of the lock in `project` (see `parser_project`), exported by
+    uv without resolving anything."""
+    exported = project / "casparian-requirements.txt"
+    try:
+        run_tool(
+            [
+                uv_binary(),
+                "export",
+                "--frozen",
+                "--no-default-groups",
+                "--no-emit-workspace",
+                "--no-header",
+                "--no-annotate",
+                "--format",
+                "requirements.txt",
+                "--python",
+                sys.executable,
+                "--no-python-downloads",
+                "--offline",  # a frozen export reads the lock only
+                "--quiet",
+                "--output-file",
+                exported,
+            ],
+            progress,
+            cwd=project,
+        )
+    except ToolFailed as exc:
+        raise VenvBuildError(
+            f"uv could not read this parser's uv.lock ({exc.tail}): run `uv lock` in the "
+            "parser's folder and register it again"
+        ) from None
+    check_python((project / "uv.lock").read_text(encoding="utf-8"))
+    pins = parse_requirements(exported.read_text(encoding="utf-8"))
+    return LockPins(pins, shim_additions(pins), exported)
 
 
 def check_python(lock_text: str) -> None:

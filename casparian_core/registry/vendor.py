@@ -11,12 +11,16 @@ from __future__ import annotations
 import importlib.util
 import platform
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from casparian_core.registry.env_errors import VendorError
-from casparian_core.registry.requirements import LockPins, export_pins, missing_wheels
+from casparian_core.registry.requirements import (
+    LockPins,
+    export_pins,
+    missing_wheels,
+    parser_project,
+)
 from casparian_core.registry.tools import Progress, ToolFailed, pip_command, run_tool
 
 WHEEL_ONLY_HINT = (
@@ -64,9 +68,11 @@ def vendor_wheels(parser: Path, folder: Path, progress: Progress | None = None) 
             f"pip is not installed with Casparian ({sys.executable}); `casparian vendor` uses it "
             f"to download wheels: run `{sys.executable} -m ensurepip`"
         )
-    lock = export_pins(*read_parser_project(parser), progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    _download(lock, folder, progress)
+    lock_text, pyproject_text = read_parser_project(parser)
+    with parser_project(lock_text, pyproject_text) as project:
+        lock = export_pins(project, progress)
+        folder.mkdir(parents=True, exist_ok=True)
+        _download(lock, folder, progress)
     missing = missing_wheels(lock, folder)
     if missing:  # pinned by URL, or a wheel this Python cannot use: an offline build would fail
         names = ", ".join(missing)
@@ -89,13 +95,10 @@ def _download(lock: LockPins, folder: Path, progress: Progress | None) -> None:
         folder,
     ]
     try:
-        with tempfile.TemporaryDirectory(prefix="casparian-vendor-") as scratch:
-            requirements = Path(scratch) / "requirements.txt"
-            requirements.write_text(lock.requirements_text(), encoding="utf-8")
-            if lock.pins:  # with the lock's hashes: pip checks every download against them
-                run_tool([*download, "--requirement", requirements], progress)
-            if lock.shim:
-                run_tool([*download, *lock.shim_specs()], progress)
+        if lock.pins:  # with the lock's hashes: pip checks every download against them
+            run_tool([*download, "--requirement", lock.requirements], progress)
+        if lock.shim:
+            run_tool([*download, *lock.shim_specs()], progress)
     except ToolFailed as exc:
         raise VendorError(
             f"pip could not download every wheel the lock needs; pip said:\n{exc.tail}\n"

@@ -9,6 +9,7 @@ batches. Every change publishes `DataChanged(origin="scout")`; scans also publis
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from casparian_core.db.gateway import Gateway
 from casparian_core.events import DataChanged, EventBus, ScanProgress
 from casparian_core.scout import queries, rules, sources, tagging
 from casparian_core.scout.errors import FileNotCataloguedError
+from casparian_core.scout.names import openable_path
 from casparian_core.scout.preview import Preview, preview_file
 from casparian_core.scout.queries import CatalogCounts, FilePage, FileQuery, TagCounts
 from casparian_core.scout.rules import RuleInfo
@@ -163,6 +165,13 @@ class Scout:
         changed = await self._db.write(tagging.untag_files, query)
         self._changed()
         return changed
+
+    async def file_path(self, file_id: int) -> Path:
+        """The catalogued file's real path (a name that is not valid UTF-8 included)."""
+        found = await self._db.read(queries.file_by_id, file_id)
+        if found is None:
+            raise FileNotCataloguedError(file_id)
+        return Path(os.fsdecode(openable_path(found[0].path, found[1])))
 
     async def preview(self, file_id: int) -> Preview:
         found = await self._db.read(queries.file_by_id, file_id)

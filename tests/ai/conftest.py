@@ -4,6 +4,7 @@ reaches it through ANTHROPIC_BASE_URL with its key in ANTHROPIC_API_KEY."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,27 @@ def published(ai_service: CoreService) -> list[Event]:
     seen: list[Event] = []
     ai_service.subscribe(seen.append)
     return seen
+
+
+SHOP_FILES = {
+    "orders_jan.csv": "order_id,region,amount\n1,NORTH,10.50\n2,SOUTH,7.25\n",
+    "orders_feb.csv": "order_id,region,amount\n3,EAST,1.00\n4,WEST,2.00\n5,EAST,3.00\n",
+    "notes/readme.txt": "Monthly order exports from the shops.\n",
+}
+
+
+@pytest.fixture
+async def shop(ai_service: CoreService, tmp_path: Path) -> Path:
+    """A source "shop" of two CSV exports and a note, scanned into the catalogue."""
+    folder = tmp_path / "shop"
+    for name, text in SHOP_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    await ai_service.scout.scan(folder, name="shop")
+    return folder
+
+
+async def file_id(service: CoreService, rel_path: str) -> int:
+    """The catalogue id of the shop file at `rel_path`."""
+    page = await service.scout.files_page(limit=100)
+    return next(row.id for row in page.rows if row.rel_path == rel_path)

@@ -78,13 +78,16 @@ def write_index(index: Path, wheels: list[Path]) -> None:
             page.write(link)
 
 
-def locked_project(folder: Path, dependencies: list[str], index: Path) -> LockedProject:
-    """A parser project depending on `dependencies`, locked by uv against `index` offline."""
+def locked_project(
+    folder: Path, dependencies: list[str], index: Path, extra: str = ""
+) -> LockedProject:
+    """A parser project depending on `dependencies` (its pyproject.toml ending with `extra`),
+    locked by uv against `index` offline."""
     folder.mkdir(parents=True, exist_ok=True)
     requires = ", ".join(f'"{dependency}"' for dependency in dependencies)
     pyproject = (
         f'[project]\nname = "{folder.name}"\nversion = "0.1.0"\n'
-        f'requires-python = ">=3.11"\ndependencies = [{requires}]\n'
+        f'requires-python = ">=3.11"\ndependencies = [{requires}]\n{extra}'
     )
     (folder / "pyproject.toml").write_text(pyproject)
     command = [uv_binary(), "lock", "--offline", "--default-index", index.as_uri()]

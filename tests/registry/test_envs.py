@@ -26,7 +26,7 @@ from casparian_core.errors import ErrorCode
 from casparian_core.registry import envs
 from casparian_core.registry.env_errors import VenvBuildError, WheelsMissingError
 from casparian_core.registry.envs import ensure_venv, lock_hash
-from casparian_core.registry.requirements import export_pins
+from casparian_core.registry.requirements import export_pins, parser_project
 from tests.registry.lockfiles import (
     SHIM_WHEELS,
     LockedProject,
@@ -247,24 +247,25 @@ print(ensure_venv(settings, lock, pyproject, offline=True))
 """
 
 
+def start_builder(fixture: Fixture, uv_path: str) -> subprocess.Popen[str]:
+    """A process of its own (and process group) that builds the fixture's venv with `uv_path`
+    as the uv binary, and prints the venv's path."""
+    project = fixture.project.folder
+    settings = fixture.settings
+    args = [settings.home, settings.wheels_dir, project / "uv.lock", project / "pyproject.toml"]
+    return subprocess.Popen(
+        [sys.executable, "-c", BUILDER, *map(str, args), uv_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def test_two_processes_building_the_same_lock_share_one_build(
     locked: Fixture, uv_calls: Path
 ) -> None:
-    project = locked.project.folder
-    args = [
-        sys.executable,
-        "-c",
-        BUILDER,
-        str(locked.settings.home),
-        str(locked.settings.wheels_dir),
-        str(project / "uv.lock"),
-        str(project / "pyproject.toml"),
-        uv.find_uv_bin(),  # the logging wrapper
-    ]
-    builders = [
-        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    builders = [start_builder(locked, uv.find_uv_bin()) for _ in range(2)]  # logged uv
     outputs = [builder.communicate() for builder in builders]
 
     assert [builder.returncode for builder in builders] == [0, 0], outputs
@@ -336,7 +337,8 @@ def test_the_shim_gets_the_hosts_version_only_of_what_the_lock_does_not_pin(
         tmp_path / "arrow-parser", [f"pyarrow=={version('pyarrow')}"], tmp_path / "index"
     )
 
-    lock = export_pins(project.lock_text, project.pyproject_text, None)
+    with parser_project(project.lock_text, project.pyproject_text) as folder:
+        lock = export_pins(folder, None)
 
     assert [(pin.name, pin.version) for pin in lock.pins] == [("pyarrow", version("pyarrow"))]
     assert "--hash=sha256:" in lock.pins[0].line  # installed with the lock's hash checked
@@ -363,23 +365,7 @@ def test_a_build_killed_midway_leaves_nothing_that_is_used(locked: Fixture, tmp_
     hanging = tmp_path / "hanging-uv"
     hanging.write_text(HANGING_UV.format(started=started, real=uv.find_uv_bin()))
     hanging.chmod(hanging.stat().st_mode | stat.S_IXUSR)
-    project = locked.project.folder
-    builder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            BUILDER,
-            str(locked.settings.home),
-            str(locked.settings.wheels_dir),
-            str(project / "uv.lock"),
-            str(project / "pyproject.toml"),
-            str(hanging),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    builder = start_builder(locked, str(hanging))
     wait_for(started, builder)  # the venv exists, its packages are being installed
     os.killpg(builder.pid, signal.SIGKILL)
     builder.communicate()
@@ -417,3 +403,21 @@ def test_a_lock_for_a_newer_python_than_the_hosts_is_refused(locked: Fixture) ->
     with pytest.raises(VenvBuildError, match=r"requires Python >=3\.99; Casparian runs on"):
         ensure_venv(locked.settings, lock, pyproject, offline=True)
     assert venv_entries(locked.settings) == []
+
+
+def test_an_online_build_uses_the_index_the_parsers_pyproject_names(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # No --offline: uv may use an index. The parser's pyproject names its own (here a local
+    # one holding every wheel), which the build must use rather than PyPI.
+    tiny = write_wheel(tmp_path / "built", "tinypkg", "0.1.0")
+    index = tmp_path / "index"
+    write_index(index, [tiny, *shim_wheels()])
+    own_index = f'[[tool.uv.index]]\nurl = "{index.as_uri()}"\ndefault = true\n'
+    project = locked_project(tmp_path / "indexed", ["tinypkg==0.1.0"], index, own_index)
+
+    venv = ensure_venv(settings, project.lock_text, project.pyproject_text)
+
+    assert venv_python(venv, "import tinypkg, pyarrow, zmq; print(tinypkg.VALUE)") == (
+        "tinypkg 0.1.0"
+    )

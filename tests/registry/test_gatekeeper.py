@@ -66,25 +66,36 @@ BLOCKED = {
     "a reference, not a call": ("import os\nrun = os.system", (2, "os.system")),
     "os.path.os.system": ("import os.path as p\np.os.system('id')", (2, "os.system")),
     "a library's os": ("import pyarrow as pa\npa.os.system('id')", (2, "os.system")),
+    "a library's os imported": ("from pyarrow import os as o\no.system('id')", (2, "os.system")),
+    "a module's __builtins__ imported": (
+        "from json import __builtins__ as b\nb['eval']('1')",
+        (2, "eval"),
+    ),
     "assigned alias": ("import os\no = os\no.system('id')", (3, "os.system")),
     "unpacked alias": ("import os, sys\na, b = sys, os\nb.system('id')", (3, "os.system")),
     "walrus alias": ("import os\nif (o := os):\n    o.system('id')", (3, "os.system")),
     "alias of an alias": ("import os\na = os\nb = a\nb.popen('id')", (4, "os.popen")),
-    "attribute alias": (
+    # A module stored in an attribute is reachable by `getattr(self, computed)`: blocked there.
+    "module stored in an attribute": (
         """
         import os
         class P:
             def __init__(self):
                 self.o = os
             def parse(self, ctx):
-                self.o.system('id')
+                getattr(self, 'o' + '')
         """,
-        (7, "os.system"),
+        (5, "dynamic-access"),
     ),
-    "class attribute alias": (
-        "import os\nclass P:\n    o = os\n    def parse(self):\n        self.o.system('id')",
-        (5, "os.system"),
+    "module as a class attribute": ("import os\nclass P:\n    o = os", (3, "dynamic-access")),
+    "import in a class body": ("class P:\n    import os", (2, "dynamic-access")),
+    "walrus in a class body": ("import os\nclass P:\n    (o := os)", (3, "dynamic-access")),
+    "starred unpacking": ("import os\na, *b = os, 1\na.system('id')", (2, "dynamic-access")),
+    "locals() of a function": (
+        "import os\ndef f():\n    o = os\n    locals()['o'].system('id')",
+        (4, "os.system"),
     ),
+    "a closure's cell": ("g.__closure__[0].cell_contents.system('id')", (1, "dynamic-access")),
     # Dynamic code.
     "eval": ("eval('1 + 1')", (1, "eval")),
     "exec": ("exec('import os')", (1, "exec")),
@@ -94,6 +105,7 @@ BLOCKED = {
     "eval before the def that shadows it": ("eval('1')\ndef eval(x):\n    return x", (1, "eval")),
     "eval shadowed only in dead code": ("for eval in []:\n    pass\neval('1')", (3, "eval")),
     "types.FunctionType": ("import types\ntypes.FunctionType(c, {})", (2, "exec")),
+    "timeit": ("from timeit import timeit\ntimeit('x')", (1, "exec")),
     # Imports by name.
     "__import__ computed": ("m = __import__('o' + 's')", (1, "dynamic-import")),
     "__import__ of a blocked module": ("__import__('subprocess')", (1, "subprocess")),
@@ -145,7 +157,68 @@ BLOCKED = {
     "frame globals": ("import sys\nsys._getframe().f_globals", (2, "dynamic-access")),
     "getattr of __globals__": ("getattr(parse, '__glob' 'als__')", (1, "dynamic-access")),
     "gc.get_objects": ("import gc\ngc.get_objects()", (2, "dynamic-access")),
+    "inspect.getmodule": ("import inspect\ninspect.getmodule(parse)", (2, "dynamic-access")),
+    "Formatter.get_field": (
+        "import string\nstring.Formatter().get_field('0.__globals__', [f], {})",
+        (2, "dynamic-access"),
+    ),
+    "attrgetter of internals": (
+        "import operator\noperator.attrgetter('__init__.__globals__')(x)",
+        (2, "dynamic-access"),
+    ),
+    "attrgetter of os.system": (
+        "from operator import attrgetter\nattrgetter('os.system')(x)('id')",
+        (2, "os.system"),
+    ),
+    "attrgetter computed": ("import operator\noperator.attrgetter(n)(x)", (2, "dynamic-access")),
+    "methodcaller": (
+        "import operator\noperator.methodcaller('__subclasses__')(object)",
+        (2, "dynamic-access"),
+    ),
+    "a loader's load_module": (
+        "def f(spec):\n    spec.loader.load_module('os')",
+        (2, "dynamic-import"),
+    ),
+    "find_spec": ("import importlib.util\nimportlib.util.find_spec(n)", (2, "dynamic-import")),
+    "import machinery internals": ("import _imp", (1, "dynamic-import")),
+    "a runner of code in strings": ("import pdb\npdb.Pdb().run('x')", (1, "exec")),
+    "doctest": ("import doctest", (1, "exec")),
     "__loader__": ("__loader__.load_module('os')", (1, "dynamic-access")),
+    # Imports from paths the parser may have written to at run time.
+    "sys.path": ("import sys\nsys.path.insert(0, '/tmp/x')", (2, "dynamic-import")),
+    "site.addsitedir": ("import site\nsite.addsitedir('/tmp/x')", (2, "dynamic-import")),
+    # Calls by a name in a string.
+    "logging.config": ("import logging.config", (1, "dynamic-import")),
+    "mock.patch": ("from unittest import mock", (1, "dynamic-import")),
+    # Environment variables the interpreter acts on.
+    "PYTHONBREAKPOINT": (
+        "import os\nos.environ['PYTHONBREAKPOINT'] = 'os.system'\nbreakpoint('id')",
+        (2, "environment"),
+    ),
+    "environ computed key": ("import os\nos.environ[k] = v", (2, "environment")),
+    "putenv": ("import os\nos.putenv('PAGER', 'sh -c id')", (2, "environment")),
+    "environ.update": ("import os\nos.environ.update(PAGER='x')", (2, "environment")),
+    "environ.update a mapping": ("import os\nos.environ.update(m)", (2, "environment")),
+    "environ |=": ("from os import environ as e\ne |= {'MANPAGER': 'x'}", (2, "environment")),
+    "environ.setdefault": (
+        "import os\nenv = os.environ\nenv.setdefault('BROWSER', 'x')",
+        (3, "environment"),
+    ),
+    "help runs the pager": ("help(len)", (1, "subprocess")),
+    # Code in strings that typing evaluates.
+    "a string annotation": (
+        "def parse(path: \"__import__('os').system('id')\"):\n    pass",
+        (1, "os.system"),
+    ),
+    "a string in an annotation": (
+        "import typing\nx: typing.Optional['eval(1)'] = None",
+        (2, "eval"),
+    ),
+    "an annotation without a value": ("x: eval('1')", (1, "eval")),
+    "a return annotation": ("def f() -> 'exec(1)':\n    pass", (1, "exec")),
+    "get_type_hints": ("import typing\ntyping.get_type_hints(f)", (2, "eval")),
+    "sqlite load_extension": ("def f(conn):\n    conn.load_extension('x.so')", (2, "ctypes")),
+    "numpy.ctypeslib": ("import numpy as np\nnp.ctypeslib.load_library('c', '.')", (2, "ctypes")),
     # A module handed on where the scan cannot follow it.
     "os as an argument": ("import os\nhelper(os)", (2, "dynamic-access")),
     "os in a list": ("import os\nmodules = [os]", (2, "dynamic-access")),
@@ -321,9 +394,30 @@ CLEAN = {
         sys.exit(0) if False else None
         breakpoint
         """,
+    "operator helpers": """
+        import operator
+        rows = sorted([], key=operator.attrgetter("ts", "host.name"))
+        totals = list(map(operator.methodcaller("strip"), ["a "]))
+        first = operator.itemgetter(0)
+        """,
     "ast.literal_eval": """
         import ast
         value = ast.literal_eval("[1, 2]")
+        """,
+    "annotations, string ones and Literal values": """
+        from __future__ import annotations
+        from typing import Literal, Optional
+        import pyarrow as pa
+        def parse(path: "str", mode: Literal["eval", "exec"] = "eval") -> Optional["pa.Table"]:
+            rows: list["dict[str, int]"] = []
+            return None
+        """,
+    "the environment read, and a harmless variable set": """
+        import os
+        tz = os.environ.get("TZ", "UTC")
+        os.environ["TZ"] = "UTC"
+        os.environ.setdefault("LANG", "C.UTF-8")
+        debug = "DEBUG" in os.environ
         """,
 }
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from casparian_core.ai.tools import catalogue
+from casparian_core.ai.tools import catalogue, changes, outputs, parsers
 from casparian_core.ai.tools.registry import Toolbox
 
 
 def toolbox() -> Toolbox:
-    return Toolbox([*catalogue.TOOLS])
+    return Toolbox([*catalogue.TOOLS, *parsers.TOOLS, *outputs.TOOLS, *changes.TOOLS])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -41,10 +42,12 @@ class ToolOutput:
 
 @dataclass(frozen=True)
 class ToolEnv:
-    """What a tool may use: the service's facades and the pending-action store."""
+    """What a tool may use: the service's facades, the pending-action store, and a private
+    folder for draft parser files (tested there, never in the home's parsers/)."""
 
     service: CoreService
     actions: ActionStore
+    drafts_dir: Path
 
 
 class ToolInputError(Exception):
