@@ -55,6 +55,17 @@ if TYPE_CHECKING:
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
     from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
+    from casparian_core.registry.contracts import ApprovedContract as ApprovedContract
+    from casparian_core.registry.describe import approval_lines as approval_lines
+    from casparian_core.registry.describe import modes_text as modes_text
+    from casparian_core.registry.describe import schema_lines as schema_lines
+    from casparian_core.registry.errors import ApprovalRequiredError as ApprovalRequiredError
+    from casparian_core.registry.facade import ParserDetail as ParserDetail
+    from casparian_core.registry.facade import WorkingCopy as WorkingCopy
+    from casparian_core.registry.materialize import RunnableParser as RunnableParser
+    from casparian_core.registry.register import RegistrationPlan as RegistrationPlan
+    from casparian_core.registry.store import RegisteredParser as RegisteredParser
+    from casparian_core.registry.vendor import VendorReport as VendorReport
     from casparian_core.scout.errors import NoMatchingFilesError as NoMatchingFilesError
     from casparian_core.scout.errors import PatternWithoutTagError as PatternWithoutTagError
     from casparian_core.scout.names import display_text as display_text
@@ -122,6 +133,14 @@ HOMES = {
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),
     "casparian_core.parsers.metadata": ("ParserLoadError",),
+    "casparian_core.registry.contracts": ("ApprovedContract",),
+    "casparian_core.registry.describe": ("approval_lines", "modes_text", "schema_lines"),
+    "casparian_core.registry.errors": ("ApprovalRequiredError",),
+    "casparian_core.registry.facade": ("ParserDetail", "WorkingCopy"),
+    "casparian_core.registry.materialize": ("RunnableParser",),
+    "casparian_core.registry.register": ("RegistrationPlan",),
+    "casparian_core.registry.store": ("RegisteredParser",),
+    "casparian_core.registry.vendor": ("VendorReport",),
     "casparian_core.scout.errors": ("NoMatchingFilesError", "PatternWithoutTagError"),
     "casparian_core.scout.names": ("display_text",),
     "casparian_core.scout.preview": ("Preview", "PreviewMode"),

@@ -73,6 +73,8 @@ class Settings(BaseModel):
     # Where `--offline` builds of parser environments take wheels from (by default the home's
     # `wheels/`); `casparian vendor` gathers them on a connected machine.
     wheels_dir: Path = Field(default=None, validate_default=True)
+    # The most source a registered parser's bundle may hold (uncompressed bytes).
+    registry_max_bundle_bytes: int = Field(default=20_000_000, ge=1000)
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -111,6 +113,10 @@ class Settings(BaseModel):
     @property
     def venvs_dir(self) -> Path:
         return self.home / "venvs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
 
     @property
     def config_path(self) -> Path:

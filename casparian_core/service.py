@@ -25,6 +25,7 @@ from casparian_core.events import (
 )
 from casparian_core.home import prepare_home
 from casparian_core.outputs import OutputTable, list_output_tables
+from casparian_core.registry.facade import Registry
 from casparian_core.scout.facade import Scout
 from casparian_core.stats import Stats
 
@@ -59,6 +60,7 @@ class CoreService:
         self.db = Gateway(settings.database_path)
         self.scout = Scout(self.db, self.events)
         self.bench = ParserBench(settings, self.db, self.events, clock)
+        self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
         self._watch_task: asyncio.Task[None] | None = None
 
@@ -133,6 +135,20 @@ class CoreService:
         from casparian_core.registry.vendor import vendor_wheels
 
         return vendor_wheels(parser, folder, progress)
+
+    async def vendor_registered_wheels(
+        self,
+        name: str,
+        version: str | None,
+        folder: Path,
+        progress: Callable[[str], object] | None = None,
+    ) -> VendorReport:
+        """`casparian vendor <name>`: as vendor_wheels, for the lock of a registered version
+        (the latest when `version` is None), read from its verified artifact."""
+        from casparian_core.registry.vendor import vendor_lock
+
+        lock_text, pyproject_text = await self.registry.project_files(name, version)
+        return await asyncio.to_thread(vendor_lock, lock_text, pyproject_text, folder, progress)
 
     @staticmethod
     def guest_isolation() -> IsolationReport:

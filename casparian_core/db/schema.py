@@ -257,7 +257,66 @@ CREATE TABLE cf_ai_actions (
 CREATE INDEX cf_ai_actions_status ON cf_ai_actions(status, created_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
+# The parser registry (registry/): registered artifacts, their topics and approved contracts.
+# Rows are never changed or deleted (triggers refuse it): a new version is a new row.
+MIGRATION_5 = """
+CREATE TABLE cf_parsers (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    artifact        BLOB NOT NULL,
+    artifact_sha256 TEXT NOT NULL,
+    entry           TEXT NOT NULL,
+    lock_hash       TEXT NOT NULL,
+    allowances      TEXT NOT NULL,
+    registered_from TEXT NOT NULL,
+    registered_by   TEXT NOT NULL,
+    registered_at   TEXT NOT NULL,
+    UNIQUE (name, version)
+);
+
+CREATE TABLE cf_parser_topics (
+    parser_id TEXT NOT NULL REFERENCES cf_parsers(id),
+    topic     TEXT NOT NULL,
+    PRIMARY KEY (parser_id, topic)
+);
+CREATE INDEX cf_parser_topics_topic ON cf_parser_topics(topic);
+
+CREATE TABLE cf_contracts (
+    id                 INTEGER PRIMARY KEY,
+    parser_id          TEXT NOT NULL REFERENCES cf_parsers(id),
+    output_name        TEXT NOT NULL,
+    schema_json        TEXT NOT NULL,
+    schema_hash        TEXT NOT NULL,
+    structure          TEXT NOT NULL CHECK (structure = 'freeze'),
+    value_mode         TEXT NOT NULL CHECK (value_mode = 'quarantine'),
+    max_quarantine_pct REAL,
+    approved_by        TEXT NOT NULL,
+    approved_at        TEXT NOT NULL,
+    UNIQUE (parser_id, output_name)
+);
+
+CREATE TRIGGER cf_parsers_immutable BEFORE UPDATE ON cf_parsers
+BEGIN SELECT RAISE(ABORT, 'a registered parser version never changes'); END;
+CREATE TRIGGER cf_parsers_kept BEFORE DELETE ON cf_parsers
+BEGIN SELECT RAISE(ABORT, 'a registered parser version is never deleted'); END;
+CREATE TRIGGER cf_parser_topics_immutable BEFORE UPDATE ON cf_parser_topics
+BEGIN SELECT RAISE(ABORT, 'a registered parser version never changes'); END;
+CREATE TRIGGER cf_parser_topics_kept BEFORE DELETE ON cf_parser_topics
+BEGIN SELECT RAISE(ABORT, 'a registered parser version never changes'); END;
+CREATE TRIGGER cf_contracts_immutable BEFORE UPDATE ON cf_contracts
+BEGIN SELECT RAISE(ABORT, 'an approved contract never changes'); END;
+CREATE TRIGGER cf_contracts_kept BEFORE DELETE ON cf_contracts
+BEGIN SELECT RAISE(ABORT, 'an approved contract is never deleted'); END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 # The path index: the trigram index over scout_files.rel_path behind substring and glob

@@ -63,12 +63,19 @@ def read_parser_project(path: Path) -> tuple[str, str]:
 
 def vendor_wheels(parser: Path, folder: Path, progress: Progress | None = None) -> VendorReport:
     """Download into `folder` the wheels the lock of `parser` needs on this machine."""
+    return vendor_lock(*read_parser_project(parser), folder, progress)
+
+
+def vendor_lock(
+    lock_text: str, pyproject_text: str, folder: Path, progress: Progress | None = None
+) -> VendorReport:
+    """Download into `folder` the wheels this lock (of this pyproject.toml) needs here: a
+    parser folder's, or a registered artifact's."""
     if importlib.util.find_spec("pip") is None:
         raise VendorError(
             f"pip is not installed with Casparian ({sys.executable}); `casparian vendor` uses it "
             f"to download wheels: run `{sys.executable} -m ensurepip`"
         )
-    lock_text, pyproject_text = read_parser_project(parser)
     with parser_project(lock_text, pyproject_text) as project:
         lock = export_pins(project, progress)
         folder.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,10 @@ from textual.worker import Worker, WorkerState
 from casparian_core.errors import CasparianError
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
+from casparian_tui.screens.register_approval import ApprovalScreen
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
-from casparian_tui.widgets.bench_paths import short_path
+from casparian_tui.widgets.bench_paths import short_path, shorten_paths
+from casparian_tui.widgets.bench_registry import RegistryStatus
 from casparian_tui.widgets.bench_result import BenchResult
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ class ParserBenchScreen(ModeScreen):
         Binding("n", "test_any", "Test any .py"),
         Binding("r", "rerun", "Re-run"),
         Binding("w", "toggle_watch", "Watch"),
+        Binding("g", "register", "Register"),
         Binding("escape", "cancel_test", "Cancel test"),
     ]
 
@@ -90,6 +93,7 @@ class ParserBenchScreen(ModeScreen):
                 yield Static("[b]Parsers[/b]", id="bench-parsers-title")
                 yield ParserList(id="bench-parsers")
                 yield ParserDetail(id="bench-parser-detail")
+                yield RegistryStatus(id="bench-registry")
             yield BenchResult(id="bench-result")
 
     def on_mount(self) -> None:
@@ -109,12 +113,14 @@ class ParserBenchScreen(ModeScreen):
         parser_list = self.query_one(ParserList)
         parser_list.show(parsers)
         self.query_one(ParserDetail).show(parser_list.highlighted_parser)
+        self.load_registry_status(parser_list.highlighted_parser)
         if self._last is None:
             hint = HINT if parsers else empty_home_hint(self.service.settings.parsers_dir)
             self.query_one(BenchResult).show_hint(hint)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.query_one(ParserDetail).show(self.query_one(ParserList).highlighted_parser)
+        self.load_registry_status(self.query_one(ParserList).highlighted_parser)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_test()
@@ -222,6 +228,46 @@ class ParserBenchScreen(ModeScreen):
             self.notify(f"{parser.name} has no test to re-run yet: press t to test it")
             return
         self.run_test(path, Path(recorded[0].input_path))
+
+    # The registry: registered versions, contract status, registering.
+
+    @work(exclusive=True, group="bench-registry", exit_on_error=False)
+    async def load_registry_status(self, parser: BenchParser | None) -> None:
+        status = self.query_one(RegistryStatus)
+        if parser is None or parser.parser.info is None:
+            status.show(None)
+            return
+        status.show(await self.service.registry.working_copy(parser.parser.path, parser.name))
+
+    def action_register(self) -> None:
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None or parser.parser.info is None:
+            self.notify("Highlight a usable parser to register it")
+            return
+        self.register_parser(parser)
+
+    @work(exclusive=True, group="bench-register", exit_on_error=False)
+    async def register_parser(self, parser: BenchParser) -> None:
+        from casparian_core.api import approval_lines  # loads the contract model
+
+        registry = self.service.registry
+        copy = await registry.working_copy(parser.parser.path, parser.name)
+        if copy.plan is None:
+            self.notify(copy.problem or copy.summary, severity="error", timeout=15)
+            return
+        plan = copy.plan
+        if plan.registered is not None:
+            self.notify(f"{plan.name} {plan.version} is registered already: nothing changed")
+            return
+        title = f"[b]Register {plan.name} {plan.version}[/b]: approve its contracts"
+        lines = [shorten_paths(line) for line in approval_lines(plan)]
+        if not await self.app.push_screen_wait(ApprovalScreen(title, lines)):
+            return
+        done = await registry.register(plan)
+        # Its venv is built on its first prod run (or now by `casparian parser register`,
+        # which shows the build's progress): a build can take minutes.
+        self.notify(f"Registered {done.name} {done.version}; its contracts are approved")
+        self.load_registry_status(parser)
 
     # Watch mode.
 

@@ -16,7 +16,8 @@ from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
 # Made by the migrations after 3, each feature's own.
 AI_TABLES = {"cf_ai_requests", "cf_ai_actions"}
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES
+REGISTRY_TABLES = {"cf_parsers", "cf_parser_topics", "cf_contracts"}
+LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",

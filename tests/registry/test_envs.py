@@ -3,6 +3,7 @@ folder (no network), cached per lock hash, built atomically, shared by concurren
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -421,3 +423,40 @@ def test_an_online_build_uses_the_index_the_parsers_pyproject_names(
     assert venv_python(venv, "import tinypkg, pyarrow, zmq; print(tinypkg.VALUE)") == (
         "tinypkg 0.1.0"
     )
+
+
+def test_a_builder_that_finds_the_build_locked_says_it_waits_then_builds(
+    locked: Fixture,
+) -> None:
+    digest = lock_hash(locked.project.lock_text)
+    locked.settings.venvs_dir.mkdir(parents=True)
+    waiting = threading.Event()
+    progress: list[str] = []
+    built: list[Path] = []
+
+    def note(line: str) -> None:
+        progress.append(line)
+        if line.startswith("Waiting for another Casparian process"):
+            waiting.set()
+
+    with (locked.settings.venvs_dir / f".{digest}.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another process building this lock would
+        builder = threading.Thread(
+            target=lambda: built.append(
+                ensure_venv(
+                    locked.settings,
+                    locked.project.lock_text,
+                    locked.project.pyproject_text,
+                    offline=True,
+                    progress=note,
+                )
+            )
+        )
+        builder.start()
+        assert waiting.wait(WAIT_SECS)
+        assert not any(line.startswith("Building") for line in progress)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    builder.join(WAIT_SECS)
+
+    assert built == [locked.settings.venvs_dir / digest]
+    assert progress[-1].startswith("Environment ready")

@@ -50,7 +50,9 @@ def test_vendored_wheels_build_the_parsers_venv_offline(
     serve_wheels(monkeypatch, tmp_path / "pypi", [tiny, *shim_wheels()])
     vendored = tmp_path / "usb-stick"
 
-    assert main(["--home", str(settings.home), "vendor", str(project.folder), str(vendored)]) == 0
+    parser_file = project.folder / "tiny_parser.py"  # a parser file names its folder
+    parser_file.write_text("def parse(path):\n    return []\n")
+    assert main(["--home", str(settings.home), "vendor", str(parser_file), str(vendored)]) == 0
 
     out, err = capsys.readouterr()
     names = sorted(wheel.name for wheel in vendored.glob("*.whl"))
