@@ -16,7 +16,7 @@ from casparian_tui.screens.scan_dialog import ScanScreen
 from casparian_tui.widgets.bench_paths import cut_left
 from casparian_tui.widgets.file_table import MIN_PATH_WIDTH
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
-from casparian_tui.widgets.table_fit import room_for
+from casparian_tui.widgets.table_fit import column_widths, room_for
 
 COLUMNS = ("Name", "Path", "Files", "Missing", "Watch", "Last scan")
 PATH_AT = 1
@@ -48,9 +48,6 @@ class SourcesScreen(ModalScreen[None]):
             )
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label in COLUMNS:
-            table.add_column(label, key=label.lower())
         self.reload()
 
     @work(exclusive=True, group="sources", exit_on_error=False)
@@ -68,11 +65,15 @@ class SourcesScreen(ModalScreen[None]):
         """The sources, each path cut from the left so that Last scan stays in view."""
         table = self.query_one(DataTable)
         row, key = table.cursor_row, current_key(table)
-        table.clear()
+        table.clear(columns=True)
         cells = [_cells(source) for source in self.sources]
-        path_width = max(MIN_PATH_WIDTH, room_for(table, list(COLUMNS), cells, PATH_AT))
+        widths = column_widths(list(COLUMNS), cells)
+        room = room_for(table, widths, len(cells), PATH_AT)
+        widths[PATH_AT] = min(widths[PATH_AT], max(MIN_PATH_WIDTH, room))
+        for label, width in zip(COLUMNS, widths, strict=True):
+            table.add_column(label, key=label.lower(), width=width)
         for source, row_cells in zip(self.sources, cells, strict=True):
-            row_cells[PATH_AT] = cut_left(row_cells[PATH_AT], path_width)
+            row_cells[PATH_AT] = cut_left(row_cells[PATH_AT], widths[PATH_AT])
             table.add_row(*row_cells, key=str(source.id))
         restore_cursor(table, key, row)
 

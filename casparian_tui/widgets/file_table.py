@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from casparian_core.api import FilePage, FileRow, format_bytes
 from casparian_tui.widgets.bench_paths import cut_left
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
-from casparian_tui.widgets.table_fit import room_for
+from casparian_tui.widgets.table_fit import column_widths, room_for
 
 PAGE_SIZE = 200
 # With a text filter the status line counts matches up to here: an exact count of a
@@ -89,14 +89,15 @@ class FileTable(DataTable[str]):
                 if label not in layout.dropped and (label != "Source" or source_names is not None)
             ]
             cells = [[self._cell(row, label, layout) for label in labels] for row in page.rows]
-            path_at = labels.index("Path")
-            path_width = room_for(self, labels, cells, path_at)  # the others show whole
+            path_at, widths = labels.index("Path"), column_widths(labels, cells)
+            path_width = room_for(self, widths, len(cells), path_at)  # the others show whole
             if path_width >= MIN_PATH_WIDTH:
                 break
-        for label in labels:
-            self.add_column(label, key=label.lower())
+        widths[path_at] = min(widths[path_at], max(path_width, MIN_PATH_WIDTH))
+        for label, width in zip(labels, widths, strict=True):
+            self.add_column(label, key=label.lower(), width=width)
         for row, row_cells in zip(page.rows, cells, strict=True):
-            row_cells[path_at] = cut_left(row_cells[path_at], max(path_width, MIN_PATH_WIDTH))
+            row_cells[path_at] = cut_left(row_cells[path_at], widths[path_at])
             self.add_row(*row_cells, key=str(row.id))
         if keep_cursor:
             restore_cursor(self, cursor_key, cursor_row)
