@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from casparian_core.ai.conversation import ToolCallEntry as ToolCallEntry
     from casparian_core.ai.conversation import TranscriptEntry as TranscriptEntry
     from casparian_core.ai.conversation import UserEntry as UserEntry
+    from casparian_core.ai.request_log import AiRequest as AiRequest
     from casparian_core.engine.bench import BenchParser as BenchParser
     from casparian_core.engine.bench import Candidate as Candidate
     from casparian_core.engine.inputs import expand_inputs as expand_inputs
@@ -107,6 +108,7 @@ HOMES = {
         "TranscriptEntry",
         "UserEntry",
     ),
+    "casparian_core.ai.request_log": ("AiRequest",),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),

@@ -11,9 +11,16 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
-from casparian_core.api import Stats
-from casparian_core.events import DataChanged, ParsersChanged
+from casparian_core.api import AssistantContext, Stats
+from casparian_core.errors import CasparianError
+from casparian_core.events import (
+    AssistantTurnEnded,
+    AssistantTurnStarted,
+    DataChanged,
+    ParsersChanged,
+)
 from casparian_core.service import CoreService
 from casparian_tui.messages import CoreEvent
 from casparian_tui.modes import MODES, Mode
@@ -22,6 +29,7 @@ from casparian_tui.screens.prompt import ConfirmPrompt
 
 # Work that quitting would cut short, by worker group: quitting asks first.
 UNFINISHED_WORK = {"bench-test": "A parser test", "scan": "A scan"}
+ASSISTANT_GROUPS = ("assistant", "assistant-decide")
 
 
 def _mode_bindings() -> list[Binding]:
@@ -40,7 +48,7 @@ def _screen_factory(mode: Mode) -> Callable[[], Screen]:
 
 
 class CasparianApp(App[None]):
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/assistant.tcss"]  # noqa: RUF012
     TITLE = "Casparian Flow"
     MODES = {mode.name: _screen_factory(mode) for mode in MODES}  # noqa: RUF012
     DEFAULT_MODE = "home"
@@ -48,6 +56,8 @@ class CasparianApp(App[None]):
         *_mode_bindings(),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
+        Binding("alt+a", "toggle_assistant", "Assistant", show=False),
+        Binding("f7", "toggle_assistant", "Assistant", show=False),
         Binding("escape", "back", "Back", show=False),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
@@ -56,6 +66,8 @@ class CasparianApp(App[None]):
     parsers_changed: reactive[int] = reactive(
         0
     )  # counts ParsersChanged events: Parser Bench reloads
+    assistant_open: reactive[bool] = reactive(False)  # the sidebar, in every mode at once
+    assistant_busy = False  # a turn is under way (one an approval started included)
 
     def __init__(self, service: CoreService, *, watch_sources: bool = True) -> None:
         super().__init__()
@@ -93,6 +105,8 @@ class CasparianApp(App[None]):
         await self.service.stop()
 
     def on_core_event(self, message: CoreEvent) -> None:
+        if isinstance(message.event, AssistantTurnStarted | AssistantTurnEnded):
+            self.assistant_busy = isinstance(message.event, AssistantTurnStarted)
         if isinstance(message.event, ParsersChanged):
             self.parsers_changed += 1  # Parser Bench lists them again
         # Only a change re-reads the numbers: progress and log lines come many a second.
@@ -137,8 +151,42 @@ class CasparianApp(App[None]):
         if self.current_mode != "home":
             await self.switch_mode("home")
 
+    # The assistant: its requests run in app workers, so leaving a mode never cuts one short.
+
+    def action_toggle_assistant(self) -> None:
+        self.assistant_open = not self.assistant_open
+
+    @work(group="assistant", exit_on_error=False)
+    async def ask_assistant(self, text: str, context: AssistantContext) -> None:
+        await self.service.assistant.send(text, context)
+
+    @work(group="assistant", exit_on_error=False)
+    async def retry_assistant(self) -> None:
+        await self.service.assistant.retry()
+
+    @work(group="assistant-decide", exit_on_error=False)
+    async def decide_action(self, action_id: str, approve: bool) -> None:
+        # Approving a parser patch re-runs its test and goes on talking: one worker for all.
+        await self.service.assistant.decide(action_id, approve)
+
+    def stop_assistant(self) -> None:
+        # The core stops the stream; a decision being applied (a file written) is never cut.
+        self.service.assistant.cancel()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The assistant reports its failures as events; what raises is a refusal (busy).
+        if event.worker.group in ASSISTANT_GROUPS and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            message = str(error) if isinstance(error, CasparianError) else repr(error)
+            self.notify(message, title="Assistant", severity="error")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Assistant: open or close",
+            "The AI chat at the right (Alt+a, F7)",
+            self.action_toggle_assistant,
+        )
         for mode in MODES:
             yield SystemCommand(
                 f"Go to {mode.title}", mode.purpose, partial(self.switch_mode, mode.name)

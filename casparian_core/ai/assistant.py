@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from casparian_core.ai.conversation import (
     PendingAction,
     TranscriptEntry,
 )
+from casparian_core.ai.failures import RETRY
 from casparian_core.ai.history import History
 from casparian_core.ai.request_log import AiRequest, ByteCount, recent, record
 from casparian_core.ai.settings import assistant_status
@@ -52,6 +54,16 @@ if TYPE_CHECKING:
     from casparian_core.service import CoreService
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """A turn's input: the text the user sees as theirs, the context, and any more the model
+    gets with it (a re-run test's full report)."""
+
+    text: str
+    context: AssistantContext
+    detail: str | None = None
+
+
 class Assistant:
     def __init__(self, service: CoreService, env: Mapping[str, str] | None = None) -> None:
         self._service = service
@@ -63,7 +75,7 @@ class Assistant:
         self._client: AsyncAnthropic | None = None
         self._toolbox: Toolbox | None = None
         self._task: asyncio.Task[None] | None = None  # the turn running, if any
-        self._failed: tuple[str, AssistantContext] | None = None  # the last failed turn
+        self._failed: _Ask | None = None  # the last failed turn
         self._context = AssistantContext(mode="home")
         self._for_model: list[str] = []  # decisions the model hears with the next message
         self._turns_left_out = 0
@@ -82,19 +94,21 @@ class Assistant:
 
     async def send(self, text: str, context: AssistantContext) -> None:
         """Run one user turn to its end, publishing its events (see the module docstring)."""
-        task = self._start(self._turn(text, context))
+        await self._run(_Ask(text, context))
+
+    async def retry(self) -> None:
+        """Send the last failed turn again (nothing happens when none failed)."""
+        if self._failed is not None:
+            await self._run(self._failed)
+
+    async def _run(self, ask: _Ask) -> None:
+        task = self._start(self._turn(ask))
         try:
             await task  # cancelling the caller cancels the turn too
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # the caller was cancelled, not just the turn (by cancel())
-
-    async def retry(self) -> None:
-        """Send the last failed turn again (nothing happens when none failed)."""
-        if self._failed is not None:
-            text, context = self._failed
-            await self.send(text, context)
 
     def cancel(self) -> None:
         """Stop the running turn, if any; it ends with AssistantTurnEnded(cancelled=True)."""
@@ -136,12 +150,11 @@ class Assistant:
         self._publish(AssistantActionChanged(decided))
         report = f"The user {decided.status.lower()} action {decided.id} ({decided.summary}). "
         report += decided.outcome or ""
-        if applied.detail is not None:
-            report += f"\nThe test's report: {applied.detail}"
+        detail = None if applied.detail is None else f"The test's report: {applied.detail}"
         if approve and action.kind is ActionKind.PATCH_PARSER and not self._busy():
-            self._start(self._turn(report, self._context))
+            self._start(self._turn(_Ask(report, self._context, detail)))
         else:
-            self._for_model.append(report)
+            self._for_model.append("\n".join(filter(None, (report, detail))))
         return decided
 
     def _busy(self) -> bool:
@@ -151,22 +164,22 @@ class Assistant:
         """The latest `limit` requests sent to the model, newest first (`casparian ai log`)."""
         return await self._service.db.read(recent, limit)
 
-    async def _turn(self, text: str, context: AssistantContext) -> None:
+    async def _turn(self, ask: _Ask) -> None:
         from casparian_core.ai.turn import Turn, TurnFailed
 
         turn_id = uuid.uuid4().hex
-        self._context = context
-        self._publish(AssistantTurnStarted(turn_id, text))
+        self._context = ask.context
+        self._publish(AssistantTurnStarted(turn_id, ask.text))
         status = self.status()
         if status.problem is not None:
             kind = FailureKind.DISABLED if not status.enabled else FailureKind.NOT_CONFIGURED
-            self._fail(turn_id, text, context, AssistantFailure(kind, status.problem))
+            self._fail(turn_id, ask, AssistantFailure(kind, status.problem))
             return
-        said = "\n\n".join([*self._for_model, text])
-        self._history.begin_turn(said)
+        said = "\n\n".join([*self._for_model, ask.text])
+        self._history.begin_turn(said if ask.detail is None else f"{said}\n{ask.detail}")
         turn = Turn(
             turn_id=turn_id,
-            context=context,
+            context=ask.context,
             client=self._client_for_turn(),
             settings=self._service.settings,
             tools=self._tools(),
@@ -186,7 +199,12 @@ class Assistant:
             raise
         except TurnFailed as exc:
             self._history.drop_turn()
-            self._fail(turn_id, text, context, exc.failure)
+            self._fail(turn_id, ask, exc.failure)
+            return
+        except Exception as exc:  # a local failure (the database, a bug): shown, never raised
+            self._history.drop_turn()
+            message = f"The assistant failed here ({type(exc).__name__}: {exc}). {RETRY}"
+            self._fail(turn_id, ask, AssistantFailure(FailureKind.INTERNAL, message))
             return
         finally:
             self._turns_left_out = turn.turns_left_out
@@ -194,10 +212,8 @@ class Assistant:
         self._failed = None
         self._publish(AssistantTurnEnded(turn_id, cancelled=False))
 
-    def _fail(
-        self, turn_id: str, text: str, context: AssistantContext, failure: AssistantFailure
-    ) -> None:
-        self._failed = (text, context)
+    def _fail(self, turn_id: str, ask: _Ask, failure: AssistantFailure) -> None:
+        self._failed = ask
         self._publish(AssistantFailed(turn_id, failure))
         self._publish(AssistantTurnEnded(turn_id, cancelled=False))
 

@@ -71,6 +71,7 @@ class FailureKind(StrEnum):
     MALFORMED = "MALFORMED"
     TOOL_FAILED = "TOOL_FAILED"
     REFUSED = "REFUSED"  # a 4xx other than 429: a bad key, a model that does not exist
+    INTERNAL = "INTERNAL"  # something on this machine failed (the database, a bug)
 
 
 @dataclass(frozen=True)

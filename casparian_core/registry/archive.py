@@ -58,7 +58,11 @@ def read_members(data: bytes, where: str) -> dict[str, bytes]:
 def unpack(data: bytes, folder: Path, where: str) -> list[Path]:
     """Write the archive's files under `folder` (created if missing), once every entry passed
     its checks; returns what was written."""
-    members = read_members(data, where)
+    return write_members(read_members(data, where), folder)
+
+
+def write_members(members: Mapping[str, bytes], folder: Path) -> list[Path]:
+    """Write checked members (read_members) under `folder`, created if missing."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in members.items():

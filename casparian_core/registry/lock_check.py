@@ -6,7 +6,8 @@ uv records, in the lock's entry for the project itself, the requirements it lock
 things: each requirement's name, extras, version specifiers and, for optional dependencies
 and dependency groups, which one it belongs to. Environment markers are left out: uv rewrites
 them as it records them (`python_version` becomes `python_full_version`), so comparing their
-text would refuse good locks.
+text would refuse good locks. Where a requirement comes from (`[tool.uv.sources]`: a path, a
+URL, git) is not compared either: `uv lock` after changing one.
 """
 
 from __future__ import annotations

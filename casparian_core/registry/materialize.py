@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -46,23 +47,58 @@ def verify(parser: RegisteredParser, data: bytes) -> None:
 
 
 def unpacked(settings: Settings, parser: RegisteredParser, data: bytes) -> Path:
-    """The artifact's folder, unpacked once per SHA-256 (verified before)."""
+    """The artifact's folder, `artifacts/{sha256}/`: unpacked once, read-only, and compared with
+    the verified artifact on every call, so a run uses exactly the registered bytes (a file
+    changed, added or removed there since, a `__pycache__` too, makes a fresh unpacking)."""
     verify(parser, data)
+    members = archive.read_members(data, f"parser {parser.name} {parser.version}")
     folder = settings.artifacts_dir / parser.artifact_sha256
     if folder.is_dir():
-        return folder
+        if _holds_exactly(folder, members):
+            return folder
+        _remove(folder)
     settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{parser.artifact_sha256[:16]}-", dir=folder.parent))
     try:
-        archive.unpack(data, staging, f"parser {parser.name} {parser.version}")
+        archive.write_members(members, staging)
+        _make_read_only(staging)
         os.rename(staging, folder)
     except OSError:
         if not folder.is_dir():  # not another process unpacking the same artifact first
             raise
     finally:
         if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
     return folder
+
+
+def _holds_exactly(folder: Path, members: dict[str, bytes]) -> bool:
+    found = {
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_symlink() or not path.is_dir()
+    }
+    return found == members.keys() and all(
+        not (folder / name).is_symlink() and (folder / name).read_bytes() == content
+        for name, content in members.items()
+    )
+
+
+def _make_read_only(folder: Path) -> None:
+    """Files 0444, folders 0555: a guest (or a slip) cannot write beside the parser."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    folder.chmod(0o555)
+
+
+def _remove(folder: Path) -> None:
+    """Delete a (read-only) artifact folder: set aside first, so no one uses half of it."""
+    aside = folder.with_name(f".{folder.name[:16]}-removed-{uuid.uuid4().hex}")
+    os.rename(folder, aside)
+    for path in [aside, *aside.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def runnable(

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Center, Middle
-from textual.events import Resize
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Middle, Vertical
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from casparian_core.api import AssistantContext
 from casparian_tui.modes import MODES_BY_NAME
+from casparian_tui.widgets.assistant import AssistantSidebar
 
 COMPACT_FOOTER_BELOW = 100  # columns
+# Narrower than this, the open assistant takes the whole width: a third of 80 columns is too
+# little to read an answer, and the rest too little for the mode.
+FULL_WIDTH_ASSISTANT_BELOW = 100  # columns
 
 if TYPE_CHECKING:
     from textual import getters
@@ -33,16 +41,27 @@ class EmptyState(Static):
 
 
 class ModeScreen(Screen[None]):
-    """Base of the mode screens. Subclasses set MODE and compose their body."""
+    """Base of the mode screens. Subclasses set MODE and compose their body; the assistant
+    sidebar sits at the right of every mode (open or closed in all of them at once)."""
 
     MODE = "home"
+    # Textual's default ("*") would focus the closed chat's input: it checks visibility, not
+    # display.
+    AUTO_FOCUS = "#mode-content *"
+    _content_focus: Widget | None = None  # what had the focus before the chat took it
+    BINDINGS = [  # noqa: RUF012
+        Binding("tab", "switch_focus", "Next field; with the chat open: chat ⇄ screen", show=False),
+    ]
 
     if TYPE_CHECKING:  # the mode screens run in CasparianApp, whose `service` they use
         app = getters.app(CasparianApp)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.MODE)
-        yield from self.compose_body()
+        with Horizontal(id="mode-row"):
+            with Vertical(id="mode-content"):
+                yield from self.compose_body()
+            yield AssistantSidebar(self.MODE, id="assistant")
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
@@ -51,9 +70,75 @@ class ModeScreen(Screen[None]):
         footer = self.query_one(Footer)
         footer.compact = event.size.width < COMPACT_FOOTER_BELOW
         footer.show_command_palette = event.size.width >= COMPACT_FOOTER_BELOW
+        self.set_class(event.size.width < FULL_WIDTH_ASSISTANT_BELOW, "assistant-full")
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    # The assistant.
+
+    def assistant_context(self) -> AssistantContext:
+        """What the user is looking at, sent with each question; modes add their selection."""
+        return AssistantContext(mode=self.MODE)
+
+    @property
+    def sidebar(self) -> AssistantSidebar:
+        return self.query_one(AssistantSidebar)
+
+    def on_mount(self) -> None:
+        # A screen first opened while the chat is open keeps its own focus: no init call.
+        self.set_class(self.app.assistant_open, "assistant-open")
+        self.watch(self.app, "assistant_open", self._show_assistant, init=False)
+
+    @on(ScreenResume)
+    async def _catch_up_chat(self) -> None:
+        # A decorated handler: the modes keep their own on_screen_resume.
+        await self.sidebar.catch_up()
+
+    def _show_assistant(self, shown: bool) -> None:
+        self.set_class(shown, "assistant-open")
+        if not self.is_current:
+            return  # the other modes only follow the open or closed state
+        if shown:
+            self.focus_chat()
+        elif self.sidebar.has_focus_within:
+            self.focus_content()
+
+    def open_assistant(self, prefill: str | None = None) -> None:
+        """Open the chat with `prefill` in its input (sent with Enter, after any edits)."""
+        self.app.assistant_open = True
+        if prefill is not None:
+            self.sidebar.prefill(prefill)
+
+    def focus_chat(self) -> None:
+        if not self.sidebar.has_focus_within:
+            self._content_focus = self.focused
+        self.sidebar.focus_chat()
+
+    def focus_content(self) -> None:
+        sidebar = self.sidebar
+        previous = self._content_focus
+        if previous is not None and previous in self.focus_chain:
+            previous.focus()
+            return
+        outside = [w for w in self.focus_chain if sidebar not in w.ancestors_with_self]
+        if outside:
+            outside[0].focus()
+        else:
+            self.set_focus(None)
+
+    def action_switch_focus(self) -> None:
+        if not self.app.assistant_open:
+            self.focus_next()  # Tab as everywhere: the next field of the screen
+        elif not self.sidebar.has_focus_within:
+            self.focus_chat()
+        elif self.has_class("assistant-full"):
+            self.app.assistant_open = False  # the screen is under the chat: close it
+        else:
+            self.focus_content()
+
+    def on_assistant_sidebar_left(self, _message: AssistantSidebar.Left) -> None:
+        self.action_switch_focus()
 
 
 class EmptyModeScreen(ModeScreen):

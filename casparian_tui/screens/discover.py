@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from casparian_core.api import UNTAGGED, FileQuery, Stats, Untagged, has_glob
+from casparian_core.api import UNTAGGED, AssistantContext, FileQuery, Stats, Untagged, has_glob
 from casparian_core.errors import CasparianError
 from casparian_tui.screens.base import EmptyState, ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt, TextPrompt
@@ -52,6 +52,7 @@ class DiscoverScreen(ModeScreen):
         Binding("R", "rules", "Rules"),
         Binding("M", "sources", "Manage"),
         Binding("s", "scan", "Scan"),
+        Binding("a", "write_parser", "Ask AI for a parser", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -218,7 +219,7 @@ class DiscoverScreen(ModeScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
             return self.query_one("#file-filter").display  # else Esc falls through to Home
-        return True
+        return super().check_action(action, parameters)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#file-filter", Input)
@@ -302,6 +303,35 @@ class DiscoverScreen(ModeScreen):
     async def _known_tags(self) -> list[str]:
         return [tag for tag, _ in (await self.app.service.scout.tags()).tags]
 
+    # The assistant.
+
+    def assistant_context(self) -> AssistantContext:
+        """The files in view: the source, the tag, the filter, the highlighted file."""
+        selection: dict[str, str] = {}
+        source = self.query_one("#sources", FilterDropdown).selected
+        if source is not None and source.value is not ALL:
+            selection["source"] = source.label
+        if isinstance(self.tag, str):
+            selection["tag"] = self.tag
+        elif self.tag is UNTAGGED:
+            selection["tag"] = "(untagged)"
+        if self.text:
+            selection["filter"] = self.text
+        table = self.query_one(FileTable)
+        row = table.current_file
+        if row is not None:
+            selection["file"] = row.path
+            selection["file_ids"] = str(row.id)
+        shown = page_label(table.page, self.total, capped=bool(self.text))
+        return AssistantContext(self.MODE, selection, f"The file list shows: {shown}.")
+
+    def action_write_parser(self) -> None:
+        """`a`: the chat, ready to ask for a parser for the files in view."""
+        if self.query_one(FileTable).current_file is None:
+            self.notify("No files here yet: scan a folder (s), then choose a tag or a file")
+            return
+        self.open_assistant(WRITE_PARSER)
+
     # Managers and scanning.
 
     def action_rules(self) -> None:
@@ -326,6 +356,9 @@ class DiscoverScreen(ModeScreen):
 
     def action_scan(self) -> None:
         self.app.push_screen(ScanScreen(self.app.service))
+
+
+WRITE_PARSER = "Write a parser for these files"
 
 
 def _selected_value(dropdown: FilterDropdown) -> Any:

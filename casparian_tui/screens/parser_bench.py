@@ -21,10 +21,19 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.worker import Worker, WorkerState
 
+from casparian_core.api import AssistantContext
 from casparian_core.errors import CasparianError
+from casparian_core.events import Event, RunFinished
+from casparian_tui.messages import CoreEvent
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.bench_path_picker import PathPickerScreen
 from casparian_tui.screens.register_approval import ApprovalScreen
+from casparian_tui.widgets.assistant_context import (
+    describe_retest,
+    describe_test,
+    needs_help,
+    read_head,
+)
 from casparian_tui.widgets.bench_parser_list import ParserDetail, ParserList
 from casparian_tui.widgets.bench_paths import short_path, shorten_paths
 from casparian_tui.widgets.bench_registry import RegistryStatus
@@ -34,6 +43,7 @@ if TYPE_CHECKING:
     from casparian_core.api import BenchParser, RunResult
     from casparian_core.service import CoreService
 
+WHY_FAILED = "Why did this test fail?"
 # Editors save in bursts (write, rename, chmod): wait this long for quiet before re-running.
 
 HINT = (
@@ -64,6 +74,7 @@ class ParserBenchScreen(ModeScreen):
         Binding("w", "toggle_watch", "Watch"),
         Binding("g", "register", "Register"),
         Binding("escape", "cancel_test", "Cancel test"),
+        Binding("a", "ask_assistant", "Ask AI"),
     ]
 
     class LogLine(Message):
@@ -82,6 +93,7 @@ class ParserBenchScreen(ModeScreen):
         self._run = 0
         self._engine_call: asyncio.Future[RunResult] | None = None  # the engine's latest test
         self._watching: Path | None = None
+        self._tested: tuple[RunResult, str] | None = None  # the latest result, told the assistant
 
     @property
     def service(self) -> CoreService:
@@ -98,6 +110,10 @@ class ParserBenchScreen(ModeScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "parsers_changed", self._on_parsers_changed, init=False)
+        self._unsubscribe = self.service.subscribe(self._on_run_finished, RunFinished)
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
 
     def _on_parsers_changed(self, _count: int) -> None:
         self.load_parsers()  # a parser file was dropped in, saved or removed
@@ -197,6 +213,7 @@ class ParserBenchScreen(ModeScreen):
                 self.refresh_bindings()
         self._engine_call = None
         await view.show_result(result)
+        await self._tell_assistant(result, parser_path)
         self.load_parsers()  # the health icons follow the recorded tests
 
     def on_parser_bench_screen_log_line(self, message: LogLine) -> None:
@@ -292,12 +309,57 @@ class ParserBenchScreen(ModeScreen):
             if self._last is not None:
                 self.run_test(*self._last)
 
+    # The assistant.
+
+    async def _tell_assistant(self, result: RunResult, parser_path: Path) -> None:
+        head = await asyncio.to_thread(read_head, result.input_path)
+        self._tested = (result, describe_test(result, parser_path, head))
+
+    def assistant_context(self) -> AssistantContext:
+        """The parser under test and its latest result, else the highlighted parser."""
+        if self._last is not None and self._tested is not None:
+            result, detail = self._tested
+            selection = {
+                "parser": result.parser_name,
+                "parser_path": str(self._last[0]),
+                "file": str(result.input_path),
+                "test_status": str(result.status),
+            }
+            return AssistantContext(self.MODE, selection, detail)
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None:
+            return AssistantContext(self.MODE)
+        selection = {"parser": parser.name, "parser_path": str(parser.parser.path)}
+        return AssistantContext(self.MODE, selection)
+
+    def _on_run_finished(self, event: Event) -> None:
+        """Called as the run is published: one this screen did not start is the assistant's
+        re-test after an approved patch (its own is in flight now)."""
+        if self._engine_call is None or self._engine_call.done():
+            self.post_message(CoreEvent(event))
+
+    def on_core_event(self, message: CoreEvent) -> None:
+        event = message.event
+        if not isinstance(event, RunFinished) or self._last is None:
+            return
+        summary = event.summary
+        if Path(summary.input_path) == self._last[1] and summary.parser_name == self._name_of(
+            self._last[0]
+        ):
+            self.query_one(BenchResult).show_hint(describe_retest(summary))
+            self.load_parsers()
+
+    def action_ask_assistant(self) -> None:
+        """`a`: the chat, with the latest test as context; after a failure, the question too."""
+        failed = self._tested is not None and needs_help(self._tested[0])
+        self.open_assistant(WHY_FAILED if failed else None)
+
     # Keys and errors.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_test":
             return self._cancel is not None  # otherwise Esc falls through to the app: Home
-        return True
+        return super().check_action(action, parameters)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:

@@ -1,5 +1,6 @@
-"""Parser Bench's registry line: the highlighted parser's registered versions and whether its
-working copy's contract is approved (registered as it is) or a draft."""
+"""Parser Bench's registry lines: the highlighted parser's registered versions, whether its
+working copy's contract is approved (registered as it is) or a draft, and each output's modes
+(structure freeze, values quarantine, with its ceiling)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ class RegistryStatus(Static):
         versions = ", ".join(copy.versions) if copy.versions else "none"
         text = Text.assemble(("registered: ", "dim"), versions, "\n")
         text.append(copy.summary, style=STATUS_STYLES[copy.status])
+        for name, spec in (copy.plan.outputs if copy.plan is not None else {}).items():
+            # What the contract does, in dlt's words: structure freeze, values quarantine.
+            ceiling = "" if spec.max_quarantine_pct is None else f" ≤{spec.max_quarantine_pct:g}%"
+            text.append(f"\n{name}: freeze · quarantine{ceiling}", style="dim")
         if copy.plan is not None and copy.plan.registered is None:
             text.append("\npress g to register", style="dim")
         elif copy.problem is not None and not copy.differs:

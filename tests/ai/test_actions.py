@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.api import ActionEntry, ActionKind, ActionStatus, AssistantContext
+from casparian_core.api import ActionEntry, ActionKind, ActionStatus, AssistantContext, UserEntry
 from casparian_core.engine.results import RunStatus
 from casparian_core.errors import ActionNotFoundError
 from casparian_core.scout.queries import UNTAGGED, FileQuery
@@ -65,7 +65,10 @@ async def test_a_failing_test_is_patched_on_approval_and_re_tested_until_it_pass
     assert latest.status is RunStatus.COMPLETED  # re-run through the engine, recorded
     told = fake.requests[-1].body["messages"][-1]["content"]
     assert f"approved action {action.id}" in told and '"status":"COMPLETED"' in told
-    assert ActionEntry(decided) in ai_service.assistant.transcript()
+    transcript = ai_service.assistant.transcript()
+    assert ActionEntry(decided) in transcript
+    shown = [e.text for e in transcript if isinstance(e, UserEntry)][-1]
+    assert shown.startswith(f"The user approved action {action.id}") and "{" not in shown
     assert await ai_service.assistant.pending_actions() == []
     with pytest.raises(ActionNotFoundError):
         await ai_service.assistant.decide(action.id, approve=True)  # decided once only

@@ -9,6 +9,7 @@ import pytest
 
 from casparian_core.api import AssistantContext, ErrorEntry, FailureKind, TextEntry
 from casparian_core.config import load_settings
+from casparian_core.errors import DatabaseWriteError
 from casparian_core.events import AssistantFailed, AssistantText, AssistantTurnEnded, Event
 from casparian_core.service import CoreService
 from tests.conftest import fixed_clock
@@ -202,3 +203,21 @@ async def test_a_long_conversation_is_trimmed_with_a_note_never_an_error(
     last = fake.requests[-1].body["messages"]
     assert last[-1] == {"role": "user", "content": "Question 3"}
     assert len(last) < 7  # the earliest turns were left out
+
+
+async def test_a_local_failure_such_as_the_database_is_shown_not_raised(
+    ai_service: CoreService,
+    fake: FakeAnthropic,
+    published: list[Event],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def full_disk(request: object) -> None:
+        raise DatabaseWriteError("The control database could not be written: the disk is full.")
+
+    monkeypatch.setattr(ai_service.assistant, "_log", full_disk)
+    fake.script(text_reply("Hello!"))
+
+    await ai_service.assistant.send("Hello?", HOME)
+
+    [failed] = failures(published)
+    assert failed.failure.kind is FailureKind.INTERNAL and "disk is full" in failed.failure.message

@@ -37,7 +37,8 @@ async def test_the_model_lists_files_and_answers_from_the_result(
     [result] = second.tool_results()
     assert result["tool_use_id"] == "toolu_list" and result["is_error"] is False
     listed = json.loads(result["content"])
-    assert sorted(f["path"] for f in listed["files"]) == ["orders_feb.csv", "orders_jan.csv"]
+    paths = sorted(row[listed["columns"].index("path")] for row in listed["files"])
+    assert paths == ["orders_feb.csv", "orders_jan.csv"]
     assert listed["matching"] == "2"
 
     turn = published[0].turn_id  # type: ignore[attr-defined]

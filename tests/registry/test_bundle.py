@@ -139,3 +139,22 @@ def test_a_source_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
 
     with pytest.raises(NotUtf8SourceError, match=r"latin\.py: byte 12 is not UTF-8"):
         collect_sources(folder, CAP)
+
+
+def test_the_archive_bytes_are_pinned() -> None:
+    """The SHA-256 of known sources, written down: a Python whose zipfile wrote other bytes
+    (and so other hashes for every parser already registered) fails here first."""
+    files = {"uv.lock": b"version = 1\n", "sub/\u00e9.py": b"x = 1\n", "a.py": b""}
+
+    digest = archive.sha256_hex(archive.pack(files))
+
+    assert digest == "6da1d74ed8f3744739b2ab51d34b7c011edb278efdc7dc4a9c5a3d24ce56f8d6"
+
+
+def test_a_source_whose_name_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    folder = write_package(tmp_path / "pkg")
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.py"), "wb") as handle:
+        handle.write(b"x = 1\n")
+
+    with pytest.raises(NotUtf8SourceError, match="name is not UTF-8; rename it"):
+        collect_sources(folder, CAP)

@@ -9,6 +9,7 @@ import os
 import pty
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -194,3 +195,27 @@ def test_the_contracts_are_approved_on_the_terminal(project: Project, tmp_path: 
     assert "Registered tiny 1.0.0" in text
     [registered] = json.loads(casparian("parser", "list", "--json", home=home).stdout)["parsers"]
     assert (registered["name"], registered["version"]) == ("tiny", "1.0.0")
+
+
+async def test_an_unpacked_artifact_changed_on_disk_is_unpacked_afresh(
+    project: Project, tmp_path: Path
+) -> None:
+    async with CoreService(project.settings, clock=fixed_clock) as service:
+        await service.registry.register(await service.registry.prepare(project.folder))
+        runnable = await service.registry.runnable("tiny", offline=True)
+        folder = runnable.parser_path.parent
+        assert stat.S_IMODE(runnable.parser_path.stat().st_mode) == 0o444
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o555
+
+        folder.chmod(0o755)
+        runnable.parser_path.chmod(0o644)
+        runnable.parser_path.write_text(PARSER.replace("tinypkg.VALUE", '"tampered"'))
+        (folder / "json.py").write_text("raise SystemExit('shadowed the stdlib')\n")
+        again = await service.registry.runnable("tiny", offline=True)
+
+    assert again == runnable
+    assert sorted(p.name for p in folder.iterdir()) == ["pyproject.toml", "tiny.py", "uv.lock"]
+    data = tmp_path / "input.txt"
+    data.write_text("anything\n")
+    row = run_once(project.settings, again.parser_path, again.venv, data)
+    assert row["value"] == "tinypkg 0.1.0"

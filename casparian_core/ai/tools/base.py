@@ -93,6 +93,17 @@ def bounded(text: str, cap_bytes: int) -> str:
     return shown + note.format(shown=len(shown.encode()))
 
 
+def fitting(rows: list[Any], budget_bytes: int) -> list[Any]:
+    """The leading `rows` whose JSON fits in `budget_bytes`: a page cut to whole rows, so the
+    model gets valid JSON and a next offset that skips nothing."""
+    used = 0
+    for count, row in enumerate(rows):
+        used += len(as_json(row).encode()) + 1
+        if used > budget_bytes:
+            return rows[:count]
+    return rows
+
+
 def as_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 

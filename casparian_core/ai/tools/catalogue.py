@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from casparian_core.ai.tools.base import Params, Tool, ToolEnv, ToolOutput, as_json
+from casparian_core.ai.tools.base import (
+    DEFAULT_CAP_BYTES,
+    Params,
+    Tool,
+    ToolEnv,
+    ToolOutput,
+    as_json,
+    fitting,
+)
 from casparian_core.scout.preview import Preview, PreviewMode
 from casparian_core.scout.queries import UNTAGGED, FileQuery
 
@@ -13,6 +21,7 @@ HEAD_MAX_BYTES = 12 * 1024
 HEAD_BYTES = 4096
 PREVIEW_MAX_ROWS = 50
 TAGS_MAX = 200
+COUNT_AT_MOST = 100_000  # beyond, a count says "more than": counting stops there
 
 
 class NoParams(Params):
@@ -50,26 +59,28 @@ class ListFiles(Params):
     limit: int = Field(50, ge=1, le=PAGE_MAX, description="rows to return")
 
 
+FILE_COLUMNS = ["id", "path", "size", "kind", "tag", "status"]
+ROOM_FOR_THE_REST = 1024  # the page's other fields and the note
+
+
 async def list_files(env: ToolEnv, params: ListFiles) -> ToolOutput:
     query = await file_query(env, params.source, params.tag, params.untagged, params.glob)
     page = await env.service.scout.files_page(query, offset=params.offset, limit=params.limit)
-    total = await env.service.scout.count_files(query, at_most=100_000)
-    files = [
-        {
-            "id": f.id,
-            "path": f.rel_path,
-            "size": f.size,
-            "kind": f.kind,
-            "tag": f.tag,
-            "status": f.status,
-        }
-        for f in page.rows
-    ]
-    counted = f"more than {total - 1}" if total > 100_000 else str(total)
-    result: dict[str, object] = {"files": files, "offset": params.offset, "matching": counted}
-    if page.has_more:
-        result["next_offset"] = params.offset + len(files)
-    return ToolOutput(as_json(result), f"{len(files)} of {counted} files")
+    total = await env.service.scout.count_files(query, at_most=COUNT_AT_MOST)
+    rows = [[f.id, f.rel_path, f.size, f.kind, f.tag, f.status] for f in page.rows]
+    shown = fitting(rows, DEFAULT_CAP_BYTES - ROOM_FOR_THE_REST)
+    counted = f"more than {COUNT_AT_MOST}" if total > COUNT_AT_MOST else str(total)
+    result: dict[str, object] = {
+        "columns": FILE_COLUMNS,
+        "files": shown,
+        "offset": params.offset,
+        "matching": counted,
+    }
+    if len(shown) < len(rows):
+        result["note"] = f"page cut to {len(shown)} files to fit; ask for the next page"
+    if page.has_more or len(shown) < len(rows):
+        result["next_offset"] = params.offset + len(shown)
+    return ToolOutput(as_json(result), f"{len(shown)} of {counted} files")
 
 
 async def file_query(
@@ -142,8 +153,9 @@ TOOLS = (
     Tool("list_tags", "The tags and how many files carry each.", NoParams, list_tags),
     Tool(
         "list_files",
-        "A page of catalogued files, filtered by source, tag (or untagged) and glob; gives file "
-        "ids for the other tools, the number matching and the next page's offset.",
+        "A page of catalogued files (rows of id, path, size, kind, tag, status), filtered by "
+        "source, tag (or untagged) and glob; gives file ids for the other tools, the number "
+        "matching and the next page's offset.",
         ListFiles,
         list_files,
     ),

@@ -1,0 +1,79 @@
+"""Pictures of the assistant sidebar's states, at 120 and at 80 columns (where it takes the whole
+width): the empty chat with its starters, an answer streaming, tool calls, an approval card, a
+failure with its retry key, and no API key.
+
+The events are published on the service's bus as the assistant publishes them, so the pictures
+are the same in every run; tests/tui/test_assistant_flow.py drives the real model loop.
+"""
+
+import pytest
+
+from casparian_core.config import Settings
+from casparian_core.events import Event
+from tests.tui.assistant_support import (
+    approval,
+    failure,
+    publish,
+    steady_cursor,
+    streaming,
+    tool_calls,
+)
+from tests.tui.bench_support import bench_settings, open_bench
+from tests.tui.conftest import TERMINAL, make_app, settle
+
+__all__ = ["bench_settings"]  # the fixture, used by name
+SIZES = pytest.mark.parametrize("size", [TERMINAL, (80, 24)], ids=["120x36", "80x24"])
+
+
+def _open_chat(events: list[Event]):  # type: ignore[no-untyped-def]
+    """Parser Bench on the example home, the chat open, then `events`."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_bench(pilot)
+        await pilot.press("alt+a")
+        steady_cursor(pilot.app)
+        publish(pilot.app, events)
+        await settle(pilot)
+
+    return run_before
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-used")
+
+
+@SIZES
+def test_empty_with_starters(snap_compare, bench_settings: Settings, api_key, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat([]))
+
+
+@SIZES
+def test_streaming_mid_answer(snap_compare, bench_settings: Settings, api_key, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat(streaming()))
+
+
+@SIZES
+def test_tool_call_entries(snap_compare, bench_settings: Settings, api_key, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat(tool_calls()))
+
+
+@SIZES
+def test_approval_card(snap_compare, bench_settings: Settings, api_key, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat(approval()))
+
+
+@SIZES
+def test_error_with_retry(snap_compare, bench_settings: Settings, api_key, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat(failure()))
+
+
+@SIZES
+def test_no_api_key(snap_compare, bench_settings: Settings, size) -> None:
+    app = make_app(bench_settings)
+    assert snap_compare(app, terminal_size=size, run_before=_open_chat([]))
