@@ -14,6 +14,7 @@ from casparian_cli import (
     files,
     jobs,
     parser,
+    process,
     rule,
     run,
     scan,
@@ -28,7 +29,22 @@ from casparian_core import __version__
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 
-COMMANDS = (status, tui, run, scan, rule, tag, files, source, vendor, parser, ai, jobs, errors_cmd)
+COMMANDS = (
+    status,
+    tui,
+    run,
+    process,
+    scan,
+    rule,
+    tag,
+    files,
+    source,
+    vendor,
+    parser,
+    ai,
+    jobs,
+    errors_cmd,
+)
 # What a shell reports for a process that wrote to a closed pipe (128 + SIGPIPE).
 CLOSED_PIPE_EXIT = 141
 

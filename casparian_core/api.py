@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
     from casparian_core.inspect.sql import QueryResult as QueryResult
     from casparian_core.inspect.sql import TableSchema as TableSchema
+    from casparian_core.jobs.executor import JobReport as JobReport
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
     from casparian_core.jobs.fingerprint import ErrorSummary as ErrorSummary
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
     from casparian_core.jobs.model import JobRequest as JobRequest
     from casparian_core.jobs.model import JobSuccess as JobSuccess
     from casparian_core.jobs.model import ParserHealth as ParserHealth
+    from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
+    from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
@@ -159,6 +162,9 @@ HOMES = {
         "JobSuccess",
         "ParserHealth",
     ),
+    "casparian_core.jobs.executor": ("JobReport",),
+    "casparian_core.jobs.plan": ("ProcessRequest",),
+    "casparian_core.jobs.process": ("ProcessSummary",),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),

@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
     from casparian_core.inspect.sql import QueryResult, TableSchema
+    from casparian_core.jobs.plan import ProcessRequest
+    from casparian_core.jobs.process import Processing
     from casparian_core.registry.vendor import VendorReport
 
 Clock = Callable[[], datetime]
@@ -127,6 +129,12 @@ class CoreService:
             on_result=finished,
             cancel=cancel,
         )
+
+    def processing(self, request: ProcessRequest) -> Processing:
+        """`casparian process`: plan and enqueue (`prepare`), then run the queue dry (`run`)."""
+        from casparian_core.jobs.process import Processing
+
+        return Processing(self, request)
 
     def vendor_wheels(
         self, parser: Path, folder: Path, progress: Callable[[str], object] | None = None

@@ -512,3 +512,14 @@ def _to_dead_letter(row: Any) -> DeadLetter:
     values = list(row)
     values[5] = None if values[5] is None else ErrorCode(values[5])
     return DeadLetter(*values)
+
+
+def next_due(conn: sqlite3.Connection) -> str | None:
+    """When the earliest queued job of a parser that is not paused becomes claimable (a retry
+    waiting out its backoff); None when no such job is queued."""
+    row = conn.execute(
+        f"SELECT min(next_attempt_at) FROM cf_processing_queue WHERE status = {QUEUED}"
+        " AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health"
+        " WHERE paused_at IS NOT NULL)"
+    ).fetchone()
+    return None if row is None else row[0]

@@ -310,7 +310,7 @@ class Bundle:
 class Context(Enum):
     """How the parent of an expression uses it: what the scan can follow."""
 
-    VALUE = auto()  # handed on: an argument, an item, a return value, a statement
+    VALUE = auto()  # handed on: an argument, an item, a return value
     ATTRIBUTE_BASE = auto()  # `x.attr`
     KEY_BASE = auto()  # `x["literal"]`, `x.get("literal")`
     COMPUTED_KEY_BASE = auto()  # `x[anything else]`, or stored into
@@ -318,11 +318,14 @@ class Context(Enum):
     ALIASED = auto()  # `name = x`, `obj.attr = x`: the binder follows the new name
     INSPECTED = auto()  # `getattr(x, ...)`, `hasattr(x, ...)`, `vars(x)`: the call is checked
     SILENT = auto()  # part of an expression already reported
+    DISCARDED = auto()  # an expression statement: its value goes nowhere
 
 
-FOLLOWED_BY_CALLS = (Context.CALLED, Context.ALIASED, Context.SILENT)
-FOLLOWED_NAMESPACE = (Context.KEY_BASE, Context.ALIASED, Context.SILENT)
+FOLLOWED_BY_CALLS = (Context.CALLED, Context.ALIASED, Context.SILENT, Context.DISCARDED)
+FOLLOWED_NAMESPACE = (Context.KEY_BASE, Context.ALIASED, Context.SILENT, Context.DISCARDED)
 UNFOLLOWED_MODULE = (Context.VALUE, Context.COMPUTED_KEY_BASE)
+# Where a conditional or a walrus hands its value on as its parent does.
+PASSED_THROUGH = (Context.ALIASED, Context.DISCARDED)
 
 
 class Checker:
@@ -371,13 +374,15 @@ class Checker:
         elif isinstance(node, ast.Call):
             self.check_call(node, context)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
-            self.check_binding(node)
+            self.check_binding(node, context)
+        elif isinstance(node, ast.Expr):
+            self.check(node.value, Context.DISCARDED)
         elif isinstance(node, ast.arg):
             self.check_annotation(node.annotation)
-        elif isinstance(node, ast.IfExp | ast.BoolOp) and context is Context.ALIASED:
+        elif isinstance(node, ast.IfExp | ast.BoolOp) and context in PASSED_THROUGH:
             for child in ast.iter_child_nodes(node):
-                aliased = child is not getattr(node, "test", None)
-                self.check(child, Context.ALIASED if aliased else Context.VALUE)
+                passed = child is not getattr(node, "test", None)
+                self.check(child, context if passed else Context.VALUE)
         else:
             if isinstance(node, ast.AugAssign):
                 self.check_environment_update(node)
@@ -546,7 +551,9 @@ class Checker:
                 refs = self.resolver.attribute(refs, attr)
             self.check_refs(node, refs, Context.CALLED)  # `attrgetter("os.system")`
 
-    def check_binding(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
+    def check_binding(
+        self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr, context: Context
+    ) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             self.check(target, Context.VALUE)
@@ -563,10 +570,12 @@ class Checker:
                     if value is not None:
                         self.check(value, self.value_context(target))
                 return
-        if all(self.value_context(target) is Context.ALIASED for target in targets):
-            self.check(node.value, Context.ALIASED)
-        else:
+        if not all(self.value_context(target) is Context.ALIASED for target in targets):
             self.check(node.value, Context.VALUE)
+        elif isinstance(node, ast.NamedExpr) and context not in PASSED_THROUGH:
+            self.check(node.value, context)  # `[(n := os)][0]`: the value goes on as well
+        else:
+            self.check(node.value, Context.ALIASED)
 
     def value_context(self, target: ast.expr) -> Context:
         """ALIASED for a name the binder follows: one in a module or function scope. An

@@ -96,6 +96,10 @@ BLOCKED = {
     "module as a class attribute": ("import os\nclass P:\n    o = os", (3, "dynamic-access")),
     "import in a class body": ("class P:\n    import os", (2, "dynamic-access")),
     "walrus in a class body": ("import os\nclass P:\n    (o := os)", (3, "dynamic-access")),
+    "a walrus's value carried on": (
+        "import os\n[(n := os)][0].system('id')",
+        (2, "dynamic-access"),
+    ),
     "starred unpacking": ("import os\na, *b = os, 1\na.system('id')", (2, "dynamic-access")),
     "locals() of a function": (
         "import os\ndef f():\n    o = os\n    locals()['o'].system('id')",
