@@ -124,10 +124,14 @@ class BackgroundFill:
         if sys.platform == "linux":
             lower_priority(threading.get_native_id(), FILL_NICENESS)
         try:
-            while not self._stopping:
+            # The stop flag is read after a round, never before one: a close() that comes
+            # before this thread's first look still gets its last round.
+            while True:
                 self._wake.wait()
                 self._wake.clear()
                 catch_up(self._conn)
+                if self._stopping:
+                    return
         except BaseException as exc:  # handed to the scanning thread by close()
             self._error = exc
 
