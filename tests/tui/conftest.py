@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from textual.worker import WorkerCancelled
+from textual.worker import WorkerCancelled, WorkerState
 
 from casparian_core.config import Settings
 from casparian_core.home import prepare_home
@@ -40,10 +40,32 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 async def until_idle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Let the screen repaint while a dialog is open: its worker waits for the user, so
-    waiting for all workers (settle) would wait forever."""
+    """Wait while a dialog may be open until the only workers left are those waiting for a
+    dialog's answer (waiting for all workers, as settle does, would wait forever), then let
+    the screen repaint. A fixed number of repaints was too few on a loaded machine: a list
+    behind the dialog could still be loading."""
+    app = pilot.app
+    deadline = time.monotonic() + DEADLINE_SECS
+    while True:
+        await pilot.pause()
+        busy = sum(1 for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING))
+        if busy <= _dialogs_awaited(app):
+            break
+        assert time.monotonic() < deadline, "gave up waiting for the app's workers"
     for _ in range(3):
         await pilot.pause()
+
+
+def _dialogs_awaited(app: CasparianApp) -> int:
+    """How many screens on the stack a worker awaits (push_screen_wait): Textual keeps the
+    awaited future in the screen's result callbacks (a private attribute of textual 8.2.8,
+    pinned exactly in pyproject.toml)."""
+    return sum(
+        1
+        for screen in app.screen_stack
+        for callback in screen._result_callbacks
+        if callback.future is not None and not callback.future.done()
+    )
 
 
 async def until(pilot, condition: Callable[[], bool], what: str) -> None:  # type: ignore[no-untyped-def]
