@@ -8,13 +8,43 @@ import os
 import sys
 from collections.abc import Sequence
 
-from casparian_cli import ai, files, parser, rule, run, scan, source, status, tag, tui, vendor
+from casparian_cli import (
+    ai,
+    errors_cmd,
+    files,
+    jobs,
+    parser,
+    process,
+    rule,
+    run,
+    scan,
+    source,
+    status,
+    tag,
+    tui,
+    vendor,
+)
 from casparian_cli.homes import HomeUse, open_home
 from casparian_core import __version__
 from casparian_core.config import load_settings
 from casparian_core.errors import CasparianError
 
-COMMANDS = (status, tui, run, scan, rule, tag, files, source, vendor, parser, ai)
+COMMANDS = (
+    status,
+    tui,
+    run,
+    process,
+    scan,
+    rule,
+    tag,
+    files,
+    source,
+    vendor,
+    parser,
+    ai,
+    jobs,
+    errors_cmd,
+)
 # What a shell reports for a process that wrote to a closed pipe (128 + SIGPIPE).
 CLOSED_PIPE_EXIT = 141
 

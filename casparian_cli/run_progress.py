@@ -25,12 +25,16 @@ class RunProgress:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[detail]}"),
             console=CliConsole(stderr=True),
             transient=True,  # the summary takes its place
         )
-        self._task = self._progress.add_task(description, total=total)
+        self._task = self._progress.add_task(description, total=total, detail="")
 
-    def advance(self) -> None:
+    def advance(self, detail: str | None = None) -> None:
+        """One more done; `detail` (such as a rate) replaces the text after the bar."""
+        if detail is not None:
+            self._progress.update(self._task, detail=detail)
         self._progress.advance(self._task)
 
     def __enter__(self) -> RunProgress:

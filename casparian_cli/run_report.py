@@ -51,8 +51,7 @@ def print_result(console: Console, result: RunResult) -> None:
         console.print(f"{head} [{style}]SKIPPED[/]: {OUTPUT_EXISTS}")
         return
     if not result.ok:
-        # A cancelled input's code is CANCELLED too: say it once.
-        code = f" ({result.error_code})" if result.error_code not in (None, result.status) else ""
+        code = f" ({result.error_code})" if _code_says_more(result) else ""
         console.print(
             f"{head} [{style} b]{result.status}[/]{code} after {format_duration(result.duration_s)}"
         )
@@ -157,9 +156,15 @@ def _output_totals(results: Sequence[RunResult]) -> dict[str, _OutputTotals]:
     return totals
 
 
+def _code_says_more(result: RunResult) -> bool:
+    """Whether the error code adds to the status (a cancelled input's code is CANCELLED too:
+    say it once)."""
+    return result.error_code is not None and result.status != RunStatus.CANCELLED
+
+
 def _failure_line(result: RunResult) -> str:
     first_line = (result.error_message or "").strip().splitlines()[:1]
-    code = result.error_code if result.error_code not in (None, result.status) else None
+    code = result.error_code if _code_says_more(result) else None
     parts = [result.status if code is None else f"{result.status} ({code})", *first_line]
     return f"{shown_path(result.input_path)}: {': '.join(parts)}"
 

@@ -52,6 +52,23 @@ if TYPE_CHECKING:
     from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
     from casparian_core.inspect.sql import QueryResult as QueryResult
     from casparian_core.inspect.sql import TableSchema as TableSchema
+    from casparian_core.jobs.executor import JobReport as JobReport
+    from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
+    from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
+    from casparian_core.jobs.fingerprint import ErrorSummary as ErrorSummary
+    from casparian_core.jobs.model import ClaimedJob as ClaimedJob
+    from casparian_core.jobs.model import DeadLetter as DeadLetter
+    from casparian_core.jobs.model import Enqueued as Enqueued
+    from casparian_core.jobs.model import FailOutcome as FailOutcome
+    from casparian_core.jobs.model import JobDetail as JobDetail
+    from casparian_core.jobs.model import JobFailure as JobFailure
+    from casparian_core.jobs.model import JobQuery as JobQuery
+    from casparian_core.jobs.model import JobRecord as JobRecord
+    from casparian_core.jobs.model import JobRequest as JobRequest
+    from casparian_core.jobs.model import JobSuccess as JobSuccess
+    from casparian_core.jobs.model import ParserHealth as ParserHealth
+    from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
+    from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
@@ -131,6 +148,23 @@ HOMES = {
     "casparian_core.home": ("prepare_home", "verify_home"),
     "casparian_core.inspect.errors": ("QueryFailedError", "QueryRefusedError"),
     "casparian_core.inspect.sql": ("QueryResult", "TableSchema"),
+    "casparian_core.jobs.fingerprint": ("ErrorDetail", "ErrorFile", "ErrorSummary"),
+    "casparian_core.jobs.model": (
+        "ClaimedJob",
+        "DeadLetter",
+        "Enqueued",
+        "FailOutcome",
+        "JobDetail",
+        "JobFailure",
+        "JobQuery",
+        "JobRecord",
+        "JobRequest",
+        "JobSuccess",
+        "ParserHealth",
+    ),
+    "casparian_core.jobs.executor": ("JobReport",),
+    "casparian_core.jobs.plan": ("ProcessRequest",),
+    "casparian_core.jobs.process": ("ProcessSummary",),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),

@@ -41,6 +41,10 @@ class Settings(BaseModel):
     # Prod jobs heartbeat this often; the daemon requeues a job silent for stale_timeout_secs.
     heartbeat_secs: float = Field(default=60.0, gt=0)
     stale_timeout_secs: float = Field(default=300.0, gt=0)
+    # A prod worker's warm guest is replaced after this many jobs, or when its memory (RSS)
+    # exceeds worker_max_guest_rss_mb.
+    worker_recycle_jobs: int = Field(default=1000, ge=1)
+    worker_max_guest_rss_mb: int = Field(default=2048, ge=64)
     # A guest (parser subprocess) heartbeats every guest_heartbeat_secs; silence for
     # guest_timeout_secs means it hangs and it is killed (TIMEOUT).
     guest_heartbeat_secs: float = Field(default=1.0, gt=0)

@@ -97,6 +97,12 @@ class ErrorCode(StrEnum):
     ARTIFACT_CORRUPT = "ARTIFACT_CORRUPT"
     UNSAFE_ARCHIVE = "UNSAFE_ARCHIVE"
     EXPORT_TARGET_NOT_EMPTY = "EXPORT_TARGET_NOT_EMPTY"
+    # The job queue.
+    WORKER_LOST = "WORKER_LOST"  # a running job's worker stopped heartbeating, or ended
+    JOB_NOT_FOUND = "JOB_NOT_FOUND"
+    JOB_STATE_CONFLICT = "JOB_STATE_CONFLICT"  # e.g. cancelling a job that already finished
+    JOB_ALREADY_QUEUED = "JOB_ALREADY_QUEUED"
+    ERROR_NOT_FOUND = "ERROR_NOT_FOUND"  # no error has this fingerprint
 
 
 class CasparianError(Exception):

@@ -24,6 +24,7 @@ from casparian_core.events import (
     publishing_session_log,
 )
 from casparian_core.home import prepare_home
+from casparian_core.jobs.facade import JobQueue
 from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.registry.facade import Registry
 from casparian_core.scout.facade import Scout
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
     from casparian_core.inspect.sql import QueryResult, TableSchema
+    from casparian_core.jobs.plan import ProcessRequest
+    from casparian_core.jobs.process import Processing
     from casparian_core.registry.vendor import VendorReport
 
 Clock = Callable[[], datetime]
@@ -62,6 +65,7 @@ class CoreService:
         self.bench = ParserBench(settings, self.db, self.events, clock)
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
+        self.queue = JobQueue(self.db, self.events, clock)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:
@@ -125,6 +129,12 @@ class CoreService:
             on_result=finished,
             cancel=cancel,
         )
+
+    def processing(self, request: ProcessRequest) -> Processing:
+        """`casparian process`: plan and enqueue (`prepare`), then run the queue dry (`run`)."""
+        from casparian_core.jobs.process import Processing
+
+        return Processing(self, request)
 
     def vendor_wheels(
         self, parser: Path, folder: Path, progress: Callable[[str], object] | None = None
@@ -199,6 +209,7 @@ class CoreService:
         counts = await self.scout.counts()
         recent_tests = await self.bench.count_tests_since(since)
         parsers = await self.bench.count_parsers()
+        jobs = await self.queue.counts()
         tables, rows, quarantined = None, None, None
         if count_outputs:
             found = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
@@ -215,7 +226,7 @@ class CoreService:
             tables=tables,
             rows=rows,
             quarantined_rows=quarantined,
-            jobs={},  # by status, once the queue exists
+            jobs={status.value: count for status, count in jobs.items()},
         )
 
     async def _watch_other_writers(self, version: int) -> None:

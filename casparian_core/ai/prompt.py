@@ -7,7 +7,7 @@ import json
 
 from casparian_core.ai.conversation import AssistantContext
 
-DETAIL_CAP_BYTES = 8 * 1024
+DETAIL_CAP_BYTES = 16 * 1024
 
 SYSTEM = """\
 You are the assistant inside Casparian Flow, a tool that turns files on disk ("dark data") into \

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 @dataclass
@@ -32,28 +33,16 @@ class AiRequest:
     duration_s: float
 
 
-COLUMNS = (
-    "started_at, model, mode, context, tools_called, bytes_sent, bytes_received, input_tokens,"
-    " output_tokens, outcome, duration_s"
-)
+# The table's columns are the record's fields, in order (tools_called stored as a JSON list).
+NAMES = tuple(f.name for f in fields(AiRequest))
+COLUMNS = ", ".join(NAMES)
 
 
 def record(conn: sqlite3.Connection, request: AiRequest) -> None:
+    values = asdict(request) | {"tools_called": json.dumps(list(request.tools_called))}
     conn.execute(
-        f"INSERT INTO cf_ai_requests ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            request.started_at,
-            request.model,
-            request.mode,
-            request.context,
-            json.dumps(list(request.tools_called)),
-            request.bytes_sent,
-            request.bytes_received,
-            request.input_tokens,
-            request.output_tokens,
-            request.outcome,
-            request.duration_s,
-        ),
+        f"INSERT INTO cf_ai_requests ({COLUMNS}) VALUES ({', '.join('?' * len(NAMES))})",
+        [values[name] for name in NAMES],
     )
 
 
@@ -63,31 +52,9 @@ def recent(conn: sqlite3.Connection, limit: int) -> list[AiRequest]:
         f"SELECT {COLUMNS} FROM cf_ai_requests ORDER BY started_at DESC, id DESC LIMIT ?",
         (limit,),
     )
-    return [
-        AiRequest(
-            started_at,
-            model,
-            mode,
-            context,
-            tuple(json.loads(tools)),
-            sent,
-            received,
-            input_tokens,
-            output_tokens,
-            outcome,
-            duration,
-        )
-        for (
-            started_at,
-            model,
-            mode,
-            context,
-            tools,
-            sent,
-            received,
-            input_tokens,
-            output_tokens,
-            outcome,
-            duration,
-        ) in rows
-    ]
+    found = []
+    for row in rows:
+        values: dict[str, Any] = dict(zip(NAMES, row, strict=True))
+        values["tools_called"] = tuple(json.loads(values["tools_called"]))
+        found.append(AiRequest(**values))
+    return found

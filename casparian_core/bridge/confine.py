@@ -2,8 +2,8 @@
 Landlock it can write nowhere but its private temporary folder.
 
 The guest imports this module, like protocol.py: standard library only, importable on its own,
-because the guest may run under another virtual environment's Python. The host-side functions
-import psutil (a dependency of the host, not of the guest) where they need it.
+because the guest may run under another virtual environment's Python. The host starts and stops
+guests with `casparian_core.children`, like every child process of ours.
 
 Nothing here claims isolation it did not get: each restriction reports whether it took effect,
 and `guest_isolation()` says in one sentence what is in force on this machine.
@@ -11,19 +11,16 @@ and `guest_isolation()` says in one sentence what is in force on this machine.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 # prctl(2) options
 PR_SET_PDEATHSIG = 1
@@ -52,13 +49,6 @@ SCOPE_SIGNAL = 1 << 1
 # Exit status of a guest that finds its host gone (nobody reads it: any value would do).
 EXIT_HOST_GONE = 2
 PRIVATE_DIR_PREFIX = "casparian-guest-"
-# The environment variable naming a guest's descendants: how the host recognises those that
-# were orphaned and reparented to it (a double fork that called setsid is in no process tree
-# or session of the guest any more).
-GUEST_ID_VARIABLE = "CASPARIAN_GUEST_ID"
-KILL_ROUNDS = 10  # descendants may fork while they are killed: look again, this many times
-REAP_SECS = 5.0
-REAP_POLL_SECS = 0.01
 
 
 # --- guest side (standard library only) ---------------------------------------------------
@@ -67,7 +57,7 @@ REAP_POLL_SECS = 0.01
 def die_with_parent(host_pid: int) -> bool:
     """Have the kernel kill this process when its parent ends (Linux); exit at once if the
     parent already ended, between its fork and this call. Returns whether the kernel will."""
-    armed = sys.platform == "linux" and _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    armed = sys.platform == "linux" and prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != host_pid:
         os._exit(EXIT_HOST_GONE)
     return armed
@@ -142,7 +132,7 @@ def restrict_writes(private_dir: str) -> int | None:
     try:
         for path, rights in (("/", read), (os.devnull, null_device), (private_dir, handled)):
             _allow(libc, ruleset, path, rights)
-        if not _prctl(PR_SET_NO_NEW_PRIVS, 1):
+        if not prctl(PR_SET_NO_NEW_PRIVS, 1):
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         _check(
             libc.syscall(
@@ -178,7 +168,8 @@ def _check(result: int) -> int:
     return result
 
 
-def _prctl(option: int, value: int) -> bool:
+def prctl(option: int, value: int) -> bool:
+    """prctl(2) with one argument (Linux); whether it succeeded."""
     return _libc().prctl(ctypes.c_int(option), ctypes.c_ulong(value), 0, 0, 0) == 0
 
 
@@ -237,34 +228,6 @@ def guest_isolation() -> IsolationReport:
     return IsolationReport(landlock_abi(), parent_death_signal=linux, subreaper=linux)
 
 
-def become_subreaper() -> bool:
-    """Make this process a child subreaper (Linux): a guest's descendants orphaned by their
-    parent's exit (a double fork, setsid) are reparented to it instead of init, so
-    `end_descendants` finds them. Idempotent; returns whether it took effect."""
-    return sys.platform == "linux" and _prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-_T = TypeVar("_T")
-_launcher: Any = None
-_launcher_lock = threading.Lock()
-
-
-def on_lasting_thread(start: Callable[[], _T]) -> _T:
-    """Run `start` (a process launch) on a thread that lives as long as this process.
-
-    Linux's parent-death signal fires when the *thread* that forked the child ends, not the
-    process: a guest launched from a short-lived worker thread (the TUI's) would be killed with
-    it while the host lives on."""
-    global _launcher
-    with _launcher_lock:
-        if _launcher is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _launcher = ThreadPoolExecutor(1, thread_name_prefix="guest-launcher")
-    result: _T = _launcher.submit(start).result()
-    return result
-
-
 def new_private_dir() -> str:
     """A folder only this user can enter (0700), for one guest's temporary files."""
     return tempfile.mkdtemp(prefix=PRIVATE_DIR_PREFIX)
@@ -272,84 +235,3 @@ def new_private_dir() -> str:
 
 def remove_private_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-def kill_guest(guest: subprocess.Popen[bytes], guest_id: str) -> None:
-    """Kill the guest and every process descending from it, and reap them: its process tree
-    (taken while it lives, so it includes children that called setsid), its process group, and
-    the orphans it left, reparented to this host as a subreaper (found by their session, which
-    the guest leads, or by its id in their environment: a double fork that called setsid)."""
-    import psutil
-
-    tree = _tree(psutil, guest.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(guest.pid, signal.SIGKILL)  # the guest leads its own group and session
-    killed = _kill(psutil, tree)
-    guest.wait()  # dead, its children are reparented: to us (Linux), or to init
-    for _ in range(KILL_ROUNDS):
-        orphans = [
-            process
-            for process in _orphans(psutil, guest.pid, guest_id)
-            if process.pid not in killed
-        ]
-        if not orphans:
-            break
-        killed |= _kill(psutil, orphans)
-    _reap(killed)
-
-
-def _tree(psutil: Any, pid: int) -> list[Any]:
-    try:
-        return list(psutil.Process(pid).children(recursive=True))
-    except psutil.Error:
-        return []
-
-
-def _kill(psutil: Any, processes: Iterable[Any]) -> set[int]:
-    for process in processes:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
-    return {process.pid for process in processes}
-
-
-def _orphans(psutil: Any, guest_pid: int, guest_id: str) -> Iterable[Any]:
-    for adopted in psutil.Process().children():
-        if _belongs_to(psutil, adopted, guest_pid, guest_id):
-            yield adopted
-            yield from _tree(psutil, adopted.pid)
-
-
-def _belongs_to(psutil: Any, process: Any, guest_pid: int, guest_id: str) -> bool:
-    try:
-        if os.getsid(process.pid) == guest_pid:
-            return True
-        return bool(process.environ().get(GUEST_ID_VARIABLE) == guest_id)
-    except (OSError, psutil.Error):
-        return False
-
-
-def _reap(pids: set[int]) -> None:
-    """Wait for killed processes to end, reaping those that are (or become) our children: a
-    killed process's own children are reparented to us only once it has exited."""
-    pending = set(pids)
-    deadline = time.monotonic() + REAP_SECS
-    while pending and time.monotonic() < deadline:
-        for pid in list(pending):
-            try:
-                reaped, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not ours (yet): done once it is gone
-                reaped = 0 if _exists(pid) else pid
-            if reaped:
-                pending.discard(pid)
-        if pending:
-            time.sleep(REAP_POLL_SECS)
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

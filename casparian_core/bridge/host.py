@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import zmq
 
+from casparian_core import children
 from casparian_core.bridge import auth, confine, protocol
 from casparian_core.bridge.protocol import ExitClass
 from casparian_core.config import Settings
@@ -53,7 +53,7 @@ class JobOutcome:
     """How a job ended, as the guest reported it or as the host observed it."""
 
     exit_code: int
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     message: str | None = None
     traceback: str | None = None
 
@@ -61,13 +61,31 @@ class JobOutcome:
     def ok(self) -> bool:
         return self.error_code is None
 
+    @classmethod
+    def reported(cls, done: protocol.Done) -> JobOutcome:
+        """The outcome the guest reported, its code (text on the wire) decoded here, at the
+        boundary. A code this host does not know (a newer guest's) becomes UNKNOWN_ERROR, the
+        guest's code kept in the message; the guest's exit class still decides a retry."""
+        code, message = done.error_code, done.message
+        if code is None:
+            return cls(done.exit_code, None, message, done.traceback)
+        try:
+            known = ErrorCode(code)
+        except ValueError:
+            known = ErrorCode.UNKNOWN_ERROR
+            message = (
+                f"{message or 'the parser failed'} (the guest reported the error code {code!r}, "
+                "which this version of Casparian does not know)"
+            )
+        return cls(done.exit_code, known, message, done.traceback)
+
 
 @dataclass
 class _StartedJob:
     """A job passed to `start_job` and not yet finished."""
 
     job: protocol.Job
-    guest: subprocess.Popen[bytes] | None = None  # the process it was sent to, if any
+    guest: children.Child | None = None  # the process it was sent to, if any
     failure: GuestFailure | None = None  # sending it failed: this is its outcome
     sent_at: float = 0.0  # time.monotonic() when it was sent
 
@@ -77,7 +95,7 @@ class GuestFailure(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: ErrorCode,
         message: str,
         detail: str | None = None,
         exit_class: int = ExitClass.TRANSIENT,
@@ -124,7 +142,7 @@ class GuestProcess:
         self._on_log = on_log
         self._log_lock = threading.Lock()
         self._context: zmq.Context[Any] = zmq.Context.instance()
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: children.Child | None = None
         self._socket: zmq.Socket[Any] | None = None
         self._gate: auth.Gate | None = None  # who may use the socket: the running guest only
         self._link_fd: int | None = None  # the guest's credentials, until it has started
@@ -133,7 +151,6 @@ class GuestProcess:
         self._last_seen = 0.0
         self._started: collections.deque[_StartedJob] = collections.deque()  # not finished
         self._ready = False  # the running guest said HELLO
-        self._guest_id = ""  # names the running guest's descendants (confine.kill_guest)
         self._private_dir: str | None = None  # the only folder the running guest may write
         self._idle_since = 0.0  # when the running guest's last result arrived
         self._job_deadline: tuple[float, GuestFailure] | None = None  # the awaited job's
@@ -197,7 +214,7 @@ class GuestProcess:
         finally:
             self._started.popleft()
         self.jobs_served += 1
-        return JobOutcome(done.exit_code, done.error_code, done.message, done.traceback)
+        return JobOutcome.reported(done)
 
     def _await_oldest(
         self, on_data: DataCallback, cancel: threading.Event | None, alone: bool
@@ -279,7 +296,7 @@ class GuestProcess:
         """Kill the guest and every process it started, and forget it."""
         process, self._process = self._process, None
         if process is not None:
-            confine.kill_guest(process, self._guest_id)
+            process.stop()
         if self._private_dir is not None:
             confine.remove_private_dir(self._private_dir)
             self._private_dir = None
@@ -341,28 +358,21 @@ class GuestProcess:
             self._start_reader(self._process.stderr, 30, keep_tail=True)
         self._last_seen = time.monotonic()
 
-    def _spawn(self, command: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
-        """Start the guest confined (see confine.py): it ends with this host, its descendants
-        with it, and it writes only a private folder of its own, its TMPDIR."""
-        confine.become_subreaper()
-        self._guest_id = uuid.uuid4().hex
+    def _spawn(self, command: list[str], pass_fds: tuple[int, ...]) -> children.Child:
+        """Start the guest confined (see confine.py and children.py): it ends with this host,
+        its descendants with it, and it writes only a private folder of its own, its TMPDIR."""
         self._private_dir = confine.new_private_dir()
         command = [*command, f"--host-pid={os.getpid()}", f"--private-dir={self._private_dir}"]
         env = guest_environment(os.environ, self._venv)
-        env.update({"TMPDIR": self._private_dir, confine.GUEST_ID_VARIABLE: self._guest_id})
+        env["TMPDIR"] = self._private_dir
         piped = None if self._inherit_stdio else subprocess.PIPE
-        return confine.on_lasting_thread(
-            lambda: subprocess.Popen(
-                command,
-                env=env,
-                # Its own session: our signals are not its signals, and killpg reaches its
-                # children.
-                start_new_session=True,
-                stdin=None if self._inherit_stdio else subprocess.DEVNULL,
-                stdout=piped,
-                stderr=piped,
-                pass_fds=pass_fds,
-            )
+        return children.start(
+            command,
+            env=env,
+            stdin=None if self._inherit_stdio else subprocess.DEVNULL,
+            stdout=piped,
+            stderr=piped,
+            pass_fds=pass_fds,
         )
 
     def _open_gate(self, socket: zmq.Socket[Any]) -> int:
@@ -424,7 +434,7 @@ class GuestProcess:
         try:
             returncode = self._process.wait(SHUTDOWN_GRACE_SECS)
         except subprocess.TimeoutExpired:
-            confine.kill_guest(self._process, self._guest_id)
+            self._process.stop()
             message = f"the guest dropped its connection ({exc.strerror}) and has been killed"
             return GuestUnreachable(
                 ErrorCode.CRASHED, message, "\n".join(self._stderr_tail) or None
@@ -539,7 +549,7 @@ class GuestProcess:
         """How the guest that exited with `returncode` failed, with the tail of its stderr."""
         assert self._process is not None
         # Its descendants may hold its stdout and stderr open: they end with it.
-        confine.kill_guest(self._process, self._guest_id)
+        self._process.stop()
         for reader in self._readers:
             reader.join()  # so the crash report has all of stderr
         detail = "\n".join(self._stderr_tail) or None

@@ -310,12 +310,116 @@ CREATE TRIGGER cf_contracts_kept BEFORE DELETE ON cf_contracts
 BEGIN SELECT RAISE(ABORT, 'an approved contract is never deleted'); END;
 """
 
+# The job queue (casparian_core/jobs/): jobs, their dead letters, each parser's health (the
+# circuit breaker), the audit trail of what processed which input, and error fingerprints.
+# Job ids are uuid4 hex; jobs are never deleted. The partial indexes keep the claim and the
+# zombie sweep quick on a queue of a million jobs, most of them long finished.
+MIGRATION_6 = """
+CREATE TABLE cf_processing_queue (
+    id               TEXT PRIMARY KEY,
+    parser_name      TEXT NOT NULL,
+    parser_version   TEXT NOT NULL,
+    input_path       TEXT NOT NULL,
+    file_id          INTEGER,
+    input_hash       TEXT,
+    status           TEXT NOT NULL,
+    priority         INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    enqueued_at      TEXT NOT NULL,
+    next_attempt_at  TEXT NOT NULL,
+    claimed_by       TEXT,
+    heartbeat_at     TEXT,
+    started_at       TEXT,
+    finished_at      TEXT,
+    error_code       TEXT,
+    error_message    TEXT,
+    traceback        TEXT,
+    fingerprint      TEXT,
+    rows_out         INTEGER,
+    rows_quarantined INTEGER,
+    outputs          TEXT,
+    batch_id         TEXT
+);
+CREATE INDEX cf_queue_claim ON cf_processing_queue(
+    priority DESC, enqueued_at, next_attempt_at, parser_name
+) WHERE status = 'QUEUED';
+CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
+    input_path, parser_name, parser_version
+) WHERE status IN ('QUEUED', 'RUNNING');
+CREATE INDEX cf_queue_running ON cf_processing_queue(heartbeat_at) WHERE status = 'RUNNING';
+CREATE INDEX cf_queue_status ON cf_processing_queue(status, parser_name);
+
+CREATE TABLE cf_dead_letter (
+    id              INTEGER PRIMARY KEY,
+    original_job_id TEXT NOT NULL REFERENCES cf_processing_queue(id),
+    parser_name     TEXT NOT NULL,
+    parser_version  TEXT NOT NULL,
+    input_path      TEXT NOT NULL,
+    error_code      TEXT,
+    error_message   TEXT,
+    retry_count     INTEGER NOT NULL,
+    reason          TEXT NOT NULL,
+    moved_at        TEXT NOT NULL,
+    replayed_at     TEXT
+);
+CREATE INDEX cf_dead_letter_job ON cf_dead_letter(original_job_id);
+
+CREATE TABLE cf_parser_health (
+    parser_name          TEXT PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    paused_at            TEXT,
+    last_failure_reason  TEXT,
+    total_executions     INTEGER NOT NULL DEFAULT 0,
+    total_failures       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE cf_processing_history (
+    id               INTEGER PRIMARY KEY,
+    job_id           TEXT NOT NULL,
+    input_path       TEXT NOT NULL,
+    input_hash       TEXT,
+    parser_name      TEXT NOT NULL,
+    parser_version   TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    rows_out         INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    processed_at     TEXT NOT NULL
+);
+CREATE INDEX cf_history_parser ON cf_processing_history(parser_name, parser_version);
+CREATE INDEX cf_history_input ON cf_processing_history(input_hash);
+
+CREATE TABLE cf_errors (
+    fingerprint TEXT PRIMARY KEY,
+    error_type  TEXT NOT NULL,
+    error_code  TEXT NOT NULL,
+    trace       TEXT NOT NULL,
+    structure   TEXT NOT NULL,
+    message     TEXT,
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    occurrences INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE cf_error_occurrences (
+    id             INTEGER PRIMARY KEY,
+    fingerprint    TEXT NOT NULL REFERENCES cf_errors(fingerprint),
+    job_id         TEXT,
+    parser_name    TEXT,
+    parser_version TEXT,
+    input_path     TEXT,
+    message        TEXT,
+    occurred_at    TEXT NOT NULL
+);
+CREATE INDEX cf_error_occurrences_fingerprint ON cf_error_occurrences(fingerprint, occurred_at);
+CREATE INDEX cf_error_occurrences_job ON cf_error_occurrences(job_id);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    MIGRATION_6,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

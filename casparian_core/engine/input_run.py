@@ -267,7 +267,7 @@ class InputRun:
                 results.append(OutputResult(name, self._sink.location(name), spec=specs.get(name)))
         return results
 
-    def _fail(self, code: str, message: str, suggestion: str | None = None) -> None:
+    def _fail(self, code: ErrorCode, message: str, suggestion: str | None = None) -> None:
         """The input failed: nothing of it is committed, so its counts move to rolled back."""
         result = self._result
         result.status = RunStatus.FAILED
@@ -279,7 +279,8 @@ class InputRun:
 
     def _fail_from_outcome(self, outcome: JobOutcome) -> None:
         result = self._result
-        self._fail(outcome.error_code or "", outcome.message or "the parser failed")
+        assert outcome.error_code is not None  # the outcome is a failure
+        self._fail(outcome.error_code, outcome.message or "the parser failed")
         result.traceback = outcome.traceback
         if outcome.error_code == ErrorCode.CANCELLED:
             result.status = RunStatus.CANCELLED
@@ -294,7 +295,7 @@ def _file_state(path: Path) -> tuple[int, ...]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
 
 
-def _input_error_code(exc: OSError) -> str:
+def _input_error_code(exc: OSError) -> ErrorCode:
     if isinstance(exc, FileNotFoundError):
         return ErrorCode.FILE_NOT_FOUND
     if isinstance(exc, PermissionError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casparian_core.engine.results import RunResult, RunStatus
+from casparian_core.errors import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class ParserTest:
     parser_path: str
     input_path: str
     status: RunStatus
-    error_code: str | None
+    error_code: ErrorCode | None
     duration_s: float | None
     rows_out: int | None
     rows_quarantined: int | None
@@ -61,7 +62,17 @@ def recent(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[Parse
         (parser_name, limit),
     )
     return [
-        ParserTest(name, parser, path, RunStatus(status), code, duration, rows_out, quarantined, at)
+        ParserTest(
+            name,
+            parser,
+            path,
+            RunStatus(status),
+            None if code is None else ErrorCode(code),
+            duration,
+            rows_out,
+            quarantined,
+            at,
+        )
         for name, parser, path, status, code, duration, rows_out, quarantined, at in rows
     ]
 

@@ -10,6 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casparian_core.errors import ErrorCode
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -95,7 +97,7 @@ class RunResult:
     input_path: Path
     status: RunStatus
     job_id: str | None = None
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     error_message: str | None = None
     traceback: str | None = None
     suggestion: str | None = None  # what the user could try, e.g. "did you mean 'amount'?"

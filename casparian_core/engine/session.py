@@ -83,6 +83,12 @@ class ParserSession:
         """The parser's metadata (None when it cannot be loaded)."""
         return self._info
 
+    @property
+    def guest_pid(self) -> int | None:
+        """The running guest's process id (None before it starts): what a pool measures to
+        recycle a guest that grew too big."""
+        return self._guest.pid
+
     def submit(self, item: InputItem) -> None:
         """Send the input's job to the guest, then finish the inputs submitted before it."""
         if self._closed:

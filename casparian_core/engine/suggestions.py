@@ -5,7 +5,7 @@ from __future__ import annotations
 from casparian_core.contracts.errors import SchemaMismatchError
 from casparian_core.errors import ErrorCode
 
-HINTS: dict[str, str] = {
+HINTS: dict[ErrorCode, str] = {
     ErrorCode.SCHEMA_MISMATCH: "the parser looked up a key that is not there: check the column "
     "or field names it reads against the input",
     ErrorCode.FILE_NOT_FOUND: "check that the input path exists and the parser opens the path "
@@ -39,7 +39,7 @@ HINTS: dict[str, str] = {
 }
 
 
-def suggest(error_code: str | None, exc: BaseException | None = None) -> str | None:
+def suggest(error_code: ErrorCode | None, exc: BaseException | None = None) -> str | None:
     """The most specific hint we have: a near-miss column name, else one per error code."""
     if isinstance(exc, SchemaMismatchError):
         guesses = [
@@ -50,4 +50,4 @@ def suggest(error_code: str | None, exc: BaseException | None = None) -> str | N
         if guesses:
             return " ".join(guesses)
         return "rename the parser's columns or change its `outputs` contract to match"
-    return HINTS.get(error_code or "")
+    return None if error_code is None else HINTS.get(error_code)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.registry.gatekeeper_rules import ALLOWABLE_RULES, RULES
 from casparian_core.registry.gatekeeper_scan import Finding, ParsedModule, parsed_module, scan
+from casparian_core.units import plural
 
 __all__ = [
     "ALLOWABLE_RULES",
@@ -119,7 +120,7 @@ def unknown_allowances(pyproject: bytes, allowed: Collection[str]) -> list[Findi
 
 
 def blocked_message(blocked: list[Finding]) -> str:
-    lines = [f"The gatekeeper blocked this parser ({len(blocked)} finding(s)):"]
+    lines = [f"The gatekeeper blocked this parser ({plural(len(blocked), 'finding')}):"]
     lines += [f"  {f.path}:{f.line}  {f.what} — {f.why} [{f.rule}]" for f in blocked]
     allowable = sorted({f.rule for f in blocked if RULES[f.rule].allowable})
     if allowable:

@@ -40,7 +40,7 @@ _RULES = (
         "reaches functions by a computed name or through the interpreter's internals, "
         "where the scan cannot follow",
     ),
-    Rule("pickle", "unpickling runs whatever code the pickled data names"),
+    Rule("pickle", "loading such data runs whatever code the data names (pickle, unsafe YAML)"),
     Rule("ioctl", "ioctl can type keystrokes into the user's terminal (TIOCSTI)"),
     Rule(
         "environment",
@@ -138,7 +138,15 @@ MODULES = _table(
             "unittest.mock",
             "pyximport",
         ),
-        "pickle": ("pickle", "_pickle", "shelve", "dill", "cloudpickle", "pandas.io.pickle"),
+        "pickle": (
+            "pickle",
+            "_pickle",
+            "shelve",
+            "dill",
+            "cloudpickle",
+            "joblib",
+            "pandas.io.pickle",
+        ),
     }
 )
 
@@ -204,7 +212,13 @@ NAMES = {
             "asyncio.start_unix_server",
         ),
         "multiprocessing": ("concurrent.futures.ProcessPoolExecutor",),
-        "pickle": ("pandas.read_pickle",),
+        "pickle": (
+            "pandas.read_pickle",
+            "yaml.unsafe_load",
+            "yaml.unsafe_load_all",
+            "yaml.UnsafeLoader",
+            "yaml.Loader",  # PyYAML's name for the unsafe loader
+        ),
         "ioctl": ("fcntl.ioctl", "termios.TIOCSTI"),
         "dynamic-access": (
             "gc.get_objects",
@@ -312,6 +326,10 @@ ENVIRONMENTS = frozenset(
 )
 ENVIRONMENT_SETTERS = frozenset({f"{module}.putenv" for module in _OS_MODULES})
 ENVIRONMENT_METHODS = frozenset({"__setitem__", "setdefault", "update", "__ior__"})
+
+
+# Loaders that unpickle what an input file holds when asked to (`np.load(f, allow_pickle=True)`).
+PICKLING_KEYWORDS = {"numpy.load": "allow_pickle"}
 
 
 def blocking_rule(name: str) -> str | None:

@@ -40,7 +40,6 @@ MAX_ANNOTATION_DEPTH = 3  # a string annotation holding a string annotation hold
 # A name more deeply dotted than this is dropped from an answer: a chain of attributes through
 # objects the scan does not know leads nowhere it checks (`x = x.parent` in a loop).
 MAX_DOTS = 12
-UNUSED = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class ParsedModule:
     tree: ast.Module
 
 
-Key = tuple[int, str]  # (id of a scope, a name) or (id of a binder, ".attribute")
+Key = tuple[int, str]  # (id of a scope, a name bound in it)
 
 
 class Fixpoint:
@@ -117,9 +116,8 @@ class Resolver:
 
     def __init__(self, module: ParsedModule, bundle: Bundle) -> None:
         self.bundle = bundle
-        package = module.names[0] if module.path.endswith("__init__.py") else ""
-        if not package:
-            package = module.names[0].rpartition(".")[0]
+        dotted = module.names[0]
+        package = dotted if module.path.endswith("__init__.py") else dotted.rpartition(".")[0]
         self.binder = Binder(package)
         self.binder.visit(module.tree)
 
@@ -172,7 +170,10 @@ class Resolver:
         if shadowed:
             return found
         for star in module.star_modules:
-            found |= self.bundle.expand(Ref(f"{star}.{name}"))
+            # A part of the parser's own package missing from the bundle (`from .compiled
+            # import *`, a native module) is unknown: nothing to follow, and nothing blocked.
+            if not self.bundle.missing_part(star):
+                found |= self.bundle.expand(Ref(f"{star}.{name}"))
         if with_builtins and name == "__builtins__":
             found |= {Ref("builtins", module=True)}
         elif with_builtins and name in BUILTIN_NAMES:
@@ -255,13 +256,19 @@ class Bundle:
         self.fixpoint = Fixpoint()
         self.resolvers: dict[str, Resolver] = {}
         self.by_name: dict[str, list[Resolver]] = {}
-        self._expanding: set[str] = set()
+        self._expanding: set[tuple[int, str]] = set()
 
     def add(self, module: ParsedModule) -> None:
         resolver = Resolver(module, self)
         self.resolvers[module.path] = resolver
         for name in module.names:
             self.by_name.setdefault(name, []).append(resolver)
+
+    def missing_part(self, name: str) -> bool:
+        """Whether `name` lies inside one of the bundle's packages but is not in the bundle."""
+        parts = name.split(".")
+        inside = any(".".join(parts[:end]) in self.by_name for end in range(1, len(parts)))
+        return inside and name not in self.by_name
 
     def solve(self) -> None:
         computations: dict[Key, Callable[[], frozenset[Ref]]] = {}
@@ -273,23 +280,29 @@ class Bundle:
         """`ref`, and what it is when it names a global of one of the bundle's modules."""
         self.budget.spend()
         parts = ref.name.split(".")
+        if len(parts) > MAX_DOTS:  # a module reaching into itself (`from . import *` in a loop)
+            return frozenset({ref})
         for end in range(len(parts) - 1, 0, -1):
             owners = self.by_name.get(".".join(parts[:end]))
-            if owners and ref.name not in self._expanding:
-                self._expanding.add(ref.name)
-                try:
-                    return frozenset({ref}) | self._inside(owners, parts[end:])
-                finally:
-                    self._expanding.discard(ref.name)
+            if owners:
+                return frozenset({ref}) | self._inside(owners, parts[end:])
         return frozenset({ref})
 
-    @staticmethod
-    def _inside(owners: list[Resolver], path: list[str]) -> frozenset[Ref]:
+    def _inside(self, owners: list[Resolver], path: list[str]) -> frozenset[Ref]:
+        """What `path` is inside the owners' globals. A global already being looked up further
+        up (a package reaching into itself: `from .missing import *`) adds nothing more."""
         found: frozenset[Ref] = frozenset()
         for owner in owners:
-            refs = owner.global_refs(path[0], EVERYWHERE, with_builtins=False)
-            for attr in path[1:]:
-                refs = owner.attribute(refs, attr)
+            key = (id(owner), path[0])
+            if key in self._expanding:
+                continue
+            self._expanding.add(key)
+            try:
+                refs = owner.global_refs(path[0], EVERYWHERE, with_builtins=False)
+                for attr in path[1:]:
+                    refs = owner.attribute(refs, attr)
+            finally:
+                self._expanding.discard(key)
             found |= refs
         return found
 
@@ -297,7 +310,7 @@ class Bundle:
 class Context(Enum):
     """How the parent of an expression uses it: what the scan can follow."""
 
-    VALUE = auto()  # handed on: an argument, an item, a return value, a statement
+    VALUE = auto()  # handed on: an argument, an item, a return value
     ATTRIBUTE_BASE = auto()  # `x.attr`
     KEY_BASE = auto()  # `x["literal"]`, `x.get("literal")`
     COMPUTED_KEY_BASE = auto()  # `x[anything else]`, or stored into
@@ -305,11 +318,14 @@ class Context(Enum):
     ALIASED = auto()  # `name = x`, `obj.attr = x`: the binder follows the new name
     INSPECTED = auto()  # `getattr(x, ...)`, `hasattr(x, ...)`, `vars(x)`: the call is checked
     SILENT = auto()  # part of an expression already reported
+    DISCARDED = auto()  # an expression statement: its value goes nowhere
 
 
-FOLLOWED_BY_CALLS = (Context.CALLED, Context.ALIASED, Context.SILENT)
-FOLLOWED_NAMESPACE = (Context.KEY_BASE, Context.ALIASED, Context.SILENT)
+FOLLOWED_BY_CALLS = (Context.CALLED, Context.ALIASED, Context.SILENT, Context.DISCARDED)
+FOLLOWED_NAMESPACE = (Context.KEY_BASE, Context.ALIASED, Context.SILENT, Context.DISCARDED)
 UNFOLLOWED_MODULE = (Context.VALUE, Context.COMPUTED_KEY_BASE)
+# Where a conditional or a walrus hands its value on as its parent does.
+PASSED_THROUGH = (Context.ALIASED, Context.DISCARDED)
 
 
 class Checker:
@@ -358,13 +374,15 @@ class Checker:
         elif isinstance(node, ast.Call):
             self.check_call(node, context)
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
-            self.check_binding(node)
+            self.check_binding(node, context)
+        elif isinstance(node, ast.Expr):
+            self.check(node.value, Context.DISCARDED)
         elif isinstance(node, ast.arg):
             self.check_annotation(node.annotation)
-        elif isinstance(node, ast.IfExp | ast.BoolOp) and context is Context.ALIASED:
+        elif isinstance(node, ast.IfExp | ast.BoolOp) and context in PASSED_THROUGH:
             for child in ast.iter_child_nodes(node):
-                aliased = child is not getattr(node, "test", None)
-                self.check(child, Context.ALIASED if aliased else Context.VALUE)
+                passed = child is not getattr(node, "test", None)
+                self.check(child, context if passed else Context.VALUE)
         else:
             if isinstance(node, ast.AugAssign):
                 self.check_environment_update(node)
@@ -479,6 +497,11 @@ class Checker:
             self.report(node, "dynamic-import")
         inspected = self.check_introspection(node, functions)
         self.check_attribute_strings(node, functions)
+        for function, option in rules.PICKLING_KEYWORDS.items():
+            if function in functions and any(
+                given.arg == option and not is_false(given.value) for given in node.keywords
+            ):
+                self.report(node, "pickle", f"{option} lets the input file run code")
         self.check_environment_call(node, functions)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and first is not None:
             self.check(node.func.value, Context.SILENT if reported else Context.KEY_BASE)
@@ -498,13 +521,15 @@ class Checker:
             attr = literal_text(node.args[1])
             if attr is not None:
                 self.check_attribute_name(node, attr)
-            elif any(
-                (ref.module or ref.namespace) and not ref.inferred
-                for ref in self.resolver.resolve(target)
-            ):
-                self.report(
-                    node, "dynamic-access", "getattr with a computed name on a module or namespace"
+            else:
+                held = sorted(
+                    ref.name
+                    for ref in self.resolver.resolve(target)
+                    if (ref.module or ref.namespace) and not ref.inferred
                 )
+                if held:
+                    why = f"a computed name on {held[0]} can reach any of its functions"
+                    self.report(node, "dynamic-access", why)
         return target
 
     def check_attribute_strings(self, node: ast.Call, functions: set[str]) -> None:
@@ -526,7 +551,9 @@ class Checker:
                 refs = self.resolver.attribute(refs, attr)
             self.check_refs(node, refs, Context.CALLED)  # `attrgetter("os.system")`
 
-    def check_binding(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
+    def check_binding(
+        self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr, context: Context
+    ) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             self.check(target, Context.VALUE)
@@ -543,10 +570,12 @@ class Checker:
                     if value is not None:
                         self.check(value, self.value_context(target))
                 return
-        if all(self.value_context(target) is Context.ALIASED for target in targets):
-            self.check(node.value, Context.ALIASED)
-        else:
+        if not all(self.value_context(target) is Context.ALIASED for target in targets):
             self.check(node.value, Context.VALUE)
+        elif isinstance(node, ast.NamedExpr) and context not in PASSED_THROUGH:
+            self.check(node.value, context)  # `[(n := os)][0]`: the value goes on as well
+        else:
+            self.check(node.value, Context.ALIASED)
 
     def value_context(self, target: ast.expr) -> Context:
         """ALIASED for a name the binder follows: one in a module or function scope. An
@@ -586,6 +615,10 @@ class Checker:
             how = "handed on" if context is Context.VALUE else "indexed by a computed key"
             return "dynamic-access", f"the module {ref.name} is {how}, where the scan cannot follow"
         return None
+
+
+def is_false(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
 
 
 def annotation_strings(node: ast.expr) -> Iterator[ast.Constant]:

@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from types import TracebackType
 
+from casparian_core import children
 from casparian_core.db.connection import BUSY_TIMEOUT_MS
 from casparian_core.processes import left_by_dead_process, lower_priority
 from casparian_core.scout.compare import ChangeBatch, Resume, ScanJob, ScanTally, compare
@@ -147,16 +148,15 @@ class ScanWorker:
         # A file, not a pipe: it can never fill up and block the worker.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         try:
-            self._process = subprocess.Popen(
+            # Its own process group (children.py): a terminal's Ctrl+C (sent to the foreground
+            # group) must not kill it, even while it starts; the scanning process turns Ctrl+C
+            # into a cancel and stops the workers itself, after writing what it received.
+            self._process = children.start(
                 [sys.executable, "-m", __name__, str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=self._stderr,
                 pass_fds=(write_fd,),
-                # Its own process group: a terminal's Ctrl+C (sent to the foreground group) must
-                # not kill it, even while it starts; the scanning process turns Ctrl+C into a
-                # cancel and stops the workers itself, after writing what it received.
-                process_group=0,
             )
         except BaseException:
             os.close(read_fd)
@@ -200,9 +200,7 @@ class ScanWorker:
 
     def close(self) -> None:
         """Stop the worker if it still runs (a cancel, an error), and release its pipes."""
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
+        self._process.stop()
         self._batches.close()
         # An acknowledgement a worker that ended could not take may still be buffered.
         with contextlib.suppress(BrokenPipeError):
@@ -241,6 +239,7 @@ class _WriterAcks:
 
 
 def _work(write_fd: int) -> None:
+    children.end_with_parent()  # a scan whose process ended has no use for us
     # Raw reads on stdin after the job: nothing follows it until the first batch is written.
     database, job, tally, stage_path = pickle.load(sys.stdin.buffer)
     acks = _WriterAcks(sys.stdin.fileno())

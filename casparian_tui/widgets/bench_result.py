@@ -122,7 +122,7 @@ def _headline(result: RunResult) -> list[RenderableType]:
     version = f" {result.parser_version}" if result.parser_version else ""
     subject = Text(f"{result.parser_name}{version} on {short_path(result.input_path)}")
     status = Text.assemble((result.status, STATUS_STYLES.get(result.status, "bold")))
-    if result.error_code and result.error_code != result.status:  # CANCELLED is both: once
+    if result.error_code and result.status != RunStatus.CANCELLED:  # its code too: say it once
         status.append(f" {result.error_code}", style="bold red")
     status.append(f"  in {format_duration(result.duration_s)}")
     if result.ok and result.input_bytes >= RATE_MIN_BYTES:

@@ -88,6 +88,14 @@ GONE_WITHIN_SECS = 60.0  # a guard against a hung test, not a speed claim
 POLL_SECS = 0.05
 
 
+def wait_for(path: Path) -> None:
+    """Wait until a process we signal through the file `path` has written it."""
+    deadline = time.monotonic() + GONE_WITHIN_SECS
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(POLL_SECS)
+
+
 def wait_gone(pid: int) -> None:
     """Wait until `pid` has ended: reaped when it was reparented to us (pytest may be a
     subreaper after other tests), or gone, or a zombie of someone else."""

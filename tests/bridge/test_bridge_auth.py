@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from casparian_core import children
 from casparian_core.bridge import auth, host, protocol
 from casparian_core.bridge.host import GuestProcess
 from casparian_core.config import Settings
@@ -55,24 +56,25 @@ class HostileAttack:
         self._process: subprocess.Popen[bytes] | None = None
         self._routing_ids: list[str] = []
         popen = subprocess.Popen
+        start = children.start
         hand_over = auth.Gate.hand_over
 
         def hand_over_noted(gate: auth.Gate) -> int:
             self._routing_ids = [gate.main_id.decode(), gate.heartbeat_id.decode()]
             return hand_over(gate)
 
-        def popen_attacked(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        def start_attacked(command: list[str], **kwargs: Any) -> children.Child:
             is_guest = str(host.GUEST_SCRIPT) in command and self._process is None
             if is_guest and when == "first":
                 self._start(popen, command)
                 self._wait_until_ready()
-            started = popen(command, *args, **kwargs)
+            started = start(command, **kwargs)
             if is_guest and when == "during":
                 self._start(popen, command)
             return started
 
         monkeypatch.setattr(auth.Gate, "hand_over", hand_over_noted)
-        monkeypatch.setattr(subprocess, "Popen", popen_attacked)
+        monkeypatch.setattr(children, "start", start_attacked)
 
     def _start(self, popen: Any, guest_command: list[str]) -> None:
         [endpoint] = [arg.split("=", 1)[1] for arg in guest_command if "--endpoint=" in arg]

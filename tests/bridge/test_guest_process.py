@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from casparian_core.bridge.host import GuestProcess
 from casparian_core.bridge.protocol import ErrorCode, ExitClass, Job
 from casparian_core.config import Settings
-from tests.bridge.conftest import Collected, WriteParser, run
+from tests.bridge.conftest import Collected, WriteParser, run, wait_for
 
 
 def test_a_warm_guest_serves_several_jobs(
@@ -366,24 +365,25 @@ def _job(parser: Path, input_path: str) -> Job:
 def test_jobs_started_ahead_are_served_in_order(
     guest: GuestProcess, write_parser: WriteParser
 ) -> None:
-    # Each job records when it began; the second must begin before the host asks for its result.
+    # Each job leaves a file named after its input in the guest's private folder as it begins:
+    # the second must begin before the host asks for its result.
     parser = write_parser(
         """
-        import time
+        import os
         def parse(path):
-            return [{"path": path, "began": time.monotonic()}]
+            open(os.path.join(os.environ["TMPDIR"], os.path.basename(path)), "w").close()
+            return [{"path": path}]
         """
     )
     guest.start_job(_job(parser, "/input/a"))
     guest.start_job(_job(parser, "/input/b"))
     first, second = Collected(), Collected()
     assert guest.finish_job(first.on_data).ok
-    time.sleep(0.5)  # the guest has long finished "b" by now, without being asked
-    asked = time.monotonic()
+    assert guest.private_dir is not None
+    wait_for(Path(guest.private_dir, "b"))  # the guest began "b" without being asked
     assert guest.finish_job(second.on_data).ok
     assert [row["path"] for row in first.rows("out")] == ["/input/a"]
-    [row] = second.rows("out")
-    assert row["path"] == "/input/b" and row["began"] < asked
+    assert [row["path"] for row in second.rows("out")] == ["/input/b"]
     assert guest.jobs_served == 2
 
 

@@ -17,7 +17,15 @@ FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_par
 # Made by the migrations after 3, each feature's own.
 AI_TABLES = {"cf_ai_requests", "cf_ai_actions"}
 REGISTRY_TABLES = {"cf_parsers", "cf_parser_topics", "cf_contracts"}
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES
+QUEUE_TABLES = {
+    "cf_processing_queue",
+    "cf_dead_letter",
+    "cf_parser_health",
+    "cf_processing_history",
+    "cf_errors",
+    "cf_error_occurrences",
+}
+LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",

@@ -5,6 +5,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from casparian_core.api import JobRequest
 from casparian_core.config import Settings
 from casparian_core.events import DataChanged, Event
 from casparian_core.service import CoreService
@@ -44,6 +45,10 @@ async def test_stats_count_what_the_home_holds(settings: Settings) -> None:
         quarantine_dir.mkdir()
         pq.write_table(pa.table({"x": [1, 2]}), quarantine_dir / "part-a.parquet")
         (settings.output_dir / ".staging").mkdir()
+        made = await service.queue.enqueue(
+            [JobRequest("p", "1.0.0", "/s/a"), JobRequest("p", "1.0.0", "/s/b")]
+        )
+        await service.queue.cancel(made[1].job_id)
 
         stats = await service.stats()
 
@@ -51,7 +56,8 @@ async def test_stats_count_what_the_home_holds(settings: Settings) -> None:
     assert stats.parsers == 1
     assert stats.recent_tests == 1  # the week-old test is not recent
     assert (stats.tables, stats.rows, stats.quarantined_rows) == (1, 1500, 2)
-    assert stats.jobs == {}  # until the queue exists
+    assert stats.jobs == {"QUEUED": 1, "CANCELLED": 1}
+    assert stats.jobs_summary() == "1 pending, 1 cancelled"
     assert stats.inspect_summary() == "1 table, 1.5K rows"
     assert not stats.is_empty
 

@@ -37,13 +37,6 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     return process.returncode, stdout, stderr
 
 
-def wait_for(path: Path) -> None:
-    deadline = time.monotonic() + WAIT_SECS
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 def test_json_output_has_exactly_the_documented_shape(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, stdout, _ = finish(

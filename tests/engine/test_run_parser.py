@@ -152,6 +152,7 @@ def test_schema_mismatch_suggests_the_near_miss_column(
     parser = write_parser(SALES_PARSER)
     result = run_one(parser, data, fast_settings, sink_uri=f"parquet://{tmp_path / 'o'}")
     assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.SCHEMA_MISMATCH)
+    assert type(result.error_code) is ErrorCode  # decoded at the boundary, never bare text
     assert result.suggestion == "column 'amount' not found; did you mean 'amt'?"
     assert parts(tmp_path / "o") == []
 

@@ -47,6 +47,12 @@ BLOCKED = {
         (2, "subprocess"),
     ),
     "pickle": ("import pickle", (1, "pickle")),
+    "numpy allow_pickle": (
+        "import numpy as np\nnp.load(path, allow_pickle=True)",
+        (2, "pickle"),
+    ),
+    "unsafe YAML": ("import yaml\nyaml.load(text, Loader=yaml.Loader)", (2, "pickle")),
+    "yaml.unsafe_load": ("from yaml import unsafe_load", (1, "pickle")),
     "marshal": ("import marshal", (1, "exec")),
     # os functions, direct and aliased.
     "os.system": ("import os\nos.system('id')", (2, "os.system")),
@@ -90,6 +96,10 @@ BLOCKED = {
     "module as a class attribute": ("import os\nclass P:\n    o = os", (3, "dynamic-access")),
     "import in a class body": ("class P:\n    import os", (2, "dynamic-access")),
     "walrus in a class body": ("import os\nclass P:\n    (o := os)", (3, "dynamic-access")),
+    "a walrus's value carried on": (
+        "import os\n[(n := os)][0].system('id')",
+        (2, "dynamic-access"),
+    ),
     "starred unpacking": ("import os\na, *b = os, 1\na.system('id')", (2, "dynamic-access")),
     "locals() of a function": (
         "import os\ndef f():\n    o = os\n    locals()['o'].system('id')",
@@ -400,6 +410,14 @@ CLEAN = {
         totals = list(map(operator.methodcaller("strip"), ["a "]))
         first = operator.itemgetter(0)
         """,
+    "numpy and safe YAML": """
+        import numpy as np
+        import yaml
+        data = np.load(path, allow_pickle=False)
+        other = np.load(path)
+        config = yaml.safe_load(text)
+        same = yaml.load(text, Loader=yaml.SafeLoader)
+        """,
     "ast.literal_eval": """
         import ast
         value = ast.literal_eval("[1, 2]")
@@ -453,6 +471,18 @@ def test_a_file_to_fix_is_not_offered_as_an_allowance() -> None:
     message = str(GatekeeperBlockedError(check_bundle({"p.py": b"def f(:\n"}, ())))
     assert "allow = [" not in message
     assert "must be fixed" in message
+
+
+def test_a_package_importing_parts_missing_from_the_bundle_is_scanned_quickly() -> None:
+    # Star imports of the package's own missing modules (a compiled one) once re-entered the
+    # package without end: 5 of them made a 460-line __init__ exhaust the step budget.
+    stars = "".join(f"from .missing_{n} import *\n" for n in range(6))
+    uses = "".join(
+        f"from .missing_{n} import name_{n}\nvalue_{n} = name_{n}.attr\n" for n in range(6)
+    )
+    files = {"pkg/__init__.py": (stars + uses + "x = unknown.deep.chain\n").encode()}
+    report = check_bundle(files, ())
+    assert report.blocked == []
 
 
 def test_a_web_of_aliases_is_followed_or_refused_never_passed(tmp_path: Path) -> None:

@@ -142,3 +142,45 @@ def test_a_computed_attribute_of_a_module_is_blocked(
     report = check_bundle({path: text.encode() for path, text in files.items()}, ())
     line = source.count("\n")
     assert (last_file, line, "dynamic-access") in {(f.path, f.line, f.rule) for f in report.blocked}
+
+
+# Expressions that carry a value where the scan does not follow it; `{}` is the value.
+WRAPPERS = [
+    "[{}][0]",
+    "({},)[0]",
+    "{{'k': {}}}['k']",
+    "dict(k={})['k']",
+    "(lambda: {})()",
+    "(lambda m={}: m)()",
+    "next(iter([{}]))",
+    "list(map(lambda m: m, [{}]))[0]",
+    "[m for m in ({},)][0]",
+    "{} if len('x') else None",
+    "None or {}",
+    "(n := {})",
+    "getattr(Holder, 'held', {})",
+    "types.SimpleNamespace(m={}).m",
+    "functools.reduce(lambda a, b: b, [1, {}])",
+]
+SOURCES = [
+    ("import os", "os", ".system('id')"),
+    ("import builtins", "builtins", ".eval('1')"),
+    ("import sys", "sys", ".modules['subprocess']"),
+    ("", "__builtins__", "['exec']('1')"),
+]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(SOURCES),
+    st.lists(st.sampled_from(WRAPPERS), min_size=1, max_size=4),
+)
+def test_a_module_carried_where_the_scan_cannot_follow_is_blocked(
+    source: tuple[str, str, str], wrappers: list[str]
+) -> None:
+    imports, value, use = source
+    for wrapper in wrappers:
+        value = wrapper.format(value)
+    text = f"import functools, types\n{imports}\nclass Holder:\n    pass\nx = ({value}){use}\n"
+    report = check_bundle({"p.py": text.encode()}, ())
+    assert any(finding.line == 5 for finding in report.blocked), (text, report.blocked)

@@ -1,0 +1,160 @@
+"""`casparian process [--parser NAME] [--source NAME] [--tag TAG] [--limit N] [--workers N]
+[--offline] [--sink URI] [--json]`.
+
+Prod mode: enqueues a job for every catalogued file and registered parser bound by topic that
+the parser's latest version has not processed yet, then runs the queue dry with warm guests
+(retries waited for, paused parsers left alone). A progress bar on a terminal, then a summary
+(or one JSON object). Exit 0 when every job completed, 1 when one failed or was dead-lettered,
+130 on Ctrl+C: the first stops claiming and lets running jobs finish, the second stops them too
+and puts them back in the queue; nothing partial is committed either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from casparian_cli.homes import HomeUse
+from casparian_core.api import JobStatus, ProcessRequest, plural
+from casparian_core.config import Settings
+
+if TYPE_CHECKING:
+    from casparian_cli.run_progress import RunProgress
+    from casparian_core.api import JobReport, ProcessSummary
+
+INTERRUPTED = 130
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "process",
+        help="run the registered parsers on the catalogued files they are bound to (prod)",
+        description="Queue a job for every catalogued file whose tag is a topic of a "
+        "registered parser (its latest version) and that this version has not processed, then "
+        "run the queue dry with warm workers: transient failures are retried with backoff, "
+        "permanent ones go to the dead letters.",
+    )
+    parser.add_argument("--parser", metavar="NAME", help="only this registered parser")
+    parser.add_argument("--source", metavar="NAME", help="only files of this source")
+    parser.add_argument("--tag", metavar="TAG", help="only files with this tag")
+    parser.add_argument("--limit", type=int, metavar="N", help="queue at most N new jobs")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="workers at once (default: max_workers)"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="build parser environments from the wheels folder"
+    )
+    parser.add_argument(
+        "--sink", metavar="URI", help="where output goes (default: the home's output folder)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    for name in ("limit", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"casparian: --{name} must be at least 1", file=sys.stderr)
+            return 2
+    request = ProcessRequest(
+        parser=args.parser,
+        source=args.source,
+        tag=args.tag,
+        limit=args.limit,
+        workers=args.workers,
+        offline=args.offline,
+        sink_uri=args.sink,
+    )
+    summary = asyncio.run(_process(settings, request, args.json))
+    if args.json:
+        print(json.dumps(summary.as_json()))
+    else:
+        _print_summary(summary)
+    if summary.interrupted:
+        return INTERRUPTED
+    return 1 if summary.failed else 0
+
+
+async def _process(settings: Settings, request: ProcessRequest, quiet: bool) -> ProcessSummary:
+    from casparian_cli.run_progress import RunProgress
+    from casparian_core.service import CoreService
+
+    async with CoreService(settings) as service:
+        processing = service.processing(request)
+        planned = await processing.prepare()
+        interrupts = 0
+
+        def interrupted() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            processing.stop(abandon=interrupts > 1)
+            print(
+                "casparian: stopping: running jobs finish (Ctrl+C again puts them back in the "
+                "queue)"
+                if interrupts == 1
+                else "casparian: stopping now: running jobs go back to the queue",
+                file=sys.stderr,
+            )
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+        show = not quiet and sys.stderr.isatty() and bool(planned.requests)
+        bar = RunProgress(
+            f"processing {plural(len(planned.requests), 'job')}", len(planned.requests)
+        )
+        rate = _Rate()
+        try:
+            if show:
+                with bar:
+                    return await processing.run(lambda report: rate.advance(bar, report))
+            return await processing.run()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+class _Rate:
+    """Rows per second since the first job ended, shown beside the bar."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._rows = 0
+
+    def advance(self, bar: RunProgress, report: JobReport) -> None:
+        if report.status == JobStatus.QUEUED:
+            return  # a retry is due: not done yet
+        self._rows += report.result.rows
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        bar.advance(f"{self._rows / elapsed:,.0f} rows/s")
+
+
+def _print_summary(summary: ProcessSummary) -> None:
+    if not summary.planned and not summary.reports:
+        print(
+            f"Nothing to process ({plural(summary.already_done, 'input')} already processed by "
+            "the current parser versions)."
+        )
+    counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(summary.counts.items()))
+    if counts:
+        print(f"Jobs: {counts}. Rows: {summary.rows:,}, quarantined: {summary.quarantined:,}.")
+    if summary.already_done and summary.planned:
+        print(f"Left out: {plural(summary.already_done, 'input')} already processed.")
+    for report in summary.failures:
+        code = report.result.error_code or "UNKNOWN_ERROR"
+        print(
+            f"  {report.status.lower()}: {report.job.input_path} ({report.job.parser_name} "
+            f"{report.job.parser_version}, attempt {report.job.attempt}): {code}: "
+            f"{report.result.error_message}"
+        )
+    for name in summary.paused_parsers:
+        print(
+            f"Parser {name!r} is paused (circuit breaker: 5 failures in a row): its jobs wait "
+            "in the queue until it is resumed; `casparian errors list` shows why it failed."
+        )
+    if summary.interrupted:
+        print("Interrupted: the jobs not run stay in the queue; `casparian process` resumes them.")

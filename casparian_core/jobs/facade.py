@@ -1,0 +1,170 @@
+"""`JobQueue`: the job queue's API, reached as `CoreService.queue`.
+
+What the Jobs CLI and screen need (counts, lists, one job, retry, cancel, replay, dead letters,
+error fingerprints, the circuit breaker) and what a worker pool calls (claim, heartbeat,
+complete, fail, release, the zombie sweep, the orphan reset). Every call runs on the process's
+database gateway off the event loop, and every job it changes is published as `JobChanged`,
+followed by one `DataChanged(origin="queue")`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from casparian_core.db.gateway import Gateway
+from casparian_core.events import DataChanged, EventBus, JobChanged
+from casparian_core.jobs import fingerprint, health, queue
+from casparian_core.jobs.errors import ErrorNotFoundError
+from casparian_core.jobs.fingerprint import ErrorDetail, ErrorFile, ErrorSummary
+from casparian_core.jobs.model import (
+    ClaimedJob,
+    DeadLetter,
+    Enqueued,
+    FailOutcome,
+    JobDetail,
+    JobFailure,
+    JobQuery,
+    JobRecord,
+    JobRequest,
+    JobSuccess,
+    ParserHealth,
+)
+from casparian_core.jobs.status import JobStatus
+
+ORIGIN = "queue"
+
+
+class JobQueue:
+    def __init__(self, db: Gateway, events: EventBus, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._events = events
+        self._clock = clock
+
+    # Filling the queue.
+
+    async def enqueue(self, requests: Sequence[JobRequest]) -> list[Enqueued]:
+        """A job per request (see queue.enqueue): new ones, or those already queued or running
+        for the same input and parser version."""
+        made = await self._db.write(queue.enqueue, requests, self._clock())
+        self._changed((entry.job_id for entry in made if entry.created), JobStatus.QUEUED)
+        return made
+
+    # Reading.
+
+    async def counts(self) -> dict[JobStatus, int]:
+        return await self._db.read(queue.counts)
+
+    async def jobs(self, query: JobQuery | None = None) -> list[JobRecord]:
+        return await self._db.read(queue.jobs, query or JobQuery())
+
+    async def job(self, job_id: str) -> JobDetail:
+        """One job in full; raises JobNotFoundError."""
+        return await self._db.read(queue.job, job_id)
+
+    async def dead_letters(self, parser_name: str | None = None) -> list[DeadLetter]:
+        """The dead letters not replayed yet, newest first."""
+        return await self._db.read(queue.dead_letters, parser_name=parser_name)
+
+    # Acting on a job by hand.
+
+    async def retry(self, job_id: str) -> None:
+        """Queue a failed, dead-lettered or cancelled job again, as new."""
+        await self._db.write(queue.requeue, job_id, self._clock())
+        self._changed([job_id], JobStatus.QUEUED)
+
+    async def replay(self, job_id: str) -> None:
+        """Queue a dead-lettered job again (its dead letter is kept, marked replayed)."""
+        await self._db.write(queue.requeue, job_id, self._clock(), dead_letter_only=True)
+        self._changed([job_id], JobStatus.QUEUED)
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel a queued or running job."""
+        await self._db.write(queue.cancel, job_id, self._clock())
+        self._changed([job_id], JobStatus.CANCELLED)
+
+    # Error fingerprints.
+
+    async def errors(self, limit: int = 100) -> list[ErrorSummary]:
+        """The error fingerprints seen, most frequent first."""
+        return await self._db.read(fingerprint.summaries, limit)
+
+    async def error(self, fingerprint_hex: str) -> ErrorDetail:
+        """One fingerprint in full; raises ErrorNotFoundError."""
+        found = await self._db.read(fingerprint.detail, fingerprint_hex)
+        if found is None:
+            raise ErrorNotFoundError(fingerprint_hex)
+        return found
+
+    async def error_files(self, fingerprint_hex: str) -> list[ErrorFile]:
+        """The files a fingerprint occurred on; raises ErrorNotFoundError."""
+        await self.error(fingerprint_hex)
+        return await self._db.read(fingerprint.files, fingerprint_hex)
+
+    # The circuit breaker.
+
+    async def health(self, parser_name: str | None = None) -> list[ParserHealth]:
+        return await self._db.read(health.health, parser_name)
+
+    async def resume(self, parser_name: str) -> bool:
+        """Clear a paused parser's circuit breaker; returns whether it was paused."""
+        resumed = await self._db.write(health.resume, parser_name)
+        if resumed:
+            self._events.publish(DataChanged(origin=ORIGIN))
+        return resumed
+
+    # A worker's side.
+
+    async def claim(self, worker: str) -> ClaimedJob | None:
+        claimed = await self._db.write(queue.claim, worker, self._clock())
+        if claimed is not None:
+            self._changed([claimed.job_id], JobStatus.RUNNING)
+        return claimed
+
+    async def heartbeat(self, job_id: str, worker: str) -> bool:
+        """False: the job is no longer the worker's (cancelled, or requeued): stop it."""
+        return await self._db.write(queue.heartbeat, job_id, worker, self._clock())
+
+    async def complete(self, job_id: str, worker: str, success: JobSuccess) -> bool:
+        done = await self._db.write(queue.complete, job_id, worker, success, self._clock())
+        if done:
+            status = (
+                JobStatus.COMPLETED_WITH_WARNINGS
+                if success.rows_quarantined
+                else JobStatus.COMPLETED
+            )
+            self._changed([job_id], status)
+        return done
+
+    async def fail(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
+        outcome = await self._db.write(queue.fail, job_id, worker, failure, self._clock())
+        if outcome is not None:
+            self._changed([job_id], outcome.status)
+        return outcome
+
+    async def release(self, job_id: str, worker: str) -> bool:
+        released = await self._db.write(queue.release, job_id, worker)
+        if released:
+            self._changed([job_id], JobStatus.QUEUED)
+        return released
+
+    async def requeue_stale(self, stale_after: timedelta) -> dict[str, JobStatus]:
+        """The zombie sweep (see queue.requeue_stale)."""
+        moved = await self._db.write(queue.requeue_stale, stale_after, self._clock())
+        self._publish(moved)
+        return moved
+
+    async def reset_orphans(self) -> dict[str, JobStatus]:
+        """On a daemon's start (see queue.reset_orphans)."""
+        moved = await self._db.write(queue.reset_orphans, self._clock())
+        self._publish(moved)
+        return moved
+
+    def _changed(self, job_ids: Iterable[str], status: JobStatus) -> None:
+        self._publish(dict.fromkeys(job_ids, status))
+
+    def _publish(self, changes: dict[str, JobStatus]) -> None:
+        for job_id, status in changes.items():
+            self._events.publish(JobChanged(job_id, status))
+        if changes:
+            self._events.publish(DataChanged(origin=ORIGIN))

@@ -1,0 +1,190 @@
+"""What the job queue takes and gives: requests, claimed jobs, failures, and the records the
+Jobs CLI and screen show. Plain dataclasses; the SQL that fills them is in queue.py, health.py
+and fingerprint.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+from casparian_core.errors import ErrorCode
+from casparian_core.jobs.status import JobStatus
+
+# The retry policy (DESIGN §9): a transient failure is retried this many times, waiting these
+# many seconds before each retry; the next failure moves the job to the dead letters.
+MAX_RETRIES = 3
+BACKOFF_SECS = (1, 4, 16)
+# The circuit breaker: this many failures of one parser in a row pause it.
+FAILURES_BEFORE_PAUSE = 5
+# Statuses in which a job is done with, for now: it may be retried by hand.
+FINISHED_STATUSES = frozenset(
+    {
+        JobStatus.COMPLETED,
+        JobStatus.COMPLETED_WITH_WARNINGS,
+        JobStatus.FAILED,
+        JobStatus.DEAD_LETTER,
+        JobStatus.CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One input to process with one parser version."""
+
+    parser_name: str
+    parser_version: str
+    input_path: str
+    file_id: int | None = None  # its scout_files row, when it was catalogued
+    input_hash: str | None = None  # its content hash when enqueued, when known
+    priority: int = 0  # higher first
+    batch_id: str | None = None  # the run (a `process` invocation, a daemon batch) it belongs to
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """The job of a request: a new one, or the one already queued or running for it."""
+
+    job_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker claimed: it runs it, heartbeats, and completes or fails it."""
+
+    job_id: str
+    parser_name: str
+    parser_version: str
+    input_path: str
+    file_id: int | None
+    input_hash: str | None
+    attempt: int  # 1 for the first run, 2 for the first retry, ...
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class JobSuccess:
+    """What a completed job produced."""
+
+    rows_out: int
+    rows_quarantined: int = 0
+    outputs: Mapping[str, object] = field(default_factory=dict)  # per output: location, rows
+    input_hash: str | None = None  # the content actually processed, when the worker knows it
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """How a job failed. `transient` comes from the run (RunResult.transient), never from the
+    error code's text: only a transient failure is retried."""
+
+    error_code: ErrorCode
+    message: str
+    transient: bool
+    traceback: str | None = None
+    context: Mapping[str, object] = field(default_factory=dict)  # for the fingerprint
+
+
+@dataclass(frozen=True)
+class FailOutcome:
+    """Where a failure left the job, and whether it paused its parser."""
+
+    status: JobStatus  # QUEUED (a retry is due at next_attempt_at), FAILED or DEAD_LETTER
+    next_attempt_at: str | None
+    fingerprint: str
+    paused_parser: bool
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Which jobs to list: newest first."""
+
+    status: JobStatus | None = None
+    parser_name: str | None = None
+    batch_id: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as the Jobs CLI and screen show it."""
+
+    job_id: str
+    parser_name: str
+    parser_version: str
+    input_path: str
+    status: JobStatus
+    priority: int
+    attempts: int
+    enqueued_at: str
+    next_attempt_at: str
+    claimed_by: str | None
+    heartbeat_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    error_code: ErrorCode | None
+    error_message: str | None
+    rows_out: int | None
+    rows_quarantined: int | None
+    batch_id: str | None
+    file_id: int | None
+    input_hash: str | None
+    fingerprint: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A job that failed for good or ran out of retries; never deleted, replayable."""
+
+    id: int
+    job_id: str
+    parser_name: str
+    parser_version: str
+    input_path: str
+    error_code: ErrorCode | None
+    error_message: str | None
+    retry_count: int
+    reason: str
+    moved_at: str
+    replayed_at: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """One job in full: its record, trace, outputs and dead letters."""
+
+    job: JobRecord
+    traceback: str | None
+    outputs: dict[str, object]
+    dead_letters: list[DeadLetter]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            **self.job.as_json(),
+            "traceback": self.traceback,
+            "outputs": self.outputs,
+            "dead_letters": [entry.as_json() for entry in self.dead_letters],
+        }
+
+
+@dataclass(frozen=True)
+class ParserHealth:
+    """A parser's circuit breaker."""
+
+    parser_name: str
+    consecutive_failures: int
+    paused_at: str | None
+    last_failure_reason: str | None
+    total_executions: int
+    total_failures: int
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None

@@ -1,0 +1,326 @@
+"""`LocalPool`: the executor that runs claimed jobs on this machine, N workers at a time.
+
+Each worker is a task on the event loop that drives its sessions in threads: it claims a job,
+submits it to its warm `ParserSession` for that parser version (the registered artifact in its
+managed venv), and reports each input's result as the session finishes it. A session holds the
+job it is finishing and the next one, already sent, so the guest never waits for a claim. A
+session is closed and replaced after settings.worker_recycle_jobs jobs, or when its guest's
+memory exceeds settings.worker_max_guest_rss_mb.
+
+Heartbeats come from one task on the event loop, which a long parse (running in a worker's
+thread) does not block; a heartbeat the queue refuses (the job was cancelled or requeued as
+stale) cancels that input. A worker with nothing to claim finishes what its sessions hold, then
+waits for the earliest retry due (paused parsers' jobs excluded) or ends when there is none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+from casparian_core.config import Settings
+from casparian_core.db.gateway import Gateway
+from casparian_core.engine.results import InputItem, RunResult, RunStatus
+from casparian_core.engine.session import ParserSession
+from casparian_core.errors import CasparianError, ErrorCode
+from casparian_core.jobs import queue
+from casparian_core.jobs.executor import JobReport, ReportCallback
+from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.logs import JobLog, job_log_path
+from casparian_core.jobs.model import ClaimedJob, JobFailure, JobSuccess
+from casparian_core.jobs.plan import input_key
+from casparian_core.jobs.status import JobStatus
+from casparian_core.registry.facade import Registry
+from casparian_core.registry.materialize import RunnableParser
+from casparian_core.scout import queries
+from casparian_core.sinks import open_sink
+
+MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
+
+
+@dataclass
+class _InFlight:
+    job: ClaimedJob
+    worker: str
+    cancel: threading.Event
+    log: JobLog
+
+
+@dataclass
+class _Warm:
+    session: ParserSession
+    jobs: int = 0
+    held: list[str] = field(default_factory=list)  # job ids submitted, results not yet read
+
+
+class LocalPool:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Gateway,
+        jobs: JobQueue,
+        registry: Registry,
+        clock: Callable[[], datetime],
+        *,
+        workers: int,
+        sink_uri: str,
+        offline: bool = False,
+        on_report: ReportCallback | None = None,
+        name: str = "pool",
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._queue = jobs
+        self._registry = registry
+        self._clock = clock
+        self._workers = workers
+        self._sink_uri = sink_uri
+        self._offline = offline
+        self._on_report = on_report
+        self._name = name
+        self._stopping = asyncio.Event()
+        self._abandon = threading.Event()
+        self._inflight: dict[str, _InFlight] = {}
+        self._runnables: dict[tuple[str, str], asyncio.Future[RunnableParser]] = {}
+        self._sources: dict[int, str] = {}
+
+    async def run(self) -> None:
+        heartbeats = asyncio.create_task(self._heartbeat())
+        try:
+            await asyncio.gather(
+                *(self._work(f"{self._name}-{n}") for n in range(1, self._workers + 1))
+            )
+        finally:
+            heartbeats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeats
+
+    def stop(self, *, abandon: bool = False) -> None:
+        self._stopping.set()
+        if abandon:
+            self._abandon.set()
+            for flight in list(self._inflight.values()):
+                flight.cancel.set()
+
+    # A worker.
+
+    async def _work(self, worker: str) -> None:
+        sessions: dict[tuple[str, str], _Warm] = {}
+        try:
+            while not self._stopping.is_set():
+                job = await self._queue.claim(worker)
+                if job is not None:
+                    await self._start(worker, sessions, job)
+                    continue
+                for key in list(sessions):
+                    await self._collect(sessions, key, wait=True)
+                due = await self._db.read(queue.next_due)
+                if due is None:
+                    break
+                await self._wait_until(datetime.fromisoformat(due))
+            for key in list(sessions):
+                await self._collect(sessions, key, wait=True)
+        finally:
+            for warm in sessions.values():
+                await asyncio.to_thread(warm.session.close)
+            await self._release_held(worker)
+
+    async def _start(
+        self, worker: str, sessions: dict[tuple[str, str], _Warm], job: ClaimedJob
+    ) -> None:
+        key = (job.parser_name, job.parser_version)
+        flight = _InFlight(
+            job,
+            worker,
+            threading.Event(),
+            JobLog(
+                job_log_path(self._settings.logs_dir, job.job_id, self._clock()),
+                self._settings.log_cap_bytes,
+            ),
+        )
+        if self._abandon.is_set():
+            flight.cancel.set()
+        try:
+            warm = sessions.get(key) or await self._open(key)
+            item = InputItem(
+                Path(job.input_path),
+                await self._input_key(job),
+                job.job_id,
+                on_log=flight.log.write,
+                cancel=flight.cancel,
+            )
+        except CasparianError as exc:
+            await self._fail_unstarted(flight, exc)
+            return
+        sessions[key] = warm
+        self._inflight[job.job_id] = flight
+        warm.held.append(job.job_id)
+        warm.jobs += 1
+        await asyncio.to_thread(warm.session.submit, item)
+        await self._collect(sessions, key, wait=False)
+
+    async def _open(self, key: tuple[str, str]) -> _Warm:
+        runnable = await self._runnable(key)
+        session = await asyncio.to_thread(
+            ParserSession,
+            runnable.parser_path,
+            self._settings,
+            open_sink(self._sink_uri),
+            venv=runnable.venv,
+        )
+        return _Warm(session)
+
+    async def _runnable(self, key: tuple[str, str]) -> RunnableParser:
+        """One materialization per parser version for the whole pool (the workers would
+        otherwise build the same venv at once)."""
+        if key not in self._runnables:
+            self._runnables[key] = asyncio.ensure_future(
+                self._registry.runnable(key[0], key[1], offline=self._offline)
+            )
+        return await asyncio.shield(self._runnables[key])
+
+    async def _input_key(self, job: ClaimedJob) -> str:
+        found = (
+            None if job.file_id is None else await self._db.read(queries.file_by_id, job.file_id)
+        )
+        if found is None:
+            return job.input_path  # no longer catalogued: its path is all that names it
+        row = found[0]
+        if row.source_id not in self._sources:
+            from casparian_core.scout import sources
+
+            self._sources = {s.id: s.name for s in await self._db.read(sources.list_sources)}
+        return input_key(self._sources[row.source_id], row.rel_path)
+
+    async def _collect(
+        self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str], *, wait: bool
+    ) -> None:
+        warm = sessions[key]
+        results = await asyncio.to_thread(lambda: list(warm.session.results(wait)))
+        for result in results:
+            job_id = warm.held.pop(0)
+            await self._finish(self._inflight.pop(job_id), result)
+        if self._worn_out(warm):
+            await self._collect_all_and_close(sessions, key)
+
+    def _worn_out(self, warm: _Warm) -> bool:
+        if warm.jobs >= self._settings.worker_recycle_jobs:
+            return True
+        pid = warm.session.guest_pid
+        if pid is None:
+            return False
+        try:
+            rss = psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            return False
+        return rss > self._settings.worker_max_guest_rss_mb * 1024 * 1024
+
+    async def _collect_all_and_close(
+        self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str]
+    ) -> None:
+        warm = sessions.pop(key)
+        results = await asyncio.to_thread(lambda: list(warm.session.results(True)))
+        for result in results:
+            await self._finish(self._inflight.pop(warm.held.pop(0)), result)
+        await asyncio.to_thread(warm.session.close)
+
+    # Reporting to the queue.
+
+    async def _finish(self, flight: _InFlight, result: RunResult) -> None:
+        job, worker = flight.job, flight.worker
+        log = str(flight.log.path) if flight.log.path.exists() else None
+        if result.status == RunStatus.CANCELLED:
+            if self._abandon.is_set() and await self._queue.release(job.job_id, worker):
+                self._report(JobReport(job, result, JobStatus.QUEUED, log_path=log))
+            return  # otherwise the queue took it back (cancelled, or requeued as stale)
+        if result.ok:
+            done = await self._queue.complete(job.job_id, worker, _success(result))
+            if done:
+                status = (
+                    JobStatus.COMPLETED_WITH_WARNINGS if result.quarantined else JobStatus.COMPLETED
+                )
+                self._report(JobReport(job, result, status, log_path=log))
+            return
+        outcome = await self._queue.fail(job.job_id, worker, _failure(result))
+        if outcome is not None:
+            report = JobReport(
+                job,
+                result,
+                outcome.status,
+                outcome.next_attempt_at,
+                outcome.paused_parser,
+                log,
+            )
+            self._report(report)
+
+    async def _fail_unstarted(self, flight: _InFlight, exc: CasparianError) -> None:
+        """The parser version could not be made ready (a corrupt artifact, a venv that does
+        not build offline): a permanent failure of the job, never run."""
+        job = flight.job
+        result = RunResult(
+            parser_name=job.parser_name,
+            parser_version=job.parser_version,
+            input_path=Path(job.input_path),
+            status=RunStatus.FAILED,
+            job_id=job.job_id,
+            error_code=exc.error_code,
+            error_message=str(exc),
+        )
+        await self._finish(flight, result)
+
+    async def _release_held(self, worker: str) -> None:
+        """Jobs still held when a worker ends abnormally (Ctrl+C twice, a bug) go back to the
+        queue, nothing of them committed."""
+        for job_id, flight in list(self._inflight.items()):
+            if flight.worker == worker:
+                del self._inflight[job_id]
+                await self._queue.release(job_id, worker)
+
+    def _report(self, report: JobReport) -> None:
+        if self._on_report is not None:
+            self._on_report(report)
+
+    # Waiting.
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_secs)
+            for job_id, flight in list(self._inflight.items()):
+                if not await self._queue.heartbeat(job_id, flight.worker):
+                    flight.cancel.set()
+
+    async def _wait_until(self, due: datetime) -> None:
+        delay = (due - self._clock()).total_seconds()
+        if delay <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), min(delay, MAX_IDLE_WAIT_SECS))
+
+
+def _success(result: RunResult) -> JobSuccess:
+    outputs = {
+        output.name: {
+            "location": output.location,
+            "rows": output.rows,
+            "quarantined": output.quarantined,
+        }
+        for output in result.outputs
+    }
+    return JobSuccess(result.rows, result.quarantined, outputs)
+
+
+def _failure(result: RunResult) -> JobFailure:
+    return JobFailure(
+        error_code=result.error_code or ErrorCode.UNKNOWN_ERROR,
+        message=result.error_message or result.status,
+        transient=result.transient,
+        traceback=result.traceback,
+        context={"parser": result.parser_name, "suggestion": result.suggestion},
+    )

@@ -1,0 +1,150 @@
+"""`casparian process` in the core: rotate the job logs, plan, enqueue, run the queue dry with an
+executor (the local pool), and sum up what happened.
+
+Reached as `CoreService.process`. The summary counts each job's last report: a job retried and
+then completed counts once, as completed; failed inputs list their error code and message.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from casparian_core.engine.results import RunStatus
+from casparian_core.jobs import logs
+from casparian_core.jobs.executor import Executor, JobReport
+from casparian_core.jobs.plan import Plan, ProcessRequest, plan
+from casparian_core.jobs.pool import LocalPool
+from casparian_core.jobs.status import JobStatus
+
+if TYPE_CHECKING:
+    from casparian_core.service import CoreService
+
+FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER})
+
+
+@dataclass
+class ProcessSummary:
+    batch_id: str
+    planned: int  # jobs this run enqueued (or found queued already)
+    already_done: int  # pairs left out: the sink holds them from this version and content
+    reports: dict[str, JobReport] = field(default_factory=dict)  # job id -> its last report
+    paused_parsers: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> Counter[str]:
+        """Jobs per outcome: the queue's status, SKIPPED for inputs the sink already held."""
+        return Counter(_outcome(report) for report in self.reports.values())
+
+    @property
+    def rows(self) -> int:
+        return sum(r.result.rows for r in self.reports.values() if r.result.ok)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.result.quarantined for r in self.reports.values() if r.result.ok)
+
+    @property
+    def failures(self) -> list[JobReport]:
+        return [r for r in self.reports.values() if r.status in FAILED_STATUSES]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures) or self.interrupted
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "batch_id": self.batch_id,
+            "planned": self.planned,
+            "already_done": self.already_done,
+            "counts": dict(sorted(self.counts.items())),
+            "rows": self.rows,
+            "quarantined": self.quarantined,
+            "failed": [_failure_json(r) for r in self.failures],
+            # A job failed for good (permanent) or out of retries has a dead letter.
+            "dead_letters": [r.job.job_id for r in self.failures],
+            "paused_parsers": self.paused_parsers,
+            "interrupted": self.interrupted,
+        }
+
+
+def _outcome(report: JobReport) -> str:
+    if report.result.status == RunStatus.SKIPPED:
+        return str(RunStatus.SKIPPED)
+    return str(report.status)
+
+
+def _failure_json(report: JobReport) -> dict[str, object]:
+    return {
+        "job_id": report.job.job_id,
+        "parser": report.job.parser_name,
+        "version": report.job.parser_version,
+        "input": report.job.input_path,
+        "status": str(report.status),
+        "attempts": report.job.attempt,
+        "error_code": None if report.result.error_code is None else str(report.result.error_code),
+        "message": report.result.error_message,
+        "log": report.log_path,
+    }
+
+
+class Processing:
+    """One `process` run: `prepare` (rotate logs, plan, enqueue), then `run` the executor."""
+
+    def __init__(self, service: CoreService, request: ProcessRequest) -> None:
+        self._service = service
+        self._request = request
+        self.sink_uri = request.sink_uri or f"parquet://{service.settings.output_dir}"
+        self.executor: Executor | None = None
+        self.summary: ProcessSummary | None = None
+
+    async def prepare(self) -> Plan:
+        service = self._service
+        settings = service.settings
+        logs.rotate(
+            settings.logs_dir,
+            service.clock().date(),
+            settings.log_retention_days,
+            settings.log_retention_bytes,
+        )
+        planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
+        await service.queue.enqueue(planned.requests)
+        self.summary = ProcessSummary(planned.batch_id, len(planned.requests), planned.already_done)
+        return planned
+
+    async def run(self, on_report: Callable[[JobReport], object] | None = None) -> ProcessSummary:
+        assert self.summary is not None, "prepare() first"
+        service, summary = self._service, self.summary
+
+        def record(report: JobReport) -> None:
+            summary.reports[report.job.job_id] = report
+            if report.paused_parser:
+                summary.paused_parsers.append(report.job.parser_name)
+            if on_report is not None:
+                on_report(report)
+
+        self.executor = LocalPool(
+            service.settings,
+            service.db,
+            service.queue,
+            service.registry,
+            service.clock,
+            workers=self._request.workers or service.settings.max_workers,
+            sink_uri=self.sink_uri,
+            offline=self._request.offline,
+            on_report=record,
+        )
+        await self.executor.run()
+        for health in await service.queue.health():
+            if health.paused and health.parser_name not in summary.paused_parsers:
+                summary.paused_parsers.append(health.parser_name)
+        return summary
+
+    def stop(self, *, abandon: bool = False) -> None:
+        if self.summary is not None:
+            self.summary.interrupted = True
+        if self.executor is not None:
+            self.executor.stop(abandon=abandon)

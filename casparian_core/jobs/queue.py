@@ -1,0 +1,525 @@
+"""The durable job queue (`cf_processing_queue`, `cf_dead_letter`, `cf_processing_history`,
+owned here): DESIGN §9, with procrastinate as the model: the SQL is short and all here.
+
+Every function takes a connection (the gateway's writer, or a worker process's own) and `now`
+(the caller's clock, so tests need no sleeps) and runs in one write transaction of its own,
+which locks the control database only (db.connection.write_transaction).
+- enqueue: one job per (input, parser, version) while it is queued or running (a partial
+  unique index); asking again returns that job.
+- claim: one UPDATE ... RETURNING picks the due job of highest priority, then oldest, of a
+  parser that is not paused; two workers never get the same job.
+- heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
+  claimed by it): a job requeued as stale and claimed by another worker is not theirs any more.
+- fail: a transient failure (the run's own verdict, RunResult.transient) is retried after 1 s,
+  4 s, 16 s; a permanent one fails at once; either, when final, goes to `cf_dead_letter`
+  (never deleted; `replay` queues it again). Every failure counts against the parser's circuit
+  breaker (health.py) and is fingerprinted (fingerprint.py).
+- requeue_stale (the zombie sweep) and reset_orphans (on a daemon's start) return abandoned
+  jobs to the queue, or to the dead letters once out of retries.
+History is the audit trail of what version processed which input (backfill reads it); whether
+an input was already processed is answered by the sink (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from casparian_core.db.connection import format_timestamp, write_transaction
+from casparian_core.errors import ErrorCode
+from casparian_core.jobs import fingerprint, health
+from casparian_core.jobs.errors import JobAlreadyQueuedError, JobNotFoundError, JobStateError
+from casparian_core.jobs.model import (
+    BACKOFF_SECS,
+    MAX_RETRIES,
+    ClaimedJob,
+    DeadLetter,
+    Enqueued,
+    FailOutcome,
+    JobDetail,
+    JobFailure,
+    JobQuery,
+    JobRecord,
+    JobRequest,
+    JobSuccess,
+)
+from casparian_core.jobs.status import JobStatus
+from casparian_core.processes import left_by_dead_process
+
+# Statuses written into SQL as literals: a partial index is used only for a literal its WHERE
+# clause names, never for a bound parameter. The claim names its index: without statistics
+# (no ANALYZE) SQLite would pick the status index and sort every queued job for each claim.
+QUEUED, RUNNING = f"'{JobStatus.QUEUED}'", f"'{JobStatus.RUNNING}'"
+
+_CLAIMED = "id, parser_name, parser_version, input_path, file_id, input_hash, attempts, batch_id"
+_RECORD = (
+    "id, parser_name, parser_version, input_path, status, priority, attempts, enqueued_at,"
+    " next_attempt_at, claimed_by, heartbeat_at, started_at, finished_at, error_code,"
+    " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint"
+)
+_DEAD_LETTER = (
+    "id, original_job_id, parser_name, parser_version, input_path, error_code, error_message,"
+    " retry_count, reason, moved_at, replayed_at"
+)
+
+ENQUEUE = f"""
+INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, file_id,
+    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id)
+VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
+"""
+
+CLAIM = f"""
+UPDATE cf_processing_queue
+SET status = {RUNNING}, claimed_by = :worker, attempts = attempts + 1,
+    started_at = :now, heartbeat_at = :now
+WHERE id = (
+    SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
+    WHERE status = {QUEUED} AND next_attempt_at <= :now
+      AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
+    ORDER BY priority DESC, enqueued_at
+    LIMIT 1
+)
+RETURNING {_CLAIMED}
+"""
+
+HELD = f"id = :job AND status = {RUNNING} AND claimed_by = :worker"
+
+HEARTBEAT = f"UPDATE cf_processing_queue SET heartbeat_at = :now WHERE {HELD}"
+
+COMPLETE = f"""
+UPDATE cf_processing_queue
+SET status = :status, finished_at = :now, rows_out = :rows, rows_quarantined = :quarantined,
+    outputs = :outputs, input_hash = coalesce(:hash, input_hash),
+    error_code = NULL, error_message = NULL, traceback = NULL, fingerprint = NULL
+WHERE {HELD}
+RETURNING input_path, input_hash, parser_name, parser_version
+"""
+
+RETRY_LATER = f"""
+UPDATE cf_processing_queue
+SET status = {QUEUED}, next_attempt_at = :next, claimed_by = NULL, heartbeat_at = NULL,
+    error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
+WHERE {HELD}
+"""
+
+FAIL_FOR_GOOD = f"""
+UPDATE cf_processing_queue
+SET status = :status, finished_at = :now,
+    error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
+WHERE {HELD}
+"""
+
+RELEASE = f"""
+UPDATE cf_processing_queue
+SET status = {QUEUED}, attempts = attempts - 1, claimed_by = NULL, heartbeat_at = NULL,
+    started_at = NULL
+WHERE {HELD}
+"""
+
+DEAD_LETTER = """
+INSERT INTO cf_dead_letter (original_job_id, parser_name, parser_version, input_path,
+    error_code, error_message, retry_count, reason, moved_at)
+SELECT id, parser_name, parser_version, input_path, error_code, error_message,
+    max(attempts - 1, 0), :reason, :now
+FROM cf_processing_queue WHERE id = :job
+"""
+
+HISTORY = """
+INSERT INTO cf_processing_history (job_id, input_path, input_hash, parser_name, parser_version,
+    status, rows_out, rows_quarantined, processed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# Jobs whose worker is gone: back to the queue while retries are left, to the dead letters
+# after. `{whose}` selects them among the running jobs.
+ABANDON_RETRY = f"""
+UPDATE cf_processing_queue
+SET status = {QUEUED}, next_attempt_at = :now, claimed_by = NULL, heartbeat_at = NULL,
+    error_code = '{ErrorCode.WORKER_LOST}', error_message = :message
+WHERE status = {RUNNING} AND {{whose}} AND attempts <= {MAX_RETRIES}
+RETURNING id
+"""
+ABANDON_FOR_GOOD = f"""
+UPDATE cf_processing_queue
+SET status = '{JobStatus.DEAD_LETTER}', finished_at = :now,
+    error_code = '{ErrorCode.WORKER_LOST}', error_message = :message
+WHERE status = {RUNNING} AND {{whose}} AND attempts > {MAX_RETRIES}
+RETURNING id
+"""
+
+CANCEL = f"""
+UPDATE cf_processing_queue SET status = '{JobStatus.CANCELLED}', finished_at = :now
+WHERE id = :job AND status IN ({QUEUED}, {RUNNING})
+"""
+
+REQUEUE = f"""
+UPDATE cf_processing_queue
+SET status = {QUEUED}, attempts = 0, next_attempt_at = :now, claimed_by = NULL,
+    heartbeat_at = NULL, started_at = NULL, finished_at = NULL
+WHERE id = :job
+"""
+
+# Retried or replayed by hand: only a job that is done with.
+REQUEUEABLE = (JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def worker_id(slot: int = 0) -> str:
+    """The id a worker claims under: `{pid}-{slot}`, so that a job held by a worker whose
+    process ended is recognised as orphaned (processes.left_by_dead_process)."""
+    return f"{os.getpid()}-{slot}"
+
+
+def enqueue(
+    conn: sqlite3.Connection, requests: Sequence[JobRequest], now: datetime
+) -> list[Enqueued]:
+    """A job per request, due now; a request whose input already has a queued or running job
+    of that parser version gets that job (created False)."""
+    at = format_timestamp(now)
+    made: list[Enqueued] = []
+    with write_transaction(conn):
+        for request in requests:
+            job_id = new_job_id()
+            inserted = conn.execute(
+                ENQUEUE,
+                (
+                    job_id,
+                    request.parser_name,
+                    request.parser_version,
+                    request.input_path,
+                    request.file_id,
+                    request.input_hash,
+                    request.priority,
+                    at,
+                    at,
+                    request.batch_id,
+                ),
+            ).rowcount
+            made.append(
+                Enqueued(job_id, True) if inserted else Enqueued(_active(conn, request), False)
+            )
+    return made
+
+
+def _active(conn: sqlite3.Connection, request: JobRequest) -> str:
+    job_id: str = conn.execute(
+        "SELECT id FROM cf_processing_queue WHERE input_path = ? AND parser_name = ?"
+        f" AND parser_version = ? AND status IN ({QUEUED}, {RUNNING})",
+        (request.input_path, request.parser_name, request.parser_version),
+    ).fetchone()[0]
+    return job_id
+
+
+def claim(conn: sqlite3.Connection, worker: str, now: datetime) -> ClaimedJob | None:
+    """The next job for `worker`, now RUNNING; None when no job is due."""
+    with write_transaction(conn):
+        row = conn.execute(CLAIM, {"worker": worker, "now": format_timestamp(now)}).fetchone()
+    return None if row is None else ClaimedJob(*row)
+
+
+def heartbeat(conn: sqlite3.Connection, job_id: str, worker: str, now: datetime) -> bool:
+    """Note that `worker` still runs the job. False: the job is no longer its (cancelled, or
+    requeued as stale): the worker should stop it."""
+    with write_transaction(conn):
+        return _held(conn, HEARTBEAT, job_id, worker, now=format_timestamp(now))
+
+
+def complete(
+    conn: sqlite3.Connection, job_id: str, worker: str, success: JobSuccess, now: datetime
+) -> bool:
+    """The job succeeded: recorded in its row and in the history, its parser's failure count
+    reset. False if the job is no longer the worker's."""
+    at = format_timestamp(now)
+    status = JobStatus.COMPLETED_WITH_WARNINGS if success.rows_quarantined else JobStatus.COMPLETED
+    params = {
+        "job": job_id,
+        "worker": worker,
+        "now": at,
+        "status": status,
+        "rows": success.rows_out,
+        "quarantined": success.rows_quarantined,
+        "outputs": json.dumps(success.outputs),
+        "hash": success.input_hash,
+    }
+    with write_transaction(conn):
+        row = conn.execute(COMPLETE, params).fetchone()
+        if row is None:
+            return False
+        input_path, input_hash, parser_name, parser_version = row
+        conn.execute(
+            HISTORY,
+            (
+                job_id,
+                input_path,
+                input_hash,
+                parser_name,
+                parser_version,
+                status,
+                success.rows_out,
+                success.rows_quarantined,
+                at,
+            ),
+        )
+        health.record_success(conn, parser_name)
+    return True
+
+
+def fail(
+    conn: sqlite3.Connection, job_id: str, worker: str, failure: JobFailure, now: datetime
+) -> FailOutcome | None:
+    """The job failed. Transient with retries left: queued again, due after its backoff.
+    Otherwise FAILED (permanent) or DEAD_LETTER (out of retries), with a dead letter saying
+    why. None if the job is no longer the worker's."""
+    at = format_timestamp(now)
+    with write_transaction(conn):
+        row = conn.execute(
+            f"SELECT attempts, parser_name, parser_version, input_path FROM cf_processing_queue"
+            f" WHERE {HELD}",
+            {"job": job_id, "worker": worker},
+        ).fetchone()
+        if row is None:
+            return None
+        attempts, parser_name, parser_version, input_path = row
+        where = fingerprint.Occurrence(
+            job_id, parser_name, parser_version, input_path, failure.message
+        )
+        found = fingerprint.signature(failure.error_code, failure.traceback, failure.context)
+        fp = fingerprint.record(conn, found, where, at)
+        paused = health.record_failure(
+            conn, parser_name, f"{failure.error_code}: {failure.message}", at
+        )
+        params = {
+            "job": job_id,
+            "worker": worker,
+            "now": at,
+            "code": failure.error_code,
+            "message": failure.message,
+            "traceback": failure.traceback,
+            "fp": fp,
+        }
+        if failure.transient and attempts <= MAX_RETRIES:
+            due = format_timestamp(now + timedelta(seconds=BACKOFF_SECS[attempts - 1]))
+            conn.execute(RETRY_LATER, {**params, "next": due})
+            return FailOutcome(JobStatus.QUEUED, due, fp, paused)
+        if failure.transient:
+            status = JobStatus.DEAD_LETTER
+            reason = (
+                f"failed {attempts} times ({MAX_RETRIES} retries), last with {failure.error_code}"
+            )
+        else:
+            status = JobStatus.FAILED
+            reason = f"permanent failure ({failure.error_code}): not retried"
+        conn.execute(FAIL_FOR_GOOD, {**params, "status": status})
+        conn.execute(DEAD_LETTER, {"job": job_id, "reason": reason, "now": at})
+    return FailOutcome(status, None, fp, paused)
+
+
+def release(conn: sqlite3.Connection, job_id: str, worker: str) -> bool:
+    """Give a claimed job back unrun (a worker stopping before it ran it): queued again, the
+    attempt not counted. False if the job is no longer the worker's."""
+    with write_transaction(conn):
+        return _held(conn, RELEASE, job_id, worker)
+
+
+def _held(conn: sqlite3.Connection, sql: str, job_id: str, worker: str, **params: Any) -> bool:
+    return conn.execute(sql, {"job": job_id, "worker": worker, **params}).rowcount == 1
+
+
+def requeue_stale(
+    conn: sqlite3.Connection, stale_after: timedelta, now: datetime
+) -> dict[str, JobStatus]:
+    """The zombie sweep: running jobs with no heartbeat for `stale_after` go back to the queue
+    (or, out of retries, to the dead letters). Returns their ids and new statuses."""
+    cutoff = format_timestamp(now - stale_after)
+    message = f"its worker sent no heartbeat for {stale_after.total_seconds():g} s"
+    with write_transaction(conn):
+        return _abandon(conn, "heartbeat_at < :cutoff", {"cutoff": cutoff}, message, now)
+
+
+def reset_orphans(
+    conn: sqlite3.Connection,
+    now: datetime,
+    worker_gone: Callable[[str], bool] = left_by_dead_process,
+) -> dict[str, JobStatus]:
+    """On a daemon's start: running jobs whose worker's process has ended go back to the queue
+    (or, out of retries, to the dead letters). Returns their ids and new statuses."""
+    with write_transaction(conn):
+        running = conn.execute(
+            f"SELECT DISTINCT claimed_by FROM cf_processing_queue WHERE status = {RUNNING}"
+        )
+        gone = {
+            f"w{index}": worker for index, (worker,) in enumerate(running) if worker_gone(worker)
+        }
+        if not gone:
+            return {}
+        whose = f"claimed_by IN ({', '.join(f':{name}' for name in gone)})"
+        return _abandon(conn, whose, gone, "its worker's process ended while it ran", now)
+
+
+def _abandon(
+    conn: sqlite3.Connection, whose: str, params: dict[str, str], message: str, now: datetime
+) -> dict[str, JobStatus]:
+    """Inside the caller's transaction."""
+    at = format_timestamp(now)
+    params = {**params, "now": at, "message": message}
+    again = [job for (job,) in conn.execute(ABANDON_RETRY.format(whose=whose), params)]
+    lost = [job for (job,) in conn.execute(ABANDON_FOR_GOOD.format(whose=whose), params)]
+    reason = f"{message}, after {MAX_RETRIES} retries"
+    for job_id in lost:
+        conn.execute(DEAD_LETTER, {"job": job_id, "reason": reason, "now": at})
+    return {job_id: JobStatus.QUEUED for job_id in again} | {
+        job_id: JobStatus.DEAD_LETTER for job_id in lost
+    }
+
+
+def cancel(conn: sqlite3.Connection, job_id: str, now: datetime) -> None:
+    """Cancel a queued or running job (a running job's worker learns it at its next
+    heartbeat, and stops it)."""
+    with write_transaction(conn):
+        if conn.execute(CANCEL, {"job": job_id, "now": format_timestamp(now)}).rowcount == 0:
+            status = _status(conn, job_id)
+            raise JobStateError(job_id, status, "only a queued or running job can be cancelled")
+
+
+def requeue(
+    conn: sqlite3.Connection, job_id: str, now: datetime, *, dead_letter_only: bool = False
+) -> None:
+    """Queue a finished job again by hand, as new (no attempts counted): `jobs retry` (a
+    failed, dead-lettered or cancelled job), or with `dead_letter_only` `jobs replay` (a job
+    with a dead letter not yet replayed). Its dead letters are marked replayed, never
+    deleted."""
+    at = format_timestamp(now)
+    with write_transaction(conn):
+        status = _status(conn, job_id)
+        open_letters = conn.execute(
+            "SELECT count(*) FROM cf_dead_letter WHERE original_job_id = ? AND replayed_at IS NULL",
+            (job_id,),
+        ).fetchone()[0]
+        if dead_letter_only and not open_letters:
+            raise JobStateError(
+                job_id, status, "it has no dead letter to replay (`casparian jobs --dead-letter`)"
+            )
+        if status not in REQUEUEABLE:
+            raise JobStateError(
+                job_id, status, "only a failed, dead-lettered or cancelled job can be retried"
+            )
+        try:
+            conn.execute(REQUEUE, {"job": job_id, "now": at})
+        except sqlite3.IntegrityError:  # the partial unique index: another job is active
+            row = _record(conn, job_id)
+            assert row is not None
+            other = _active(conn, JobRequest(row.parser_name, row.parser_version, row.input_path))
+            raise JobAlreadyQueuedError(job_id, other) from None
+        conn.execute(
+            "UPDATE cf_dead_letter SET replayed_at = ? WHERE original_job_id = ?"
+            " AND replayed_at IS NULL",
+            (at, job_id),
+        )
+
+
+def _status(conn: sqlite3.Connection, job_id: str) -> JobStatus:
+    row = conn.execute("SELECT status FROM cf_processing_queue WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise JobNotFoundError(job_id)
+    return JobStatus(row[0])
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def counts(conn: sqlite3.Connection) -> dict[JobStatus, int]:
+    """How many jobs are in each status (statuses with none are left out)."""
+    rows = conn.execute("SELECT status, count(*) FROM cf_processing_queue GROUP BY status")
+    return {JobStatus(status): count for status, count in rows}
+
+
+def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
+    """The jobs `query` selects, newest first."""
+    filters = {"status": query.status, "parser_name": query.parser_name, "batch_id": query.batch_id}
+    chosen = {name: value for name, value in filters.items() if value is not None}
+    where = " AND ".join(f"{name} = :{name}" for name in chosen) or "1"
+    rows = conn.execute(
+        f"SELECT {_RECORD} FROM cf_processing_queue WHERE {where}"
+        " ORDER BY enqueued_at DESC, rowid DESC LIMIT :limit OFFSET :offset",
+        {**chosen, "limit": query.limit, "offset": query.offset},
+    )
+    return [_to_record(row) for row in rows]
+
+
+def job(conn: sqlite3.Connection, job_id: str) -> JobDetail:
+    """One job in full; raises JobNotFoundError."""
+    record = _record(conn, job_id)
+    if record is None:
+        raise JobNotFoundError(job_id)
+    traceback, outputs = conn.execute(
+        "SELECT traceback, outputs FROM cf_processing_queue WHERE id = ?", (job_id,)
+    ).fetchone()
+    return JobDetail(
+        record,
+        traceback,
+        json.loads(outputs) if outputs else {},
+        dead_letters(conn, job_id=job_id, include_replayed=True),
+    )
+
+
+def _record(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
+    row = conn.execute(f"SELECT {_RECORD} FROM cf_processing_queue WHERE id = ?", (job_id,))
+    found = row.fetchone()
+    return None if found is None else _to_record(found)
+
+
+def _to_record(row: Any) -> JobRecord:
+    values = list(row)
+    values[4] = JobStatus(values[4])
+    values[13] = None if values[13] is None else ErrorCode(values[13])
+    return JobRecord(*values)
+
+
+def dead_letters(
+    conn: sqlite3.Connection,
+    *,
+    parser_name: str | None = None,
+    job_id: str | None = None,
+    include_replayed: bool = False,
+    limit: int = 100,
+) -> list[DeadLetter]:
+    """Dead letters, newest first: those not replayed yet, unless `include_replayed`."""
+    clauses = ["1"]
+    if parser_name is not None:
+        clauses.append("parser_name = :parser")
+    if job_id is not None:
+        clauses.append("original_job_id = :job")
+    if not include_replayed:
+        clauses.append("replayed_at IS NULL")
+    rows = conn.execute(
+        f"SELECT {_DEAD_LETTER} FROM cf_dead_letter WHERE {' AND '.join(clauses)}"
+        " ORDER BY moved_at DESC, id DESC LIMIT :limit",
+        {"parser": parser_name, "job": job_id, "limit": limit},
+    )
+    return [_to_dead_letter(row) for row in rows]
+
+
+def _to_dead_letter(row: Any) -> DeadLetter:
+    values = list(row)
+    values[5] = None if values[5] is None else ErrorCode(values[5])
+    return DeadLetter(*values)
+
+
+def next_due(conn: sqlite3.Connection) -> str | None:
+    """When the earliest queued job of a parser that is not paused becomes claimable (a retry
+    waiting out its backoff); None when no such job is queued."""
+    row = conn.execute(
+        f"SELECT min(next_attempt_at) FROM cf_processing_queue WHERE status = {QUEUED}"
+        " AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health"
+        " WHERE paused_at IS NOT NULL)"
+    ).fetchone()
+    return None if row is None else row[0]

@@ -1,0 +1,312 @@
+"""The queue's semantics on a real database file: enqueue, claim order, completion, the retry
+schedule (an injected clock: no sleeps), dead letters and replay, cancel, stale and orphaned
+jobs."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from casparian_core.errors import ErrorCode
+from casparian_core.jobs import queue
+from casparian_core.jobs.errors import JobAlreadyQueuedError, JobNotFoundError, JobStateError
+from casparian_core.jobs.model import JobQuery, JobSuccess
+from casparian_core.jobs.status import JobStatus
+
+from .conftest import PERMANENT, TRANSIENT, Clock, claim_one, enqueue_one, request
+
+
+def status_of(conn: sqlite3.Connection, job_id: str) -> JobStatus:
+    return queue.job(conn, job_id).job.status
+
+
+def test_a_job_is_queued_once_per_input_and_parser_version_while_it_is_active(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    first, same, other_version = queue.enqueue(
+        conn, [request("a.csv"), request("a.csv"), request("a.csv", version="2.0.0")], clock()
+    )
+    assert first.created and not same.created and other_version.created
+    assert same.job_id == first.job_id
+    assert len(first.job_id) == 32 and int(first.job_id, 16) >= 0  # uuid4 hex
+
+    claim_one(conn, clock)  # running: still active
+    [again] = queue.enqueue(conn, [request("a.csv")], clock())
+    assert again.job_id == first.job_id and not again.created
+
+    assert queue.complete(conn, first.job_id, "w", JobSuccess(rows_out=3), clock())
+    [later] = queue.enqueue(conn, [request("a.csv")], clock())
+    assert later.created and later.job_id != first.job_id
+
+
+def test_jobs_are_claimed_by_priority_then_age(conn: sqlite3.Connection, clock: Clock) -> None:
+    old = enqueue_one(conn, clock, "old.csv")
+    clock.advance(1)
+    new = enqueue_one(conn, clock, "new.csv")
+    urgent = enqueue_one(conn, clock, "urgent.csv", priority=5)
+
+    claimed = [claim_one(conn, clock).job_id for _ in range(3)]
+
+    assert claimed == [urgent, old, new]
+    assert queue.claim(conn, "w", clock()) is None
+
+
+def test_a_claimed_job_is_running_for_its_worker(conn: sqlite3.Connection, clock: Clock) -> None:
+    job_id = enqueue_one(conn, clock)
+
+    claimed = claim_one(conn, clock, "worker-7")
+
+    assert (claimed.job_id, claimed.attempt, claimed.input_path) == (job_id, 1, "/data/a.csv")
+    record = queue.job(conn, job_id).job
+    assert (record.status, record.claimed_by, record.started_at) == (
+        JobStatus.RUNNING,
+        "worker-7",
+        record.heartbeat_at,
+    )
+
+
+def test_completion_records_the_outputs_and_the_history(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    clean, warned = enqueue_one(conn, clock, "a.csv"), enqueue_one(conn, clock, "b.csv")
+    for job_id, quarantined in ((clean, 0), (warned, 2)):
+        claim_one(conn, clock)
+        outputs = {"sales": {"rows": 10, "location": "/out/sales"}}
+        success = JobSuccess(10, quarantined, outputs, input_hash="h-" + job_id)
+        assert queue.complete(conn, job_id, "w", success, clock())
+
+    detail = queue.job(conn, warned)
+    assert detail.job.status == JobStatus.COMPLETED_WITH_WARNINGS
+    assert detail.outputs == {"sales": {"rows": 10, "location": "/out/sales"}}
+    assert status_of(conn, clean) == JobStatus.COMPLETED
+    history = conn.execute(
+        "SELECT job_id, input_path, input_hash, parser_name, parser_version, status, rows_out"
+        " FROM cf_processing_history ORDER BY id"
+    ).fetchall()
+    assert history == [
+        (clean, "/data/a.csv", f"h-{clean}", "sales", "1.0.0", "COMPLETED", 10),
+        (warned, "/data/b.csv", f"h-{warned}", "sales", "1.0.0", "COMPLETED_WITH_WARNINGS", 10),
+    ]
+
+
+def test_only_the_worker_holding_a_job_can_finish_it(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    claim_one(conn, clock, "mine")
+
+    assert not queue.complete(conn, job_id, "another", JobSuccess(1), clock())
+    assert queue.fail(conn, job_id, "another", PERMANENT, clock()) is None
+    assert not queue.heartbeat(conn, job_id, "another", clock())
+    assert queue.heartbeat(conn, job_id, "mine", clock())
+    assert status_of(conn, job_id) == JobStatus.RUNNING
+
+
+def test_a_transient_failure_is_retried_after_1_4_and_16_seconds_then_dead_lettered(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    for attempt, backoff in enumerate((1, 4, 16), start=1):
+        claimed = claim_one(conn, clock)
+        assert (claimed.job_id, claimed.attempt) == (job_id, attempt)
+        failed_at = clock()
+        outcome = queue.fail(conn, job_id, "w", TRANSIENT, failed_at)
+        assert outcome is not None and outcome.status == JobStatus.QUEUED
+        record = queue.job(conn, job_id).job
+        assert record.error_code is ErrorCode.CRASHED  # the last error stays visible
+        # Not due a moment before its backoff is over; due when it is.
+        clock.advance(backoff - 0.001)
+        assert queue.claim(conn, "w", clock()) is None
+        clock.advance(0.001)
+        assert clock() - failed_at == timedelta(seconds=backoff)
+
+    claim_one(conn, clock)
+    outcome = queue.fail(conn, job_id, "w", TRANSIENT, clock())
+
+    assert outcome is not None and outcome.status == JobStatus.DEAD_LETTER
+    [letter] = queue.dead_letters(conn)
+    assert (letter.job_id, letter.retry_count, letter.error_code) == (job_id, 3, ErrorCode.CRASHED)
+    assert letter.reason == "failed 4 times (3 retries), last with CRASHED"
+    assert status_of(conn, job_id) == JobStatus.DEAD_LETTER
+    clock.advance(3600)
+    assert queue.claim(conn, "w", clock()) is None
+
+
+def test_a_permanent_failure_is_not_retried_and_goes_to_the_dead_letters_at_once(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    claim_one(conn, clock)
+
+    outcome = queue.fail(conn, job_id, "w", PERMANENT, clock())
+
+    assert outcome is not None and outcome.status == JobStatus.FAILED
+    detail = queue.job(conn, job_id)
+    assert detail.job.error_code is ErrorCode.SCHEMA_MISMATCH
+    assert detail.traceback == PERMANENT.traceback
+    assert detail.job.fingerprint == outcome.fingerprint
+    [letter] = detail.dead_letters
+    assert (letter.retry_count, letter.reason) == (
+        0,
+        "permanent failure (SCHEMA_MISMATCH): not retried",
+    )
+    clock.advance(3600)
+    assert queue.claim(conn, "w", clock()) is None
+
+
+def test_a_replayed_dead_letter_runs_again_and_its_letter_is_kept(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    claim_one(conn, clock)
+    queue.fail(conn, job_id, "w", PERMANENT, clock())
+
+    clock.advance(10)
+    queue.requeue(conn, job_id, clock(), dead_letter_only=True)
+
+    assert queue.dead_letters(conn) == []  # replayed: no longer waiting for someone
+    [kept] = queue.dead_letters(conn, include_replayed=True)
+    assert kept.replayed_at is not None
+    claimed = claim_one(conn, clock)
+    assert (claimed.job_id, claimed.attempt) == (job_id, 1)  # a fresh set of retries
+    with pytest.raises(JobStateError, match="no dead letter to replay"):
+        queue.requeue(conn, job_id, clock(), dead_letter_only=True)
+
+
+def test_retry_by_hand_takes_failed_and_cancelled_jobs_only(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    done, cancelled = enqueue_one(conn, clock, "a.csv"), enqueue_one(conn, clock, "b.csv")
+    claim_one(conn, clock)
+    queue.complete(conn, done, "w", JobSuccess(1), clock())
+    queue.cancel(conn, cancelled, clock())
+
+    with pytest.raises(JobStateError, match=f"The job {done} is COMPLETED: only a failed"):
+        queue.requeue(conn, done, clock())
+    queue.requeue(conn, cancelled, clock())
+    assert status_of(conn, cancelled) == JobStatus.QUEUED
+    with pytest.raises(JobNotFoundError, match="no job 'nope'"):
+        queue.requeue(conn, "nope", clock())
+
+
+def test_a_retry_is_refused_while_another_job_for_the_input_is_active(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    failed = enqueue_one(conn, clock)
+    claim_one(conn, clock)
+    queue.fail(conn, failed, "w", PERMANENT, clock())
+    active = enqueue_one(conn, clock)
+
+    with pytest.raises(JobAlreadyQueuedError, match=f"the job {active} for the same input"):
+        queue.requeue(conn, failed, clock())
+    assert status_of(conn, failed) == JobStatus.FAILED
+
+
+def test_cancel_stops_a_queued_or_running_job_and_its_worker_hears_it(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    queued, running = enqueue_one(conn, clock, "a.csv"), enqueue_one(conn, clock, "b.csv")
+    claimed = claim_one(conn, clock)
+    assert claimed.job_id == queued
+    queue.cancel(conn, running, clock())  # still queued: never claimed
+    queue.cancel(conn, queued, clock())  # running
+
+    assert not queue.heartbeat(conn, queued, "w", clock())  # the worker stops it
+    assert not queue.complete(conn, queued, "w", JobSuccess(1), clock())
+    assert {status_of(conn, queued), status_of(conn, running)} == {JobStatus.CANCELLED}
+    assert queue.claim(conn, "w", clock()) is None
+    with pytest.raises(JobStateError, match="only a queued or running job can be cancelled"):
+        queue.cancel(conn, queued, clock())
+
+
+def test_a_released_job_is_queued_again_without_counting_an_attempt(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    claim_one(conn, clock)
+
+    assert queue.release(conn, job_id, "w")
+
+    assert claim_one(conn, clock).attempt == 1
+
+
+def test_a_job_without_heartbeat_for_the_stale_time_is_requeued(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    quiet, beating = enqueue_one(conn, clock, "a.csv"), enqueue_one(conn, clock, "b.csv")
+    claim_one(conn, clock, "w1")
+    claim_one(conn, clock, "w2")
+    clock.advance(200)
+    assert queue.heartbeat(conn, beating, "w2", clock())
+    clock.advance(100)
+    assert queue.requeue_stale(conn, timedelta(seconds=300), clock()) == {}  # not yet
+    clock.advance(0.001)
+
+    moved = queue.requeue_stale(conn, timedelta(seconds=300), clock())
+
+    assert moved == {quiet: JobStatus.QUEUED}
+    record = queue.job(conn, quiet).job
+    assert (record.error_code, record.claimed_by) == (ErrorCode.WORKER_LOST, None)
+    assert not queue.complete(conn, quiet, "w1", JobSuccess(1), clock())  # not w1's any more
+    claimed = claim_one(conn, clock, "w3")
+    assert (claimed.job_id, claimed.attempt) == (quiet, 2)
+
+
+def test_a_job_that_keeps_losing_its_worker_ends_in_the_dead_letters(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    job_id = enqueue_one(conn, clock)
+    for _ in range(3):
+        claim_one(conn, clock)
+        clock.advance(301)
+        assert queue.requeue_stale(conn, timedelta(seconds=300), clock()) == {
+            job_id: JobStatus.QUEUED
+        }
+    claim_one(conn, clock)
+    clock.advance(301)
+
+    assert queue.requeue_stale(conn, timedelta(seconds=300), clock()) == {
+        job_id: JobStatus.DEAD_LETTER
+    }
+    [letter] = queue.dead_letters(conn)
+    assert letter.reason == "its worker sent no heartbeat for 300 s, after 3 retries"
+
+
+def test_jobs_orphaned_by_an_ended_process_are_reset_and_a_live_workers_are_left(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE, check=True
+    )
+    dead_pid = int(ended.stdout)
+    orphan, alive = enqueue_one(conn, clock, "a.csv"), enqueue_one(conn, clock, "b.csv")
+    claim_one(conn, clock, f"{dead_pid}-0")
+    claim_one(conn, clock, queue.worker_id(0))  # this process's: alive
+
+    moved = queue.reset_orphans(conn, clock())
+
+    assert moved == {orphan: JobStatus.QUEUED}
+    assert status_of(conn, alive) == JobStatus.RUNNING
+    assert queue.reset_orphans(conn, clock()) == {}
+
+
+def test_counts_and_lists_by_status_and_parser(conn: sqlite3.Connection, clock: Clock) -> None:
+    a = enqueue_one(conn, clock, "a.csv")
+    clock.advance(1)
+    b = enqueue_one(conn, clock, "b.csv", parser="logs")
+    clock.advance(1)
+    c = enqueue_one(conn, clock, "c.csv")
+    claim_one(conn, clock)
+    queue.fail(conn, a, "w", PERMANENT, clock())
+
+    assert queue.counts(conn) == {JobStatus.FAILED: 1, JobStatus.QUEUED: 2}
+    assert [r.job_id for r in queue.jobs(conn, JobQuery())] == [c, b, a]  # newest first
+    assert [r.job_id for r in queue.jobs(conn, JobQuery(status=JobStatus.QUEUED))] == [c, b]
+    assert [r.job_id for r in queue.jobs(conn, JobQuery(parser_name="logs"))] == [b]
+    assert [r.job_id for r in queue.jobs(conn, JobQuery(limit=1, offset=1))] == [b]
+    with pytest.raises(JobNotFoundError):
+        queue.job(conn, "0" * 32)
