@@ -7,10 +7,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
 from casparian_core.api import (
     ApprovalRequiredError,
+    JobStatus,
     ParserDetail,
     RegisteredParser,
     RegistrationPlan,
@@ -20,6 +22,9 @@ from casparian_core.api import (
     schema_lines,
 )
 from casparian_core.config import Settings
+
+if TYPE_CHECKING:
+    from casparian_core.api import ParserHealth
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -133,9 +138,15 @@ async def _list(settings: Settings) -> list[RegisteredParser]:
 
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
-    detail = asyncio.run(_show(args.name, args.parser_version, settings))
+    detail, health, (jobs, processed) = asyncio.run(_show(args.name, args.parser_version, settings))
+    job_counts = {str(status): count for status, count in sorted(jobs.items())}
+    runs = {
+        "health": None if health is None else _health_json(health),
+        "jobs": job_counts,
+        "processed": processed,
+    }
     if args.json:
-        print(json.dumps(detail.as_json(), sort_keys=True))
+        print(json.dumps({**detail.as_json(), **runs}, sort_keys=True))
         return 0
     p = detail.parser
     print(f"{p.name} {p.version}  (versions: {', '.join(detail.versions)})")
@@ -145,6 +156,9 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  topics: {', '.join(p.topics) or 'none'}")
     allowed = ", ".join(p.allowances) or "none"
     print(f"  gatekeeper exceptions allowed: {allowed}")
+    queued = ", ".join(f"{count:,} {status}" for status, count in job_counts.items())
+    print(f"  jobs of this version: {queued or 'none'}; {plural(processed, 'run')} in its history")
+    print(f"  health ({p.name}, every version): {_health_text(health)}")
     print(f"Approved contracts ({plural(len(detail.contracts), 'output')}):")
     for c in detail.contracts:
         print("\n".join(schema_lines(c.output, c.schema_json, c.max_quarantine_pct)))
@@ -152,11 +166,37 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _show(name: str, version: str | None, settings: Settings) -> ParserDetail:
+async def _show(
+    name: str, version: str | None, settings: Settings
+) -> tuple[ParserDetail, ParserHealth | None, tuple[dict[JobStatus, int], int]]:
     from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
-        return await service.registry.show(name, version)
+        detail = await service.registry.show(name, version)
+        health = await service.queue.health(name)
+        counts = await service.queue.version_counts(name, detail.parser.version)
+    return detail, (health[0] if health else None), counts
+
+
+def _health_json(health: ParserHealth) -> dict[str, object]:
+    return {
+        "consecutive_failures": health.consecutive_failures,
+        "paused_at": health.paused_at,
+        "last_failure_reason": health.last_failure_reason,
+        "total_executions": health.total_executions,
+        "total_failures": health.total_failures,
+    }
+
+
+def _health_text(health: ParserHealth | None) -> str:
+    if health is None:
+        return "never run in production"
+    state = f"paused since {health.paused_at}" if health.paused else "running"
+    return (
+        f"{state}; {plural(health.total_executions, 'execution')}, "
+        f"{plural(health.total_failures, 'failure')}, "
+        f"{health.consecutive_failures} in a row"
+    )
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from casparian_core.config import load_settings
+from casparian_core.jobs.model import JobRequest
 from casparian_core.service import CoreService
 from tests.cli.support import casparian, make_home, one_sentence
 from tests.registry.support import write_package
@@ -14,6 +15,7 @@ from tests.registry.support import write_package
 async def register_through_the_service(home: Path, folder: Path) -> None:
     async with CoreService(load_settings(env={}, home=home)) as service:
         await service.registry.register(await service.registry.prepare(folder), approver="bob")
+        await service.queue.enqueue([JobRequest("events", "1.0.0", "/data/a.csv")])
 
 
 def test_without_a_terminal_or_yes_nothing_is_registered(tmp_path: Path) -> None:
@@ -62,7 +64,10 @@ async def test_list_show_and_export_a_registered_parser(tmp_path: Path) -> None:
         "quarantine",
         "bob",
     )
+    assert (detail["jobs"], detail["processed"], detail["health"]) == ({"QUEUED": 1}, 0, None)
     text = casparian("parser", "show", "events", home=home).stdout
+    assert "jobs of this version: 1 QUEUED; 0 runs in its history" in text
+    assert "health (events, every version): never run in production" in text
     assert "gatekeeper exceptions allowed: none" in text
     assert "approved by bob" in text
 
