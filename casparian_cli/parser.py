@@ -1,4 +1,5 @@
-"""`casparian parser register|list|show|export`: the parser registry."""
+"""`casparian parser register|list|show|export|resume`: the parser registry, and resuming a
+parser its circuit breaker paused."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
 from casparian_core.api import (
     ApprovalRequiredError,
+    JobStatus,
     ParserDetail,
     RegisteredParser,
     RegistrationPlan,
@@ -20,6 +23,9 @@ from casparian_core.api import (
     schema_lines,
 )
 from casparian_core.config import Settings
+
+if TYPE_CHECKING:
+    from casparian_core.api import ParserHealth
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -56,6 +62,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     export.add_argument("parser_version", metavar="version")
     export.add_argument("target", type=Path, metavar="dir")
     export.set_defaults(handler=run_export)
+
+    resume = actions.add_parser(
+        "resume", help="clear a paused parser's circuit breaker: its queued jobs run again"
+    )
+    resume.add_argument("name")
+    resume.set_defaults(handler=run_resume)
 
 
 def run_register(args: argparse.Namespace, settings: Settings) -> int:
@@ -133,9 +145,15 @@ async def _list(settings: Settings) -> list[RegisteredParser]:
 
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
-    detail = asyncio.run(_show(args.name, args.parser_version, settings))
+    detail, health, (jobs, processed) = asyncio.run(_show(args.name, args.parser_version, settings))
+    job_counts = {str(status): count for status, count in sorted(jobs.items())}
+    runs = {
+        "health": None if health is None else _health_json(health),
+        "jobs": job_counts,
+        "processed": processed,
+    }
     if args.json:
-        print(json.dumps(detail.as_json(), sort_keys=True))
+        print(json.dumps({**detail.as_json(), **runs}, sort_keys=True))
         return 0
     p = detail.parser
     print(f"{p.name} {p.version}  (versions: {', '.join(detail.versions)})")
@@ -145,6 +163,9 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  topics: {', '.join(p.topics) or 'none'}")
     allowed = ", ".join(p.allowances) or "none"
     print(f"  gatekeeper exceptions allowed: {allowed}")
+    queued = ", ".join(f"{count:,} {status}" for status, count in job_counts.items())
+    print(f"  jobs of this version: {queued or 'none'}; {plural(processed, 'run')} in its history")
+    print(f"  health ({p.name}, every version): {_health_text(health)}")
     print(f"Approved contracts ({plural(len(detail.contracts), 'output')}):")
     for c in detail.contracts:
         print("\n".join(schema_lines(c.output, c.schema_json, c.max_quarantine_pct)))
@@ -152,11 +173,37 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _show(name: str, version: str | None, settings: Settings) -> ParserDetail:
+async def _show(
+    name: str, version: str | None, settings: Settings
+) -> tuple[ParserDetail, ParserHealth | None, tuple[dict[JobStatus, int], int]]:
     from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
-        return await service.registry.show(name, version)
+        detail = await service.registry.show(name, version)
+        health = await service.queue.health(name)
+        counts = await service.queue.version_counts(name, detail.parser.version)
+    return detail, (health[0] if health else None), counts
+
+
+def _health_json(health: ParserHealth) -> dict[str, object]:
+    return {
+        "consecutive_failures": health.consecutive_failures,
+        "paused_at": health.paused_at,
+        "last_failure_reason": health.last_failure_reason,
+        "total_executions": health.total_executions,
+        "total_failures": health.total_failures,
+    }
+
+
+def _health_text(health: ParserHealth | None) -> str:
+    if health is None:
+        return "never run in production"
+    state = f"paused since {health.paused_at}" if health.paused else "running"
+    return (
+        f"{state}; {plural(health.total_executions, 'execution')}, "
+        f"{plural(health.total_failures, 'failure')}, "
+        f"{health.consecutive_failures} in a row"
+    )
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -173,3 +220,22 @@ async def _export(name: str, version: str, target: Path, settings: Settings) -> 
 
     async with CoreService(settings) as service:
         return await service.registry.export(name, version, target)
+
+
+def run_resume(args: argparse.Namespace, settings: Settings) -> int:
+    if asyncio.run(_resume(args.name, settings)):
+        print(
+            f"Resumed {args.name}: its circuit breaker is cleared, and its queued jobs are "
+            "claimed by the next `casparian process` (or the running daemon)."
+        )
+    else:
+        print(f"{args.name} is not paused: nothing to resume.")
+    return 0
+
+
+async def _resume(name: str, settings: Settings) -> bool:
+    from casparian_core.service import CoreService
+
+    async with CoreService(settings) as service:
+        await service.registry.show(name, None)  # an unknown name is an error, not a no-op
+        return await service.queue.resume(name)

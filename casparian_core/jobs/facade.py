@@ -55,6 +55,10 @@ class JobQueue:
     async def counts(self) -> dict[JobStatus, int]:
         return await self._db.read(queue.counts)
 
+    async def version_counts(self, name: str, version: str) -> tuple[dict[JobStatus, int], int]:
+        """A parser version's jobs by status, and its runs in the processing history."""
+        return await self._db.read(queue.version_counts, name, version)
+
     async def jobs(self, query: JobQuery | None = None) -> list[JobRecord]:
         return await self._db.read(queue.jobs, query or JobQuery())
 

@@ -442,6 +442,23 @@ def counts(conn: sqlite3.Connection) -> dict[JobStatus, int]:
     return {JobStatus(status): count for status, count in rows}
 
 
+def version_counts(
+    conn: sqlite3.Connection, parser_name: str, parser_version: str
+) -> tuple[dict[JobStatus, int], int]:
+    """One parser version's jobs by status, and how many runs its history records (what
+    `casparian parser show` tells)."""
+    rows = conn.execute(
+        "SELECT status, count(*) FROM cf_processing_queue WHERE parser_name = ?"
+        " AND parser_version = ? GROUP BY status",
+        (parser_name, parser_version),
+    )
+    processed = conn.execute(
+        "SELECT count(*) FROM cf_processing_history WHERE parser_name = ? AND parser_version = ?",
+        (parser_name, parser_version),
+    ).fetchone()[0]
+    return {JobStatus(status): count for status, count in rows}, processed
+
+
 def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
     """The jobs `query` selects, newest first."""
     filters = {"status": query.status, "parser_name": query.parser_name, "batch_id": query.batch_id}

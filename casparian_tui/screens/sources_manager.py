@@ -13,7 +13,13 @@ from casparian_core.api import SourceInfo
 from casparian_core.service import CoreService
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.screens.scan_dialog import ScanScreen
+from casparian_tui.widgets.bench_paths import cut_left
+from casparian_tui.widgets.file_table import MIN_PATH_WIDTH
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
+from casparian_tui.widgets.table_fit import column_widths, room_for
+
+COLUMNS = ("Name", "Path", "Files", "Missing", "Watch", "Last scan")
+PATH_AT = 1
 
 
 class SourcesScreen(ModalScreen[None]):
@@ -42,31 +48,34 @@ class SourcesScreen(ModalScreen[None]):
             )
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label in ("Name", "Path", "Files", "Missing", "Watch", "Last scan"):
-            table.add_column(label, key=label.lower())
         self.reload()
 
     @work(exclusive=True, group="sources", exit_on_error=False)
     async def reload(self) -> None:
         self.sources = await self.service.scout.sources()
-        table = self.query_one(DataTable)
-        row, key = table.cursor_row, current_key(table)
-        table.clear()
-        for source in self.sources:
-            table.add_row(
-                source.name,
-                source.path,
-                f"{source.files:,}",
-                f"{source.missing:,}",
-                "on" if source.watch else "off",
-                _last_scan_label(source),
-                key=str(source.id),
-            )
-        restore_cursor(table, key, row)
+        self._show()
         if not self.sources:
             self.query_one("#sources-message", Static).update("No sources yet: press s to scan.")
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self) -> None:
+        self._show()  # the path takes what the other columns leave
+
+    def _show(self) -> None:
+        """The sources, each path cut from the left so that Last scan stays in view."""
+        table = self.query_one(DataTable)
+        row, key = table.cursor_row, current_key(table)
+        table.clear(columns=True)
+        cells = [_cells(source) for source in self.sources]
+        widths = column_widths(list(COLUMNS), cells)
+        room = room_for(table, widths, len(cells), PATH_AT)
+        widths[PATH_AT] = min(widths[PATH_AT], max(MIN_PATH_WIDTH, room))
+        for label, width in zip(COLUMNS, widths, strict=True):
+            table.add_column(label, key=label.lower(), width=width)
+        for source, row_cells in zip(self.sources, cells, strict=True):
+            row_cells[PATH_AT] = cut_left(row_cells[PATH_AT], widths[PATH_AT])
+            table.add_row(*row_cells, key=str(source.id))
+        restore_cursor(table, key, row)
 
     @property
     def current(self) -> SourceInfo | None:
@@ -104,6 +113,17 @@ class SourcesScreen(ModalScreen[None]):
     def action_close(self) -> None:
         if self.is_active:
             self.dismiss(None)
+
+
+def _cells(source: SourceInfo) -> list[str]:
+    return [
+        source.name,
+        source.path,
+        f"{source.files:,}",
+        f"{source.missing:,}",
+        "on" if source.watch else "off",
+        _last_scan_label(source),
+    ]
 
 
 def _last_scan_label(source: SourceInfo) -> str:

@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from casparian_core.api import FilePage, FileRow, format_bytes
 from casparian_tui.widgets.bench_paths import cut_left
 from casparian_tui.widgets.table_cursor import current_key, restore_cursor
+from casparian_tui.widgets.table_fit import column_widths, room_for
 
 PAGE_SIZE = 200
 # With a text filter the status line counts matches up to here: an exact count of a
@@ -25,21 +26,29 @@ COUNT_AT_MOST = 10_000
 MIN_PATH_WIDTH = 16  # below this the path is unreadable: the table scrolls sideways instead
 
 
+COLUMNS = ("Source", "Path", "Tag", "Kind", "Size", "Modified")  # Source: all sources shown
+FULL_TIME, DAY = "%Y-%m-%d %H:%M", "%Y-%m-%d"
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Which columns a width affords, besides Source (when shown), Path, Tag and Size."""
+    """The columns a width affords: all but `dropped`, Modified written with `modified`."""
 
-    kind: bool
-    modified: str | None  # the strftime format of Modified; None: no Modified column
+    dropped: frozenset[str]
+    modified: str = DAY
 
 
 # Widest first: the first that leaves the path MIN_PATH_WIDTH wins (at 120 columns the first,
-# at 80 the third); past the last the table scrolls sideways.
+# at 80 the third, beside an open preview the path alone: the preview tells the rest); past the
+# last the table scrolls sideways.
 LAYOUTS = (
-    Layout(kind=True, modified="%Y-%m-%d %H:%M"),
-    Layout(kind=True, modified="%Y-%m-%d"),
-    Layout(kind=False, modified="%Y-%m-%d"),
-    Layout(kind=False, modified=None),
+    Layout(frozenset(), FULL_TIME),
+    Layout(frozenset()),
+    Layout(frozenset({"Kind"})),
+    Layout(frozenset({"Kind", "Modified"})),
+    Layout(frozenset({"Kind", "Modified", "Size"})),
+    Layout(frozenset({"Kind", "Modified", "Size", "Tag"})),
+    Layout(frozenset({"Kind", "Modified", "Size", "Tag", "Source"})),
 )
 
 
@@ -73,17 +82,22 @@ class FileTable(DataTable[str]):
         cursor_row, cursor_key = self.cursor_row, current_key(self)
         self.page, self.source_names = page, source_names
         self.clear(columns=True)
-        path_at = 0 if source_names is None else 1
         for layout in LAYOUTS:
-            labels = self._labels(layout)
-            cells = [self._cells(row, layout) for row in page.rows]
-            path_width = self._path_width(labels, cells, path_at)
+            labels = [
+                label
+                for label in COLUMNS
+                if label not in layout.dropped and (label != "Source" or source_names is not None)
+            ]
+            cells = [[self._cell(row, label, layout) for label in labels] for row in page.rows]
+            path_at, widths = labels.index("Path"), column_widths(labels, cells)
+            path_width = room_for(self, widths, len(cells), path_at)  # the others show whole
             if path_width >= MIN_PATH_WIDTH:
                 break
-        for label in labels:
-            self.add_column(label, key=label.lower())
+        widths[path_at] = min(widths[path_at], max(path_width, MIN_PATH_WIDTH))
+        for label, width in zip(labels, widths, strict=True):
+            self.add_column(label, key=label.lower(), width=width)
         for row, row_cells in zip(page.rows, cells, strict=True):
-            row_cells[path_at] = cut_left(row_cells[path_at], max(path_width, MIN_PATH_WIDTH))
+            row_cells[path_at] = cut_left(row_cells[path_at], widths[path_at])
             self.add_row(*row_cells, key=str(row.id))
         if keep_cursor:
             restore_cursor(self, cursor_key, cursor_row)
@@ -94,39 +108,20 @@ class FileTable(DataTable[str]):
         if self.page is not None:  # the path column takes what the others leave
             self.show_page(self.page, source_names=self.source_names, keep_cursor=True)
 
-    def _labels(self, layout: Layout) -> list[str]:
-        return [
-            *([] if self.source_names is None else ["Source"]),
-            "Path",
-            "Tag",
-            *(["Kind"] if layout.kind else []),
-            "Size",
-            *([] if layout.modified is None else ["Modified"]),
-        ]
-
-    def _cells(self, row: FileRow, layout: Layout) -> list[str]:
-        source = [] if self.source_names is None else [self.source_names.get(row.source_id, "?")]
-        return [
-            *source,
-            row.rel_path,
-            _tag_label(row),
-            *([row.kind or ""] if layout.kind else []),
-            format_bytes(row.size),
-            *([] if layout.modified is None else [_time_label(row.mtime_ns, layout.modified)]),
-        ]
-
-    def _path_width(self, labels: list[str], cells: list[list[str]], path_at: int) -> int:
-        """What the other columns leave for the path: they always show whole, the path is
-        cut from the left."""
-        others = sum(
-            max([len(labels[i]), *(len(c[i]) for c in cells)]) + 2 * self.cell_padding
-            for i in range(len(labels))
-            if i != path_at
-        )
-        width = self.content_region.width
-        if len(cells) > self.content_region.height - 1:  # a vertical scrollbar: below the header
-            width -= self.styles.scrollbar_size_vertical
-        return width - others - 2 * self.cell_padding
+    def _cell(self, row: FileRow, label: str, layout: Layout) -> str:
+        match label:
+            case "Source":
+                assert self.source_names is not None
+                return self.source_names.get(row.source_id, "?")
+            case "Path":
+                return row.rel_path
+            case "Tag":
+                return _tag_label(row)
+            case "Kind":
+                return row.kind or ""
+            case "Size":
+                return format_bytes(row.size)
+        return _time_label(row.mtime_ns, layout.modified)
 
     @property
     def current_file(self) -> FileRow | None:

@@ -88,3 +88,22 @@ async def test_a_second_message_while_one_runs_is_refused_and_cancel_stops_the_f
     assert published[-1] == AssistantTurnEnded(published[0].turn_id, cancelled=True)
     assert [type(e) for e in ai_service.assistant.transcript()] == [UserEntry]
     assert len(fake.requests) == 1
+
+
+async def test_cancelling_the_callers_task_cancels_the_turn_and_logs_it(
+    ai_service: CoreService, fake: FakeAnthropic, published: list[Event]
+) -> None:
+    fake.script(hang_reply())
+    caller = asyncio.create_task(ai_service.assistant.send("one", AssistantContext(mode="home")))
+    await asyncio.to_thread(fake.wait_for_requests, 1)
+
+    caller.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert published[-1] == AssistantTurnEnded(published[0].turn_id, cancelled=True)
+    [logged] = await ai_service.assistant.request_log(limit=5)
+    assert logged.outcome == "cancelled" and logged.bytes_sent == len(fake.raw_bodies[0])
+    fake.script(text_reply("Two."))
+    await ai_service.assistant.send("two", AssistantContext(mode="home"))  # the slot is free
+    assert fake.requests[-1].body["messages"] == [{"role": "user", "content": "two"}]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from casparian_core.config import load_settings
+from casparian_core.jobs import health
+from casparian_core.jobs.model import JobRequest
 from casparian_core.service import CoreService
 from tests.cli.support import casparian, make_home, one_sentence
 from tests.registry.support import write_package
@@ -14,6 +17,7 @@ from tests.registry.support import write_package
 async def register_through_the_service(home: Path, folder: Path) -> None:
     async with CoreService(load_settings(env={}, home=home)) as service:
         await service.registry.register(await service.registry.prepare(folder), approver="bob")
+        await service.queue.enqueue([JobRequest("events", "1.0.0", "/data/a.csv")])
 
 
 def test_without_a_terminal_or_yes_nothing_is_registered(tmp_path: Path) -> None:
@@ -62,7 +66,10 @@ async def test_list_show_and_export_a_registered_parser(tmp_path: Path) -> None:
         "quarantine",
         "bob",
     )
+    assert (detail["jobs"], detail["processed"], detail["health"]) == ({"QUEUED": 1}, 0, None)
     text = casparian("parser", "show", "events", home=home).stdout
+    assert "jobs of this version: 1 QUEUED; 0 runs in its history" in text
+    assert "health (events, every version): never run in production" in text
     assert "gatekeeper exceptions allowed: none" in text
     assert "approved by bob" in text
 
@@ -72,3 +79,23 @@ async def test_list_show_and_export_a_registered_parser(tmp_path: Path) -> None:
     again = casparian("parser", "export", "events", "1.0.0", str(tmp_path / "out"), home=home)
     one_sentence(again, "not an empty folder")
     one_sentence(casparian("parser", "show", "nope", home=home), "no parser named 'nope'")
+
+
+async def test_resume_clears_a_paused_parsers_circuit_breaker(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    await register_through_the_service(home, write_package(tmp_path / "pkg"))
+    conn = sqlite3.connect(load_settings(env={}, home=home).database_path)
+    with conn:
+        paused = [health.record_failure(conn, "events", "CRASHED", "t") for _ in range(5)]
+    assert paused == [False] * 4 + [True]
+
+    resumed = casparian("parser", "resume", "events", home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("Resumed events: its circuit breaker is cleared")
+    [events] = health.health(conn, "events")
+    assert not events.paused and events.consecutive_failures == 0
+    again = casparian("parser", "resume", "events", home=home)
+    assert again.stdout == "events is not paused: nothing to resume.\n"
+    unknown = casparian("parser", "resume", "evnets", home=home)
+    assert unknown.returncode == 2 and "evnets" in unknown.stderr
+    conn.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +16,7 @@ from casparian_core.home import prepare_home
 from casparian_core.service import CoreService
 from casparian_tui.app import CasparianApp
 from tests.conftest import fixed_clock
+from tests.tui.discover_seed import release_fixed_folders
 
 TERMINAL = (120, 36)
 DEADLINE_SECS = 60.0  # an upper bound for a loaded machine, not a timing check
@@ -83,3 +84,10 @@ def seeded_settings(settings: Settings) -> Settings:
 
 def card_text(app: CasparianApp, mode: str) -> str:
     return str(app.screen.query_one(f"#card-{mode}").render())
+
+
+@pytest.fixture(autouse=True)
+def _release_fixed_folders() -> Iterator[None]:
+    """The fixed folders a test used stay locked until it ends (see discover_seed)."""
+    yield
+    release_fixed_folders()

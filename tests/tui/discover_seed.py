@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -28,12 +29,29 @@ LOG_FILES = {
 }
 
 
+FIXED_ROOT = Path("/tmp/casparian-tui-tests")
+_held: dict[str, int] = {}  # folder name -> its lock, held until the test ends
+
+
 def fixed_folder(name: str) -> Path:
-    """A folder whose path is the same in every run, so snapshots can show it."""
-    folder = Path("/tmp/casparian-tui-tests") / name
+    """A folder whose path is the same in every run, so snapshots can show it.
+
+    Held under a lock until the test ends (`release_fixed_folders`): another checkout running
+    the same test at the same time waits, instead of emptying the folder under this one."""
+    FIXED_ROOT.mkdir(exist_ok=True)
+    if name not in _held:
+        lock = os.open(FIXED_ROOT / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _held[name] = lock
+    folder = FIXED_ROOT / name
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir()
     return folder
+
+
+def release_fixed_folders() -> None:
+    while _held:
+        os.close(_held.popitem()[1])  # closing the file releases its lock
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:

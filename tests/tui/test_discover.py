@@ -93,6 +93,42 @@ async def test_the_columns_fit_the_width_without_scrolling_sideways(
             await settle(pilot)
 
 
+@pytest.mark.parametrize(
+    ("size", "labels"), [(TERMINAL, ["Source", "Path", "Tag"]), ((80, 24), ["Path"])]
+)
+async def test_beside_the_preview_the_list_keeps_the_path_readable(
+    settings, catalogue, size: tuple[int, int], labels: list[str]
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await open_discover(pilot)
+        await pilot.press("down", "down", "p")
+        await settle(pilot)
+        table = app.screen.query_one(FileTable)
+        assert column_labels(table) == labels
+        assert table.max_scroll_x == 0
+        assert table.get_row_at(2)[labels.index("Path")].endswith("s/2026-q1.csv")
+
+
+@pytest.mark.parametrize("size", [TERMINAL, (80, 24)])
+async def test_the_sources_manager_cuts_paths_so_every_column_shows(
+    settings, catalogue, size: tuple[int, int]
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=size) as pilot:
+        await open_discover(pilot)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, SourcesScreen), "the sources manager")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.max_scroll_x == 0  # Last scan in view, no sideways scrolling
+        name, path, *_, last_scan = table.get_row_at(0)
+        assert name == "logs-2026" and path.endswith("/logs-2026")
+        assert last_scan == "2026-11-27 11:00"
+        if size == (80, 24):
+            assert path.startswith("…")
+
+
 async def test_sources_dropdown_follows_the_highlight_live(settings, catalogue) -> None:
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:

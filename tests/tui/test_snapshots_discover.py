@@ -133,3 +133,8 @@ def test_discover_wide_csv_preview_scrolls_a_column_per_key(
         await settle(pilot)
 
     assert snap_compare(make_app(settings), terminal_size=(80, 24), run_before=scan_and_preview)
+
+
+def test_discover_sources_manager_at_80_columns(snap_compare, seeded: Settings) -> None:
+    run_before = _drive(("M",), dialog=True)
+    assert snap_compare(make_app(seeded), terminal_size=(80, 24), run_before=run_before)
