@@ -159,7 +159,8 @@ def _print_summary(summary: ProcessSummary) -> None:
     for name in summary.paused_parsers:
         print(
             f"Parser {name!r} is paused (circuit breaker: 5 failures in a row): its jobs wait "
-            "in the queue until it is resumed; `casparian errors list` shows why it failed."
+            f"in the queue until `casparian parser resume {name}`; `casparian errors list` "
+            "shows why it failed."
         )
     if summary.interrupted:
         print("Interrupted: the jobs not run stay in the queue; `casparian process` resumes them.")
