@@ -1,4 +1,5 @@
-"""`casparian parser register|list|show|export`: the parser registry."""
+"""`casparian parser register|list|show|export|resume`: the parser registry, and resuming a
+parser its circuit breaker paused."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     export.add_argument("parser_version", metavar="version")
     export.add_argument("target", type=Path, metavar="dir")
     export.set_defaults(handler=run_export)
+
+    resume = actions.add_parser(
+        "resume", help="clear a paused parser's circuit breaker: its queued jobs run again"
+    )
+    resume.add_argument("name")
+    resume.set_defaults(handler=run_resume)
 
 
 def run_register(args: argparse.Namespace, settings: Settings) -> int:
@@ -213,3 +220,22 @@ async def _export(name: str, version: str, target: Path, settings: Settings) -> 
 
     async with CoreService(settings) as service:
         return await service.registry.export(name, version, target)
+
+
+def run_resume(args: argparse.Namespace, settings: Settings) -> int:
+    if asyncio.run(_resume(args.name, settings)):
+        print(
+            f"Resumed {args.name}: its circuit breaker is cleared, and its queued jobs are "
+            "claimed by the next `casparian process` (or the running daemon)."
+        )
+    else:
+        print(f"{args.name} is not paused: nothing to resume.")
+    return 0
+
+
+async def _resume(name: str, settings: Settings) -> bool:
+    from casparian_core.service import CoreService
+
+    async with CoreService(settings) as service:
+        await service.registry.show(name, None)  # an unknown name is an error, not a no-op
+        return await service.queue.resume(name)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from casparian_core.config import load_settings
+from casparian_core.jobs import health
 from casparian_core.jobs.model import JobRequest
 from casparian_core.service import CoreService
 from tests.cli.support import casparian, make_home, one_sentence
@@ -77,3 +79,23 @@ async def test_list_show_and_export_a_registered_parser(tmp_path: Path) -> None:
     again = casparian("parser", "export", "events", "1.0.0", str(tmp_path / "out"), home=home)
     one_sentence(again, "not an empty folder")
     one_sentence(casparian("parser", "show", "nope", home=home), "no parser named 'nope'")
+
+
+async def test_resume_clears_a_paused_parsers_circuit_breaker(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    await register_through_the_service(home, write_package(tmp_path / "pkg"))
+    conn = sqlite3.connect(load_settings(env={}, home=home).database_path)
+    with conn:
+        paused = [health.record_failure(conn, "events", "CRASHED", "t") for _ in range(5)]
+    assert paused == [False] * 4 + [True]
+
+    resumed = casparian("parser", "resume", "events", home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("Resumed events: its circuit breaker is cleared")
+    [events] = health.health(conn, "events")
+    assert not events.paused and events.consecutive_failures == 0
+    again = casparian("parser", "resume", "events", home=home)
+    assert again.stdout == "events is not paused: nothing to resume.\n"
+    unknown = casparian("parser", "resume", "evnets", home=home)
+    assert unknown.returncode == 2 and "evnets" in unknown.stderr
+    conn.close()
