@@ -151,10 +151,16 @@ def _print_summary(summary: ProcessSummary) -> None:
             f"{report.job.parser_version}, attempt {report.job.attempt}): {code}: "
             f"{report.result.error_message}"
         )
+    if summary.failures:
+        print(
+            "Each failed job has a dead letter: `casparian jobs --dead-letter` lists them, "
+            "`casparian jobs show <id>` shows one with its log."
+        )
     for name in summary.paused_parsers:
         print(
             f"Parser {name!r} is paused (circuit breaker: 5 failures in a row): its jobs wait "
-            "in the queue until it is resumed; `casparian errors list` shows why it failed."
+            f"in the queue until `casparian parser resume {name}`; `casparian errors list` "
+            "shows why it failed."
         )
     if summary.interrupted:
         print("Interrupted: the jobs not run stay in the queue; `casparian process` resumes them.")

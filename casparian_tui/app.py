@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -98,6 +99,7 @@ class CasparianApp(App[None]):
         """Import the other modes' screens while the user reads Home: a first switch stays quick."""
         for mode in MODES:
             mode.load_screen_class()
+        importlib.import_module("casparian_tui.widgets.assistant")  # opened on first Alt+a
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:

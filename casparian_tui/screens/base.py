@@ -9,13 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Middle, Vertical
 from textual.events import Resize, ScreenResume
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from casparian_core.api import AssistantContext
 from casparian_tui.modes import MODES_BY_NAME
-from casparian_tui.widgets.assistant import AssistantSidebar
 
 COMPACT_FOOTER_BELOW = 100  # columns
 # Narrower than this, the open assistant takes the whole width: a third of 80 columns is too
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from textual import getters
 
     from casparian_tui.app import CasparianApp
+    from casparian_tui.widgets.assistant import AssistantSidebar
 
 
 class TitleBar(Static):
@@ -49,6 +50,7 @@ class ModeScreen(Screen[None]):
     # display.
     AUTO_FOCUS = "#mode-content *"
     _content_focus: Widget | None = None  # what had the focus before the chat took it
+    _sidebar: AssistantSidebar | None = None
     BINDINGS = [  # noqa: RUF012
         Binding("tab", "switch_focus", "Next field; with the chat open: chat ⇄ screen", show=False),
     ]
@@ -58,10 +60,8 @@ class ModeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.MODE)
-        with Horizontal(id="mode-row"):
-            with Vertical(id="mode-content"):
-                yield from self.compose_body()
-            yield AssistantSidebar(self.MODE, id="assistant")
+        with Horizontal(id="mode-row"), Vertical(id="mode-content"):
+            yield from self.compose_body()
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:
@@ -82,8 +82,19 @@ class ModeScreen(Screen[None]):
         return AssistantContext(mode=self.MODE)
 
     @property
-    def sidebar(self) -> AssistantSidebar:
-        return self.query_one(AssistantSidebar)
+    def sidebar(self) -> AssistantSidebar | None:
+        """The chat, once it was first opened in this mode (mounted then, drawn from the
+        conversation so far: a mode that never shows it pays nothing for it)."""
+        return self._sidebar
+
+    async def mount_sidebar(self) -> AssistantSidebar:
+        if self._sidebar is None:
+            # Imported here: Home paints sooner (the app's warm-up thread imports it early).
+            from casparian_tui.widgets.assistant import AssistantSidebar
+
+            self._sidebar = AssistantSidebar(self.MODE, id="assistant")
+            await self.query_one("#mode-row").mount(self._sidebar)
+        return self._sidebar
 
     def on_mount(self) -> None:
         # A screen first opened while the chat is open keeps its own focus: no init call.
@@ -93,51 +104,63 @@ class ModeScreen(Screen[None]):
     @on(ScreenResume)
     async def _catch_up_chat(self) -> None:
         # A decorated handler: the modes keep their own on_screen_resume.
-        await self.sidebar.catch_up()
+        if self._sidebar is not None:
+            await self._sidebar.catch_up()
+        elif self.app.assistant_open:
+            await self.mount_sidebar()
 
-    def _show_assistant(self, shown: bool) -> None:
+    async def _show_assistant(self, shown: bool) -> None:
         self.set_class(shown, "assistant-open")
         if not self.is_current:
-            return  # the other modes only follow the open or closed state
+            return  # the other modes follow the open or closed state when they come back
         if shown:
+            await self.mount_sidebar()
             self.focus_chat()
-        elif self.sidebar.has_focus_within:
+        elif self._chat_has_focus():
             self.focus_content()
 
-    def open_assistant(self, prefill: str | None = None) -> None:
+    async def open_assistant(self, prefill: str | None = None) -> None:
         """Open the chat with `prefill` in its input (sent with Enter, after any edits)."""
+        sidebar = await self.mount_sidebar()
         self.app.assistant_open = True
         if prefill is not None:
-            self.sidebar.prefill(prefill)
+            sidebar.prefill(prefill)
+
+    def _chat_has_focus(self) -> bool:
+        return self._sidebar is not None and self._sidebar.has_focus_within
 
     def focus_chat(self) -> None:
-        if not self.sidebar.has_focus_within:
+        if self._sidebar is None:
+            return
+        if not self._sidebar.has_focus_within:
             self._content_focus = self.focused
-        self.sidebar.focus_chat()
+        self._sidebar.focus_chat()
 
     def focus_content(self) -> None:
-        sidebar = self.sidebar
         previous = self._content_focus
         if previous is not None and previous in self.focus_chain:
             previous.focus()
             return
-        outside = [w for w in self.focus_chain if sidebar not in w.ancestors_with_self]
+        outside = [w for w in self.focus_chain if not self._in_chat(w)]
         if outside:
             outside[0].focus()
         else:
             self.set_focus(None)
 
+    def _in_chat(self, widget: Widget) -> bool:
+        return self._sidebar is not None and self._sidebar in widget.ancestors
+
     def action_switch_focus(self) -> None:
         if not self.app.assistant_open:
             self.focus_next()  # Tab as everywhere: the next field of the screen
-        elif not self.sidebar.has_focus_within:
+        elif not self._chat_has_focus():
             self.focus_chat()
         elif self.has_class("assistant-full"):
             self.app.assistant_open = False  # the screen is under the chat: close it
         else:
             self.focus_content()
 
-    def on_assistant_sidebar_left(self, _message: AssistantSidebar.Left) -> None:
+    def on_assistant_sidebar_left(self, _message: Message) -> None:
         self.action_switch_focus()
 
 

@@ -325,12 +325,12 @@ class DiscoverScreen(ModeScreen):
         shown = page_label(table.page, self.total, capped=bool(self.text))
         return AssistantContext(self.MODE, selection, f"The file list shows: {shown}.")
 
-    def action_write_parser(self) -> None:
+    async def action_write_parser(self) -> None:
         """`a`: the chat, ready to ask for a parser for the files in view."""
         if self.query_one(FileTable).current_file is None:
             self.notify("No files here yet: scan a folder (s), then choose a tag or a file")
             return
-        self.open_assistant(WRITE_PARSER)
+        await self.open_assistant(WRITE_PARSER)
 
     # Managers and scanning.
 

@@ -349,10 +349,10 @@ class ParserBenchScreen(ModeScreen):
             self.query_one(BenchResult).show_hint(describe_retest(summary))
             self.load_parsers()
 
-    def action_ask_assistant(self) -> None:
+    async def action_ask_assistant(self) -> None:
         """`a`: the chat, with the latest test as context; after a failure, the question too."""
         failed = self._tested is not None and needs_help(self._tested[0])
-        self.open_assistant(WHY_FAILED if failed else None)
+        await self.open_assistant(WHY_FAILED if failed else None)
 
     # Keys and errors.
 

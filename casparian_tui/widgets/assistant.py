@@ -170,6 +170,11 @@ class AssistantSidebar(Vertical):
         """The sidebar of the current mode follows events; the others redraw when they return."""
         return self.screen in self.app.screen_stack
 
+    @property
+    def up_to_date(self) -> bool:
+        """Every event published so far is drawn (or was in the transcript of the redraw)."""
+        return self._drawn >= self._published
+
     async def catch_up(self) -> None:
         """The screen came back: redraw if events were missed meanwhile."""
         if self._stale:
@@ -224,8 +229,8 @@ class AssistantSidebar(Vertical):
         if not self.following:
             self._stale = True
             return
-        self._drawn = message.number
         await self.apply(message.event)
+        self._drawn = max(self._drawn, message.number)  # a redraw meanwhile may be ahead
 
     async def apply(self, event: Event) -> None:
         """Draw one event at the end of the conversation."""

@@ -71,7 +71,8 @@ class ChatInput(TextArea):
             self.post_message(self.Submitted(text))
 
     def action_newline(self) -> None:
-        self.insert("\n")
+        # As typing does: the selection is replaced and the cursor goes to the new line.
+        self.replace("\n", *self.selection, maintain_selection_offset=False)
 
     def action_recall(self, step: int) -> None:
         """Up on the first line shows the input sent before, Down on the last the one after;

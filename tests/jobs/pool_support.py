@@ -35,6 +35,7 @@ class Rows:
         path = str(ctx.path)
         lines = Path(path).read_text().splitlines()
         head = lines[0] if lines else ""
+        ctx.logger.info("parsed by guest %d", os.getpid())
         if head == "BROKEN":
             raise ValueError("this file is broken for good")
         if head == "FLAKY":
@@ -67,7 +68,7 @@ def write_rows(path: Path, rows: int, head: str = "id,value") -> Path:
 
 async def prepare(locked: Fixture, files: dict[str, tuple[int, str]]) -> Home:
     """Register the parser and scan a source holding `files` (relative path -> rows, first
-    line), all tagged with its topic."""
+    line), all tagged with its topic. Every parse logs its guest's pid."""
     (locked.project.folder / "rows.py").write_text(PARSER)
     data = locked.project.folder.parent / "shop"
     for rel_path, (rows, head) in files.items():

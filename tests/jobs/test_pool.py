@@ -3,13 +3,21 @@ that clock (no real waits), and each job's log lands in logs/{date}/{job_id}.log
 
 from __future__ import annotations
 
+import asyncio
+import re
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import psutil
+
+from casparian_core.config import Settings
 from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.plan import ProcessRequest
+from casparian_core.jobs.process import ProcessSummary
 from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
+from tests.cli.test_process import DEADLINE_SECS, wait_for_hanging_guest
 from tests.jobs.pool_support import prepare
 from tests.registry.test_envs import Fixture, locked
 
@@ -77,3 +85,61 @@ async def test_a_job_log_over_the_cap_keeps_its_tail(locked: Fixture) -> None:
     assert text.startswith("[TRUNCATED] ")
     assert "line 2999 " in text  # the newest lines are kept
     assert "line 0 " not in text
+
+
+def guest_pids(settings: Settings) -> list[int]:
+    """The guest each job ran in (from each job's log)."""
+    found = []
+    for log in settings.logs_dir.glob("*/*.log"):
+        [pid] = re.findall(r"parsed by guest (\d+)", log.read_text())
+        found.append(int(pid))
+    return found
+
+
+async def run_all(settings: Settings) -> ProcessSummary:
+    async with CoreService(settings) as service:
+        processing = service.processing(ProcessRequest(workers=1, offline=True))
+        await processing.prepare()
+        return await processing.run()
+
+
+async def test_a_warm_guest_is_replaced_after_its_quota_of_jobs(locked: Fixture) -> None:
+    home = await prepare(locked, {f"f{n}.csv": (3, "id,value") for n in range(5)})
+    settings = home.settings.model_copy(update={"worker_recycle_jobs": 2})
+
+    summary = await run_all(settings)
+
+    assert summary.counts == {JobStatus.COMPLETED: 5}
+    jobs_per_guest = Counter(guest_pids(settings))
+    assert sorted(jobs_per_guest.values()) == [1, 2, 2]
+
+
+async def test_a_guest_over_the_memory_ceiling_is_replaced(locked: Fixture) -> None:
+    home = await prepare(locked, {f"f{n}.csv": (3, "id,value") for n in range(3)})
+    # Python with pyarrow loaded is well over 64 MB: every guest is over the ceiling.
+    settings = home.settings.model_copy(update={"worker_max_guest_rss_mb": 64})
+
+    summary = await run_all(settings)
+
+    assert summary.counts == {JobStatus.COMPLETED: 3}
+    assert len(set(guest_pids(settings))) == 3
+
+
+async def test_a_job_cancelled_while_it_runs_stops_its_guest(locked: Fixture) -> None:
+    home = await prepare(locked, {"slow.csv": (9, "HANG")})
+    settings = home.settings.model_copy(update={"heartbeat_secs": 0.05})
+
+    async with CoreService(settings) as service:
+        processing = service.processing(ProcessRequest(workers=1, offline=True))
+        await processing.prepare()
+        running = asyncio.create_task(processing.run())
+        pid = await asyncio.to_thread(wait_for_hanging_guest, settings.logs_dir)
+        [job] = await service.queue.jobs()
+        await service.queue.cancel(job.job_id)  # the next heartbeat is refused
+        summary = await asyncio.wait_for(running, DEADLINE_SECS)
+        [job] = await service.queue.jobs()
+
+    assert job.status == JobStatus.CANCELLED
+    assert summary.reports == {}  # the queue took the job back: nothing to report
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not (settings.output_dir / "rows").exists()

@@ -93,6 +93,7 @@ async def test_bench_context_names_the_highlighted_parser_before_any_test(
     app = make_app(bench_settings)
     async with app.run_test(size=TERMINAL) as pilot:
         await open_bench(pilot)
+        await pilot.press("alt+a")
         context = app.screen.query_one(AssistantSidebar).context()
         assert context.selection == {
             "parser": "sales_csv",
@@ -128,4 +129,4 @@ async def test_discover_a_with_no_files_says_what_to_do(settings: Settings) -> N
         await pilot.press("alt+d")
         await settle(pilot)
         await pilot.press("a")
-        assert not app.screen.query_one(AssistantSidebar).display
+        assert not app.assistant_open

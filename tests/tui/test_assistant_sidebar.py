@@ -10,7 +10,7 @@ from casparian_core.api import FailureKind
 from casparian_core.config import Settings
 from casparian_core.events import AssistantText, AssistantTurnStarted
 from casparian_tui.screens.help import HelpScreen
-from casparian_tui.widgets.assistant import StarterPanel
+from casparian_tui.widgets.assistant import AssistantSidebar, StarterPanel
 from casparian_tui.widgets.assistant_entries import (
     ActionCard,
     AnswerBlock,
@@ -41,7 +41,7 @@ async def test_alt_a_and_f7_toggle_the_sidebar_in_every_mode(settings: Settings)
     app = make_app(settings)
     async with app.run_test(size=TERMINAL) as pilot:
         await settle(pilot)
-        assert not sidebar(app).display
+        assert not app.screen.query(AssistantSidebar)  # mounted when first opened
         await pilot.press("alt+a")
         assert sidebar(app).display
         assert isinstance(app.focused, ChatInput)
@@ -199,15 +199,17 @@ async def test_enter_sends_ctrl_j_adds_a_line_up_recalls(settings: Settings) -> 
         chat = sidebar(app)
         sent: list[str] = []
         chat.send = sent.append  # type: ignore[method-assign]
-        await pilot.press("a", "ctrl+j", "b", "enter")
-        assert sent == ["a\nb"]
-        chat.input.remember("a\nb")
+        await pilot.press("a", "ctrl+j", "b", "shift+enter", "c")
+        assert chat.input.text == "a\nb\nc" and chat.input.cursor_location == (2, 1)
+        await pilot.press("enter")
+        assert sent == ["a\nb\nc"]
+        chat.input.remember("a\nb\nc")
         await pilot.press(*"second", "enter")
         chat.input.remember("second")
         await pilot.press("up")
         assert chat.input.text == "second"
         await pilot.press("up")
-        assert chat.input.text == "a\nb"
+        assert chat.input.text == "a\nb\nc"
         await pilot.press("down", "down")
         assert chat.input.text == ""
 

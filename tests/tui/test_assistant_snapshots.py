@@ -14,12 +14,13 @@ from tests.tui.assistant_support import (
     approval,
     failure,
     publish,
+    sidebar,
     steady_cursor,
     streaming,
     tool_calls,
 )
 from tests.tui.bench_support import bench_settings, open_bench
-from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.conftest import TERMINAL, make_app, settle, until
 
 __all__ = ["bench_settings"]  # the fixture, used by name
 SIZES = pytest.mark.parametrize("size", [TERMINAL, (80, 24)], ids=["120x36", "80x24"])
@@ -33,7 +34,9 @@ def _open_chat(events: list[Event]):  # type: ignore[no-untyped-def]
         await pilot.press("alt+a")
         steady_cursor(pilot.app)
         publish(pilot.app, events)
+        await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the events drawn")
         await settle(pilot)
+        await pilot.pause()  # the last layout (the tool titles, the anchored scroll)
 
     return run_before
 
