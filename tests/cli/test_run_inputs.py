@@ -87,12 +87,16 @@ def test_ctrl_c_while_hashing_a_huge_input_ends_the_run(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + WAIT_SECS
-    while not _maps_file(process.pid, huge):  # the input is mapped: hashing has begun
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=WAIT_SECS)  # the whole hash would take minutes
+    try:
+        deadline = time.monotonic() + WAIT_SECS
+        while not _maps_file(process.pid, huge):  # the input is mapped: hashing has begun
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=WAIT_SECS)  # the whole hash takes minutes
+    finally:
+        process.kill()  # a run that missed the signal must not hash on beside other tests
+        process.wait()
     assert process.returncode == 130, stderr
     assert not (tmp_path / "output").exists() or not any((tmp_path / "output").rglob("*.parquet"))
 
