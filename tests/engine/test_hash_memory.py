@@ -18,12 +18,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux")
-def test_hashing_a_2_gb_input_does_not_hold_it_in_memory(tmp_path: Path) -> None:
+def test_hashing_a_4_gb_input_does_not_hold_it_in_memory(tmp_path: Path) -> None:
     big = tmp_path / "big.csv"
     with big.open("wb") as handle:
-        handle.truncate(2 << 30)  # holes: nothing on disk, 2 GB to read
+        handle.truncate(4 << 30)  # holes: nothing on disk, 4 GB to read
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, str(big)], capture_output=True, text=True, check=True
     )
     peak_mb = int(done.stdout)
-    assert peak_mb < 500, f"hashing held {peak_mb} MB (every page read stayed mapped)"
+    # Alone it peaks near 80 MB, on a loaded machine near 500 MB (pages of the slice being
+    # hashed, by several threads); keeping every page read mapped would hold 4,000.
+    assert peak_mb < 1500, f"hashing held {peak_mb} MB (every page read stayed mapped)"
