@@ -26,8 +26,9 @@ $(TEST_WHEELS): $(STAMP)
 
 install: $(STAMP) $(TEST_WHEELS)
 
+# The example parsers' environments are built offline from the wheels `install` downloaded.
 demo-home: install
-	CASPARIAN_HOME=$(DEMO_HOME) $(BIN)/python -m casparian_core.demo --examples examples --parsers parsers
+	CASPARIAN_HOME=$(DEMO_HOME) CASPARIAN_WHEELS_DIR=$(CURDIR)/$(VENV)/wheels $(BIN)/python -m casparian_core.demo --examples examples --parsers parsers
 
 demo: demo-home
 	CASPARIAN_HOME=$(DEMO_HOME) $(BIN)/casparian tui

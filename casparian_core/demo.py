@@ -1,10 +1,12 @@
-"""Prepare a demo home: the shipped example parsers and sample files, catalogued, tagged and
-parsed once, so the app opens with tables, rows and quarantined rows to look at.
+"""Prepare a demo home: the shipped example parsers and sample files, catalogued, tagged,
+registered and processed once through the job queue, so the app opens with jobs, tables, rows
+and quarantined rows to look at.
 
 `make demo` runs `python -m casparian_core.demo --examples examples --parsers parsers` with
-CASPARIAN_HOME pointing at the demo home, then opens the TUI on it. Safe to run again: parsers
-are re-linked, samples re-copied only when missing, the scan is incremental, and inputs already
-parsed are skipped.
+CASPARIAN_HOME pointing at the demo home and CASPARIAN_WHEELS_DIR at the wheels `make install`
+downloaded (the parsers' environments are built offline from them), then opens the TUI on it.
+Safe to run again: parsers are re-linked, samples re-copied only when missing, the scan is
+incremental, registered versions are kept, and inputs already processed are skipped.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import sys
 from pathlib import Path
 
 from casparian_core.config import Settings, load_settings
-from casparian_core.engine.results import RunResult, RunStatus
 from casparian_core.errors import CasparianError
 from casparian_core.home import prepare_home
+from casparian_core.jobs.plan import ProcessRequest
+from casparian_core.jobs.process import ProcessSummary
 from casparian_core.service import CoreService
 
 SAMPLES_FOLDER = "demo-data"
+DEMO_APPROVER = "casparian demo"  # who approved the example parsers' contracts
 # Tagging rules that bind the sample files to the example parsers' topics.
 DEMO_RULES = (
     ("sales/*.csv", "sales"),
@@ -61,31 +65,36 @@ async def catalogue_samples(settings: Settings, samples: Path) -> int:
     return summary.seen
 
 
-def run_examples(settings: Settings, samples: Path) -> list[RunResult]:
-    """Run each usable parser of the home on the samples its topics are bound to (by the demo's
-    rules), writing to the home's output/ as Parser Bench does."""
-    from casparian_core.engine.results import RunOptions
-    from casparian_core.parsers.discovery import discover_parsers
-
-    service = CoreService(settings)
-    options = RunOptions(sink_uri=f"parquet://{settings.output_dir}")
-    results: list[RunResult] = []
-    for parser in discover_parsers(settings.parsers_dir):
-        topics = set(parser.info.topics) if parser.info is not None else set()
-        inputs = sorted(
-            {path for glob, tag in DEMO_RULES if tag in topics for path in samples.glob(glob)}
-        )
-        if inputs:
-            results += service.run_parser(parser.path, inputs, options, input_root=samples)
-    return results
+async def register_examples(settings: Settings, parsers: Path) -> list[str]:
+    """Register each example parser (its contracts approved by the demo), so production runs
+    them; a parser that cannot be registered is reported, not fatal. Returns one line each."""
+    lines = []
+    async with CoreService(settings) as service:
+        for parser in sorted(parsers.glob("*.py")):
+            try:
+                plan = await service.registry.prepare(parser)
+                done = await service.registry.register(plan, approver=DEMO_APPROVER)
+            except CasparianError as exc:
+                lines.append(f"  {parser.name}: not registered: {exc}")
+                continue
+            lines.append(f"  {parser.name}: registered as {done.name} {done.version}")
+    return lines
 
 
-def _results_line(results: list[RunResult]) -> str:
-    rows, quarantined = sum(r.rows for r in results), sum(r.quarantined for r in results)
-    line = f"{rows:,} rows written, {quarantined:,} quarantined"
-    if skipped := sum(r.status == RunStatus.SKIPPED for r in results):
-        line += f", {skipped} files already parsed"
-    if failed := [f"{r.input_path.name} ({r.error_code})" for r in results if not r.ok]:
+async def process_samples(settings: Settings) -> ProcessSummary:
+    """Queue every catalogued sample for its registered parser and run the queue dry, as
+    `casparian process --offline` does (environments built from the wheels folder)."""
+    async with CoreService(settings) as service:
+        processing = service.processing(ProcessRequest(source=SAMPLES_FOLDER, offline=True))
+        await processing.prepare()
+        return await processing.run()
+
+
+def _summary_line(summary: ProcessSummary) -> str:
+    line = f"{summary.rows:,} rows written, {summary.quarantined:,} quarantined"
+    if summary.already_done:
+        line += f", {summary.already_done} files already processed"
+    if failed := [f"{r.job.input_path} ({r.result.error_code})" for r in summary.failures]:
         line += f", failed: {', '.join(failed)}"
     return line
 
@@ -101,12 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         linked = install_parsers(settings, args.parsers)
         samples = copy_samples(settings, args.examples)
         files = asyncio.run(catalogue_samples(settings, samples))
-        results = run_examples(settings, samples)
+        registered = asyncio.run(register_examples(settings, args.parsers))
+        summary = asyncio.run(process_samples(settings))
     except CasparianError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return exc.exit_code
     print(f"Demo home {settings.home}: {len(linked)} parsers, {files} sample files in {samples}")
-    print(f"Parsed the samples: {_results_line(results)}")
+    print("\n".join(registered))
+    print(f"Processed the samples: {_summary_line(summary)}")
     return 0
 
 

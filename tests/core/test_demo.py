@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.registry.lockfiles import SHIM_WHEELS
+
 
 def run_demo(home: Path, examples: Path, parsers: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -16,7 +18,7 @@ def run_demo(home: Path, examples: Path, parsers: Path) -> subprocess.CompletedP
             "--parsers",
             str(parsers),
         ],
-        env={**os.environ, "CASPARIAN_HOME": str(home)},
+        env={**os.environ, "CASPARIAN_HOME": str(home), "CASPARIAN_WHEELS_DIR": str(SHIM_WHEELS)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -38,6 +40,8 @@ def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path)
     assert linked.is_symlink() and linked.resolve() == (parsers / "sales_csv.py").resolve()
     assert (home / "demo-data" / "sales" / "a.csv").read_text() == "id,amount\n1,2\n"
     assert sorted(p.name for p in (home / "parsers").iterdir()) == ["sales_csv.py"]
+    # Not a registrable parser (no contracts, no uv.lock): said, and the demo goes on.
+    assert "sales_csv.py: not registered:" in result.stdout
     status = subprocess.run(
         [sys.executable, "-m", "casparian_cli", "--home", str(home), "status", "--json"],
         capture_output=True,
@@ -51,7 +55,9 @@ def test_demo_home_links_parsers_and_copies_samples_idempotently(tmp_path: Path)
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_demo_parses_the_samples_once_so_home_opens_with_tables(tmp_path: Path) -> None:
+def test_the_demo_registers_and_processes_the_samples_once_so_home_opens_with_jobs(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     first = run_demo(home, REPO / "examples", REPO / "parsers")
     assert first.returncode == 0, first.stderr
@@ -65,10 +71,11 @@ def test_the_demo_parses_the_samples_once_so_home_opens_with_tables(tmp_path: Pa
     assert stats["tables"] == 4  # one per example parser, plus their quarantine outputs
     assert stats["rows"] > 0 and stats["quarantined_rows"] > 0
     assert (home / "output" / "sales_quarantine").is_dir()
+    assert stats["parsers"] == 4 and stats["jobs"] == {"COMPLETED_WITH_WARNINGS": 8}
 
     again = run_demo(home, REPO / "examples", REPO / "parsers")
     assert again.returncode == 0, again.stderr
-    assert "8 files already parsed" in again.stdout
+    assert "8 files already processed" in again.stdout
     restats = subprocess.run(
         [sys.executable, "-m", "casparian_cli", "--home", str(home), "status", "--json"],
         capture_output=True,
