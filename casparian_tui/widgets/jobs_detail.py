@@ -64,7 +64,7 @@ class JobDetailPane(VerticalScroll, can_focus=False):
 
 
 def describe_run(run: RunRecord, now: datetime) -> RenderableType:
-    text = _title(f"{', '.join(run.parsers)} · {run_label(run.batch_id)}", run.status)
+    text = _title(f"{run_label(run.batch_id)} · {', '.join(run.parsers)}", run.status)
     counts = [
         (run.completed, "complete"),
         (run.failed, "failed"),
@@ -146,7 +146,8 @@ def _describe_lineage(text: Text, job: JobRecord, detail: JobDetail) -> None:
 
 def _log_section(job: JobRecord, view: JobView) -> RenderableType:
     if view.log_path is None:
-        return _section("Log", ["(no log lines yet)"], style="dim")
+        unfinished = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        return _section("Log", ["(no log lines yet)" if unfinished else "(nothing logged)"], "dim")
     title = "Log · following" if job.status == JobStatus.RUNNING else "Log"
     text = _section(title, [])
     text.append(f"logs/{view.log_path.parent.name}/{view.log_path.name}\n", style="dim")

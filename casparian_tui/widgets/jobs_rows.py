@@ -68,7 +68,7 @@ def dead_letter_key(letter_id: int) -> str:
 
 def header(width: int) -> Text:
     line = Text(" " * LEAD_CELLS, style="bold")
-    line.append(_cell("Run / file", _name_cells(width)))
+    line.append(_name("Run / file", width))
     line.append(_cell("Progress", PROGRESS_CELLS, right=True))
     line.append(_cell("Time", TIME_CELLS, right=True))
     line.append(_cell("  Status", STATUS_CELLS))
@@ -87,8 +87,8 @@ def render(row: Row, width: int, now: datetime) -> Text:
 def _run_line(run: RunRecord, expanded: bool, width: int, now: datetime) -> Text:
     line = Text("▾ " if expanded else "▸ ")
     line.append_text(_icon(run.status))
-    name = f"{', '.join(run.parsers)} · {run_label(run.batch_id)}"
-    line.append(_cell(name, _name_cells(width)), style="bold")
+    name = f"{run_label(run.batch_id)} · {', '.join(run.parsers)}"
+    line.append(_name(name, width), style="bold")
     line.append_text(progress(run))
     line.append(_cell(duration(run.started_at, run.finished_at, now), TIME_CELLS, right=True))
     status = f"{run.failed:,} failed" if run.failed and run.status != JobStatus.RUNNING else None
@@ -115,7 +115,7 @@ def progress(run: RunRecord) -> Text:
 def _job_line(job: JobRecord, width: int, now: datetime) -> Text:
     line = Text("  ")
     line.append_text(_icon(job.status))
-    line.append(_cell(Path(job.input_path).name, _name_cells(width)))
+    line.append(_name(Path(job.input_path).name, width))
     if job.error_code is not None:
         line.append(_cell(str(job.error_code), PROGRESS_CELLS, right=True), style="red")
     elif job.rows_out is not None:
@@ -131,7 +131,7 @@ def _dead_letter_line(letter: DeadLetter, width: int) -> Text:
     line = Text("  ")
     line.append_text(_icon(JobStatus.DEAD_LETTER))
     name = f"{Path(letter.input_path).name} · {letter.parser_name} {letter.parser_version}"
-    line.append(_cell(name, _name_cells(width)))
+    line.append(_name(name, width))
     line.append(_cell(str(letter.error_code or ""), PROGRESS_CELLS, right=True), style="red")
     line.append(_cell(letter.moved_at[11:16], TIME_CELLS, right=True))
     replayed = "replayed" if letter.replayed_at else "dead letter"
@@ -165,8 +165,13 @@ def _status(status: JobStatus, text: str | None = None) -> Text:
 
 
 def _name_cells(width: int) -> int:
-    fixed = LEAD_CELLS + PROGRESS_CELLS + TIME_CELLS + STATUS_CELLS
+    """The name's cells, a space kept between it and the progress."""
+    fixed = LEAD_CELLS + 1 + PROGRESS_CELLS + TIME_CELLS + STATUS_CELLS
     return max(MIN_NAME_CELLS, width - fixed)
+
+
+def _name(text: str, width: int) -> str:
+    return _cell(text, _name_cells(width)) + " "
 
 
 def _cell(text: str, cells: int, *, right: bool = False) -> str:

@@ -25,9 +25,9 @@ async def test_runs_list_failed_first_and_a_run_expands_to_its_jobs(settings: Se
     async with app.run_test(size=(120, 36)) as pilot:
         await open_jobs(pilot)
         lines = list_text(app).splitlines()
-        assert "events · run d3adbeef" in lines[0] and "1 failed" in lines[0]
-        assert "sales · run 5a1e5b47" in lines[1] and "9/9" in lines[1] and "1 failed" in lines[1]
-        assert "auth_log · run a07b0c1d" in lines[2] and "2/5" in lines[2] and "running" in lines[2]
+        assert "run d3adbeef · events" in lines[0] and "1 failed" in lines[0]
+        assert "run 5a1e5b47 · sales" in lines[1] and "9/9" in lines[1] and "1 failed" in lines[1]
+        assert "run a07b0c1d · auth_log" in lines[2] and "2/5" in lines[2] and "running" in lines[2]
 
         await pilot.press("down", "enter")
         await settle(pilot)
@@ -110,7 +110,7 @@ async def test_filters_keep_the_runs_with_such_jobs(settings: Settings) -> None:
         for key, runs in (("2", ["auth_log"]), ("3", ["events", "sales"]), ("4", ["auth_log"])):
             await pilot.press(key)
             await settle(pilot)
-            assert [line.split(" · ")[0][4:] for line in list_text(app).splitlines()] == runs
+            assert [line.split(" · ")[1].split()[0] for line in list_text(app).splitlines()] == runs
         await pilot.press("enter")  # pending filter: the auth_log run lists its pending jobs only
         await settle(pilot)
         assert [line.split()[1] for line in list_text(app).splitlines()[1:]] == [

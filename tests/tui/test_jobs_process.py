@@ -35,7 +35,7 @@ async def test_p_processes_a_picked_tags_files_and_the_run_shows_its_outcome(
         await until(pilot, lambda: "3/3" in list_text(app), "the run's final counts")
         await settle(pilot)
         [run] = list_text(app).splitlines()
-        assert run.startswith("▸ ✗ rows · run") and "1 failed" in run
+        assert run.startswith("▸ ✗ run ") and " · rows " in run and "1 failed" in run
 
         await pilot.press("enter")
         await settle(pilot)
