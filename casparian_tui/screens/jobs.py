@@ -148,6 +148,11 @@ class JobsScreen(ModeScreen):
         return self.query_one(JobsList)
 
     @property
+    def shown_job(self) -> JobRecord | None:
+        """The job the detail pane shows, once read."""
+        return None if self._view is None else self._view.detail.job
+
+    @property
     def detail_pane(self) -> JobDetailPane:
         return self.query_one(JobDetailPane)
 
@@ -223,6 +228,7 @@ class JobsScreen(ModeScreen):
     def _poll(self) -> None:
         if self.is_current and self._burst is None:
             self.apply_changes(set())
+            self.jobs_list.refresh_visible()  # running work's times move on
 
     @work(group="jobs-live", exit_on_error=False)
     async def apply_changes(self, job_ids: set[str]) -> None:

@@ -4,10 +4,14 @@ cancel and replay, live updates from the queue's events, and the Home Hub's Jobs
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from casparian_core.api import JobRequest, JobStatus, JobSuccess
 from casparian_core.config import Settings
+from casparian_core.jobs import queue
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.jobs_list import JobsList
+from tests.conftest import FIXED_NOW
 from tests.tui.conftest import card_text, make_app, settle, until, until_idle
 from tests.tui.jobs_support import (
     BROKEN,
@@ -15,6 +19,7 @@ from tests.tui.jobs_support import (
     detail_text,
     list_text,
     open_jobs,
+    open_queue,
     seed_queue,
 )
 
@@ -44,6 +49,26 @@ async def test_runs_list_failed_first_and_a_run_expands_to_its_jobs(settings: Se
         await pilot.press("escape")  # collapses the run
         await settle(pilot)
         assert len(list_text(app).splitlines()) == 3
+        await pilot.press("escape")  # nothing left to step back from: Home
+        await settle(pilot)
+        assert app.current_mode == "home"
+
+
+async def test_changes_made_by_another_process_show_up(settings: Settings) -> None:
+    """No event reaches this app from a daemon or a `casparian process` in a shell: the list
+    reads the queue again while it is shown."""
+    seeded = seed_queue(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("down", "down", "enter")  # the auth_log run, its running job first
+        await settle(pilot)
+        with closing(open_queue(settings)) as conn:  # another process's connection
+            queue.complete(
+                conn, seeded.jobs["auth-03.log"], "host-1-pool-1", JobSuccess(55), FIXED_NOW
+            )
+        await until(pilot, lambda: "3/5" in list_text(app).splitlines()[2], "the run's progress")
+        await until(pilot, lambda: "55 rows" in list_text(app).splitlines()[3], "the job's row")
 
 
 async def test_home_card_shows_the_queues_real_counts(settings: Settings) -> None:
