@@ -52,6 +52,10 @@ if TYPE_CHECKING:
     from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
     from casparian_core.inspect.sql import QueryResult as QueryResult
     from casparian_core.inspect.sql import TableSchema as TableSchema
+    from casparian_core.jobs.daemon import DaemonRequest as DaemonRequest
+    from casparian_core.jobs.daemon_lock import DaemonRunningError as DaemonRunningError
+    from casparian_core.jobs.daemon_lock import DaemonState as DaemonState
+    from casparian_core.jobs.daemon_lock import daemon_state as daemon_state
     from casparian_core.jobs.executor import JobReport as JobReport
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
@@ -167,6 +171,8 @@ HOMES = {
         "RunRecord",
     ),
     "casparian_core.jobs.executor": ("JobReport",),
+    "casparian_core.jobs.daemon": ("DaemonRequest",),
+    "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("ProcessSummary",),
