@@ -45,7 +45,7 @@ from casparian_core.events import Event, JobChanged
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.jobs_detail import JobDetailPane, JobView
-from casparian_tui.widgets.jobs_list import JobsList
+from casparian_tui.widgets.jobs_list import SCROLLBAR_CELLS, JobsList
 from casparian_tui.widgets.jobs_rows import (
     WORDS,
     Row,
@@ -82,8 +82,10 @@ EMPTY_TEXT = (
 
 
 class JobsHeader(Static):
+    """The column titles, over the list's rows (which leave room for its scrollbar)."""
+
     def render(self) -> Text:
-        return header(self.size.width)
+        return header(self.size.width - SCROLLBAR_CELLS)
 
 
 class JobsScreen(ModeScreen):
@@ -112,6 +114,7 @@ class JobsScreen(ModeScreen):
         self._burst: Timer | None = None
         self._follow: Timer | None = None
         self._view: JobView | None = None  # the job shown in the detail pane
+        self._select_run: str | None = None  # a run started here: the cursor goes to it
         self._unsubscribe = lambda: None
 
     @property
@@ -174,6 +177,9 @@ class JobsScreen(ModeScreen):
                 self.expanded = None
             rows = await self._rows_of(runs)
         self.jobs_list.set_rows(rows)
+        if self._select_run is not None and self.jobs_list.get(run_key(self._select_run)):
+            self.jobs_list.move_to(run_key(self._select_run))
+            self._select_run = None
         self._show_filters(await queue.counts())
         self._show_empty(not rows)
 
@@ -484,6 +490,8 @@ class JobsScreen(ModeScreen):
             )
             return
         self.notify(f"Processing {_count(len(planned.requests), 'file')} tagged {tag}")
+        self._select_run = planned.batch_id
+        self.load()
         running = asyncio.ensure_future(processing.run())
         try:
             # Shielded: leaving stops the pool (jobs released, nothing partial committed)
