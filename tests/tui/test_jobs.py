@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from contextlib import closing
 
+import pytest
+
 from casparian_core.api import JobRequest, JobStatus, JobSuccess
 from casparian_core.config import Settings
 from casparian_core.jobs import queue
 from casparian_tui.screens.prompt import ConfirmPrompt
+from casparian_tui.widgets.assistant import AssistantSidebar
+from casparian_tui.widgets.assistant_input import ChatInput
 from casparian_tui.widgets.jobs_list import JobsList
 from tests.conftest import FIXED_NOW
 from tests.tui.conftest import card_text, make_app, settle, until, until_idle
@@ -204,7 +208,10 @@ async def test_a_running_jobs_log_is_followed(settings: Settings) -> None:
         await until(pilot, lambda: "INFO 500 rows so far" in detail_text(app), "the new line")
 
 
-async def test_the_assistant_gets_the_selected_job_as_context(settings: Settings) -> None:
+async def test_the_assistant_gets_the_selected_job_as_context(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-used")  # nothing is sent
     seeded = seed_queue(settings)
     app = make_app(settings)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -221,6 +228,15 @@ async def test_the_assistant_gets_the_selected_job_as_context(settings: Settings
         assert "KeyError: 'amount'" in context.detail and "occurred 1 times" in context.detail
         assert "ERROR KeyError: 'amount'" in context.detail  # the log's tail
 
+        await pilot.press("a")  # a failed job: the chat opens with the question ready
+        await settle(pilot)
+        chat = app.screen.query_one(AssistantSidebar)
+        assert chat.display and isinstance(app.focused, ChatInput)
+        assert chat.input.text == "Why did this job fail?"
+        assert chat.context().selection["job_id"] == seeded.jobs["orders-bad.csv"]
+        assert "Show me similar failures" in app.service.assistant.starter_prompts("jobs")
+
+        app.screen.focus_content()
         await pilot.press("up")  # the run itself
         await settle(pilot)
         assert app.screen.assistant_context().selection["run"] == SALES_BATCH

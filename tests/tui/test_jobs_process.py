@@ -3,6 +3,11 @@ worker pool; the run shows up in the list as it goes, and a broken file's job fa
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from casparian_core.api import JobStatus
+from casparian_core.service import CoreService
+from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.jobs_list import JobsList
 from casparian_tui.widgets.jobs_tag_picker import TagPicker
 from tests.jobs.pool_support import TOPIC, prepare
@@ -47,3 +52,33 @@ async def test_p_processes_a_picked_tags_files_and_the_run_shows_its_outcome(
         assert "bad.csv" in jobs[0] and "failed" in jobs[0]  # failed first
         assert sorted(line.split()[1] for line in jobs[1:]) == ["a.csv", "b.csv"]
         assert all("complete" in line for line in jobs[1:])
+
+
+async def test_quitting_while_processing_asks_then_puts_the_running_job_back(
+    locked: Fixture,
+) -> None:
+    home = await prepare(locked, {"hang.csv": (3, "HANG")})
+    app = make_app(home.settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, TagPicker), "the tag picker")
+        await until_idle(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: "running" in list_text(app), "the job to run")
+        await until(pilot, lambda: _hanging(home.settings.logs_dir), "the guest to hang")
+
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPrompt), "the question")
+        assert "Processing is still running" in str(app.screen.question)
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running, "the app to end")
+
+    async with CoreService(home.settings) as service:
+        [job] = await service.queue.jobs()
+    assert job.status == JobStatus.QUEUED and job.attempts == 0  # released, not counted
+    assert not any(home.settings.output_dir.rglob("*.parquet"))  # nothing of it kept
+
+
+def _hanging(logs_dir: Path) -> bool:
+    return any("hanging in guest" in log.read_text() for log in logs_dir.glob("*/*.log"))
