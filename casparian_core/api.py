@@ -52,6 +52,10 @@ if TYPE_CHECKING:
     from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
     from casparian_core.inspect.sql import QueryResult as QueryResult
     from casparian_core.inspect.sql import TableSchema as TableSchema
+    from casparian_core.inspect.stats import OTHERS_LABEL as OTHERS_LABEL
+    from casparian_core.inspect.stats import ColumnStats as ColumnStats
+    from casparian_core.inspect.stats import Distribution as Distribution
+    from casparian_core.inspect.stats import DistributionKind as DistributionKind
     from casparian_core.jobs.executor import JobReport as JobReport
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
@@ -148,6 +152,12 @@ HOMES = {
     "casparian_core.home": ("prepare_home", "verify_home"),
     "casparian_core.inspect.errors": ("QueryFailedError", "QueryRefusedError"),
     "casparian_core.inspect.sql": ("QueryResult", "TableSchema"),
+    "casparian_core.inspect.stats": (
+        "OTHERS_LABEL",
+        "ColumnStats",
+        "Distribution",
+        "DistributionKind",
+    ),
     "casparian_core.jobs.fingerprint": ("ErrorDetail", "ErrorFile", "ErrorSummary"),
     "casparian_core.jobs.model": (
         "ClaimedJob",
