@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Center, Horizontal, Middle, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
@@ -43,8 +43,9 @@ CONTEXT_COLUMNS = 40  # the statistics of at most this many columns go to the as
 
 NO_TABLES = (
     "[b]No output tables yet[/b]\n\n"
-    "Tables appear here once a parser has written rows to the home's outputs:\n"
-    "test one in [b]Parser Bench[/b], or run [b]casparian process[/b]."
+    "Tables appear here once a parser has written rows\n"
+    "to the home's outputs: test one in [b]Parser Bench[/b],\n"
+    "or run [b]casparian process[/b]."
 )
 PICK_HINT = "Enter computes this table's column statistics (Esc cancels) · q opens the SQL editor"
 FILTER_HINT = "a SQL condition on the rows, e.g. amount > 100 AND region = 'north'"
@@ -77,7 +78,8 @@ class InspectScreen(ModeScreen):
         self.sample: QueryResult | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield EmptyState(NO_TABLES, id="inspect-empty", classes="empty-state")
+        with Middle(id="inspect-empty"), Center():
+            yield EmptyState(NO_TABLES, classes="empty-state")
         with Horizontal(id="inspect-body"):
             with Vertical(id="inspect-left"):
                 yield Static("[b]Tables[/b] [dim]j/k · Enter[/dim]", id="tables-title")
@@ -127,6 +129,7 @@ class InspectScreen(ModeScreen):
         table_list.show(tables)
         if self.table is None:
             self._show_title(table_list.highlighted_table)
+        self.refresh_bindings()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if self.table is None:  # statistics shown stay until Enter on another table
@@ -260,7 +263,7 @@ class InspectScreen(ModeScreen):
 
     def action_sql(self) -> None:
         self._show_view("query-view")
-        highlighted = self.table or self.query_one(TableList).highlighted_table
+        highlighted = self._chosen_table()
         self.query_one(QueryPanel).start(None if highlighted is None else highlighted.name)
 
     def action_run_query(self) -> None:
@@ -287,7 +290,7 @@ class InspectScreen(ModeScreen):
     # Quarantine, export, the producing job.
 
     def action_quarantine(self) -> None:
-        table = self.table or self.query_one(TableList).highlighted_table
+        table = self._chosen_table()
         if table is None:
             return
         self._show_view("quarantine-view")
@@ -320,7 +323,7 @@ class InspectScreen(ModeScreen):
         if self.current_view == "query-view":
             sql = self.query_one(QueryPanel).sql
             return (sql or None), "the query's result", "query"
-        table = self.table or self.query_one(TableList).highlighted_table
+        table = self._chosen_table()
         if table is None:
             return None, "", ""
         if self.row_filter and table is self.table:
@@ -340,7 +343,7 @@ class InspectScreen(ModeScreen):
             self.notify(exported_line(result), title="Export")
 
     def action_producing_job(self) -> None:
-        table = self.table or self.query_one(TableList).highlighted_table
+        table = self._chosen_table()
         if table is None:
             return
         if table.last_job_id is None:
@@ -351,6 +354,10 @@ class InspectScreen(ModeScreen):
             return
         self.app.post_message(ShowJob(table.last_job_id))
 
+    def _chosen_table(self) -> CatalogTable | None:
+        """The table whose statistics are shown, else the one highlighted in the list."""
+        return self.table or self.query_one(TableList).highlighted_table
+
     # Esc: stop what runs, then close the filter, then back to the table view, then Home.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -358,6 +365,14 @@ class InspectScreen(ModeScreen):
             return self._can_back_out()
         if action in ("run_query", "history"):
             return self.current_view == "query-view"
+        if action == "filter":
+            return self.table is not None
+        if action == "sql":
+            return bool(self.query_one(TableList).tables)
+        if action == "export":
+            return self._export_source()[0] is not None
+        if action in ("quarantine", "producing_job"):
+            return self._chosen_table() is not None
         return super().check_action(action, parameters)
 
     def _can_back_out(self) -> bool:
@@ -429,7 +444,7 @@ class InspectScreen(ModeScreen):
     # The assistant sees the table, the column, the filter or the query, and the statistics.
 
     def assistant_context(self) -> AssistantContext:
-        table = self.table or self.query_one(TableList).highlighted_table
+        table = self._chosen_table()
         if table is None:
             return AssistantContext(self.MODE)
         selection = {"table": table.name, "rows": str(table.rows)}
