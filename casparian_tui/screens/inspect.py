@@ -37,6 +37,7 @@ from casparian_tui.widgets.inspect_tables import TableList
 
 if TYPE_CHECKING:
     from casparian_tui.widgets.inspect_columns import ColumnStatsTable
+    from casparian_tui.widgets.inspect_quarantine import QuarantineView
 
 SAMPLE_ROWS = 1000
 CONTEXT_COLUMNS = 40  # the statistics of at most this many columns go to the assistant
@@ -310,6 +311,16 @@ class InspectScreen(ModeScreen):
         await holder.mount(view)
         await view.show(table.name, page)
 
+    def on_quarantine_view_moved(self, event: QuarantineView.Moved) -> None:
+        self.load_quarantine_row(event.entry.id)
+
+    @work(exclusive=True, group="inspect-quarantine-row", exit_on_error=False)
+    async def load_quarantine_row(self, entry_id: str) -> None:
+        from casparian_tui.widgets.inspect_quarantine import QuarantineView
+
+        row = await self.app.service.inspect.quarantine_row(entry_id)
+        self.query_one(QuarantineView).show_row(row)
+
     def action_export(self) -> None:
         source, what, name = self._export_source()
         if source is None:
@@ -433,6 +444,10 @@ class InspectScreen(ModeScreen):
             self._sample_status(message)
         elif group == "inspect-quarantine":
             self.query_one("#quarantine-view", Vertical).mount(Static(message))
+        elif group == "inspect-quarantine-row":
+            from casparian_tui.widgets.inspect_quarantine import QuarantineView
+
+            self.query_one(QuarantineView).show_row(message)
         else:
             self.notify(message.plain, title="Inspect", severity="error")
 
