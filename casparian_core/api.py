@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
     from casparian_core.jobs.fingerprint import ErrorSummary as ErrorSummary
+    from casparian_core.jobs.log_tail import find_job_log as find_job_log
+    from casparian_core.jobs.log_tail import read_tail as read_tail
     from casparian_core.jobs.model import ClaimedJob as ClaimedJob
     from casparian_core.jobs.model import DeadLetter as DeadLetter
     from casparian_core.jobs.model import Enqueued as Enqueued
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.model import JobRequest as JobRequest
     from casparian_core.jobs.model import JobSuccess as JobSuccess
     from casparian_core.jobs.model import ParserHealth as ParserHealth
+    from casparian_core.jobs.model import RunRecord as RunRecord
     from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
@@ -171,9 +174,11 @@ HOMES = {
         "JobRequest",
         "JobSuccess",
         "ParserHealth",
+        "RunRecord",
     ),
     "casparian_core.jobs.executor": ("JobReport",),
     "casparian_core.jobs.plan": ("ProcessRequest",),
+    "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("ProcessSummary",),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),

@@ -413,6 +413,11 @@ CREATE INDEX cf_error_occurrences_fingerprint ON cf_error_occurrences(fingerprin
 CREATE INDEX cf_error_occurrences_job ON cf_error_occurrences(job_id);
 """
 
+# The Jobs screen reads a run's jobs (cf_processing_queue.batch_id) in queue order.
+MIGRATION_7 = """
+CREATE INDEX cf_queue_batch ON cf_processing_queue(batch_id, enqueued_at);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -420,6 +425,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -29,6 +29,7 @@ from casparian_core.jobs.model import (
     JobRequest,
     JobSuccess,
     ParserHealth,
+    RunRecord,
 )
 from casparian_core.jobs.status import JobStatus
 
@@ -65,6 +66,22 @@ class JobQueue:
     async def job(self, job_id: str) -> JobDetail:
         """One job in full; raises JobNotFoundError."""
         return await self._db.read(queue.job, job_id)
+
+    async def runs(
+        self, statuses: frozenset[JobStatus] | None = None, limit: int = 500
+    ) -> list[RunRecord]:
+        """The runs (jobs by batch), failed ones first, then newest first (queue.runs)."""
+        return await self._db.read(queue.runs, statuses, limit)
+
+    async def run_jobs(
+        self, batch_id: str, statuses: frozenset[JobStatus] | None = None
+    ) -> list[JobRecord]:
+        """A run's jobs, failed first, then running, then in queue order (queue.run_jobs)."""
+        return await self._db.read(queue.run_jobs, batch_id, statuses)
+
+    async def jobs_by_id(self, job_ids: Sequence[str]) -> list[JobRecord]:
+        """The jobs with these ids: what a burst of JobChanged events changed."""
+        return await self._db.read(queue.jobs_by_id, job_ids)
 
     async def dead_letters(self, parser_name: str | None = None) -> list[DeadLetter]:
         """The dead letters not replayed yet, newest first."""

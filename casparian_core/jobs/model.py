@@ -137,6 +137,43 @@ class JobRecord:
 
 
 @dataclass(frozen=True)
+class RunRecord:
+    """One run (a `process` invocation or a daemon batch: the jobs of one batch_id) as the Jobs
+    screen lists it. Jobs enqueued outside any batch make one run whose batch_id is ''."""
+
+    batch_id: str
+    parsers: tuple[str, ...]  # sorted
+    total: int
+    completed: int  # with or without warnings
+    failed: int  # failed for good or dead-lettered
+    running: int
+    queued: int
+    cancelled: int
+    enqueued_at: str  # its first job's
+    started_at: str | None  # its first claim
+    finished_at: str | None  # its last job's end, once none is queued or running
+
+    @property
+    def done(self) -> int:
+        """Jobs the run is finished with, whatever their outcome."""
+        return self.completed + self.failed + self.cancelled
+
+    @property
+    def status(self) -> JobStatus:
+        """RUNNING while a job runs, QUEUED while jobs wait, then FAILED if any failed, else
+        CANCELLED if all were cancelled, else COMPLETED."""
+        if self.running:
+            return JobStatus.RUNNING
+        if self.queued:
+            return JobStatus.QUEUED
+        if self.failed:
+            return JobStatus.FAILED
+        if self.cancelled == self.total:
+            return JobStatus.CANCELLED
+        return JobStatus.COMPLETED
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     """A job that failed for good or ran out of retries; never deleted, replayable."""
 

@@ -47,6 +47,7 @@ from casparian_core.jobs.model import (
     JobRecord,
     JobRequest,
     JobSuccess,
+    RunRecord,
 )
 from casparian_core.jobs.status import JobStatus
 from casparian_core.processes import left_by_dead_process
@@ -470,6 +471,100 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
         {**chosen, "limit": query.limit, "offset": query.offset},
     )
     return [_to_record(row) for row in rows]
+
+
+# The Jobs screen's runs: failed ones first, then newest first. A run's status counts, for the
+# filters: "running", "failed", "pending" each keep the runs that have such a job.
+_RUN_COUNTS = f"""
+    sum(status IN ('{JobStatus.COMPLETED}', '{JobStatus.COMPLETED_WITH_WARNINGS}')),
+    sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')),
+    sum(status = {RUNNING}), sum(status = {QUEUED}), sum(status = '{JobStatus.CANCELLED}')"""
+RUNS = f"""
+SELECT coalesce(batch_id, '') AS run, group_concat(DISTINCT parser_name), count(*),
+    {_RUN_COUNTS}, min(enqueued_at), min(started_at), max(finished_at)
+FROM cf_processing_queue
+GROUP BY run
+HAVING {{having}}
+ORDER BY sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')) > 0 DESC,
+    min(enqueued_at) DESC, run
+LIMIT :limit
+"""
+# A run's jobs: failed first, then running, then in the order they were queued.
+RUN_JOBS = f"""
+SELECT {_RECORD} FROM cf_processing_queue
+WHERE batch_id IS :batch AND {{where}}
+ORDER BY status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}') DESC,
+    status = {RUNNING} DESC, enqueued_at, rowid
+LIMIT :limit
+"""
+ID_CHUNK = 500  # ids bound at once: well under SQLite's limit on parameters
+
+
+def runs(
+    conn: sqlite3.Connection, statuses: frozenset[JobStatus] | None = None, limit: int = 500
+) -> list[RunRecord]:
+    """The runs (jobs grouped by batch), failed ones first, then newest first; with `statuses`,
+    only the runs that have a job in one of them."""
+    params: dict[str, object] = {"limit": limit}
+    having = "1"
+    if statuses:
+        names = _bind(params, "s", sorted(statuses))
+        having = f"sum(status IN ({names})) > 0"
+    return [_to_run(row) for row in conn.execute(RUNS.format(having=having), params)]
+
+
+def _to_run(row: Any) -> RunRecord:
+    batch, parsers, total, completed, failed, running, queued, cancelled = row[:8]
+    enqueued_at, started_at, finished_at = row[8:]
+    return RunRecord(
+        batch,
+        tuple(sorted(parsers.split(","))),
+        total,
+        completed,
+        failed,
+        running,
+        queued,
+        cancelled,
+        enqueued_at,
+        started_at,
+        None if running or queued else finished_at,
+    )
+
+
+def run_jobs(
+    conn: sqlite3.Connection,
+    batch_id: str,
+    statuses: frozenset[JobStatus] | None = None,
+    limit: int = 100_000,
+) -> list[JobRecord]:
+    """The jobs of a run (batch_id '' is the jobs queued outside any batch): failed first,
+    then running, then in queue order; with `statuses`, only those in one of them."""
+    params: dict[str, object] = {"batch": batch_id or None, "limit": limit}
+    where = "1"
+    if statuses:
+        where = f"status IN ({_bind(params, 's', sorted(statuses))})"
+    rows = conn.execute(RUN_JOBS.format(where=where), params)
+    return [_to_record(row) for row in rows]
+
+
+def jobs_by_id(conn: sqlite3.Connection, job_ids: Sequence[str]) -> list[JobRecord]:
+    """The jobs with these ids (those that exist), in no particular order."""
+    found: list[JobRecord] = []
+    for start in range(0, len(job_ids), ID_CHUNK):
+        params: dict[str, object] = {}
+        names = _bind(params, "j", job_ids[start : start + ID_CHUNK])
+        rows = conn.execute(
+            f"SELECT {_RECORD} FROM cf_processing_queue WHERE id IN ({names})", params
+        )
+        found.extend(_to_record(row) for row in rows)
+    return found
+
+
+def _bind(params: dict[str, object], prefix: str, values: Sequence[object]) -> str:
+    """Add `values` to `params` as :prefix0, :prefix1, ...; returns those names, joined."""
+    names = [f"{prefix}{index}" for index in range(len(values))]
+    params.update(zip(names, values, strict=True))
+    return ", ".join(f":{name}" for name in names)
 
 
 def job(conn: sqlite3.Connection, job_id: str) -> JobDetail:
