@@ -189,17 +189,18 @@ async def test_e_exports_the_filtered_rows_and_a_bad_path_keeps_the_dialog(
         dialog = app.screen
         assert isinstance(dialog, ExportDialog)
         assert dialog.query_one("#export-path", Input).value == "orders.parquet"
+        await pilot.click("#format-csv")  # the suffix follows the format
+        assert dialog.query_one("#export-path", Input).value == "orders.csv"
         blocked = tmp_path / "not-a-folder"
         blocked.write_text("a file where a folder should be")
         dialog.query_one("#export-path", Input).value = str(blocked / "orders.csv")
-        await pilot.click("#format-csv")
-        await pilot.press("enter")
+        await pilot.click("#export-start")
         await until(pilot, lambda: style_of(dialog, "#export-status") == "red", "the error")
         assert app.screen is dialog and not list(tmp_path.glob("not-a-folder/*"))
         target = tmp_path / "east.parquet"
         dialog.query_one("#export-path", Input).value = str(target)
         await pilot.click("#format-parquet")
-        await pilot.press("enter")
+        await pilot.click("#export-start")
         await until(pilot, lambda: app.screen is screen, "the dialog to close")
         assert pq.read_table(target).column("region").to_pylist() == ["east"] * 57
 
