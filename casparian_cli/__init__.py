@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from casparian_cli import (
     ai,
+    daemon,
     errors_cmd,
     files,
     jobs,
@@ -34,6 +35,7 @@ COMMANDS = (
     tui,
     run,
     process,
+    daemon,
     scan,
     rule,
     tag,

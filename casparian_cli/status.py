@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
-from casparian_core.api import Stats, compact
+from casparian_core.api import DaemonState, Stats, compact, daemon_state
 from casparian_core.config import Settings
 
 if TYPE_CHECKING:
@@ -25,15 +25,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from casparian_core.service import CoreService
 
     stats, unusable = asyncio.run(_collect(settings))
+    daemon = daemon_state(settings.home)
     isolation = CoreService.guest_isolation()
     if args.json:
         document = {"home": str(settings.home), **stats.as_json()}
         document["unusable_parsers"] = [{"path": str(p.path), "error": p.error} for p in unusable]
         document["isolation"] = isolation.as_json()
+        document["daemon"] = {"running": False} if daemon is None else daemon.as_json()
         print(json.dumps(document, sort_keys=True))
     else:
         print(render(stats, settings, unusable))
         print(f"Guests   {isolation.description}")
+        print(f"Daemon   {daemon_line(daemon)}")
     return 0
 
 
@@ -59,3 +62,12 @@ def render(stats: Stats, settings: Settings, unusable: list[DiscoveredParser]) -
     if stats.is_empty:
         lines.append("Nothing here yet: run `casparian scan <folder>` to catalogue some files.")
     return "\n".join(lines)
+
+
+def daemon_line(daemon: DaemonState | None) -> str:
+    if daemon is None:
+        return "not running (`casparian start` runs it)"
+    return (
+        f"running (pid {daemon.pid}, since {daemon.started_at or 'a moment ago'}, "
+        f"{daemon.workers} workers, {daemon.jobs_done:,} jobs done, {daemon.jobs_failed:,} failed)"
+    )

@@ -67,6 +67,10 @@ if TYPE_CHECKING:
     from casparian_core.inspect.stats import ColumnStats as ColumnStats
     from casparian_core.inspect.stats import Distribution as Distribution
     from casparian_core.inspect.stats import DistributionKind as DistributionKind
+    from casparian_core.jobs.daemon import DaemonRequest as DaemonRequest
+    from casparian_core.jobs.daemon_lock import DaemonRunningError as DaemonRunningError
+    from casparian_core.jobs.daemon_lock import DaemonState as DaemonState
+    from casparian_core.jobs.daemon_lock import daemon_state as daemon_state
     from casparian_core.jobs.executor import JobReport as JobReport
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
@@ -86,6 +90,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.model import ParserHealth as ParserHealth
     from casparian_core.jobs.model import RunRecord as RunRecord
     from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
+    from casparian_core.jobs.process import Processing as Processing
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.outputs import OutputTable as OutputTable
@@ -197,9 +202,11 @@ HOMES = {
         "RunRecord",
     ),
     "casparian_core.jobs.executor": ("JobReport",),
+    "casparian_core.jobs.daemon": ("DaemonRequest",),
+    "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
-    "casparian_core.jobs.process": ("ProcessSummary",),
+    "casparian_core.jobs.process": ("Processing", "ProcessSummary"),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),

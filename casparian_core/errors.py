@@ -106,6 +106,9 @@ class ErrorCode(StrEnum):
     JOB_STATE_CONFLICT = "JOB_STATE_CONFLICT"  # e.g. cancelling a job that already finished
     JOB_ALREADY_QUEUED = "JOB_ALREADY_QUEUED"
     ERROR_NOT_FOUND = "ERROR_NOT_FOUND"  # no error has this fingerprint
+    # The daemon.
+    DAEMON_RUNNING = "DAEMON_RUNNING"  # another daemon holds the home's lock
+    DAEMON_LOCK_UNSAFE = "DAEMON_LOCK_UNSAFE"  # the lock file is not a private file of ours
 
 
 class CasparianError(Exception):

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
     from casparian_core.inspect.sql import QueryResult, TableSchema
+    from casparian_core.jobs.daemon import Daemon, DaemonRequest
     from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.jobs.process import Processing
     from casparian_core.registry.vendor import VendorReport
@@ -137,6 +138,12 @@ class CoreService:
         from casparian_core.jobs.process import Processing
 
         return Processing(self, request)
+
+    def daemon(self, request: DaemonRequest) -> Daemon:
+        """`casparian start`: follow the watched sources and run the queue until `stop()`."""
+        from casparian_core.jobs.daemon import Daemon
+
+        return Daemon(self, request)
 
     def vendor_wheels(
         self, parser: Path, folder: Path, progress: Callable[[str], object] | None = None

@@ -7,6 +7,7 @@ then completed counts once, as completed; failed inputs list their error code an
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +92,28 @@ def _failure_json(report: JobReport) -> dict[str, object]:
     }
 
 
+def local_pool(
+    service: CoreService,
+    request: ProcessRequest,
+    sink_uri: str,
+    on_report: Callable[[JobReport], object],
+) -> LocalPool:
+    """The pool that runs the queue for `process` and the daemon. Its workers claim as
+    `{pid}-{n}`, so that the jobs of a process that died are recognised as orphans."""
+    return LocalPool(
+        service.settings,
+        service.db,
+        service.queue,
+        service.registry,
+        service.clock,
+        workers=request.workers or service.settings.max_workers,
+        sink_uri=sink_uri,
+        offline=request.offline,
+        on_report=on_report,
+        name=str(os.getpid()),
+    )
+
+
 class Processing:
     """One `process` run: `prepare` (rotate logs, plan, enqueue), then `run` the executor."""
 
@@ -126,17 +149,7 @@ class Processing:
             if on_report is not None:
                 on_report(report)
 
-        self.executor = LocalPool(
-            service.settings,
-            service.db,
-            service.queue,
-            service.registry,
-            service.clock,
-            workers=self._request.workers or service.settings.max_workers,
-            sink_uri=self.sink_uri,
-            offline=self._request.offline,
-            on_report=record,
-        )
+        self.executor = local_pool(service, self._request, self.sink_uri, record)
         await self.executor.run()
         for health in await service.queue.health():
             if health.paused and health.parser_name not in summary.paused_parsers:

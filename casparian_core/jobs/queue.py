@@ -635,3 +635,18 @@ def next_due(conn: sqlite3.Connection) -> str | None:
         " WHERE paused_at IS NOT NULL)"
     ).fetchone()
     return None if row is None else row[0]
+
+
+def last_unsuccessful(
+    conn: sqlite3.Connection, parser_name: str, parser_version: str
+) -> dict[str, str]:
+    """For each input of a parser version whose latest job failed for good, was dead-lettered
+    or was cancelled: when that job was queued. The daemon leaves such inputs alone until
+    they change."""
+    rows = conn.execute(
+        "SELECT input_path, status, max(enqueued_at) FROM cf_processing_queue"
+        " WHERE parser_name = ? AND parser_version = ? GROUP BY input_path",
+        (parser_name, parser_version),
+    )
+    unsuccessful = {str(s) for s in (JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED)}
+    return {path: at for path, status, at in rows if status in unsuccessful}

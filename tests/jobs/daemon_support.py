@@ -1,0 +1,86 @@
+"""Running `casparian start` as a user does, and watching what it does through the home: the
+queue (read from the control database), `status --json`, and the daemon's log."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from casparian_core.db.connection import connect
+from tests.cli.support import casparian
+
+DEADLINE_SECS = 120  # an upper bound for a loaded machine, not a timing check
+POLL_SECS = 0.05
+
+
+def start_daemon(
+    home: Path, env: Mapping[str, str], *args: str, stderr: object = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "casparian_cli", "start", "--offline", *args],
+        env={**os.environ, "CASPARIAN_HOME": str(home), **env},
+        stdout=subprocess.PIPE,
+        stderr=stderr,  # type: ignore[arg-type]
+        text=True,
+    )
+
+
+@contextmanager
+def running_daemon(
+    home: Path, env: Mapping[str, str], *args: str
+) -> Iterator[subprocess.Popen[str]]:
+    """A daemon that is killed (with its process group's guests reaped by it) if the test
+    leaves it running."""
+    daemon = start_daemon(home, env, *args)
+    try:
+        yield daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGKILL)
+        daemon.communicate(timeout=DEADLINE_SECS)
+
+
+def wait_until(what: str, condition: Callable[[], bool], daemon: subprocess.Popen[str]) -> None:
+    """Poll `condition` (the home's files) until it holds; fail if the daemon ended first."""
+    deadline = time.monotonic() + DEADLINE_SECS
+    while not condition():
+        if daemon.poll() is not None:
+            _, err = daemon.communicate()
+            pytest.fail(f"the daemon ended ({daemon.returncode}) before {what}: {err}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(POLL_SECS)
+
+
+def job_counts(home: Path) -> Counter[str]:
+    database = home / "casparian_flow.sqlite3"
+    with closing(connect(database, migrating=False)) as conn:
+        rows = conn.execute("SELECT status, count(*) FROM cf_processing_queue GROUP BY status")
+        return Counter({status: count for status, count in rows})
+
+
+def status_json(home: Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    result = casparian("status", "--json", home=home, env=env)
+    assert result.returncode == 0, result.stderr
+    daemon: dict[str, object] = json.loads(result.stdout)["daemon"]
+    return daemon
+
+
+def daemon_running(home: Path, pid: int) -> Callable[[], bool]:
+    """Whether `status` shows the daemon `pid` running, past its start."""
+
+    def running() -> bool:
+        state = status_json(home)
+        return state.get("pid") == pid and state.get("started_at") != ""
+
+    return running
