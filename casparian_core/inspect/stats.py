@@ -10,8 +10,9 @@ locked-down read-only connection the catalogue opens (never by loading rows into
   per period (year ... second, the finest giving at most `bins` periods, gaps included as
   zeros); anything else as its most frequent values, the rest summed in one bar.
 
-The functions here block: the facade runs them in a thread and interrupts the connection when
-the awaiting task is cancelled.
+Samples are the table's first rows (those a filter keeps), through the same read-only SELECT
+check as any query. The functions here block: the facade runs them in a thread and interrupts
+the connection when the awaiting task is cancelled.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from casparian_core.inspect.errors import QueryFailedError
+from casparian_core.inspect.query import QueryResult, run_select
 from casparian_core.sinks.base import quote_identifier as quote
 
 if TYPE_CHECKING:
@@ -168,6 +170,16 @@ def distribution(
     return Distribution(column, kind, found, total, nulls, unit)
 
 
+def sample(
+    con: duckdb.DuckDBPyConnection, table: str, *, where: str | None = None, limit: int = 1000
+) -> QueryResult:
+    """The first `limit` rows of `table`, those for which `where` (a SQL condition) holds when
+    one is given. The whole statement must still be one SELECT: a `where` that tries to end it
+    and start another is refused, and the connection is read-only whatever it says."""
+    condition = f" WHERE ({where})" if where and where.strip() else ""
+    return run_select(con, f"SELECT * FROM {quote(table)}{condition}", max_rows=limit)
+
+
 def column_kind(duckdb_type: str) -> DistributionKind:
     base = duckdb_type.upper()
     if base in NUMERIC_TYPES or base.startswith("DECIMAL"):
@@ -211,10 +223,13 @@ def _frequent(
     con: duckdb.DuckDBPyConnection, table: str, column: str, limit: int
 ) -> list[tuple[str, int]]:
     name = quote(column)
+    # Grouped on the values themselves, and only the few kept written as text: casting every
+    # row to text first took five times as long on ten million numbers.
     rows = _all_rows(
         con,
-        f"SELECT {name}::VARCHAR AS value, count(*) AS n FROM {quote(table)} "
-        f"WHERE {name} IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT {int(limit)}",
+        f"SELECT value::VARCHAR, n FROM (SELECT {name} AS value, count(*) AS n "
+        f"FROM {quote(table)} WHERE {name} IS NOT NULL GROUP BY value "
+        f"ORDER BY n DESC, value LIMIT {int(limit)}) ORDER BY n DESC, value",
     )
     return [(_shown(value) or "", int(n)) for value, n in rows]
 
