@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.model import ParserHealth as ParserHealth
     from casparian_core.jobs.model import RunRecord as RunRecord
     from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
+    from casparian_core.jobs.process import Processing as Processing
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.outputs import OutputTable as OutputTable
@@ -175,7 +176,7 @@ HOMES = {
     "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
-    "casparian_core.jobs.process": ("ProcessSummary",),
+    "casparian_core.jobs.process": ("Processing", "ProcessSummary"),
     "casparian_core.jobs.status": ("JobStatus",),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),

@@ -228,9 +228,65 @@ def guest_isolation() -> IsolationReport:
     return IsolationReport(landlock_abi(), parent_death_signal=linux, subreaper=linux)
 
 
+_swept = False  # whether this process has removed abandoned guest folders yet
+
+
 def new_private_dir() -> str:
-    """A folder only this user can enter (0700), for one guest's temporary files."""
-    return tempfile.mkdtemp(prefix=PRIVATE_DIR_PREFIX)
+    """A folder only this user can enter (0700), for one guest's temporary files. Its name
+    holds this host's pid namespace and pid, so a later host removes it if this one is killed
+    before it can (see `remove_abandoned_private_dirs`, run once per host process)."""
+    global _swept
+    if not _swept:
+        _swept = True
+        remove_abandoned_private_dirs(tempfile.gettempdir())
+    return tempfile.mkdtemp(prefix=f"{PRIVATE_DIR_PREFIX}{_pid_namespace()}-{os.getpid()}-")
+
+
+def remove_abandoned_private_dirs(folder: str) -> list[str]:
+    """Remove this user's guest folders in `folder` whose host has ended (a host killed with
+    SIGKILL leaves its guests' folders behind). Only hosts of this pid namespace are judged,
+    since a pid means nothing in another; a host still running keeps its folders."""
+    namespace, uid, removed = _pid_namespace(), os.getuid(), []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            host = _host_of(entry.name)
+            if host is None or host[0] != namespace or _running(host[1]):
+                continue
+            try:
+                mine = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == uid
+            except OSError:
+                continue
+            if mine:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
+def _host_of(name: str) -> tuple[str, int] | None:
+    """(pid namespace, pid) of the host that made the guest folder `name`, None for others."""
+    if not name.startswith(PRIVATE_DIR_PREFIX):
+        return None
+    namespace, _, rest = name[len(PRIVATE_DIR_PREFIX) :].partition("-")
+    pid, _, _ = rest.partition("-")
+    return (namespace, int(pid)) if namespace and pid.isdigit() else None
+
+
+def _pid_namespace() -> str:
+    """This process's pid namespace, as the inode number Linux gives it ("0" elsewhere)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "0"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def remove_private_dir(path: str) -> None:

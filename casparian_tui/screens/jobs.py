@@ -8,15 +8,18 @@ d shows the dead letters; p processes a tag's files; a asks the assistant about 
 
 Live: the queue publishes JobChanged for each job it changes. A burst is gathered for
 COALESCE_SECS, then the runs are read again (one grouped query) and only the rows that changed
-are redrawn; the expanded run's changed jobs are read by id and replaced by key. Jobs changed by
-another process (a daemon, `casparian process` in a shell) publish nothing here: the list is
-read again every POLL_SECS while the screen is shown.
+are redrawn; the expanded run's changed jobs are read by id and replaced by key. One burst is
+applied at a time: changes arriving meanwhile wait for the next. Jobs changed by another process
+(a daemon, `casparian process` in a shell) publish no JobChanged here; the service notices that
+another connection committed (DataChanged from "another process", settings.change_poll_secs)
+and the list is read again the same way, the expanded run's unfinished jobs by id. A screen
+not shown drops the bursts: it reads the list afresh when shown again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -41,11 +45,11 @@ from casparian_core.api import (
     read_tail,
 )
 from casparian_core.errors import CasparianError
-from casparian_core.events import Event, JobChanged
+from casparian_core.events import DataChanged, Event, JobChanged
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.jobs_detail import JobDetailPane, JobView
-from casparian_tui.widgets.jobs_list import JobsList
+from casparian_tui.widgets.jobs_list import SCROLLBAR_CELLS, JobsList
 from casparian_tui.widgets.jobs_rows import (
     WORDS,
     Row,
@@ -58,10 +62,12 @@ from casparian_tui.widgets.jobs_rows import (
 from casparian_tui.widgets.jobs_tag_picker import TagPicker
 
 if TYPE_CHECKING:
+    from casparian_core.api import Processing, ProcessSummary
     from casparian_core.service import CoreService
 
 COALESCE_SECS = 0.2  # a burst of job changes is applied at once, this long after its first
-POLL_SECS = 2.0  # changes made by other processes are picked up this often
+TICK_SECS = 1.0  # the times of running work on screen move on this often
+OTHER_PROCESS = "another process"  # the origin of DataChanged when another connection commits
 FOLLOW_SECS = 1.0  # a running job's log tail is read again this often
 LOG_LINES = 15
 NARROW_BELOW = 100  # columns: the detail pane goes under the list
@@ -82,8 +88,10 @@ EMPTY_TEXT = (
 
 
 class JobsHeader(Static):
+    """The column titles, over the list's rows (which leave room for its scrollbar)."""
+
     def render(self) -> Text:
-        return header(self.size.width)
+        return header(self.size.width - SCROLLBAR_CELLS)
 
 
 class JobsScreen(ModeScreen):
@@ -109,10 +117,14 @@ class JobsScreen(ModeScreen):
         self.dead_letter_view = False
         self.expanded: str | None = None  # the batch id of the run whose jobs are listed
         self._changed: set[str] = set()  # job ids changed since the last applied burst
+        self._reread = False  # another process changed the database since then
         self._burst: Timer | None = None
+        self._applying = False  # a burst is being applied
         self._follow: Timer | None = None
         self._view: JobView | None = None  # the job shown in the detail pane
-        self._unsubscribe = lambda: None
+        self._select_run: str | None = None  # a run started here: the cursor goes to it
+        self._processing: tuple[Processing, asyncio.Future[ProcessSummary]] | None = None
+        self._subscriptions: list[Callable[[], None]] = []
 
     @property
     def service(self) -> CoreService:
@@ -128,13 +140,21 @@ class JobsScreen(ModeScreen):
             yield JobDetailPane(id="jobs-detail")
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.service.subscribe(self._on_job_changed, JobChanged)
-        self.set_interval(POLL_SECS, self._poll)
+        self._subscriptions = [
+            self.service.subscribe(self._on_queue_event, JobChanged),
+            self.service.subscribe(self._on_queue_event, DataChanged),
+        ]
+        self.set_interval(TICK_SECS, self._tick)
         self._show_filters({})
         self.load()
 
-    def on_unmount(self) -> None:
-        self._unsubscribe()
+    async def on_unmount(self) -> None:
+        for unsubscribe in self._subscriptions:
+            unsubscribe()
+        if self._processing is not None:  # the app quits (it asked first): stop the pool
+            processing, running = self._processing
+            processing.stop(abandon=True)
+            await asyncio.wait([running])  # before the app's unmount closes the database
 
     def on_screen_resume(self) -> None:
         self.load()
@@ -146,6 +166,11 @@ class JobsScreen(ModeScreen):
     @property
     def jobs_list(self) -> JobsList:
         return self.query_one(JobsList)
+
+    @property
+    def shown_job(self) -> JobRecord | None:
+        """The job the detail pane shows, once read."""
+        return None if self._view is None else self._view.detail.job
 
     @property
     def detail_pane(self) -> JobDetailPane:
@@ -169,6 +194,9 @@ class JobsScreen(ModeScreen):
                 self.expanded = None
             rows = await self._rows_of(runs)
         self.jobs_list.set_rows(rows)
+        if self._select_run is not None and self.jobs_list.get(run_key(self._select_run)):
+            self.jobs_list.move_to(run_key(self._select_run))
+            self._select_run = None
         self._show_filters(await queue.counts())
         self._show_empty(not rows)
 
@@ -209,25 +237,58 @@ class JobsScreen(ModeScreen):
 
     # Live updates.
 
-    def _on_job_changed(self, event: Event) -> None:
-        assert isinstance(event, JobChanged)
-        self._changed.add(event.job_id)
-        if self._burst is None:
+    class QueueEvent(Message, bubble=False):
+        """A JobChanged or DataChanged, carried onto the app's loop (DataChanged comes from the
+        event bus's coalescing timer thread)."""
+
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    def _on_queue_event(self, event: Event) -> None:
+        self.post_message(self.QueueEvent(event))  # thread-safe
+
+    def on_jobs_screen_queue_event(self, message: QueueEvent) -> None:
+        event = message.event
+        if isinstance(event, JobChanged):
+            self._changed.add(event.job_id)
+        elif isinstance(event, DataChanged) and OTHER_PROCESS in event.origin:
+            self._reread = True
+        else:
+            return
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._burst is None and not self._applying:
             self._burst = self.set_timer(COALESCE_SECS, self._apply_burst)
 
     def _apply_burst(self) -> None:
         self._burst = None
         changed, self._changed = self._changed, set()
-        self.apply_changes(changed)
+        reread, self._reread = self._reread, False
+        if self.is_current:  # otherwise the list is read afresh when shown again
+            self._applying = True
+            self.apply_changes(changed, reread=reread)
 
-    def _poll(self) -> None:
-        if self.is_current and self._burst is None:
-            self.apply_changes(set())
+    def _tick(self) -> None:
+        if self.is_current and any(
+            isinstance(row.item, RunRecord) and row.item.running for row in self.jobs_list.rows
+        ):
+            self.jobs_list.refresh_visible()  # running work's times move on
 
     @work(group="jobs-live", exit_on_error=False)
-    async def apply_changes(self, job_ids: set[str]) -> None:
-        """Bring the list up to date after `job_ids` changed (none: a poll for other processes'
-        changes): rows whose content changed are replaced by key, redrawn only if on screen."""
+    async def apply_changes(self, job_ids: set[str], *, reread: bool = False) -> None:
+        """Bring the list up to date after `job_ids` changed, or (`reread`) after another
+        process changed the queue: rows whose content changed are replaced by key, redrawn
+        only if on screen. Then the changes that came meanwhile, if any, are scheduled."""
+        try:
+            await self._apply(job_ids, reread)
+        finally:
+            self._applying = False
+            if self._changed or self._reread:
+                self._schedule()
+
+    async def _apply(self, job_ids: set[str], reread: bool) -> None:
         queue = self.service.queue
         if self.dead_letter_view:
             letters = await queue.dead_letters()
@@ -242,8 +303,8 @@ class JobsScreen(ModeScreen):
         for old, run in zip(listed, runs, strict=True):
             if old.item != run:
                 self.jobs_list.replace(Row(old.key, run, old.expanded))
-                if old.expanded and not job_ids:  # a poll: re-read its unfinished jobs
-                    job_ids |= self._unfinished_listed()
+                if old.expanded and reread:  # no ids from another process: its unfinished
+                    job_ids = job_ids | self._unfinished_listed()
         if self.expanded is not None and job_ids:
             jobs = await queue.jobs_by_id(sorted(job_ids))
             self._update_jobs([job for job in jobs if (job.batch_id or "") == self.expanded])
@@ -478,15 +539,17 @@ class JobsScreen(ModeScreen):
             )
             return
         self.notify(f"Processing {_count(len(planned.requests), 'file')} tagged {tag}")
+        self._select_run = planned.batch_id
+        self.load()
         running = asyncio.ensure_future(processing.run())
+        self._processing = (processing, running)
         try:
-            # Shielded: leaving stops the pool (jobs released, nothing partial committed)
-            # rather than abandoning its workers mid-write.
+            # Shielded: quitting stops the pool (on_unmount: running jobs released, nothing
+            # of them kept) rather than abandoning its workers mid-write.
             summary = await asyncio.shield(running)
-        except asyncio.CancelledError:
-            processing.stop(abandon=True)
-            await running
-            raise
+        finally:
+            if running.done():  # else this worker was cancelled: on_unmount stops the pool
+                self._processing = None
         counts = summary.counts
         done = ", ".join(f"{n:,} {_status_word(s)}" for s, n in sorted(counts.items()))
         self.notify(

@@ -22,6 +22,8 @@ from textual.strip import Strip
 
 from casparian_tui.widgets.jobs_rows import Row, render
 
+SCROLLBAR_CELLS = 1  # always shown: the rows are as wide with few as with many
+
 
 class JobsList(ScrollView, can_focus=True):
     """Arrows, Page up/down and Home/End move the cursor; Enter selects the row under it."""
@@ -37,7 +39,7 @@ class JobsList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"jobs-list--cursor"}
     DEFAULT_CSS = """
-    JobsList { height: 1fr; overflow-x: hidden; }
+    JobsList { height: 1fr; overflow-x: hidden; overflow-y: scroll; scrollbar-size-vertical: 1; }
     JobsList > .jobs-list--cursor { background: $block-cursor-blurred-background; }
     JobsList:focus > .jobs-list--cursor {
         background: $block-cursor-background;

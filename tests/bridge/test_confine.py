@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -198,3 +199,31 @@ def test_status_shows_the_isolation_once_in_text_and_json(home: Path) -> None:
     assert text.stdout.count(expected.description) == 1
     found = json.loads(casparian("status", "--json", home=home).stdout)
     assert found["isolation"] == expected.as_json()
+
+
+def test_guest_folders_of_hosts_that_ended_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    prefix = confine.PRIVATE_DIR_PREFIX
+    dead = tmp_path / f"{prefix}{namespace}-{ended.pid}-abc"
+    live = tmp_path / f"{prefix}{namespace}-{os.getpid()}-abc"
+    elsewhere = tmp_path / f"{prefix}1-{ended.pid}-abc"  # another pid namespace: not judged
+    unnamed = tmp_path / f"{prefix}abcdefgh"  # an older host's folder: no pid to judge by
+    for folder in (dead, live, elsewhere, unnamed):
+        (folder / "scratch").mkdir(parents=True)
+
+    assert confine.remove_abandoned_private_dirs(str(tmp_path)) == [str(dead)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (live, elsewhere, unnamed)
+    )
+
+
+def test_a_guest_folder_is_named_for_its_host_so_a_later_host_can_judge_it() -> None:
+    folder = Path(confine.new_private_dir())
+    try:
+        assert folder.name.startswith(f"{confine.PRIVATE_DIR_PREFIX}")
+        assert f"-{os.getpid()}-" in folder.name
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    finally:
+        confine.remove_private_dir(str(folder))

@@ -4,10 +4,18 @@ cancel and replay, live updates from the queue's events, and the Home Hub's Jobs
 
 from __future__ import annotations
 
+from contextlib import closing
+
+import pytest
+
 from casparian_core.api import JobRequest, JobStatus, JobSuccess
 from casparian_core.config import Settings
+from casparian_core.jobs import queue
 from casparian_tui.screens.prompt import ConfirmPrompt
+from casparian_tui.widgets.assistant import AssistantSidebar
+from casparian_tui.widgets.assistant_input import ChatInput
 from casparian_tui.widgets.jobs_list import JobsList
+from tests.conftest import FIXED_NOW
 from tests.tui.conftest import card_text, make_app, settle, until, until_idle
 from tests.tui.jobs_support import (
     BROKEN,
@@ -15,6 +23,7 @@ from tests.tui.jobs_support import (
     detail_text,
     list_text,
     open_jobs,
+    open_queue,
     seed_queue,
 )
 
@@ -44,6 +53,26 @@ async def test_runs_list_failed_first_and_a_run_expands_to_its_jobs(settings: Se
         await pilot.press("escape")  # collapses the run
         await settle(pilot)
         assert len(list_text(app).splitlines()) == 3
+        await pilot.press("escape")  # nothing left to step back from: Home
+        await settle(pilot)
+        assert app.current_mode == "home"
+
+
+async def test_changes_made_by_another_process_show_up(settings: Settings) -> None:
+    """No event reaches this app from a daemon or a `casparian process` in a shell: the list
+    reads the queue again while it is shown."""
+    seeded = seed_queue(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("down", "down", "enter")  # the auth_log run, its running job first
+        await settle(pilot)
+        with closing(open_queue(settings)) as conn:  # another process's connection
+            queue.complete(
+                conn, seeded.jobs["auth-03.log"], "host-1-pool-1", JobSuccess(55), FIXED_NOW
+            )
+        await until(pilot, lambda: "3/5" in list_text(app).splitlines()[2], "the run's progress")
+        await until(pilot, lambda: "55 rows" in list_text(app).splitlines()[3], "the job's row")
 
 
 async def test_home_card_shows_the_queues_real_counts(settings: Settings) -> None:
@@ -179,7 +208,10 @@ async def test_a_running_jobs_log_is_followed(settings: Settings) -> None:
         await until(pilot, lambda: "INFO 500 rows so far" in detail_text(app), "the new line")
 
 
-async def test_the_assistant_gets_the_selected_job_as_context(settings: Settings) -> None:
+async def test_the_assistant_gets_the_selected_job_as_context(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-used")  # nothing is sent
     seeded = seed_queue(settings)
     app = make_app(settings)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -196,6 +228,15 @@ async def test_the_assistant_gets_the_selected_job_as_context(settings: Settings
         assert "KeyError: 'amount'" in context.detail and "occurred 1 times" in context.detail
         assert "ERROR KeyError: 'amount'" in context.detail  # the log's tail
 
+        await pilot.press("a")  # a failed job: the chat opens with the question ready
+        await settle(pilot)
+        chat = app.screen.query_one(AssistantSidebar)
+        assert chat.display and isinstance(app.focused, ChatInput)
+        assert chat.input.text == "Why did this job fail?"
+        assert chat.context().selection["job_id"] == seeded.jobs["orders-bad.csv"]
+        assert "Show me similar failures" in app.service.assistant.starter_prompts("jobs")
+
+        app.screen.focus_content()
         await pilot.press("up")  # the run itself
         await settle(pilot)
         assert app.screen.assistant_context().selection["run"] == SALES_BATCH
