@@ -48,10 +48,25 @@ if TYPE_CHECKING:
     from casparian_core.engine.results import RunStatus as RunStatus
     from casparian_core.home import prepare_home as prepare_home
     from casparian_core.home import verify_home as verify_home
+    from casparian_core.inspect.catalog import BrokenPart as BrokenPart
+    from casparian_core.inspect.catalog import CatalogTable as CatalogTable
+    from casparian_core.inspect.catalog import ColumnInfo as ColumnInfo
+    from casparian_core.inspect.catalog import SinkKind as SinkKind
+    from casparian_core.inspect.errors import ExportFailedError as ExportFailedError
     from casparian_core.inspect.errors import QueryFailedError as QueryFailedError
     from casparian_core.inspect.errors import QueryRefusedError as QueryRefusedError
-    from casparian_core.inspect.sql import QueryResult as QueryResult
+    from casparian_core.inspect.errors import TableNotFoundError as TableNotFoundError
+    from casparian_core.inspect.export import ExportFormat as ExportFormat
+    from casparian_core.inspect.export import ExportResult as ExportResult
+    from casparian_core.inspect.quarantine import QuarantineEntry as QuarantineEntry
+    from casparian_core.inspect.quarantine import QuarantinePage as QuarantinePage
+    from casparian_core.inspect.quarantine import QuarantineRow as QuarantineRow
+    from casparian_core.inspect.query import QueryResult as QueryResult
     from casparian_core.inspect.sql import TableSchema as TableSchema
+    from casparian_core.inspect.stats import OTHERS_LABEL as OTHERS_LABEL
+    from casparian_core.inspect.stats import ColumnStats as ColumnStats
+    from casparian_core.inspect.stats import Distribution as Distribution
+    from casparian_core.inspect.stats import DistributionKind as DistributionKind
     from casparian_core.jobs.daemon import DaemonRequest as DaemonRequest
     from casparian_core.jobs.daemon_lock import DaemonRunningError as DaemonRunningError
     from casparian_core.jobs.daemon_lock import DaemonState as DaemonState
@@ -154,8 +169,23 @@ HOMES = {
         "SUCCESSFUL_RUN_STATUSES",
     ),
     "casparian_core.home": ("prepare_home", "verify_home"),
-    "casparian_core.inspect.errors": ("QueryFailedError", "QueryRefusedError"),
-    "casparian_core.inspect.sql": ("QueryResult", "TableSchema"),
+    "casparian_core.inspect.catalog": ("BrokenPart", "CatalogTable", "ColumnInfo", "SinkKind"),
+    "casparian_core.inspect.errors": (
+        "ExportFailedError",
+        "QueryFailedError",
+        "QueryRefusedError",
+        "TableNotFoundError",
+    ),
+    "casparian_core.inspect.export": ("ExportFormat", "ExportResult"),
+    "casparian_core.inspect.quarantine": ("QuarantineEntry", "QuarantinePage", "QuarantineRow"),
+    "casparian_core.inspect.query": ("QueryResult",),
+    "casparian_core.inspect.sql": ("TableSchema",),
+    "casparian_core.inspect.stats": (
+        "OTHERS_LABEL",
+        "ColumnStats",
+        "Distribution",
+        "DistributionKind",
+    ),
     "casparian_core.jobs.fingerprint": ("ErrorDetail", "ErrorFile", "ErrorSummary"),
     "casparian_core.jobs.model": (
         "ClaimedJob",

@@ -79,6 +79,9 @@ class ErrorCode(StrEnum):
     # Inspect: read-only SQL over the outputs.
     QUERY_REFUSED = "QUERY_REFUSED"
     QUERY_FAILED = "QUERY_FAILED"
+    TABLE_NOT_FOUND = "TABLE_NOT_FOUND"
+    EXPORT_FAILED = "EXPORT_FAILED"
+    QUARANTINE_ENTRY_NOT_FOUND = "QUARANTINE_ENTRY_NOT_FOUND"
     # Managed environments: building a parser's venv from its lock, vendoring its wheels.
     VENV_BUILD_FAILED = "VENV_BUILD_FAILED"
     WHEELS_MISSING = "WHEELS_MISSING"

@@ -23,7 +23,7 @@ from casparian_core.events import (
     ParsersChanged,
 )
 from casparian_core.service import CoreService
-from casparian_tui.messages import CoreEvent
+from casparian_tui.messages import CoreEvent, ShowJob
 from casparian_tui.modes import MODES, Mode
 from casparian_tui.screens.help import HelpScreen, describe_bindings
 from casparian_tui.screens.prompt import ConfirmPrompt
@@ -147,6 +147,12 @@ class CasparianApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self.screen.active_bindings.values())))
+
+    def on_show_job(self, message: ShowJob) -> None:
+        # Not awaited: the Jobs screen mounts on the app's loop, which this handler holds. Its
+        # messages wait in its queue until it runs.
+        self.switch_mode("jobs")
+        self.screen.post_message(ShowJob(message.job_id))
 
     async def action_back(self) -> None:
         """The last step of the Esc cascade: from any mode back to Home."""

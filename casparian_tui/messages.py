@@ -13,3 +13,12 @@ class CoreEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+
+class ShowJob(Message, bubble=False):  # the Jobs screen's copy must not come back to the app
+    """Open the Jobs mode on one job (Inspect's "producing job" key). Posted to the app, which
+    switches to Jobs and posts a new ShowJob to the Jobs screen."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id  # 32-char uuid4 hex

@@ -79,7 +79,6 @@ class Assistant:
         self._context = AssistantContext(mode="home")
         self._for_model: list[str] = []  # decisions the model hears with the next message
         self._turns_left_out = 0
-        self._decide_lock = asyncio.Lock()
         self._drafts_dir: Path | None = None  # made with the first tool call
 
     def status(self) -> AssistantStatus:
@@ -138,15 +137,17 @@ class Assistant:
         """Approve (apply) or reject a pending action; see the module docstring."""
         from casparian_core.ai.apply import Applied, apply_action
 
-        async with self._decide_lock:
-            action, payload = await self._actions.undecided(action_id)
+        by = getpass.getuser()
+        action, payload = await self._actions.claim(action_id, by)
+        try:
             if approve:
                 applied = await apply_action(self._service, action, payload)
             else:
                 applied = Applied(ActionStatus.REJECTED, "Rejected: nothing was changed.")
-            decided = await self._actions.decide(
-                action, applied.status, applied.outcome, getpass.getuser()
-            )
+        except BaseException:  # a bug or a cancel: the action stays pending, for anyone
+            await asyncio.shield(self._actions.release(action_id, by))
+            raise
+        decided = await self._actions.decide(action, applied.status, applied.outcome, by)
         self._publish(AssistantActionChanged(decided))
         report = f"The user {decided.status.lower()} action {decided.id} ({decided.summary}). "
         report += decided.outcome or ""

@@ -56,8 +56,9 @@ class PendingAction:
     effect: str
     status: ActionStatus
     created_at: str
-    decided_at: str | None = None
+    decided_at: str | None = None  # when decided (while still PENDING: when claimed)
     outcome: str | None = None
+    decided_by: str | None = None  # who decided it (while still PENDING: who is deciding it)
 
 
 class FailureKind(StrEnum):

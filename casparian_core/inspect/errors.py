@@ -16,3 +16,21 @@ class QueryFailedError(CasparianError):
     time limit)."""
 
     error_code = ErrorCode.QUERY_FAILED
+
+
+class TableNotFoundError(CasparianError):
+    """No output table has this name."""
+
+    error_code = ErrorCode.TABLE_NOT_FOUND
+
+
+class ExportFailedError(CasparianError):
+    """An export could not be written (a folder that is not writable, a full disk)."""
+
+    error_code = ErrorCode.EXPORT_FAILED
+
+
+class QuarantineEntryNotFoundError(CasparianError):
+    """No quarantined row has this id."""
+
+    error_code = ErrorCode.QUARANTINE_ENTRY_NOT_FOUND

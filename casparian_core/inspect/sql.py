@@ -53,18 +53,25 @@ def open_console(output_dir: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE VIEW {_identifier(table.name)} AS "
             f"SELECT * FROM read_parquet({parts}, union_by_name = true)"
         )
+    lock_down(con, output_dir)
+    return con
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, output_dir: Path) -> None:
+    """Files readable only under `output_dir`, no extensions, one thread, a memory limit, no
+    progress bar (DuckDB would draw it on the terminal), then the configuration locked."""
     allowed = _literal(f"{output_dir.resolve()}/")
     for setting in (
         f"allowed_directories = [{allowed}]",
         "enable_external_access = false",
         "autoinstall_known_extensions = false",
         "autoload_known_extensions = false",
+        "enable_progress_bar = false",
         "threads = 1",
         f"memory_limit = '{MEMORY_LIMIT}'",
         "lock_configuration = true",  # last: nothing after it can change the ones above
     ):
         con.execute(f"SET {setting}")
-    return con
 
 
 def run_query(
@@ -78,7 +85,7 @@ def run_query(
     timer = threading.Timer(timeout_secs, con.interrupt)
     timer.start()
     try:
-        _check_read_only(con, sql)
+        check_read_only(con, sql)
         relation = con.sql(sql)
         if relation is None:  # not a query after all
             raise QueryRefusedError("Only a SELECT returns rows: write one SELECT statement.")
@@ -109,7 +116,7 @@ def table_schemas(output_dir: Path) -> list[TableSchema]:
         con.close()
 
 
-def _check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     import duckdb
 
     statements = con.extract_statements(sql)

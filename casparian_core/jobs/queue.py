@@ -477,6 +477,7 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
 # filters: "running", "failed", "pending" each keep the runs that have such a job.
 _RUN_COUNTS = f"""
     sum(status IN ('{JobStatus.COMPLETED}', '{JobStatus.COMPLETED_WITH_WARNINGS}')),
+    sum(status = '{JobStatus.COMPLETED_WITH_WARNINGS}'),
     sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')),
     sum(status = {RUNNING}), sum(status = {QUEUED}), sum(status = '{JobStatus.CANCELLED}')"""
 RUNS = f"""
@@ -514,13 +515,14 @@ def runs(
 
 
 def _to_run(row: Any) -> RunRecord:
-    batch, parsers, total, completed, failed, running, queued, cancelled = row[:8]
-    enqueued_at, started_at, finished_at = row[8:]
+    batch, parsers, total, completed, warned, failed, running, queued, cancelled = row[:9]
+    enqueued_at, started_at, finished_at = row[9:]
     return RunRecord(
         batch,
         tuple(sorted(parsers.split(","))),
         total,
         completed,
+        warned,
         failed,
         running,
         queued,

@@ -8,7 +8,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.events import Resize
 from textual.widgets import Static
 
-from casparian_core.api import Stats
+from casparian_core.api import Stats, compact
 from casparian_tui.modes import WORK_MODES
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.widgets.mode_card import ModeCard
@@ -50,7 +50,7 @@ class HomeScreen(ModeScreen):
         summaries = {
             "discover": stats.discover_summary(),
             "parser_bench": stats.parsers_summary(),
-            "inspect": stats.inspect_summary(),
+            "inspect": inspect_summary(stats),
             "jobs": stats.jobs_summary(),
         }
         for card in self.query(ModeCard):
@@ -74,3 +74,11 @@ class HomeScreen(ModeScreen):
 
     async def on_mode_card_opened(self, message: ModeCard.Opened) -> None:
         await self.app.switch_mode(message.mode.name)
+
+
+def inspect_summary(stats: Stats) -> str:
+    """The tables and rows, and the rows waiting in quarantine when there are any."""
+    summary = stats.inspect_summary()
+    if stats.quarantined_rows:
+        summary += f", {compact(stats.quarantined_rows)} quarantined"
+    return summary

@@ -41,7 +41,9 @@ class ArrowTable(FastDataTable, inherit_bindings=False):
         Binding("pagedown", "page_down", "Page down", show=False),
     ]
 
-    def __init__(self, table: pa.Table, *, classes: str | None = None) -> None:
+    def __init__(
+        self, table: pa.Table, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(
             backend=ArrowBackend(display_table(table)),
             # Cuts only text: no Arrow number is wider (a decimal128 has at most 38 digits).
@@ -50,6 +52,7 @@ class ArrowTable(FastDataTable, inherit_bindings=False):
             render_markup=False,  # a value is data: "[b]" is shown as written
             cursor_type="cell",
             zebra_stripes=True,
+            id=id,
             classes=classes,
         )
 

@@ -3,17 +3,28 @@ passes, a new parser written on approval, a rejected action that changes nothing
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from casparian_core.api import ActionEntry, ActionKind, ActionStatus, AssistantContext, UserEntry
+from casparian_core.ai.actions import CLAIM_STALE
+from casparian_core.api import (
+    ActionEntry,
+    ActionKind,
+    ActionStatus,
+    AssistantContext,
+    PendingAction,
+    UserEntry,
+)
 from casparian_core.engine.results import RunStatus
 from casparian_core.errors import ActionNotFoundError
 from casparian_core.scout.queries import UNTAGGED, FileQuery
 from casparian_core.service import CoreService
 from tests.ai.conftest import file_id
+from tests.conftest import fixed_clock
 from tests.fake_anthropic import FakeAnthropic, text_reply, tool_call, tool_reply
 
 BROKEN = """\
@@ -174,3 +185,49 @@ async def test_an_approved_rule_tags_the_files_it_showed(
 
     assert decided.status is ActionStatus.APPROVED and "it tags 2 files" in (decided.outcome or "")
     assert await ai_service.scout.count_files(FileQuery(tag="orders")) == 2
+
+
+async def _proposed_patch(service: CoreService, fake: FakeAnthropic) -> str:
+    (service.settings.parsers_dir / "orders.py").write_text(BROKEN)
+    fake.script(
+        tool_reply(tool_call("patch_parser", {"parser": "orders", "new_source": FIXED})),
+        text_reply("Proposed."),
+    )
+    await service.assistant.send("Fix it", BENCH)
+    [action] = await service.assistant.pending_actions()
+    return action.id
+
+
+async def test_two_faces_deciding_one_action_at_once_apply_it_once(
+    ai_service: CoreService, fake: FakeAnthropic
+) -> None:
+    action_id = await _proposed_patch(ai_service, fake)
+    async with CoreService(ai_service.settings, clock=fixed_clock) as other:  # another face
+        outcomes = await asyncio.gather(
+            ai_service.assistant.decide(action_id, approve=True),
+            other.assistant.decide(action_id, approve=True),
+            return_exceptions=True,
+        )
+
+    [decided] = [o for o in outcomes if not isinstance(o, BaseException)]
+    [refused] = [o for o in outcomes if isinstance(o, BaseException)]
+    assert isinstance(decided, PendingAction) and decided.status is ActionStatus.APPROVED
+    assert isinstance(refused, ActionNotFoundError)
+    assert ai_service.settings.parsers_dir.joinpath("orders.py").read_text() == FIXED
+    assert len(list((ai_service.settings.parsers_dir / ".backup").iterdir())) == 1  # once
+
+
+async def test_an_action_claimed_by_a_face_that_died_is_taken_over_once_the_claim_is_stale(
+    ai_service: CoreService, fake: FakeAnthropic
+) -> None:
+    action_id = await _proposed_patch(ai_service, fake)
+    await ai_service.assistant._actions.claim(action_id, "dead-face")  # it died deciding
+
+    with pytest.raises(ActionNotFoundError, match="being decided by dead-face"):
+        await ai_service.assistant.decide(action_id, approve=False)
+    later = fixed_clock() + CLAIM_STALE + timedelta(seconds=1)
+    async with CoreService(ai_service.settings, clock=lambda: later) as next_face:
+        decided = await next_face.assistant.decide(action_id, approve=False)
+
+    assert decided.status is ActionStatus.REJECTED
+    assert ai_service.settings.parsers_dir.joinpath("orders.py").read_text() == BROKEN

@@ -1,13 +1,10 @@
 """Driving the real app: keys as a terminal sends them, the Esc cascade, mouse, live updates."""
 
-import io
 import sqlite3
 
 import pytest
-from rich.console import Console
 from textual._xterm_parser import XTermParser  # private: the only way to test real byte input
 from textual.events import Key
-from textual.widgets import Static
 
 from casparian_core.config import Settings, load_settings
 from casparian_tui.screens.help import HelpScreen
@@ -204,18 +201,3 @@ async def test_tiny_terminals_stay_usable(settings: Settings, size: tuple[int, i
         assert app.screen.has_class("narrow")
         await pilot.press("down", "enter")
         assert app.current_mode == "parser_bench"
-
-
-async def test_inspect_lists_the_output_tables_home_counts(seeded_settings: Settings) -> None:
-    app = make_app(seeded_settings)
-    async with app.run_test(size=TERMINAL) as pilot:
-        await settle(pilot)
-        assert card_text(app, "inspect").count("3 tables, 12K rows") == 1
-        await pilot.press("alt+i")
-        await settle(pilot)
-        console = Console(width=120, record=True, file=io.StringIO())
-        console.print(app.screen.query_one("#inspect-tables", Static).content)
-        shown = console.export_text()
-        for name, rows in (("auth_events", "3,000"), ("sales", "9,000"), ("widths", "400")):
-            assert name in shown and rows in shown
-        assert not app.screen.query_one("#inspect-empty").display

@@ -34,18 +34,8 @@ def _open(key: str):  # type: ignore[no-untyped-def]
     return run_before
 
 
-def test_inspect_empty(snap_compare, settings: Settings) -> None:
-    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+i"))
-
-
 def test_jobs_empty(snap_compare, settings: Settings) -> None:
     assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=_open("alt+j"))
-
-
-def test_inspect_lists_the_tables_home_counts(snap_compare, seeded_settings: Settings) -> None:
-    assert snap_compare(
-        make_app(seeded_settings), terminal_size=(80, 24), run_before=_open("alt+i")
-    )
 
 
 def test_home_at_80_columns_cuts_subtitles_with_an_ellipsis(

@@ -1,0 +1,130 @@
+"""`service.inspect`: read-only looks at the home's outputs for every face (the TUI's Inspect,
+the CLI, the assistant's tools).
+
+Each call runs its DuckDB work in a thread on a fresh locked-down catalogue connection; when
+the awaiting task is cancelled the connection is interrupted (again until the thread lets go:
+an interrupt between two queries of one call would be missed) and CancelledError is raised
+once the thread has stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from casparian_core.inspect import stats
+from casparian_core.inspect.catalog import CatalogTable, open_catalog, read_catalog
+from casparian_core.inspect.errors import TableNotFoundError
+from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
+from casparian_core.inspect.quarantine import (
+    DEFAULT_LIMIT,
+    QuarantinePage,
+    QuarantineRow,
+    read_quarantine,
+    read_quarantine_row,
+)
+from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from casparian_core.config import Settings
+
+T = TypeVar("T")
+INTERRUPT_EVERY_SECS = 0.05
+
+
+class Inspect:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def tables(self) -> list[CatalogTable]:
+        return await asyncio.to_thread(read_catalog, self.settings)
+
+    async def table(self, name: str) -> CatalogTable:
+        for table in await self.tables():
+            if table.name == name:
+                return table
+        raise TableNotFoundError(
+            f"No output table is named {name!r}: `casparian tables` lists them."
+        )
+
+    async def query(
+        self, sql: str, *, max_rows: int = MAX_ROWS, timeout_secs: float | None = None
+    ) -> QueryResult:
+        return await self._run(lambda con: run_select(con, sql, max_rows, timeout_secs))
+
+    async def column_stats(self, table: str) -> list[stats.ColumnStats]:
+        return await self._run(lambda con: stats.column_stats(con, table))
+
+    async def distribution(
+        self, table: str, column: str, *, bins: int = stats.DEFAULT_BINS
+    ) -> stats.Distribution:
+        return await self._run(lambda con: stats.distribution(con, table, column, bins=bins))
+
+    async def sample(
+        self, table: str, *, where: str | None = None, limit: int = 1000
+    ) -> QueryResult:
+        return await self._run(lambda con: stats.sample(con, table, where=where, limit=limit))
+
+    async def export(
+        self,
+        sql_or_table: str,
+        path: Path,
+        fmt: ExportFormat,
+        progress: Progress | None = None,
+    ) -> ExportResult:
+        names = {t.name for t in await self.tables()}
+        return await self._run(
+            lambda con: export_rows(con, sql_or_table, names, path, fmt, progress)
+        )
+
+    async def quarantine(
+        self,
+        *,
+        job_id: str | None = None,
+        parser: str | None = None,
+        output: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> QuarantinePage:
+        tables = await self.tables()
+        return await self._run(
+            lambda con: read_quarantine(
+                con, tables, job_id=job_id, parser=parser, output=output, limit=limit
+            )
+        )
+
+    async def quarantine_row(self, entry_id: str) -> QuarantineRow:
+        tables = await self.tables()
+        return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
+
+    async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        opened: list[duckdb.DuckDBPyConnection] = []
+        lock = threading.Lock()  # an interrupt never reaches a connection being closed
+
+        def call() -> T:
+            con = open_catalog(self.settings)
+            with lock:
+                opened.append(con)
+            try:
+                return work(con)
+            finally:
+                with lock:
+                    opened.clear()
+                    con.close()
+
+        task = asyncio.ensure_future(asyncio.to_thread(call))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            while not task.done():
+                with lock:
+                    for con in opened:
+                        con.interrupt()
+                await asyncio.wait({task}, timeout=INTERRUPT_EVERY_SECS)
+            if not task.cancelled():
+                task.exception()  # retrieved: the interrupt's error is the expected end
+            raise
