@@ -91,8 +91,10 @@ EMPTY_TEXT = (
 class JobsHeader(Static):
     """The column titles, over the list's rows (which leave room for its scrollbar)."""
 
+    dead_letters = False
+
     def render(self) -> Text:
-        return header(self.size.width - SCROLLBAR_CELLS)
+        return header(self.size.width - SCROLLBAR_CELLS, dead_letters=self.dead_letters)
 
 
 class JobsScreen(ModeScreen):
@@ -215,6 +217,9 @@ class JobsScreen(ModeScreen):
                 self.expanded = None
             rows = await self._rows_of(runs)
         self.jobs_list.set_rows(rows)
+        column_titles = self.query_one(JobsHeader)
+        column_titles.dead_letters = self.dead_letter_view
+        column_titles.refresh()
         if self._select_run is not None and self.jobs_list.get(run_key(self._select_run)):
             self.jobs_list.move_to(run_key(self._select_run))
             self._select_run = None
