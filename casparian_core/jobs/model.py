@@ -145,6 +145,7 @@ class RunRecord:
     parsers: tuple[str, ...]  # sorted
     total: int
     completed: int  # with or without warnings
+    warned: int  # of those, completed with rows quarantined
     failed: int  # failed for good or dead-lettered
     running: int
     queued: int
@@ -161,7 +162,8 @@ class RunRecord:
     @property
     def status(self) -> JobStatus:
         """RUNNING while a job runs, QUEUED while jobs wait, then FAILED if any failed, else
-        CANCELLED if all were cancelled, else COMPLETED."""
+        CANCELLED if all were cancelled, else COMPLETED_WITH_WARNINGS if any quarantined rows,
+        else COMPLETED."""
         if self.running:
             return JobStatus.RUNNING
         if self.queued:
@@ -170,6 +172,8 @@ class RunRecord:
             return JobStatus.FAILED
         if self.cancelled == self.total:
             return JobStatus.CANCELLED
+        if self.warned:
+            return JobStatus.COMPLETED_WITH_WARNINGS
         return JobStatus.COMPLETED
 
 

@@ -477,6 +477,7 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
 # filters: "running", "failed", "pending" each keep the runs that have such a job.
 _RUN_COUNTS = f"""
     sum(status IN ('{JobStatus.COMPLETED}', '{JobStatus.COMPLETED_WITH_WARNINGS}')),
+    sum(status = '{JobStatus.COMPLETED_WITH_WARNINGS}'),
     sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')),
     sum(status = {RUNNING}), sum(status = {QUEUED}), sum(status = '{JobStatus.CANCELLED}')"""
 RUNS = f"""
@@ -514,13 +515,14 @@ def runs(
 
 
 def _to_run(row: Any) -> RunRecord:
-    batch, parsers, total, completed, failed, running, queued, cancelled = row[:8]
-    enqueued_at, started_at, finished_at = row[8:]
+    batch, parsers, total, completed, warned, failed, running, queued, cancelled = row[:9]
+    enqueued_at, started_at, finished_at = row[9:]
     return RunRecord(
         batch,
         tuple(sorted(parsers.split(","))),
         total,
         completed,
+        warned,
         failed,
         running,
         queued,
@@ -637,16 +639,14 @@ def next_due(conn: sqlite3.Connection) -> str | None:
     return None if row is None else row[0]
 
 
-def last_unsuccessful(
+def latest_jobs(
     conn: sqlite3.Connection, parser_name: str, parser_version: str
-) -> dict[str, str]:
-    """For each input of a parser version whose latest job failed for good, was dead-lettered
-    or was cancelled: when that job was queued. The daemon leaves such inputs alone until
-    they change."""
+) -> dict[str, tuple[JobStatus, str]]:
+    """For each input of a parser version: the status of its latest job and when that job was
+    queued. The daemon plans from it what is neither active nor failed unchanged."""
     rows = conn.execute(
         "SELECT input_path, status, max(enqueued_at) FROM cf_processing_queue"
         " WHERE parser_name = ? AND parser_version = ? GROUP BY input_path",
         (parser_name, parser_version),
     )
-    unsuccessful = {str(s) for s in (JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED)}
-    return {path: at for path, status, at in rows if status in unsuccessful}
+    return {path: (JobStatus(status), at) for path, status, at in rows}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.events import Resize
+from textual.events import DescendantFocus, Resize
 from textual.widgets import Static
 
-from casparian_core.api import Stats, compact
+from casparian_core.api import AssistantContext, Stats, compact
 from casparian_tui.modes import WORK_MODES
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.widgets.mode_card import ModeCard
@@ -31,6 +31,8 @@ class HomeScreen(ModeScreen):
             for number in range(1, len(WORK_MODES) + 1)
         ),
     ]
+
+    _chosen_card: str | None = None
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="home-body"):
@@ -56,6 +58,16 @@ class HomeScreen(ModeScreen):
         for card in self.query(ModeCard):
             card.show_summary(summaries[card.mode.name])
         self.query_one("#first-run-hint").display = stats.is_empty
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget, ModeCard):
+            self._chosen_card = event.widget.mode.name  # kept while the chat has the focus
+
+    def assistant_context(self) -> AssistantContext:
+        """The numbers the Home Hub shows, and the card last chosen."""
+        cards = "\n".join(f"- {card.mode.title}: {card.summary}" for card in self.query(ModeCard))
+        selection = {"card": self._chosen_card} if self._chosen_card else {}
+        return AssistantContext(self.MODE, selection, f"The Home Hub shows:\n{cards}")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "narrow")

@@ -65,8 +65,9 @@ class JobDetailPane(VerticalScroll, can_focus=False):
 
 def describe_run(run: RunRecord, now: datetime) -> RenderableType:
     text = _title(f"{run_label(run.batch_id)} · {', '.join(run.parsers)}", run.status)
+    warned = f" ({run.warned:,} with rows quarantined)" if run.warned else ""
     counts = [
-        (run.completed, "complete"),
+        (run.completed, f"complete{warned}"),
         (run.failed, "failed"),
         (run.running, "running"),
         (run.queued, "pending"),

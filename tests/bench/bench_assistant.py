@@ -2,7 +2,10 @@
 
 The real app (headless Textual at 120x36, composing and rendering every frame) and the real
 Anthropic SDK, talking HTTP to the local fake of the Messages API (tests/fake_anthropic.py)
-that streams 2,000 tokens (4 characters each) at 200 tokens/s: a 10 s answer.
+that streams 2,000 tokens (4 characters each) at 200 tokens/s: a 10 s answer. The fake server
+runs in a process of its own, as the real API runs on another machine: in this process its
+thread would wait for the GIL the app holds while it draws, and pace the stream slower than the
+app could take it.
 
 Measured, each as latency from the key event posted to its effect:
 - keystrokes in Discover's file list (Down/Up: the cursor moved and the table laid out), beside
@@ -21,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -151,7 +156,7 @@ def ms(values: list[float]) -> str:
     )
 
 
-async def measure(home: Path, fake: FakeAnthropic) -> None:
+async def measure(home: Path) -> None:
     settings = load_settings(env={}, home=home)
     app = CasparianApp(CoreService(settings), watch_sources=False)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -170,7 +175,6 @@ async def measure(home: Path, fake: FakeAnthropic) -> None:
         quiet = await keystrokes(app, 3.0)
 
         text = answer_text()
-        fake.script(text_reply(text, chunk_chars=CHARS_PER_TOKEN, delay_secs=1 / TOKENS_PER_SEC))
         sidebar = app.screen.query_one(AssistantSidebar)
         app.ask_assistant("Tell me a long story", sidebar.context())
         await until(lambda: answer_length(app) > 0)
@@ -198,10 +202,8 @@ async def measure(home: Path, fake: FakeAnthropic) -> None:
     print("  after the turn ended (target: keystrokes and opening < 100 ms)")
 
 
-async def baseline(home: Path, fake: FakeAnthropic) -> None:
+async def baseline(home: Path) -> None:
     """The same answer with no app: the fake server, the SDK and the core alone."""
-    text = answer_text()
-    fake.script(text_reply(text, chunk_chars=CHARS_PER_TOKEN, delay_secs=1 / TOKENS_PER_SEC))
     async with CoreService(load_settings(env={}, home=home)) as service:
         start = time.perf_counter()
         await service.assistant.send("Tell me a long story", AssistantContext(mode="home"))
@@ -209,14 +211,40 @@ async def baseline(home: Path, fake: FakeAnthropic) -> None:
     print(f"baseline, the same answer with no app:  {seconds:.1f} s")
 
 
+def serve() -> None:
+    """The fake server, in this child process: two long answers queued (the baseline's and the
+    app's), its address and key printed, served until the bench closes stdin."""
+    with FakeAnthropic() as fake:
+        reply = text_reply(
+            answer_text(), chunk_chars=CHARS_PER_TOKEN, delay_secs=1 / TOKENS_PER_SEC
+        )
+        fake.script(reply, reply)
+        print(fake.base_url, fake.key, flush=True)
+        sys.stdin.read()
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, FakeAnthropic() as fake:
-        os.environ["ANTHROPIC_BASE_URL"] = fake.base_url
-        os.environ["ANTHROPIC_API_KEY"] = fake.key
-        os.environ["CASPARIAN_HOME"] = str(Path(tmp) / "home")
-        home = make_home(Path(tmp))
-        asyncio.run(baseline(home, fake))
-        asyncio.run(measure(home, fake))
+    if sys.argv[1:] == ["--serve"]:
+        return serve()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.bench_assistant", "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    try:
+        base_url, key = server.stdout.readline().split()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["ANTHROPIC_BASE_URL"] = base_url
+            os.environ["ANTHROPIC_API_KEY"] = key
+            os.environ["CASPARIAN_HOME"] = str(Path(tmp) / "home")
+            home = make_home(Path(tmp))
+            asyncio.run(baseline(home))
+            asyncio.run(measure(home))
+    finally:
+        server.stdin.close()
+        server.wait()
 
 
 if __name__ == "__main__":

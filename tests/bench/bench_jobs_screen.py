@@ -47,6 +47,7 @@ BURST = 100
 BURST_EVERY_SECS = 0.05
 POLL_SECS = 0.0005
 DEADLINE_SECS = 120.0
+ENV: dict[str, str] = {}  # the default settings: change_poll_secs 1.0
 
 
 def fill_queue(database: Path, jobs: int) -> list[str]:
@@ -166,7 +167,7 @@ async def finish_jobs(service: CoreService, database: Path, ids: list[str]) -> N
 
 
 async def measure(work: Path, jobs: int) -> None:
-    settings = load_settings(env={}, home=work / "home")
+    settings = load_settings(env=ENV, home=work / "home")
     prepare_home(settings)
     started = time.perf_counter()
     pending = fill_queue(settings.database_path, jobs)

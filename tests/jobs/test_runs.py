@@ -54,6 +54,7 @@ def test_runs_group_jobs_by_batch_with_counts_and_failed_runs_first(
     assert [run.batch_id for run in runs] == ["b-old", "", "b-new"]  # failed, then newest
     failed, unbatched, running = runs
     assert (failed.total, failed.completed, failed.failed, failed.done) == (3, 2, 1, 3)
+    assert failed.warned == 0
     assert failed.status == JobStatus.FAILED and failed.parsers == ("sales",)
     assert failed.enqueued_at == "2026-11-27T12:00:00.000000Z"
     assert failed.finished_at == "2026-11-27T12:00:21.000000Z"
@@ -132,3 +133,18 @@ def test_a_job_log_is_found_in_its_newest_date_folder_and_read_from_its_end(
     tail = read_tail(newest, 100_000)
     assert tail == lines[-len(tail) :]  # whole lines only: the cut first line is dropped
     assert read_tail(tmp_path / "gone.log", 3) == []
+
+
+def test_a_run_whose_jobs_quarantined_rows_completed_with_warnings(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    clean, warned = enqueue_batch(conn, clock, "run", ["a.csv", "b.csv"])
+    finish(conn, clock, clean)
+    claimed = queue.claim(conn, "w", clock())
+    assert claimed is not None and claimed.job_id == warned
+    queue.complete(conn, warned, "w", JobSuccess(rows_out=5, rows_quarantined=2), clock())
+
+    [run] = queue.runs(conn)
+
+    assert (run.completed, run.warned) == (2, 1)
+    assert run.status == JobStatus.COMPLETED_WITH_WARNINGS

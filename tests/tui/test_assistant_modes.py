@@ -8,6 +8,7 @@ import pytest
 from casparian_core.config import Settings
 from casparian_tui.widgets.assistant import AssistantSidebar
 from casparian_tui.widgets.assistant_input import ChatInput
+from casparian_tui.widgets.mode_card import ModeCard
 from tests.tui.bench_support import (
     KEY_ERROR_PARSER,
     bench_settings,
@@ -15,7 +16,7 @@ from tests.tui.bench_support import (
     run_test_on,
     write_parser,
 )
-from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.conftest import TERMINAL, make_app, settle, until
 
 __all__ = ["bench_settings"]  # the fixture, used by name
 
@@ -130,3 +131,23 @@ async def test_discover_a_with_no_files_says_what_to_do(settings: Settings) -> N
         await settle(pilot)
         await pilot.press("a")
         assert not app.assistant_open
+
+
+async def test_home_tells_the_numbers_it_shows_and_the_card_last_chosen(
+    bench_settings: Settings,
+) -> None:
+    app = make_app(bench_settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await until(pilot, lambda: all(c.summary != "…" for c in app.query(ModeCard)), "numbers")
+        await pilot.press("right")  # the Parser Bench card
+        await pilot.press("alt+a")  # the chat takes the focus; the card stays chosen
+        await settle(pilot)
+        assert isinstance(app.focused, ChatInput)
+
+        context = app.screen.query_one(AssistantSidebar).context()
+
+    assert context.mode == "home" and context.selection == {"card": "parser_bench"}
+    detail = context.detail or ""
+    assert detail.startswith("The Home Hub shows:")
+    assert "- Discover: " in detail and "- Parser Bench: " in detail and "- Jobs: " in detail
+    assert "…" not in detail  # the live numbers, not the placeholder
