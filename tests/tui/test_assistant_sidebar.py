@@ -264,3 +264,23 @@ async def test_the_palette_opens_the_assistant(settings: Settings) -> None:
         commands["Assistant: open or close"].callback()
         await pilot.pause()
         assert sidebar(app).display
+
+
+async def test_an_approval_cards_diff_keeps_its_indentation_and_footer_spacing(
+    settings: Settings,
+) -> None:
+    """What the terminal gets, cell by cell: the diff's context lines indented as in the file
+    (rsvg-convert drops leading spaces when it turns a snapshot into a PNG: the app does not)."""
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+a")
+        publish(app, approval())
+        await settle(pilot)
+        card = sidebar(app).query_one(ActionCard)
+        effect, state = card.query_one(".action-effect"), card.query_one(".action-state")
+        drawn = [strip.text.rstrip() for strip in effect.render_lines(effect.size.region)]
+        assert "     for row in" in drawn  # the diff's " " prefix, then the file's 4 spaces
+        assert "         yield {" in drawn
+        state_line = state.render_lines(state.size.region)[0].text
+        assert state_line.rstrip() == "y approve · n reject"
