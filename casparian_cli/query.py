@@ -8,10 +8,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casparian_cli.jobs import with_service
-from casparian_core.api import ExportFormat, QueryResult, plural
+from casparian_core.api import plural
 from casparian_core.config import Settings
+
+if TYPE_CHECKING:  # the CLI starts without pyarrow: the command loads what it needs
+    from casparian_core.api import QueryResult
 
 FORMATS = ("table", "csv", "json", "parquet")
 DEFAULT_LIMIT = 1000  # rows printed unless --limit says otherwise (a file gets every row)
@@ -69,6 +73,8 @@ def _usage(message: str) -> int:
 
 
 def _to_file(args: argparse.Namespace, settings: Settings) -> int:
+    from casparian_core.api import ExportFormat
+
     sql = args.sql if args.limit is None else f"SELECT * FROM ({args.sql}) LIMIT {args.limit}"
     written = with_service(
         settings, lambda s: s.inspect.export(sql, args.output, ExportFormat(args.format))

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from casparian_cli.jobs import with_service
-from casparian_core.api import CatalogTable, plural
+from casparian_core.api import plural
 from casparian_core.config import Settings
+
+if TYPE_CHECKING:  # the CLI starts without pyarrow: the command loads what it needs
+    from casparian_core.api import CatalogTable
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
