@@ -50,6 +50,9 @@ LOG_NAME = "daemon.log"
 LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5  # daemon.log.1 ... daemon.log.5: at most 60 MB
 STATE_EVERY_SECS = 1.0  # the state file is rewritten at most this often while jobs end
+# A planned pair is left alone while its latest job is active, or failed since its file changed.
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+UNSUCCESSFUL = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -167,31 +170,30 @@ class Daemon:
             settings.log_retention_bytes,
         )
         planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
-        requests = await self._not_failed_already(planned.requests)
+        requests = await self._new_work(planned.requests)
         if not requests:
             return
         made = await service.queue.enqueue(requests)
         self.state = replace(self.state, batches=self.state.batches + 1)
         self._write_state(force=True)
-        log.info(
-            "batch %s: %d jobs queued (%d new)",
-            planned.batch_id,
-            len(made),
-            sum(entry.created for entry in made),
-        )
+        log.info("batch %s: %d jobs queued", planned.batch_id, sum(e.created for e in made))
 
-    async def _not_failed_already(self, requests: list[JobRequest]) -> list[JobRequest]:
-        """Leave out the pairs whose last job failed for good (or was cancelled) after their
-        file last changed: `jobs retry` or a new version of the file runs them again."""
-        failed: dict[tuple[str, str], dict[str, str]] = {}
+    async def _new_work(self, requests: list[JobRequest]) -> list[JobRequest]:
+        """Leave out the pairs whose latest job is queued or running, and those whose latest
+        job failed for good (or was cancelled) since their file last changed: `jobs retry` or
+        a new version of the file runs them again."""
+        latest: dict[tuple[str, str], dict[str, tuple[JobStatus, str]]] = {}
         kept = []
         for request in requests:
             version = (request.parser_name, request.parser_version)
-            if version not in failed:
-                failed[version] = await self._service.db.read(queue.last_unsuccessful, *version)
-            when = failed[version].get(request.input_path)
-            if when is None or _modified_at(request.input_path) > when:
-                kept.append(request)
+            if version not in latest:
+                latest[version] = await self._service.db.read(queue.latest_jobs, *version)
+            status, queued_at = latest[version].get(request.input_path, (None, ""))
+            if status in ACTIVE:
+                continue
+            if status in UNSUCCESSFUL and _modified_at(request.input_path) <= queued_at:
+                continue
+            kept.append(request)
         return kept
 
     async def _run_queue(self) -> None:

@@ -639,16 +639,14 @@ def next_due(conn: sqlite3.Connection) -> str | None:
     return None if row is None else row[0]
 
 
-def last_unsuccessful(
+def latest_jobs(
     conn: sqlite3.Connection, parser_name: str, parser_version: str
-) -> dict[str, str]:
-    """For each input of a parser version whose latest job failed for good, was dead-lettered
-    or was cancelled: when that job was queued. The daemon leaves such inputs alone until
-    they change."""
+) -> dict[str, tuple[JobStatus, str]]:
+    """For each input of a parser version: the status of its latest job and when that job was
+    queued. The daemon plans from it what is neither active nor failed unchanged."""
     rows = conn.execute(
         "SELECT input_path, status, max(enqueued_at) FROM cf_processing_queue"
         " WHERE parser_name = ? AND parser_version = ? GROUP BY input_path",
         (parser_name, parser_version),
     )
-    unsuccessful = {str(s) for s in (JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED)}
-    return {path: at for path, status, at in rows if status in unsuccessful}
+    return {path: (JobStatus(status), at) for path, status, at in rows}

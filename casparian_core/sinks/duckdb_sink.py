@@ -6,15 +6,30 @@ table. Types are DuckDB's own mapping of the Arrow types (dictionary columns bec
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
 from typing import cast
 
 import duckdb
 import pyarrow as pa
 
-from casparian_core.sinks.base import PART_COLUMN, SinkError, quote_identifier
+from casparian_core.sinks.base import PART_COLUMN, PartWriter, SinkError, quote_identifier
 from casparian_core.sinks.table_sink import Connection, TableSink
 
 _INCOMING = "_cf_incoming"  # name under which a batch is visible to SQL while it is appended
+# Connections to one file in one process share a database instance, whose catalog admits one
+# writer: two workers' commits at once failed with a write-write conflict ("Catalog write-write
+# conflict on create"), and an Arrow batch registered meanwhile could find no
+# `python_arrow_scan`. So a process writes each DuckDB file one operation at a time.
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(path, threading.RLock())
 
 
 class DuckdbSink(TableSink):
@@ -22,6 +37,14 @@ class DuckdbSink(TableSink):
     text_type = "VARCHAR"
     begin_sql = "BEGIN TRANSACTION"
     driver_errors = (duckdb.Error,)
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._writing = _writer_lock(path)
+
+    def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
+        with self._writing:
+            return super().commit_together(parts)
 
     def _connect(self) -> Connection:
         try:
@@ -66,9 +89,10 @@ class DuckdbSink(TableSink):
         )
 
     def _with_incoming(self, table: pa.Table, sql: str) -> None:
-        connection = cast(duckdb.DuckDBPyConnection, self._connected())
-        connection.register(_INCOMING, table)
-        try:
-            connection.execute(sql).fetchall()
-        finally:
-            connection.unregister(_INCOMING)
+        with self._writing:
+            connection = cast(duckdb.DuckDBPyConnection, self._connected())
+            connection.register(_INCOMING, table)
+            try:
+                connection.execute(sql).fetchall()
+            finally:
+                connection.unregister(_INCOMING)

@@ -18,19 +18,19 @@ import pytest
 
 from casparian_core.db.connection import connect
 from tests.cli.support import casparian
+from tests.jobs.pool_support import Home, prepare
+from tests.registry.test_envs import Fixture
 
 DEADLINE_SECS = 120  # an upper bound for a loaded machine, not a timing check
 POLL_SECS = 0.05
 
 
-def start_daemon(
-    home: Path, env: Mapping[str, str], *args: str, stderr: object = subprocess.PIPE
-) -> subprocess.Popen[str]:
+def start_daemon(home: Path, env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "casparian_cli", "start", "--offline", *args],
         env={**os.environ, "CASPARIAN_HOME": str(home), **env},
         stdout=subprocess.PIPE,
-        stderr=stderr,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
         text=True,
     )
 
@@ -58,7 +58,9 @@ def wait_until(what: str, condition: Callable[[], bool], daemon: subprocess.Pope
             _, err = daemon.communicate()
             pytest.fail(f"the daemon ended ({daemon.returncode}) before {what}: {err}")
         if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
+            daemon.kill()
+            _, err = daemon.communicate()
+            pytest.fail(f"never happened: {what}; the daemon said: {err}")
         time.sleep(POLL_SECS)
 
 
@@ -84,3 +86,21 @@ def daemon_running(home: Path, pid: int) -> Callable[[], bool]:
         return state.get("pid") == pid and state.get("started_at") != ""
 
     return running
+
+
+def write_unique(folder: Path, name: str, rows: int, head: str = "id,value") -> list[str]:
+    """A file whose every line (a row of the parser's output) is unique among the test's
+    files, except the first; returns its lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [head, *(f"{name}-{n}" for n in range(rows - 1))]
+    (folder / name).write_text("\n".join(lines) + "\n")
+    return lines
+
+
+async def source_of(locked: Fixture, files: dict[str, tuple[int, str]]) -> tuple[Home, list[str]]:
+    """Register the parser and scan a source of `files` (name -> rows, first line)."""
+    shop = locked.project.folder.parent / "shop"
+    lines = []
+    for name, (rows, head) in files.items():
+        lines += write_unique(shop, name, rows, head)
+    return await prepare(locked, {}), lines
