@@ -34,6 +34,7 @@ from tests.cli.support import casparian
 from tests.jobs.daemon_support import (
     DEADLINE_SECS,
     job_counts,
+    logged_guests,
     running_daemon,
     source_of,
     status_json,
@@ -59,13 +60,6 @@ def sink_args(sink: str, home: Home) -> tuple[str, ...]:
     return ("--sink", f"duckdb:///{home.settings.home / 'out.duckdb'}")
 
 
-def hanging_guests(home: Home) -> set[int]:
-    found: set[int] = set()
-    for log in home.settings.logs_dir.glob("*/*.log"):
-        found |= {int(pid) for pid in re.findall(r"hanging in guest (\d+)", log.read_text())}
-    return found
-
-
 @pytest.mark.parametrize("sink", ["parquet", "duckdb"])
 async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_exactly_once(
     locked: Fixture, wheels_env: dict[str, str], sink: str
@@ -78,7 +72,7 @@ async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_e
 
     with running_daemon(root, wheels_env, *args) as first:
         # A worker stuck in a hanging parse: the batch is mid-way, the hanging job held.
-        wait_until("a worker hangs", lambda: bool(hanging_guests(home)), first)
+        wait_until("a worker hangs", lambda: bool(logged_guests(home, "hanging in")), first)
         at_kill = job_counts(root)
         first.send_signal(signal.SIGKILL)
         first.wait(DEADLINE_SECS)
@@ -94,7 +88,9 @@ async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_e
     assert "jobs of a process that ended were put back in the queue" in err
     assert output_texts(sink, home) == Counter(lines)  # none missing, none twice
     assert job_counts(root) == Counter({"COMPLETED": 26})
-    assert not any(alive(pid) for pid in hanging_guests(home))  # died with the first daemon
+    assert not any(
+        alive(pid) for pid in logged_guests(home, "hanging in")
+    )  # died with the first daemon
 
 
 def alive(pid: int) -> bool:
