@@ -16,11 +16,14 @@ from casparian_cli import (
     jobs,
     parser,
     process,
+    quarantine,
+    query,
     rule,
     run,
     scan,
     source,
     status,
+    tables,
     tag,
     tui,
     vendor,
@@ -46,6 +49,9 @@ COMMANDS = (
     ai,
     jobs,
     errors_cmd,
+    tables,
+    query,
+    quarantine,
 )
 # What a shell reports for a process that wrote to a closed pipe (128 + SIGPIPE).
 CLOSED_PIPE_EXIT = 141

@@ -80,6 +80,7 @@ class CoreService:
         # Read the version now, not in the task, so no commit slips in before the first look.
         version = await self.db.data_version()
         self._watch_task = asyncio.create_task(self._watch_other_writers(version))
+        await self.assistant.sync_pending()  # actions proposed before this face started
         if watch:
             await self.scout.start_watching()
 
@@ -245,3 +246,4 @@ class CoreService:
             if current != version:
                 version = current
                 self.events.publish(DataChanged(origin="another process"))
+                await self.assistant.sync_pending()  # actions other faces proposed or decided

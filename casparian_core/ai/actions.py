@@ -45,6 +45,10 @@ class ActionStore:
     async def pending(self) -> list[PendingAction]:
         return await self._db.read(_pending)
 
+    async def get(self, action_id: str) -> PendingAction | None:
+        found = await self._db.read(_one, action_id)
+        return None if found is None else found[0]
+
     async def claim(self, action_id: str, by: str) -> tuple[PendingAction, Payload]:
         """Take the pending action `action_id` to decide it, so that no other face or process
         can decide it meanwhile (two of them would otherwise both apply it). Raises

@@ -133,6 +133,20 @@ class Assistant:
     async def pending_actions(self) -> list[PendingAction]:
         return await self._actions.pending()
 
+    async def sync_pending(self) -> None:
+        """Bring the conversation's approval cards up to date with the control plane: actions
+        another face or process proposed (the MCP server) appear, and those decided elsewhere
+        show their decision. The service calls it whenever another connection committed."""
+        pending = {action.id: action for action in await self._actions.pending()}
+        shown = self._transcript.pending_action_ids()
+        for action_id, action in pending.items():
+            if action_id not in shown:
+                self._publish(AssistantActionChanged(action))
+        for action_id in shown - pending.keys():
+            found = await self._actions.get(action_id)
+            if found is not None and found.status is not ActionStatus.PENDING:
+                self._publish(AssistantActionChanged(found))
+
     async def decide(self, action_id: str, approve: bool) -> PendingAction:
         """Approve (apply) or reject a pending action; see the module docstring."""
         from casparian_core.ai.apply import Applied, apply_action

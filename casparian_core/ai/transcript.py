@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from casparian_core.ai.conversation import (
     ActionEntry,
+    ActionStatus,
     ErrorEntry,
     NoteEntry,
     TextEntry,
@@ -38,6 +39,15 @@ class Transcript:
     def entries(self) -> list[TranscriptEntry]:
         with self._lock:
             return list(self._entries)
+
+    def pending_action_ids(self) -> set[str]:
+        """The actions shown as waiting for a decision."""
+        with self._lock:
+            return {
+                entry.action.id
+                for entry in self._entries
+                if isinstance(entry, ActionEntry) and entry.action.status is ActionStatus.PENDING
+            }
 
     def apply(self, event: Event) -> None:
         with self._lock:

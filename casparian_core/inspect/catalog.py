@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.contracts.lineage import LINEAGE_COLUMNS
-from casparian_core.inspect.sql import lock_down
+from casparian_core.inspect.sql import literal, lock_down
 from casparian_core.outputs import QUARANTINE_SUFFIX
 from casparian_core.sinks.base import quote_identifier as quote
 
@@ -115,7 +115,7 @@ def _connect(output_dir: Path, folders: list[_Folder]) -> duckdb.DuckDBPyConnect
     con = duckdb.connect(":memory:")
     for folder in folders:
         if folder.parts:
-            files = ", ".join(_literal(str(p.resolve())) for p in folder.parts)
+            files = ", ".join(literal(str(p.resolve())) for p in folder.parts)
             source = f"read_parquet([{files}], union_by_name = true)"
         else:  # every part broken: an empty view, so the name still answers
             source = "(SELECT NULL AS no_readable_parts WHERE false)"
@@ -164,16 +164,14 @@ def _lineage(
     )
     if not {parser, version, job} <= names or not folder.parts:
         return [], None
-    producers = con.execute(
-        f"SELECT DISTINCT {quote(parser)} || '@' || {quote(version)} AS p FROM "
-        f"{quote(folder.name)} WHERE {quote(parser)} IS NOT NULL ORDER BY p"
+    # DISTINCT on the two columns, joined here: joining ten million pairs first took 4x longer.
+    pairs = con.execute(
+        f"SELECT DISTINCT {quote(parser)}, {quote(version)} FROM {quote(folder.name)} "
+        f"WHERE {quote(parser)} IS NOT NULL"
     ).fetchall()
-    newest = _literal(str(folder.parts[-1].resolve()))
+    producers = sorted(f"{name}@{number}" for name, number in pairs)
+    newest = literal(str(folder.parts[-1].resolve()))
     last = con.execute(
         f"SELECT {quote(job)} FROM read_parquet({newest}) WHERE {quote(job)} IS NOT NULL LIMIT 1"
     ).fetchall()
-    return [str(p) for (p,) in producers], (str(last[0][0]) if last else None)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return producers, (str(last[0][0]) if last else None)

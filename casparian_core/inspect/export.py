@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.inspect.errors import ExportFailedError, QueryFailedError
-from casparian_core.inspect.sql import check_read_only
+from casparian_core.inspect.sql import check_read_only, first_line
 from casparian_core.sinks.base import quote_identifier
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def export_rows(
     except duckdb.InterruptException:
         raise
     except duckdb.Error as exc:
-        raise QueryFailedError(f"The rows to export could not be read: {_first(exc)}") from None
+        raise QueryFailedError(f"The rows to export could not be read: {first_line(exc)}") from None
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
         rows = _write(reader, staging, fmt, progress)
@@ -94,7 +94,3 @@ def _write(
             if progress is not None:
                 progress(rows)
     return rows
-
-
-def _first(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

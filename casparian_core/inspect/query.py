@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from casparian_core.inspect.errors import QueryFailedError, QueryRefusedError
-from casparian_core.inspect.sql import check_read_only
+from casparian_core.inspect.sql import check_read_only, first_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,8 +61,7 @@ def run_select(
             ) from None
         raise
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QueryFailedError(f"The query failed: {first}") from None
+        raise QueryFailedError(f"The query failed: {first_line(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()

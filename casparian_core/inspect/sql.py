@@ -48,7 +48,7 @@ def open_console(output_dir: Path) -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(":memory:")
     for table in list_output_tables(output_dir):
-        parts = _literal(f"{table.path.resolve()}/*.parquet")
+        parts = literal(f"{table.path.resolve()}/*.parquet")
         con.execute(
             f"CREATE VIEW {_identifier(table.name)} AS "
             f"SELECT * FROM read_parquet({parts}, union_by_name = true)"
@@ -60,7 +60,7 @@ def open_console(output_dir: Path) -> duckdb.DuckDBPyConnection:
 def lock_down(con: duckdb.DuckDBPyConnection, output_dir: Path) -> None:
     """Files readable only under `output_dir`, no extensions, one thread, a memory limit, no
     progress bar (DuckDB would draw it on the terminal), then the configuration locked."""
-    allowed = _literal(f"{output_dir.resolve()}/")
+    allowed = literal(f"{output_dir.resolve()}/")
     for setting in (
         f"allowed_directories = [{allowed}]",
         "enable_external_access = false",
@@ -92,7 +92,7 @@ def run_query(
         rows = relation.limit(max_rows + 1).fetchall()
         columns, types = relation.columns, [str(t) for t in relation.types]
     except duckdb.Error as exc:
-        raise QueryFailedError(f"The query failed: {_first_line(exc)}") from None
+        raise QueryFailedError(f"The query failed: {first_line(exc)}") from None
     finally:
         timer.cancel()
         con.close()
@@ -135,9 +135,11 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """The first line of a DuckDB error: the rest repeats the query or lists candidates."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from casparian_core.inspect.errors import QueryFailedError
 from casparian_core.inspect.query import QueryResult, run_select
+from casparian_core.inspect.sql import first_line
 from casparian_core.sinks.base import quote_identifier as quote
 
 if TYPE_CHECKING:
@@ -408,8 +409,7 @@ def _all_rows(
     except duckdb.InterruptException:
         raise
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QueryFailedError(f"Statistics could not be computed: {first}") from None
+        raise QueryFailedError(f"Statistics could not be computed: {first_line(exc)}") from None
 
 
 def _one_row(

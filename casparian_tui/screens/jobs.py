@@ -46,6 +46,7 @@ from casparian_core.api import (
 )
 from casparian_core.errors import CasparianError
 from casparian_core.events import DataChanged, Event, JobChanged
+from casparian_tui.messages import ShowJob
 from casparian_tui.screens.base import ModeScreen
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.jobs_detail import JobDetailPane, JobView
@@ -90,8 +91,10 @@ EMPTY_TEXT = (
 class JobsHeader(Static):
     """The column titles, over the list's rows (which leave room for its scrollbar)."""
 
+    dead_letters = False
+
     def render(self) -> Text:
-        return header(self.size.width - SCROLLBAR_CELLS)
+        return header(self.size.width - SCROLLBAR_CELLS, dead_letters=self.dead_letters)
 
 
 class JobsScreen(ModeScreen):
@@ -182,9 +185,29 @@ class JobsScreen(ModeScreen):
 
     # Loading the list.
 
+    def on_show_job(self, message: ShowJob) -> None:
+        """Another mode asks for one job (Inspect's producing job): its run, expanded, with the
+        cursor on it, whatever filter or view was on."""
+        self.reveal(message.job_id)
+
+    @work(exclusive=True, group="jobs-load", exit_on_error=False)
+    async def reveal(self, job_id: str) -> None:
+        found = await self.service.queue.jobs_by_id([job_id])
+        if not found:
+            self.notify(f"Job {job_id} is not in the queue", severity="error")
+            return
+        self.filter, self.dead_letter_view = "all", False
+        self.expanded = found[0].batch_id or ""
+        await self._load()
+        self.jobs_list.move_to(job_key(job_id))
+        self.jobs_list.focus()
+
     @work(exclusive=True, group="jobs-load", exit_on_error=False)
     async def load(self) -> None:
         """Read the list afresh: on opening, on a filter or view change."""
+        await self._load()
+
+    async def _load(self) -> None:
         queue = self.service.queue
         if self.dead_letter_view:
             rows = [Row(dead_letter_key(d.id), d) for d in await queue.dead_letters()]
@@ -194,6 +217,9 @@ class JobsScreen(ModeScreen):
                 self.expanded = None
             rows = await self._rows_of(runs)
         self.jobs_list.set_rows(rows)
+        column_titles = self.query_one(JobsHeader)
+        column_titles.dead_letters = self.dead_letter_view
+        column_titles.refresh()
         if self._select_run is not None and self.jobs_list.get(run_key(self._select_run)):
             self.jobs_list.move_to(run_key(self._select_run))
             self._select_run = None

@@ -299,8 +299,10 @@ class AssistantSidebar(Vertical):
         card = ActionCard(action)
         self._cards[action.id] = card
         await self._add(card)
-        if action.status is ActionStatus.PENDING and self.has_focus_within:
-            card.focus()  # y/n act at once; typing goes on after Tab or a decision
+        # The model's proposal in this turn: y/n act at once; typing goes on after Tab or a
+        # decision. One another face proposed may arrive while the user types: no focus taken.
+        if action.status is ActionStatus.PENDING and self._busy and self.has_focus_within:
+            card.focus()
 
     def _outdate_errors(self, *, keep_last: bool) -> None:
         errors = list(self.chat_log.query(ErrorView))

@@ -66,11 +66,15 @@ def dead_letter_key(letter_id: int) -> str:
     return f"dead:{letter_id}"
 
 
-def header(width: int) -> Text:
+def header(width: int, *, dead_letters: bool = False) -> Text:
+    """The column titles: of the runs and their jobs, or of the dead letters."""
+    titles = (
+        ("Dead letter", "Error", "Moved") if dead_letters else ("Run / file", "Progress", "Time")
+    )
     line = Text(" " * LEAD_CELLS, style="bold")
-    line.append(_name("Run / file", width))
-    line.append(_cell("Progress", PROGRESS_CELLS, right=True))
-    line.append(_cell("Time", TIME_CELLS, right=True))
+    line.append(_name(titles[0], width))
+    line.append(_cell(titles[1], PROGRESS_CELLS, right=True))
+    line.append(_cell(titles[2], TIME_CELLS, right=True))
     line.append(_cell("  Status", STATUS_CELLS))
     return line
 

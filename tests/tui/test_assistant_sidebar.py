@@ -8,7 +8,7 @@ import pytest
 
 from casparian_core.api import FailureKind
 from casparian_core.config import Settings
-from casparian_core.events import AssistantText, AssistantTurnStarted
+from casparian_core.events import AssistantActionChanged, AssistantText, AssistantTurnStarted
 from casparian_tui.screens.help import HelpScreen
 from casparian_tui.widgets.assistant import AssistantSidebar, StarterPanel
 from casparian_tui.widgets.assistant_entries import (
@@ -20,6 +20,7 @@ from casparian_tui.widgets.assistant_entries import (
 from casparian_tui.widgets.assistant_input import ChatInput
 from tests.tui.assistant_support import (
     ANSWER_SO_FAR,
+    PATCH_ACTION,
     QUESTION,
     TURN,
     approval,
@@ -284,3 +285,23 @@ async def test_an_approval_cards_diff_keeps_its_indentation_and_footer_spacing(
         assert "         yield {" in drawn
         state_line = state.render_lines(state.size.region)[0].text
         assert state_line.rstrip() == "y approve · n reject"
+
+
+async def test_a_card_another_face_proposes_appears_without_taking_the_typists_focus(
+    settings: Settings,
+) -> None:
+    """An action the MCP server (or another TUI) proposed arrives while the user types: a `y`
+    typed next goes into the message, never approving it."""
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+a", "o", "k")
+        publish(app, [AssistantActionChanged(PATCH_ACTION)])  # no turn of ours running
+        await settle(pilot)
+        card = sidebar(app).query_one(ActionCard)
+        assert card.pending and app.focused is sidebar(app).input
+        await pilot.press("y")
+        assert sidebar(app).input.text == "oky" and card.pending
+        sidebar(app).focus_chat()  # Tab into the chat: the waiting card first
+        await pilot.pause()
+        assert app.focused is card

@@ -11,6 +11,7 @@ import pytest
 from casparian_core.api import JobRequest, JobStatus, JobSuccess
 from casparian_core.config import Settings
 from casparian_core.jobs import queue
+from casparian_tui.messages import ShowJob
 from casparian_tui.screens.prompt import ConfirmPrompt
 from casparian_tui.widgets.assistant import AssistantSidebar
 from casparian_tui.widgets.assistant_input import ChatInput
@@ -240,3 +241,67 @@ async def test_the_assistant_gets_the_selected_job_as_context(
         await pilot.press("up")  # the run itself
         await settle(pilot)
         assert app.screen.assistant_context().selection["run"] == SALES_BATCH
+
+
+async def test_another_mode_can_open_jobs_on_one_job(settings: Settings) -> None:
+    """Inspect's `J` posts ShowJob: Jobs opens with the job's run expanded and the job under
+    the cursor, whatever filter was on."""
+    seeded = seed_queue(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("4")  # pending: the sales run is not listed
+        await settle(pilot)
+        await pilot.press("alt+h")
+        await settle(pilot)
+        app.post_message(ShowJob(seeded.jobs["orders-05.csv"]))
+        await until(pilot, lambda: app.current_mode == "jobs", "the Jobs mode")
+        await settle(pilot)
+        highlighted = app.screen.query_one(JobsList).highlighted
+        assert highlighted is not None and highlighted.key == f"job:{seeded.jobs['orders-05.csv']}"
+        assert "run 5a1e5b47 · sales" in list_text(app).splitlines()[1]
+        assert "orders-05.csv  complete" in detail_text(app)
+
+
+async def test_show_job_opens_jobs_for_the_first_time_on_that_job(settings: Settings) -> None:
+    seeded = seed_queue(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.post_message(ShowJob(seeded.jobs["auth-04.log"]))
+        await until(pilot, lambda: app.current_mode == "jobs", "the Jobs mode")
+        await settle(pilot)
+        highlighted = app.screen.query_one(JobsList).highlighted
+        assert highlighted is not None and highlighted.key == f"job:{seeded.jobs['auth-04.log']}"
+
+
+async def test_r_on_a_run_retries_its_failed_jobs_and_c_on_a_job_cancels_it(
+    settings: Settings,
+) -> None:
+    seeded = seed_queue(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot)
+        await pilot.press("down", "r")  # the sales run: its one failed job
+        await settle(pilot)
+        queue = app.service.queue
+        assert (await queue.job(seeded.jobs["orders-bad.csv"])).job.status == JobStatus.QUEUED
+        assert (await queue.job(seeded.jobs["orders-01.csv"])).job.status == JobStatus.COMPLETED
+
+        await pilot.press("3")  # failed: the sales run has none left, the events run stays
+        await settle(pilot)
+        assert "run 5a1e5b47" not in list_text(app)
+
+        await pilot.press("4", "enter")  # pending: the runs with pending jobs, expanded
+        await settle(pilot)
+        lines = list_text(app).splitlines()
+        target = next(n for n, line in enumerate(lines) if "auth-05.log" in line)
+        app.screen.query_one(JobsList).action_jump(target)
+        await settle(pilot)
+        await pilot.press("c")
+        await until_idle(pilot)
+        assert "auth-05.log" in str(app.screen.question)
+        await pilot.press("y")
+        await settle(pilot)
+        assert (await queue.job(seeded.jobs["auth-05.log"])).job.status == JobStatus.CANCELLED
+        assert (await queue.job(seeded.jobs["auth-04.log"])).job.status == JobStatus.QUEUED
