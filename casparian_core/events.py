@@ -124,6 +124,15 @@ class AssistantTurnStarted(Event):
 
 
 @dataclass(frozen=True)
+class AssistantTurnResumed(Event):
+    """A retry goes on with the failed turn `turn_id` from where it failed: the text blocks
+    from `from_block` on (the cut exchange's) are dropped, as the model answers them again."""
+
+    turn_id: str
+    from_block: int
+
+
+@dataclass(frozen=True)
 class AssistantText(Event):
     """A fragment of the model's text block `block` (a new block number after each tool call)."""
 

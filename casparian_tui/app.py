@@ -18,6 +18,7 @@ from casparian_core.api import AssistantContext, Stats
 from casparian_core.errors import CasparianError
 from casparian_core.events import (
     AssistantTurnEnded,
+    AssistantTurnResumed,
     AssistantTurnStarted,
     DataChanged,
     ParsersChanged,
@@ -107,8 +108,10 @@ class CasparianApp(App[None]):
         await self.service.stop()
 
     def on_core_event(self, message: CoreEvent) -> None:
-        if isinstance(message.event, AssistantTurnStarted | AssistantTurnEnded):
-            self.assistant_busy = isinstance(message.event, AssistantTurnStarted)
+        if isinstance(
+            message.event, AssistantTurnStarted | AssistantTurnResumed | AssistantTurnEnded
+        ):
+            self.assistant_busy = not isinstance(message.event, AssistantTurnEnded)
         if isinstance(message.event, ParsersChanged):
             self.parsers_changed += 1  # Parser Bench lists them again
         # Only a change re-reads the numbers: progress and log lines come many a second.

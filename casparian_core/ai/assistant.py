@@ -42,6 +42,7 @@ from casparian_core.events import (
     AssistantActionChanged,
     AssistantFailed,
     AssistantTurnEnded,
+    AssistantTurnResumed,
     AssistantTurnStarted,
     Event,
 )
@@ -64,6 +65,18 @@ class _Ask:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A failed turn, for `retry()`: with `kept` its messages up to the last complete round
+    are still in the history, and a retry goes on from there with the same turn id, its text
+    blocks from `from_block` on (the failed exchange's) answered again."""
+
+    ask: _Ask
+    turn_id: str
+    from_block: int
+    kept: bool
+
+
 class Assistant:
     def __init__(self, service: CoreService, env: Mapping[str, str] | None = None) -> None:
         self._service = service
@@ -75,7 +88,7 @@ class Assistant:
         self._client: AsyncAnthropic | None = None
         self._toolbox: Toolbox | None = None
         self._task: asyncio.Task[None] | None = None  # the turn running, if any
-        self._failed: _Ask | None = None  # the last failed turn
+        self._failed: _Failed | None = None  # the last failed turn
         self._context = AssistantContext(mode="home")
         self._for_model: list[str] = []  # decisions the model hears with the next message
         self._turns_left_out = 0
@@ -96,12 +109,13 @@ class Assistant:
         await self._run(_Ask(text, context))
 
     async def retry(self) -> None:
-        """Send the last failed turn again (nothing happens when none failed)."""
+        """Go on with the last failed turn from where it failed: the tool results it obtained
+        are kept, the failed request is sent again (nothing happens when none failed)."""
         if self._failed is not None:
-            await self._run(self._failed)
+            await self._run(self._failed.ask, self._failed)
 
-    async def _run(self, ask: _Ask) -> None:
-        task = self._start(self._turn(ask))
+    async def _run(self, ask: _Ask, resume: _Failed | None = None) -> None:
+        task = self._start(self._turn(ask, resume))
         try:
             await task  # cancelling the caller cancels the turn too
         except asyncio.CancelledError:
@@ -179,19 +193,28 @@ class Assistant:
         """The latest `limit` requests sent to the model, newest first (`casparian ai log`)."""
         return await self._service.db.read(recent, limit)
 
-    async def _turn(self, ask: _Ask) -> None:
+    async def _turn(self, ask: _Ask, resume: _Failed | None = None) -> None:
         from casparian_core.ai.turn import Turn, TurnFailed
 
-        turn_id = uuid.uuid4().hex
+        if resume is None:
+            self._forget_failed()
+            turn_id, first_block = uuid.uuid4().hex, 0
+            self._publish(AssistantTurnStarted(turn_id, ask.text))
+        else:
+            turn_id, first_block = resume.turn_id, resume.from_block
+            self._publish(AssistantTurnResumed(turn_id, first_block))
         self._context = ask.context
-        self._publish(AssistantTurnStarted(turn_id, ask.text))
         status = self.status()
         if status.problem is not None:
             kind = FailureKind.DISABLED if not status.enabled else FailureKind.NOT_CONFIGURED
-            self._fail(turn_id, ask, AssistantFailure(kind, status.problem))
+            kept = resume is not None and resume.kept
+            self._fail(
+                _Failed(ask, turn_id, first_block, kept), AssistantFailure(kind, status.problem)
+            )
             return
-        said = "\n\n".join([*self._for_model, ask.text])
-        self._history.begin_turn(said if ask.detail is None else f"{said}\n{ask.detail}")
+        if resume is None or not resume.kept:
+            said = "\n\n".join([*self._for_model, ask.text])
+            self._history.begin_turn(said if ask.detail is None else f"{said}\n{ask.detail}")
         turn = Turn(
             turn_id=turn_id,
             context=ask.context,
@@ -205,21 +228,22 @@ class Assistant:
             log=self._log,
             clock=self._service.clock,
             turns_left_out=self._turns_left_out,
+            block=first_block - 1,
         )
         try:
             await turn.run()
         except asyncio.CancelledError:
             self._history.drop_turn()
+            self._failed = None  # a resumed turn cancelled is gone too
             self._publish(AssistantTurnEnded(turn_id, cancelled=True))
             raise
         except TurnFailed as exc:
-            self._history.drop_turn()
-            self._fail(turn_id, ask, exc.failure)
+            self._keep_failed(_Failed(ask, turn_id, turn.exchange_block, kept=True), exc.failure)
             return
         except Exception as exc:  # a local failure (the database, a bug): shown, never raised
-            self._history.drop_turn()
             message = f"The assistant failed here ({type(exc).__name__}: {exc}). {RETRY}"
-            self._fail(turn_id, ask, AssistantFailure(FailureKind.INTERNAL, message))
+            failure = AssistantFailure(FailureKind.INTERNAL, message)
+            self._keep_failed(_Failed(ask, turn_id, turn.exchange_block, kept=True), failure)
             return
         finally:
             self._turns_left_out = turn.turns_left_out
@@ -227,10 +251,21 @@ class Assistant:
         self._failed = None
         self._publish(AssistantTurnEnded(turn_id, cancelled=False))
 
-    def _fail(self, turn_id: str, ask: _Ask, failure: AssistantFailure) -> None:
-        self._failed = ask
-        self._publish(AssistantFailed(turn_id, failure))
-        self._publish(AssistantTurnEnded(turn_id, cancelled=False))
+    def _keep_failed(self, failed: _Failed, failure: AssistantFailure) -> None:
+        """The turn's complete rounds stay in the history for a retry to go on from."""
+        self._history.drop_unanswered_calls()
+        self._fail(failed, failure)
+
+    def _fail(self, failed: _Failed, failure: AssistantFailure) -> None:
+        self._failed = failed
+        self._publish(AssistantFailed(failed.turn_id, failure))
+        self._publish(AssistantTurnEnded(failed.turn_id, cancelled=False))
+
+    def _forget_failed(self) -> None:
+        """A new turn instead of a retry: the failed one leaves the history, as if never sent."""
+        if self._failed is not None and self._failed.kept:
+            self._history.drop_turn()
+        self._failed = None
 
     def _publish(self, event: Event) -> None:
         self._transcript.apply(event)

@@ -22,8 +22,9 @@ class Trimmed:
 
 @dataclass
 class History:
-    """Each turn starts with a user text message; a turn that fails or is cancelled is dropped
-    whole, so the history never holds a tool call without its result."""
+    """Each turn starts with a user text message; a cancelled turn is dropped whole, a failed
+    one is kept up to its last complete round (for a retry to go on from), so the history never
+    holds a tool call without its result."""
 
     turns: list[list[Message]] = field(default_factory=list)
 
@@ -32,6 +33,12 @@ class History:
 
     def drop_turn(self) -> None:
         self.turns.pop()
+
+    def drop_unanswered_calls(self) -> None:
+        """Leave out a last reply whose tool calls have no results yet (a turn failed while they
+        ran): a retry asks the model again from the results before it."""
+        if self.turns and len(self.turns[-1]) > 1 and self.turns[-1][-1]["role"] == "assistant":
+            self.turns[-1].pop()
 
     def add(self, message: Message) -> None:
         self.turns[-1].append(message)

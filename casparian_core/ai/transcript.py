@@ -23,6 +23,7 @@ from casparian_core.events import (
     AssistantText,
     AssistantToolCall,
     AssistantToolResult,
+    AssistantTurnResumed,
     AssistantTurnStarted,
     Event,
 )
@@ -74,6 +75,24 @@ class Transcript:
             self._entries.append(ErrorEntry(event.turn_id, event.failure))
         elif isinstance(event, AssistantNote):
             self._entries.append(NoteEntry(event.text))
+        elif isinstance(event, AssistantTurnResumed):
+            self._drop_text_from(event.turn_id, event.from_block)
+
+    def _drop_text_from(self, turn_id: str, from_block: int) -> None:
+        """A resumed turn answers its failed exchange again: that exchange's text goes."""
+        dropped = {
+            at
+            for (turn, block), at in self._text_at.items()
+            if turn == turn_id and block >= from_block
+        }
+        if not dropped:
+            return
+        self._entries = [entry for at, entry in enumerate(self._entries) if at not in dropped]
+        self._text_at = {
+            key: _after(at, dropped) for key, at in self._text_at.items() if at not in dropped
+        }
+        self._call_at = {key: _after(at, dropped) for key, at in self._call_at.items()}
+        self._action_at = {key: _after(at, dropped) for key, at in self._action_at.items()}
 
     def _add_text(self, event: AssistantText) -> None:
         key = (event.turn_id, event.block)
@@ -93,3 +112,8 @@ class Transcript:
             self._entries.append(ActionEntry(event.action))
         else:
             self._entries[at] = ActionEntry(event.action)
+
+
+def _after(at: int, dropped: set[int]) -> int:
+    """Where the entry at `at` is once the entries at `dropped` are gone."""
+    return at - sum(1 for gone in dropped if gone < at)

@@ -62,7 +62,11 @@ class Turn:
     log: Callable[[AiRequest], Awaitable[None]]
     clock: Callable[[], datetime]
     turns_left_out: int = 0  # from earlier turns: a note is shown only when it grows
-    _block: int = field(default=-1, init=False)
+    block: int = -1  # the last text block number used (a resumed turn goes on from it)
+    exchange_block: int = field(init=False)  # the first text block of the latest exchange
+
+    def __post_init__(self) -> None:
+        self.exchange_block = self.block + 1
 
     async def run(self) -> None:
         for round_number in range(MAX_TOOL_ROUNDS + 1):
@@ -107,6 +111,7 @@ class Turn:
     async def _exchange(self, can_call_tools: bool) -> ApiMessage:
         """One streamed request, logged however it ends."""
         request = self._request(can_call_tools)
+        self.exchange_block = self.block + 1
         started, clock_start = format_timestamp(self.clock()), time.monotonic()
         sent, received = self.count.sent, self.count.received
         message: ApiMessage | None = None
@@ -145,9 +150,9 @@ class Turn:
         async with self.client.messages.stream(**request) as stream:
             async for event in stream:
                 if event.type == "content_block_start" and event.content_block.type == "text":
-                    self._block += 1
+                    self.block += 1
                 elif event.type == "text" and event.text:
-                    self.publish(AssistantText(self.turn_id, max(self._block, 0), event.text))
+                    self.publish(AssistantText(self.turn_id, max(self.block, 0), event.text))
                 elif event.type == "message_stop":
                     stopped = True
             if not stopped:

@@ -42,6 +42,7 @@ from casparian_core.events import (
     AssistantToolCall,
     AssistantToolResult,
     AssistantTurnEnded,
+    AssistantTurnResumed,
     AssistantTurnStarted,
     Event,
 )
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 ASSISTANT_EVENTS = (
     AssistantTurnStarted,
+    AssistantTurnResumed,
     AssistantText,
     AssistantToolCall,
     AssistantToolResult,
@@ -240,6 +242,10 @@ class AssistantSidebar(Vertical):
             self._outdate_errors(keep_last=False)
             self._set_busy(True)
             await self._add(UserMessage(event.text))
+        elif isinstance(event, AssistantTurnResumed):
+            await self.redraw()  # the transcript dropped the cut text; the answer comes again
+            self._outdate_errors(keep_last=False)
+            self._set_busy(True)
         elif isinstance(event, AssistantToolCall):
             view = ToolCallView(event.name, event.arguments)
             self._tools[event.call_id] = view

@@ -7,10 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.api import AssistantContext, ErrorEntry, FailureKind, TextEntry
+from casparian_core.api import (
+    AssistantContext,
+    ErrorEntry,
+    FailureKind,
+    TextEntry,
+    ToolCallEntry,
+    UserEntry,
+)
 from casparian_core.config import load_settings
 from casparian_core.errors import DatabaseWriteError
-from casparian_core.events import AssistantFailed, AssistantText, AssistantTurnEnded, Event
+from casparian_core.events import (
+    AssistantFailed,
+    AssistantText,
+    AssistantToolCall,
+    AssistantTurnEnded,
+    Event,
+)
 from casparian_core.service import CoreService
 from tests.conftest import fixed_clock
 from tests.fake_anthropic import (
@@ -221,3 +234,59 @@ async def test_a_local_failure_such_as_the_database_is_shown_not_raised(
 
     [failed] = failures(published)
     assert failed.failure.kind is FailureKind.INTERNAL and "disk is full" in failed.failure.message
+
+
+async def test_retry_after_a_cut_stream_goes_on_from_the_tool_results_it_had(
+    ai_service: CoreService, fake: FakeAnthropic, published: list[Event]
+) -> None:
+    fake.script(
+        tool_reply(tool_call("list_sources", {}), text="Let me look."),
+        cut_reply(text_reply("There are no sources yet, so", chunk_chars=5), 5),
+    )
+    await ai_service.assistant.send("Which sources?", HOME)
+    [failed] = failures(published)
+    assert failed.failure.kind is FailureKind.STREAM_CUT
+
+    fake.script(text_reply("There are no sources yet."))
+    await ai_service.assistant.retry()
+
+    # The retry sent the cut request again, tool result included; the tool did not run again.
+    assert len(fake.requests) == 3
+    assert fake.requests[-1].body == fake.requests[1].body
+    assert sum(isinstance(e, AssistantToolCall) for e in published) == 1
+    # One question, one tool call, one answer (the cut text replaced), the error kept.
+    entries = ai_service.assistant.transcript()
+    assert [type(e) for e in entries] == [
+        UserEntry,
+        TextEntry,
+        ToolCallEntry,
+        ErrorEntry,
+        TextEntry,
+    ]
+    assert [e.text for e in entries if isinstance(e, TextEntry)] == [
+        "Let me look.",
+        "There are no sources yet.",
+    ]
+    assert published[-1] == AssistantTurnEnded(failed.turn_id, cancelled=False)
+    # The next turn builds on the whole of it.
+    fake.script(text_reply("Scan one with s."))
+    await ai_service.assistant.send("How do I add one?", HOME)
+    roles = [m["role"] for m in fake.requests[-1].body["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]
+
+
+async def test_a_new_message_after_a_failure_leaves_the_failed_turn_out(
+    ai_service: CoreService, fake: FakeAnthropic
+) -> None:
+    fake.script(
+        tool_reply(tool_call("list_sources", {})),
+        cut_reply(text_reply("There are no"), 5),
+        text_reply("Hello!"),
+    )
+    await ai_service.assistant.send("Which sources?", HOME)
+
+    await ai_service.assistant.send("Hello?", HOME)
+
+    assert fake.requests[-1].body["messages"] == [{"role": "user", "content": "Hello?"}]
+    await ai_service.assistant.retry()  # nothing failed since: nothing is sent
+    assert len(fake.requests) == 3

@@ -128,6 +128,32 @@ async def test_a_stream_cut_halfway_keeps_what_came_and_says_so(
         assert sidebar(app).input.text == "still typing"
 
 
+async def test_ctrl_r_after_a_cut_stream_goes_on_and_shows_one_answer(
+    bench_settings: Settings, fake: FakeAnthropic
+) -> None:
+    fake.script(
+        tool_reply(tool_call("list_sources", {}), text="Let me look."),
+        cut_reply(text_reply("There is one source, and", chunk_chars=4), 5),
+        text_reply("There is one source, `data`."),
+    )
+    app = make_app(bench_settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_bench(pilot)
+        await pilot.press("alt+a")
+        await ask(pilot, "What sources are there?")
+        assert answers(app) == ["Let me look.", "There is one"]  # 3 fragments, then the cut
+
+        await pilot.press("ctrl+r")  # the chat has the focus
+        done = ["Let me look.", "There is one source, `data`."]
+        await until(pilot, lambda: answers(app) == done, "the answer, once")
+        await settle(pilot)
+
+        chat = sidebar(app)
+        assert [str(u.render()) for u in chat.query(UserMessage)] == ["What sources are there?"]
+        assert len(chat.query(ToolCallView)) == 1 and len(fake.requests) == 3  # not re-run
+        assert not chat.query_one(ErrorView).retryable
+
+
 FIXED_PARSER = textwrap.dedent(KEY_ERROR_PARSER).replace('row["amt"]', 'row["amount"]')
 
 
