@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
-from casparian_core.api import DaemonState, Stats, compact, daemon_state
+from casparian_core.api import DaemonState, Stats, compact, daemon_state, plural
 from casparian_core.config import Settings
 
 if TYPE_CHECKING:
@@ -69,5 +69,6 @@ def daemon_line(daemon: DaemonState | None) -> str:
         return "not running (`casparian start` runs it)"
     return (
         f"running (pid {daemon.pid}, since {daemon.started_at or 'a moment ago'}, "
-        f"{daemon.workers} workers, {daemon.jobs_done:,} jobs done, {daemon.jobs_failed:,} failed)"
+        f"{plural(daemon.workers, 'worker')}, {plural(daemon.jobs_done, 'job')} done, "
+        f"{daemon.jobs_failed:,} failed)"
     )

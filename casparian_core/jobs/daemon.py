@@ -39,6 +39,7 @@ from casparian_core.jobs.plan import ProcessRequest, plan
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.process import FAILED_STATUSES, local_pool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.units import plural
 
 if TYPE_CHECKING:
     from casparian_core.events import Event
@@ -91,10 +92,10 @@ class Daemon:
             self.state = replace(self.state, started_at=started)
             self._write_state(force=True)
             log.info(
-                "daemon %d started on %s: %d workers, output to %s",
+                "daemon %d started on %s: %s, output to %s",
                 self.state.pid,
                 service.settings.home,
-                self.state.workers,
+                plural(self.state.workers, "worker"),
                 self.sink_uri,
             )
             orphans = await service.queue.reset_orphans()

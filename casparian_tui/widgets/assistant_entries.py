@@ -143,7 +143,7 @@ class ActionCard(Vertical, can_focus=True):
             return Text.assemble(("y", "bold"), " approve · ", ("n", "bold"), " reject")
         label, style = DECIDED_LABELS[action.status]
         text = Text(label, style=f"bold {style}")
-        if action.outcome:
+        if action.outcome and action.outcome.rstrip(".") != label:  # a rejection says it once
             text.append(f"\n{action.outcome}", style="")
         return text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,3 +105,12 @@ async def source_of(locked: Fixture, files: dict[str, tuple[int, str]]) -> tuple
     for name, (rows, head) in files.items():
         lines += write_unique(shop, name, rows, head)
     return await prepare(locked, {}), lines
+
+
+def logged_guests(home: Home, what: str) -> set[int]:
+    """The guests whose parse logged `{what} guest {pid}` (the test parser logs "parsed by"
+    on every parse, "hanging in" before it hangs)."""
+    found: set[int] = set()
+    for log in home.settings.logs_dir.glob("*/*.log"):
+        found |= {int(pid) for pid in re.findall(rf"{what} guest (\d+)", log.read_text())}
+    return found

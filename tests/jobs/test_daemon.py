@@ -19,6 +19,7 @@ from tests.jobs.daemon_support import (
     DEADLINE_SECS,
     daemon_running,
     job_counts,
+    logged_guests,
     running_daemon,
     start_daemon,
     status_json,
@@ -35,13 +36,6 @@ async def watched(home: Home) -> None:
     async with CoreService(home.settings) as service:
         await service.scout.add_rule("*.csv", TOPIC, source="shop")
         await service.scout.set_watch("shop", True)
-
-
-def guest_pids(home: Home) -> set[int]:
-    found = set()
-    for log in home.settings.logs_dir.glob("*/*.log"):
-        found |= {int(pid) for pid in re.findall(r"parsed by guest (\d+)", log.read_text())}
-    return found
 
 
 async def test_the_daemon_processes_the_backlog_then_new_files_and_stops_cleanly(
@@ -74,7 +68,9 @@ async def test_the_daemon_processes_the_backlog_then_new_files_and_stops_cleanly
     assert status_json(root) == {"running": False}
     assert "Daemon   not running" in casparian("status", home=root).stdout
     # Every guest was reaped; the log says what happened, the batches have ids.
-    assert guest_pids(home) and not any(process_exists(pid) for pid in guest_pids(home))
+    assert logged_guests(home, "parsed by") and not any(
+        process_exists(pid) for pid in logged_guests(home, "parsed by")
+    )
     daemon_log = (home.settings.logs_dir / "daemon.log").read_text()
     assert f"daemon {daemon.pid} started on {root}: 2 workers" in daemon_log
     assert len(re.findall(r"batch [0-9a-f]{32}: \d+ jobs queued", daemon_log)) == 2
@@ -131,3 +127,24 @@ def test_a_lock_file_of_another_kind_is_refused(tmp_path: Path) -> None:
     assert daemon.returncode == 2
     assert f"The daemon's lock file {home / LOCK_NAME} cannot be opened" in err
     assert not (home / "elsewhere").exists()
+
+
+async def test_stop_puts_a_job_that_does_not_finish_back_in_the_queue(
+    locked: Fixture, wheels_env: dict[str, str]
+) -> None:
+    home = await prepare(locked, {"slow.csv": (9, "HANG")})
+    root = home.settings.home
+
+    with running_daemon(root, wheels_env) as daemon:
+        wait_until("the job hangs", lambda: bool(logged_guests(home, "hanging in")), daemon)
+        stopped = casparian("stop", "--wait", "0.5", home=root, timeout=DEADLINE_SECS)
+        _, err = daemon.communicate(timeout=DEADLINE_SECS)
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert "Still running after 0.5 s: its running jobs go back to the queue" in stopped.stdout
+    assert "The daemon stopped; its running jobs are queued again." in stopped.stdout
+    assert daemon.returncode == 0, err
+    assert "casparian: stopping now: running jobs go back to the queue" in err
+    assert job_counts(root) == {"QUEUED": 1}
+    assert not (home.settings.output_dir / "rows").exists()  # nothing of it committed
+    assert not any(process_exists(pid) for pid in logged_guests(home, "hanging in"))

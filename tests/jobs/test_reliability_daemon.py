@@ -10,6 +10,7 @@ backoffs (tests/jobs/test_pool.py), 4 worker processes never claiming a job twic
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -25,19 +26,22 @@ import pyarrow.parquet as pq
 import pytest
 
 from casparian_core.db.connection import connect
+from casparian_core.errors import ErrorCode
 from casparian_core.jobs.model import JobRequest
+from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
 from tests.cli.support import casparian
 from tests.jobs.daemon_support import (
     DEADLINE_SECS,
     job_counts,
+    logged_guests,
     running_daemon,
     source_of,
     status_json,
     wait_until,
     write_unique,
 )
-from tests.jobs.pool_support import Home, wheels_env
+from tests.jobs.pool_support import Home, prepare, wheels_env
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked", "wheels_env"]  # fixtures, used by name
@@ -56,13 +60,6 @@ def sink_args(sink: str, home: Home) -> tuple[str, ...]:
     return ("--sink", f"duckdb:///{home.settings.home / 'out.duckdb'}")
 
 
-def hanging_guests(home: Home) -> set[int]:
-    found: set[int] = set()
-    for log in home.settings.logs_dir.glob("*/*.log"):
-        found |= {int(pid) for pid in re.findall(r"hanging in guest (\d+)", log.read_text())}
-    return found
-
-
 @pytest.mark.parametrize("sink", ["parquet", "duckdb"])
 async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_exactly_once(
     locked: Fixture, wheels_env: dict[str, str], sink: str
@@ -75,7 +72,7 @@ async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_e
 
     with running_daemon(root, wheels_env, *args) as first:
         # A worker stuck in a hanging parse: the batch is mid-way, the hanging job held.
-        wait_until("a worker hangs", lambda: bool(hanging_guests(home)), first)
+        wait_until("a worker hangs", lambda: bool(logged_guests(home, "hanging in")), first)
         at_kill = job_counts(root)
         first.send_signal(signal.SIGKILL)
         first.wait(DEADLINE_SECS)
@@ -91,7 +88,9 @@ async def test_a_daemon_killed_mid_batch_then_started_again_outputs_every_file_e
     assert "jobs of a process that ended were put back in the queue" in err
     assert output_texts(sink, home) == Counter(lines)  # none missing, none twice
     assert job_counts(root) == Counter({"COMPLETED": 26})
-    assert not any(alive(pid) for pid in hanging_guests(home))  # died with the first daemon
+    assert not any(
+        alive(pid) for pid in logged_guests(home, "hanging in")
+    )  # died with the first daemon
 
 
 def alive(pid: int) -> bool:
@@ -197,3 +196,61 @@ def _job_status(root: Path, path: Path) -> str:
             "SELECT status FROM cf_processing_queue WHERE input_path = ?", (str(path),)
         ).fetchone()
     return str(row[0])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 KB filesystem of its own (tmpfs), unmounted after the test."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem to fill needs root")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_a_full_disk_fails_jobs_clearly_writes_nothing_half_and_the_daemon_lives(
+    locked: Fixture, wheels_env: dict[str, str], small_disk: Path
+) -> None:
+    shop = locked.project.folder.parent / "shop"
+    shop.mkdir(parents=True)
+    rows = 4000
+    for n in range(8):  # ~200 KB of incompressible text each: the disk holds two or three
+        lines = ["id,value", *(f"f{n}-{os.urandom(20).hex()}" for _ in range(rows - 1))]
+        (shop / f"f{n}.csv").write_text("\n".join(lines) + "\n")
+    home = await prepare(locked, {})
+    root = home.settings.home
+    out = small_disk / "out"
+
+    with running_daemon(root, wheels_env, "--workers", "1", "--sink", f"parquet://{out}") as daemon:
+        wait_until(
+            "every job ended",
+            lambda: job_counts(root)["COMPLETED"] + job_counts(root)["FAILED"] == 8,
+            daemon,
+        )
+        alive_after = status_json(root)
+        counts = job_counts(root)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=DEADLINE_SECS)
+
+    assert alive_after["running"] is True and alive_after["jobs_done"] == 8
+    assert counts["FAILED"] >= 1 and counts["COMPLETED"] >= 1, counts
+    assert daemon.returncode == 0, err
+    async with CoreService(home.settings) as service:
+        failed = [job for job in await service.queue.jobs() if job.status == JobStatus.FAILED]
+    assert {job.error_code for job in failed} == {ErrorCode.SINK_ERROR}
+    assert all("the disk is full" in (job.error_message or "") for job in failed)
+    # Only whole parts are there: one per completed job, each with all its rows, no litter.
+    names = sorted(path.name for path in (out / "rows").iterdir())
+    assert len(names) == counts["COMPLETED"]
+    assert all(re.fullmatch(r"part-[0-9a-f]+\.parquet", name) for name in names), names
+    assert {pq.read_table(out / "rows" / name).num_rows for name in names} == {rows}

@@ -3,10 +3,11 @@ the shared conversation across modes, events from other threads. The model is no
 events are published as the core publishes them."""
 
 import threading
+from dataclasses import replace
 
 import pytest
 
-from casparian_core.api import FailureKind
+from casparian_core.api import ActionStatus, FailureKind
 from casparian_core.config import Settings
 from casparian_core.events import AssistantActionChanged, AssistantText, AssistantTurnStarted
 from casparian_tui.screens.help import HelpScreen
@@ -305,3 +306,22 @@ async def test_a_card_another_face_proposes_appears_without_taking_the_typists_f
         sidebar(app).focus_chat()  # Tab into the chat: the waiting card first
         await pilot.pause()
         assert app.focused is card
+
+
+async def test_a_card_rejected_elsewhere_says_so_once(settings: Settings) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+a")
+        publish(app, [AssistantActionChanged(PATCH_ACTION)])
+        rejected = replace(
+            PATCH_ACTION,
+            status=ActionStatus.REJECTED,
+            outcome="Rejected: nothing was changed.",
+            decided_by="someone",
+        )
+        publish(app, [AssistantActionChanged(rejected)])
+        await settle(pilot)
+        card = sidebar(app).query_one(ActionCard)
+        assert not card.pending
+        assert str(card.query_one(".action-state").render()) == "Rejected: nothing was changed"
