@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 import uuid
 
 from casparian_core.bridge import protocol
@@ -40,7 +41,11 @@ def main() -> None:
 
     def drive() -> None:
         job = protocol.Job(uuid.uuid4().hex, parser, os.devnull, "out", None)
-        guest.run_job(job, on_data)
+        try:
+            guest.run_job(job, on_data)
+        except BaseException:  # never "ready": end, so the test reads the end, not a hang
+            traceback.print_exc()
+            os._exit(3)
         if stage == "idle":
             ready.set()
 

@@ -59,7 +59,9 @@ class Host:
 
     def wait_ready(self) -> None:
         assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready"
+        line = self.process.stdout.readline().strip()
+        # The host ends (code 3, its traceback on stderr) when its job failed instead.
+        assert line == "ready", f"the host ended with code {self.process.wait()} before ready"
 
 
 @pytest.fixture
