@@ -27,6 +27,10 @@ from casparian_core.config import load_settings
 
 def main() -> None:
     home, parser, stage, ending = sys.argv[1:5]
+    # The tests end this host as a terminal or the system would: a parent that ignores SIGHUP
+    # or SIGTERM (nohup, some CI runners) would make the ignore ours, and the test wait forever.
+    for number in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
     guest = GuestProcess(load_settings(env={}, home=home), on_log=lambda *line: on_log(*line))
     ready = threading.Event()
 
