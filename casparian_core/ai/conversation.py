@@ -36,6 +36,8 @@ class ActionKind(StrEnum):
     ADD_RULE = "ADD_RULE"
     WRITE_PARSER = "WRITE_PARSER"
     PATCH_PARSER = "PATCH_PARSER"
+    APPROVE_SCHEMAS = "APPROVE_SCHEMAS"
+    EXECUTE_PIPELINE = "EXECUTE_PIPELINE"
 
 
 class ActionStatus(StrEnum):

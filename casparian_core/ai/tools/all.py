@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from casparian_core.ai.tools import catalogue, changes, outputs, parsers
+from casparian_core.ai.tools import catalogue, changes, outputs, parsers, pipeline
 from casparian_core.ai.tools.registry import Toolbox
 
 
 def toolbox() -> Toolbox:
-    return Toolbox([*catalogue.TOOLS, *parsers.TOOLS, *outputs.TOOLS, *changes.TOOLS])
+    return Toolbox(
+        [*catalogue.TOOLS, *parsers.TOOLS, *outputs.TOOLS, *changes.TOOLS, *pipeline.TOOLS]
+    )
