@@ -46,8 +46,14 @@ async def apply_action(service: CoreService, action: PendingAction, payload: Pay
             outcome = await _add_rule(service, payload)
         elif action.kind is ActionKind.WRITE_PARSER:
             outcome = _write_parser(payload)
-        elif action.kind is ActionKind.APPROVE_SCHEMAS:
-            outcome = await _approve_schemas(service, payload)
+        elif action.kind is ActionKind.RETRY_JOB:
+            await service.queue.retry(payload["job_id"])
+            outcome = f"Job {payload['job_id']} is queued again."
+        elif action.kind is ActionKind.CANCEL_JOB:
+            await service.queue.cancel(payload["job_id"])
+            outcome = f"Job {payload['job_id']} is cancelled."
+        elif action.kind is ActionKind.REGISTER_PARSER:
+            outcome = await _register_parser(service, payload)
         elif action.kind is ActionKind.EXECUTE_PIPELINE:
             outcome = await _execute_pipeline(service, payload)
         else:
@@ -84,14 +90,6 @@ async def _add_rule(service: CoreService, payload: Payload) -> str:
     return f"Added rule {rule_id} ({rule}); it tags {files} files."
 
 
-async def _approve_schemas(service: CoreService, payload: Payload) -> str:
-    plan = await service.registry.prepare(Path(payload["path"]))
-    if plan.artifact_sha256 != payload["sha256"]:
-        raise StaleActionError(f"{payload['path']} changed since it was proposed; ask again")
-    parser = await service.registry.register(plan)
-    return f"Registered {parser.name} {parser.version} with its {len(plan.outputs)} contracts."
-
-
 def pipeline_request(stored: Payload) -> ProcessRequest:
     from casparian_core.jobs.plan import ProcessRequest
 
@@ -122,6 +120,14 @@ def _write_parser(payload: Payload) -> str:
         raise StaleActionError(f"{path} exists now; propose a patch of it instead")
     write_atomically(path, payload["source"])
     return f"Wrote {path}."
+
+
+async def _register_parser(service: CoreService, payload: Payload) -> str:
+    plan = await service.registry.prepare(Path(payload["path"]))
+    if plan.artifact_sha256 != payload["artifact_sha256"]:
+        raise StaleActionError(f"{payload['path']} changed since it was proposed; ask again")
+    done = await service.registry.register(plan)
+    return f"Registered {done.name} {done.version}; its contracts are approved."
 
 
 def _patch_parser(service: CoreService, payload: Payload) -> str:

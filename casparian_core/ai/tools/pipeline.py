@@ -1,8 +1,9 @@
-"""The product spec's seven pipeline tools (5.2), shared by the sidebar's model and MCP clients:
-look at a folder, scope files with a tag, discover and approve schemas, backtest a parser,
-execute the pipeline in the production queue, and query its output. The state-changing ones
-(apply_scope, approve_schemas, execute_pipeline) propose a pending action and change nothing.
-Plus action_status, for a client to follow what it proposed."""
+"""The product spec's pipeline tools (5.2), shared by the sidebar's model and MCP clients: look
+at a folder, scope files with a tag, discover schemas, backtest a parser, execute the pipeline
+in the production queue; plus action_status, for a client to follow what it proposed. The
+state-changing ones (apply_scope, execute_pipeline) propose a pending action and change
+nothing. The spec's other two live beside their kin: approve_schemas in versions.py,
+query_output in outputs.py."""
 
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ from casparian_core.scout.queries import FileQuery
 EXTENSIONS_SHOWN = 30
 SCAN_FILES_MAX = 1_000_000
 BACKTEST_FILES_MAX = 500
-QUERY_ROWS_MAX = 500
 REASONS_SHOWN = 5
 FILES_SHOWN = 20
 ROOM_FOR_THE_REST = 2048  # a capped list's other fields and notes
@@ -137,35 +137,6 @@ async def discover_schemas(env: ToolEnv, params: DiscoverSchemas) -> ToolOutput:
     ]
     inferred = sum(1 for r in results if "outputs" in r)
     return ToolOutput(as_json({"samples": results}), f"{inferred} of {len(results)} inferred")
-
-
-class ApproveSchemas(Params):
-    parser: str = Field(description="a parser in the home's parsers/ (from list_parsers)")
-    version: str = Field(description="the version the parser file declares")
-
-
-async def approve_schemas(env: ToolEnv, params: ApproveSchemas) -> ToolOutput:
-    from casparian_core.registry.describe import approval_lines
-
-    found = await find_parser(env, params.parser)
-    plan = await env.service.registry.prepare(found.parser.path)
-    if plan.version != params.version:
-        raise ToolInputError(
-            f"{found.parser.path.name} declares version {plan.version}, not {params.version}."
-        )
-    if plan.registered is not None:
-        raise ToolInputError(
-            f"{plan.name} {plan.version} is registered already with these contracts approved."
-        )
-    lines = ["Register and approve:", *approval_lines(plan)]
-    summary = f"Approve the contracts of {plan.name} {plan.version} ({len(plan.outputs)} outputs)"
-    payload = {
-        "path": str(found.parser.path),
-        "name": plan.name,
-        "version": plan.version,
-        "sha256": plan.artifact_sha256,
-    }
-    return await propose(env, ActionKind.APPROVE_SCHEMAS, summary, "\n".join(lines), payload)
 
 
 class RunBacktest(Params):
@@ -284,30 +255,6 @@ async def execute_pipeline(env: ToolEnv, params: ExecutePipeline) -> ToolOutput:
     return await propose(env, ActionKind.EXECUTE_PIPELINE, summary, effect, payload)
 
 
-class QueryOutput(Params):
-    sql: str = Field(
-        description="one read-only DuckDB SELECT over the output tables (list_output_tables "
-        "names them; quarantined rows are in <output>_quarantine)"
-    )
-    limit: int = Field(50, ge=1, le=QUERY_ROWS_MAX, description="rows to return at most")
-
-
-async def query_output(env: ToolEnv, params: QueryOutput) -> ToolOutput:
-    result = await env.service.inspect.query(params.sql, max_rows=params.limit)
-    rows = [list(row.values()) for row in result.table.to_pylist()]
-    shown = fitting(rows, DEFAULT_CAP_BYTES - ROOM_FOR_THE_REST)
-    answer: dict[str, object] = {
-        "columns": [f"{c} {t}" for c, t in zip(result.columns, result.types, strict=True)],
-        "rows": shown,
-    }
-    if len(shown) < len(rows):
-        answer["note"] = f"{len(shown)} of the {len(rows)} rows fetched shown (cut to fit)"
-    elif result.truncated:
-        answer["note"] = f"only the first {len(rows)} rows are shown; more matched"
-    more = "+" if result.truncated or len(shown) < len(rows) else ""
-    return ToolOutput(as_json(answer), f"{len(shown)}{more} rows")
-
-
 class ActionId(Params):
     action_id: str = Field(description="the pending action's id a tool returned")
 
@@ -354,15 +301,6 @@ TOOLS = (
         discover_schemas,
     ),
     Tool(
-        "approve_schemas",
-        "Propose registering a parser of the home's parsers/ at its declared version with its "
-        "output contracts approved (production runs only registered parsers). The effect shows "
-        "the contracts and the gatekeeper's report. Creates a pending action for the user to "
-        "approve; changes nothing itself.",
-        ApproveSchemas,
-        approve_schemas,
-    ),
-    Tool(
         "run_backtest",
         "Run a parser of the home's parsers/ over files (by id, a tag, or its topics' files) "
         "through the real engine, the files it failed on before first, stopping early once the "
@@ -379,12 +317,6 @@ TOOLS = (
         "tools. Creates a pending action for the user to approve; changes nothing itself.",
         ExecutePipeline,
         execute_pipeline,
-    ),
-    Tool(
-        "query_output",
-        "Run one read-only SELECT (DuckDB SQL) over the output tables; rows are capped.",
-        QueryOutput,
-        query_output,
     ),
     Tool(
         "action_status",
