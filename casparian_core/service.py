@@ -67,7 +67,7 @@ class CoreService:
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
         self.queue = JobQueue(self.db, self.events, clock)
-        self.inspect = Inspect(settings)
+        self.inspect = Inspect(settings, self.db)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:
