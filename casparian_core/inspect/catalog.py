@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casparian_core.config import DATABASE_NAME
 from casparian_core.contracts.lineage import LINEAGE_COLUMNS
 from casparian_core.inspect.snapshot import SnapshotError, file_kind, snapshot
 from casparian_core.inspect.sql import literal, lock_down
@@ -87,13 +88,13 @@ Known = Mapping[str, str]  # a location jobs wrote to -> the last job that wrote
 
 def open_catalog(settings: Settings, known: Known | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with a view per output table over its readable parts."""
-    named = _named(_sinks(settings.output_dir, known or {}))
+    named = _named(_sinks(settings, known or {}))
     return _connect(settings.output_dir, named)
 
 
 def read_catalog(settings: Settings, known: Known | None = None) -> list[CatalogTable]:
     """Every output table, sorted by name. Blocking: call it from a thread."""
-    named = _named(_sinks(settings.output_dir, known or {}))
+    named = _named(_sinks(settings, known or {}))
     con = _connect(settings.output_dir, named)
     try:
         by_place = {(s.home, s.output): (name, s.rows) for name, s in named.items()}
@@ -102,13 +103,17 @@ def read_catalog(settings: Settings, known: Known | None = None) -> list[Catalog
         con.close()
 
 
-def _sinks(output_dir: Path, known: Known) -> list[list[_Source]]:
+def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
     """The tables of each sink: the home's output folder first, then the folders and database
-    files jobs of the queue wrote to."""
+    files jobs of the queue wrote to, except those inside another home (this home copied or
+    moved: its jobs' locations name the old place, whose outputs are that home's)."""
+    output_dir = settings.output_dir
     roots = [output_dir.resolve()]
     files: dict[Path, dict[str, str]] = {}
     for location, job in known.items():
         split = split_location(location)
+        if _in_another_home(split[0] if split else Path(location), settings.home.resolve()):
+            continue
         if split is None:
             root = Path(location).resolve().parent
             if root not in roots:
@@ -118,6 +123,16 @@ def _sinks(output_dir: Path, known: Known) -> list[list[_Source]]:
     found = [_folder_sources(root) for root in roots]
     found += [_file_sources(path, files[path], output_dir) for path in sorted(files)]
     return [sources for sources in found if sources]
+
+
+def _in_another_home(path: Path, home: Path) -> bool:
+    """Whether a folder above `path`, below or outside `home`, holds a home's database."""
+    for folder in path.resolve().parents:
+        if folder == home:
+            return False
+        if (folder / DATABASE_NAME).is_file():
+            return True
+    return False
 
 
 def _folder_sources(root: Path) -> list[_Source]:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from casparian_core.config import Settings
+from casparian_core.config import DATABASE_NAME, Settings
 from casparian_core.inspect.catalog import open_catalog
 from casparian_core.inspect.errors import QueryFailedError, QueryRefusedError
 from casparian_core.inspect.export import ExportFormat
@@ -330,3 +330,22 @@ async def test_the_catalogue_connection_over_the_sinks_refuses_them_by_itself(
     finally:
         con.close()
     assert _state(sinks) == before
+
+
+async def test_a_copied_home_does_not_list_the_outputs_of_the_home_it_came_from(
+    service: CoreService, tmp_path: Path
+) -> None:
+    """Its jobs' locations still name the first home's folders and files: those are that
+    home's outputs, not this one's."""
+    first = tmp_path / "first-home"
+    (first / "output").mkdir(parents=True)
+    (first / DATABASE_NAME).write_bytes(b"")
+    await record_job(
+        service,
+        {
+            **write_parts(f"parquet://{first / 'output'}", {"orders": sales(2, JOB)}),
+            "x": write_parts(f"duckdb:///{first}/wh.duckdb", {"sales": sales(2, JOB)})["sales"],
+        },
+    )
+    names = [t.name for t in await service.inspect.tables()]
+    assert names == ["events", "orders", "orders_quarantine"]
