@@ -147,3 +147,60 @@ def test_a_client_killed_leaves_no_server_and_no_guest(home: Path, data: Path) -
     client.wait()
 
     assert gone([server, *guests]) == []
+
+
+SLOW_PARSER = """\
+import time
+
+
+class Slow:
+    name = "slow"
+    version = "1.0.0"
+    topics = ["app_events"]
+
+    def parse(self, ctx):
+        time.sleep(600)
+        yield "slow", [{"a": 1}]
+"""
+CALLING = textwrap.dedent(
+    """
+    import sys, anyio
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    async def main():
+        server = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "casparian_cli", "mcp"],
+            env={"CASPARIAN_HOME": sys.argv[1]},
+        )
+        async with stdio_client(server) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                await session.call_tool("run_backtest", {"parser": "slow"})
+
+    anyio.run(main)
+    """
+)
+
+
+def test_a_client_killed_mid_backtest_stops_the_running_guest(home: Path, data: Path) -> None:
+    (home / "parsers" / "slow.py").write_text(SLOW_PARSER)
+    client = subprocess.Popen([sys.executable, "-c", CALLING, str(home)])
+    guests = _guests_of_the_server_of(client)
+
+    os.kill(client.pid, signal.SIGKILL)
+    client.wait()
+
+    assert gone(guests) == []  # the guest sleeps for ten minutes unless it is stopped
+
+
+def _guests_of_the_server_of(client: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The server's processes once its backtest's guest has started (within TIMEOUT_SECS)."""
+    deadline = time.monotonic() + TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        for server in psutil.Process(client.pid).children():
+            below = server.children(recursive=True)
+            if below:
+                return [server, *below]
+        time.sleep(POLL_SECS)  # polling for another process's child: no event tells it
+    raise AssertionError(f"no guest started in {TIMEOUT_SECS} s")
