@@ -67,7 +67,7 @@ class CoreService:
         self.bench = ParserBench(settings, self.db, self.events, clock)
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
-        self.queue = JobQueue(self.db, self.events, clock)
+        self.queue = JobQueue(self.db, self.events, clock, settings.retry_backoff_secs)
         self.inspect = Inspect(settings)
         self._watch_task: asyncio.Task[None] | None = None
 

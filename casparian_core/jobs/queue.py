@@ -10,10 +10,10 @@ which locks the control database only (db.connection.write_transaction).
   parser that is not paused; two workers never get the same job.
 - heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
   claimed by it): a job requeued as stale and claimed by another worker is not theirs any more.
-- fail: a transient failure (the run's own verdict, RunResult.transient) is retried after 1 s,
-  4 s, 16 s; a permanent one fails at once; either, when final, goes to `cf_dead_letter`
-  (never deleted; `replay` queues it again). Every failure counts against the parser's circuit
-  breaker (health.py) and is fingerprinted (fingerprint.py).
+- fail: a transient failure (the run's own verdict, RunResult.transient) is retried after
+  settings.retry_backoff_secs (1 s, 4 s, 16 s); a permanent one fails at once; either, when
+  final, goes to `cf_dead_letter` (never deleted; `replay` queues it again). Every failure
+  counts against the parser's circuit breaker (health.py) and is fingerprinted (fingerprint.py).
 - requeue_stale (the zombie sweep) and reset_orphans (on a daemon's start) return abandoned
   jobs to the queue, or to the dead letters once out of retries.
 History is the audit trail of what version processed which input (backfill reads it); whether
@@ -275,9 +275,15 @@ def complete(
 
 
 def fail(
-    conn: sqlite3.Connection, job_id: str, worker: str, failure: JobFailure, now: datetime
+    conn: sqlite3.Connection,
+    job_id: str,
+    worker: str,
+    failure: JobFailure,
+    now: datetime,
+    backoff: Sequence[float] = BACKOFF_SECS,
 ) -> FailOutcome | None:
-    """The job failed. Transient with retries left: queued again, due after its backoff.
+    """The job failed. Transient with retries left: queued again, due after its backoff (the
+    wait `backoff` gives for this retry, settings.retry_backoff_secs).
     Otherwise FAILED (permanent) or DEAD_LETTER (out of retries), with a dead letter saying
     why. None if the job is no longer the worker's."""
     at = format_timestamp(now)
@@ -308,7 +314,7 @@ def fail(
             "fp": fp,
         }
         if failure.transient and attempts <= MAX_RETRIES:
-            due = format_timestamp(now + timedelta(seconds=BACKOFF_SECS[attempts - 1]))
+            due = format_timestamp(now + timedelta(seconds=backoff[attempts - 1]))
             conn.execute(RETRY_LATER, {**params, "next": due})
             return FailOutcome(JobStatus.QUEUED, due, fp, paused)
         if failure.transient:
