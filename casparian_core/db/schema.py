@@ -418,12 +418,18 @@ MIGRATION_7 = """
 CREATE INDEX cf_queue_batch ON cf_processing_queue(batch_id, enqueued_at);
 """
 
+# The face that made each audited request: the sidebar's model requests, or an MCP client's
+# tool calls (casparian_mcp): `casparian ai log` shows both.
+MIGRATION_8 = """
+ALTER TABLE cf_ai_requests ADD COLUMN face TEXT NOT NULL DEFAULT 'sidebar';
+"""
+
 # The Jobs screen's runs (jobs grouped by batch), kept up to date on every write by triggers:
 # grouping a million jobs took ~1 s a refresh. One row per batch ('' for jobs queued outside
 # any batch) with a count per job status, and the parsers of each batch. `started_at` is the
 # earliest claim of any of its jobs and `finished_at` the latest end, even of a job queued
 # again since (the summary only ever moves them outward).
-MIGRATION_8 = """
+MIGRATION_9 = """
 CREATE TABLE cf_runs (
     batch                   TEXT PRIMARY KEY,
     enqueued_at             TEXT NOT NULL,
@@ -507,6 +513,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

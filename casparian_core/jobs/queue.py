@@ -480,7 +480,7 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
 
 
 # The Jobs screen's runs: failed ones first, then newest first, read from the summary the
-# triggers of schema.MIGRATION_8 keep (cf_runs, cf_run_parsers). A status filter keeps the
+# triggers of schema.MIGRATION_9 keep (cf_runs, cf_run_parsers). A status filter keeps the
 # runs that have a job in one of the statuses (each status is a column of cf_runs).
 RUNS = """
 SELECT batch,

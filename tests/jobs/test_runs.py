@@ -197,13 +197,13 @@ def test_the_runs_summary_follows_every_change_of_a_jobs_status(
     assert queue.runs(conn, frozenset({JobStatus.CANCELLED})) == [run]
 
 
-def test_a_database_of_version_7_gets_the_runs_of_the_jobs_it_holds(
+def test_a_database_of_version_8_gets_the_runs_of_the_jobs_it_holds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
     path = tmp_path / "cf.sqlite3"
-    with monkeypatch.context() as version_7:
-        version_7.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:7])
-        version_7.setattr("casparian_core.db.connection.LATEST_VERSION", 7)
+    with monkeypatch.context() as version_8:
+        version_8.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:8])
+        version_8.setattr("casparian_core.db.connection.LATEST_VERSION", 8)
         old = connect(path)
         first, _ = enqueue_batch(old, clock, "old", ["a", "b"])
         finish(old, clock, first)
