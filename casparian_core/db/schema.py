@@ -418,12 +418,18 @@ MIGRATION_7 = """
 CREATE INDEX cf_queue_batch ON cf_processing_queue(batch_id, enqueued_at);
 """
 
+# The face that made each audited request: the sidebar's model requests, or an MCP client's
+# tool calls (casparian_mcp): `casparian ai log` shows both.
+MIGRATION_8 = """
+ALTER TABLE cf_ai_requests ADD COLUMN face TEXT NOT NULL DEFAULT 'sidebar';
+"""
+
 # Where jobs wrote outputs (each output's location as its sink states it, and the job that
 # finished there last): how Inspect finds the sinks besides the home's output folder
 # (inspect/locations.py). Kept by a trigger on the job's completion, so it stays one small
 # table however long the queue grows (reading the locations out of a million jobs' outputs
 # took 16 s), and filled here from the jobs done before.
-MIGRATION_8 = """
+MIGRATION_9 = """
 CREATE TABLE cf_output_locations (
     location    TEXT PRIMARY KEY,
     job_id      TEXT NOT NULL,
@@ -455,6 +461,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -28,7 +28,7 @@ def test_jobs_done_before_the_migration_are_filled_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "cf.sqlite3"
-    before = len(MIGRATIONS) - 1
+    before = next(n for n, script in enumerate(MIGRATIONS) if "cf_output_locations" in script)
     with monkeypatch.context() as old_schema:
         old_schema.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:before])
         old_schema.setattr("casparian_core.db.connection.LATEST_VERSION", before)
