@@ -1,5 +1,5 @@
-"""Where the queue's jobs wrote outputs: `cf_output_locations` (db/schema.py, migration 9), kept
-by a trigger when a job completes with its outputs."""
+"""Where the queue's jobs wrote outputs: `cf_output_locations` (db/schema.py, migration 10),
+kept by a trigger when a job completes with its outputs."""
 
 from __future__ import annotations
 
