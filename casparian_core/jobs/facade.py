@@ -18,6 +18,7 @@ from casparian_core.jobs import fingerprint, health, queue
 from casparian_core.jobs.errors import ErrorNotFoundError
 from casparian_core.jobs.fingerprint import ErrorDetail, ErrorFile, ErrorSummary
 from casparian_core.jobs.model import (
+    BACKOFF_SECS,
     ClaimedJob,
     DeadLetter,
     Enqueued,
@@ -37,10 +38,17 @@ ORIGIN = "queue"
 
 
 class JobQueue:
-    def __init__(self, db: Gateway, events: EventBus, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Gateway,
+        events: EventBus,
+        clock: Callable[[], datetime],
+        backoff: Sequence[float] = BACKOFF_SECS,
+    ) -> None:
         self._db = db
         self._events = events
         self._clock = clock
+        self._backoff = tuple(backoff)  # the wait before each retry (settings.retry_backoff_secs)
 
     # Filling the queue.
 
@@ -158,7 +166,9 @@ class JobQueue:
         return done
 
     async def fail(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
-        outcome = await self._db.write(queue.fail, job_id, worker, failure, self._clock())
+        outcome = await self._db.write(
+            queue.fail, job_id, worker, failure, self._clock(), self._backoff
+        )
         if outcome is not None:
             self._changed([job_id], outcome.status)
         return outcome
