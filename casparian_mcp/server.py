@@ -30,6 +30,7 @@ from casparian_core.service import CoreService
 
 FACE = "mcp"
 UNNAMED_CLIENT = "mcp client"
+CLIENT_NAME_MAX = 100  # the client names itself: its name is a label in the log, kept short
 INSTRUCTIONS = (
     "Casparian Flow turns folders of files into validated tables. Tools that would change "
     "something (apply_scope, approve_schemas, execute_pipeline, write_parser, patch_parser) "
@@ -112,7 +113,7 @@ def build_server(settings: Settings, allow: Collection[ActionKind] = ()) -> Serv
 
 def _client(ctx: ServerRequestContext[CoreService]) -> str:
     params = ctx.session.client_params
-    return UNNAMED_CLIENT if params is None else params.client_info.name
+    return UNNAMED_CLIENT if params is None else params.client_info.name[:CLIENT_NAME_MAX]
 
 
 def _structured(text: str, summary: str, action: PendingAction | None) -> dict[str, Any]:

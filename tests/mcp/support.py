@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, Implementation, TextContent
 
 from casparian_core.config import Settings
 from casparian_core.scout.queries import FileQuery
@@ -67,10 +67,18 @@ def server_parameters(home: Path, *options: str) -> StdioServerParameters:
 
 
 @asynccontextmanager
-async def mcp_session(home: Path, *options: str) -> AsyncIterator[ClientSession]:
+async def mcp_session(
+    home: Path, *options: str, client: str = "tests"
+) -> AsyncIterator[ClientSession]:
+    """A session of the official client (named `client`) with `casparian mcp OPTIONS`."""
     async with (
         stdio_client(server_parameters(home, *options)) as (read, write),
-        ClientSession(read, write, read_timeout_seconds=TIMEOUT_SECS) as session,
+        ClientSession(
+            read,
+            write,
+            read_timeout_seconds=TIMEOUT_SECS,
+            client_info=Implementation(name=client, version="1"),
+        ) as session,
     ):
         await session.initialize()
         yield session

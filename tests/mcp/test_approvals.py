@@ -108,7 +108,7 @@ async def test_approved_schemas_register_the_parser_and_the_pipeline_enqueues_it
 async def test_allow_applies_a_trusted_kind_at_once_and_the_log_says_so(
     home: Path, data: Path, settings: Settings
 ) -> None:
-    async with mcp_session(home, "--allow", "TAG_FILES") as session:
+    async with mcp_session(home, "--allow", "TAG_FILES", client="x" * 500) as session:
         trusted = await call(session, "apply_scope", tag="q1", glob="jan.log", untagged=False)
         rule = result_of(await call(session, "apply_scope", tag="logs", glob="*.log", as_rule=True))
 
@@ -124,13 +124,14 @@ async def test_allow_applies_a_trusted_kind_at_once_and_the_log_says_so(
     logged = casparian("ai", "log", "--json", home=home)
     requests = json.loads(logged.stdout)["requests"]
     assert [r["face"] for r in requests] == ["mcp", "mcp"]
+    assert [r["model"] for r in requests] == ["x" * 100] * 2  # the client's name, kept short
     assert requests[0]["outcome"] == f"pending {rule['pending_action']}"
     assert requests[1]["outcome"] == f"auto-approved {applied['id']}: APPROVED"
     assert requests[1]["tools_called"] == ["apply_scope"]
     assert requests[1]["context"] == ('apply_scope {"tag":"q1","glob":"jan.log","untagged":false}')
     async with CoreService(settings) as service:
         decided = await service.approvals.get(applied["id"])
-    assert decided.decided_by is not None and "--allow TAG_FILES" in decided.decided_by
+    assert decided.decided_by == f"{'x' * 100} (trusted: casparian mcp --allow TAG_FILES)"
 
 
 def test_allow_takes_only_action_kinds(home: Path) -> None:
