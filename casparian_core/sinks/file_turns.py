@@ -36,17 +36,30 @@ class _Turn:
 
 _TURNS: dict[Path, _Turn] = {}
 _TURNS_LOCK = threading.Lock()
+_WAITING: dict[Path, threading.Lock] = {}  # one thread of this process waits per file
 
 
 def take(path: Path, wait_secs: float | None = None) -> None:
     """Wait for this process's turn at `path` (or join the turn it has); raises SinkError when
     another process keeps it longer than `wait_secs` (default WAIT_SECS)."""
+    if _join(path):
+        return
+    with _TURNS_LOCK:
+        waiting = _WAITING.setdefault(path, threading.Lock())
+    with waiting:  # not _TURNS_LOCK: turns at other files are taken and given back meanwhile
+        if _join(path):
+            return
+        descriptor = _wait_for_turn(path, WAIT_SECS if wait_secs is None else wait_secs)
+        with _TURNS_LOCK:
+            _TURNS[path] = _Turn(descriptor, holders=1)
+
+
+def _join(path: Path) -> bool:
     with _TURNS_LOCK:
         turn = _TURNS.get(path)
-        if turn is None:
-            turn = _Turn(_wait_for_turn(path, WAIT_SECS if wait_secs is None else wait_secs))
-            _TURNS[path] = turn
-        turn.holders += 1
+        if turn is not None:
+            turn.holders += 1
+        return turn is not None
 
 
 def give_back(path: Path) -> None:
