@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from casparian_core.inspect.quarantine import QuarantinePage as QuarantinePage
     from casparian_core.inspect.quarantine import QuarantineRow as QuarantineRow
     from casparian_core.inspect.query import QueryResult as QueryResult
-    from casparian_core.inspect.sql import TableSchema as TableSchema
     from casparian_core.inspect.stats import OTHERS_LABEL as OTHERS_LABEL
     from casparian_core.inspect.stats import ColumnStats as ColumnStats
     from casparian_core.inspect.stats import Distribution as Distribution
@@ -179,7 +178,6 @@ HOMES = {
     "casparian_core.inspect.export": ("ExportFormat", "ExportResult"),
     "casparian_core.inspect.quarantine": ("QuarantineEntry", "QuarantinePage", "QuarantineRow"),
     "casparian_core.inspect.query": ("QueryResult",),
-    "casparian_core.inspect.sql": ("TableSchema",),
     "casparian_core.inspect.stats": (
         "OTHERS_LABEL",
         "ColumnStats",

@@ -79,6 +79,9 @@ class Settings(BaseModel):
     wheels_dir: Path = Field(default=None, validate_default=True)
     # The most source a registered parser's bundle may hold (uncompressed bytes).
     registry_max_bundle_bytes: int = Field(default=20_000_000, ge=1000)
+    # Folders besides the home's sources that an MCP client's quick_scan may look into (a
+    # list in config.toml; in CASPARIAN_MCP_SCAN_ROOTS, separated like PATH).
+    mcp_scan_roots: tuple[Path, ...] = ()
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -97,6 +100,15 @@ class Settings(BaseModel):
         if value is None:
             return Path(info.data.get("home", DEFAULT_HOME)) / "wheels"
         return Path(str(value)).expanduser().absolute()
+
+    @field_validator("mcp_scan_roots", mode="before")
+    @classmethod
+    def _absolute_scan_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(os.pathsep) if part]
+        if isinstance(value, list | tuple):
+            return tuple(Path(str(part)).expanduser().absolute() for part in value)
+        return value
 
     @property
     def database_path(self) -> Path:

@@ -418,6 +418,12 @@ MIGRATION_7 = """
 CREATE INDEX cf_queue_batch ON cf_processing_queue(batch_id, enqueued_at);
 """
 
+# The face that made each audited request: the sidebar's model requests, or an MCP client's
+# tool calls (casparian_mcp): `casparian ai log` shows both.
+MIGRATION_8 = """
+ALTER TABLE cf_ai_requests ADD COLUMN face TEXT NOT NULL DEFAULT 'sidebar';
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -426,6 +432,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

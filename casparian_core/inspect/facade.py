@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from casparian_core.inspect import stats
-from casparian_core.inspect.catalog import CatalogTable, open_catalog, read_catalog
+from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
 from casparian_core.inspect.errors import TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.quarantine import (
@@ -27,22 +27,32 @@ from casparian_core.inspect.quarantine import (
     read_quarantine_row,
 )
 from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
+from casparian_core.jobs.queue import output_locations
 
 if TYPE_CHECKING:
     import duckdb
 
     from casparian_core.config import Settings
+    from casparian_core.db.gateway import Gateway
 
 T = TypeVar("T")
 INTERRUPT_EVERY_SECS = 0.05
 
 
 class Inspect:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Gateway | None = None) -> None:
         self.settings = settings
+        self._db = db
 
     async def tables(self) -> list[CatalogTable]:
-        return await asyncio.to_thread(read_catalog, self.settings)
+        return await asyncio.to_thread(read_catalog, self.settings, await self._known())
+
+    async def _known(self) -> Known:
+        """Where the queue's jobs wrote outputs: the sinks besides the home's output folder. A
+        service not started has no control plane open: the output folder alone then."""
+        if self._db is None or not self._db.is_open:
+            return {}
+        return await self._db.read(output_locations)
 
     async def table(self, name: str) -> CatalogTable:
         for table in await self.tables():
@@ -104,9 +114,10 @@ class Inspect:
     async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         opened: list[duckdb.DuckDBPyConnection] = []
         lock = threading.Lock()  # an interrupt never reaches a connection being closed
+        known = await self._known()
 
         def call() -> T:
-            con = open_catalog(self.settings)
+            con = open_catalog(self.settings, known)
             with lock:
                 opened.append(con)
             try:
