@@ -70,7 +70,7 @@ class CoreService:
         self.bench = ParserBench(settings, self.db, self.events, clock)
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
-        self.queue = JobQueue(self.db, self.events, clock)
+        self.queue = JobQueue(self.db, self.events, clock, settings.retry_backoff_secs)
         self.inspect = Inspect(settings, self.db)
         self.approvals = Approvals(self)
         self.tools = OutsideTools(self)  # the assistant's tools for outside clients (MCP)

@@ -19,6 +19,7 @@ from casparian_core.jobs import fingerprint, health, queue
 from casparian_core.jobs.errors import ErrorNotFoundError
 from casparian_core.jobs.fingerprint import ErrorDetail, ErrorFile, ErrorSummary
 from casparian_core.jobs.model import (
+    BACKOFF_SECS,
     ClaimedJob,
     DeadLetter,
     Enqueued,
@@ -38,10 +39,17 @@ ORIGIN = "queue"
 
 
 class JobQueue:
-    def __init__(self, db: Gateway, events: EventBus, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Gateway,
+        events: EventBus,
+        clock: Callable[[], datetime],
+        backoff: Sequence[float] = BACKOFF_SECS,
+    ) -> None:
         self._db = db
         self._events = events
         self._clock = clock
+        self._backoff = tuple(backoff)  # the wait before each retry (settings.retry_backoff_secs)
 
     # Filling the queue.
 
@@ -177,7 +185,7 @@ class JobQueue:
 
     def fail_now(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
         with self._db.writing() as conn:
-            outcome = queue.fail(conn, job_id, worker, failure, self._clock())
+            outcome = queue.fail(conn, job_id, worker, failure, self._clock(), self._backoff)
         if outcome is not None:
             self._changed([job_id], outcome.status)
         return outcome

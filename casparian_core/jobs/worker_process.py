@@ -147,7 +147,7 @@ async def _serve(settings: Settings, sink_uri: str, offline: bool, name: str, ou
     pool = LocalPool(
         settings,
         db,
-        JobQueue(db, events, clock),
+        JobQueue(db, events, clock, settings.retry_backoff_secs),
         Registry(settings, db, events, clock),
         clock,
         workers=1,

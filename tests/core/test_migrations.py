@@ -24,6 +24,8 @@ QUEUE_TABLES = {
     "cf_processing_history",
     "cf_errors",
     "cf_error_occurrences",
+    "cf_runs",
+    "cf_run_parsers",
 }
 LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
