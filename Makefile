@@ -41,12 +41,12 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
-# The tools the benchmarks compare against (the `bench` extra): for `make bench` only.
-$(VENV)/.bench-installed: pyproject.toml | $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-bench: install $(VENV)/.bench-installed
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m tests.bench
 
 clean:
