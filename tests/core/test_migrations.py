@@ -27,7 +27,8 @@ QUEUE_TABLES = {
     "cf_runs",
     "cf_run_parsers",
 }
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES
+INSPECT_TABLES = {"cf_output_locations"}
+LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | INSPECT_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",
