@@ -25,6 +25,7 @@ from casparian_core.events import (
 )
 from casparian_core.home import prepare_home
 from casparian_core.inspect.facade import Inspect
+from casparian_core.inspect.replay import Replays
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.registry.facade import Registry
@@ -68,7 +69,8 @@ class CoreService:
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
         self.queue = JobQueue(self.db, self.events, clock)
-        self.inspect = Inspect(settings)
+        self.inspect = Inspect(settings, self.db)
+        self.replay = Replays(self)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:

@@ -15,16 +15,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from casparian_core.inspect import stats
+from casparian_core.inspect import resolutions, stats
 from casparian_core.inspect.catalog import CatalogTable, open_catalog, read_catalog
-from casparian_core.inspect.errors import TableNotFoundError
+from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.quarantine import (
     DEFAULT_LIMIT,
+    QuarantineEntry,
     QuarantinePage,
     QuarantineRow,
+    QuarantineState,
     read_quarantine,
     read_quarantine_row,
+    row_values,
 )
 from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
 
@@ -32,14 +35,16 @@ if TYPE_CHECKING:
     import duckdb
 
     from casparian_core.config import Settings
+    from casparian_core.db.gateway import Gateway
 
 T = TypeVar("T")
 INTERRUPT_EVERY_SECS = 0.05
 
 
 class Inspect:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Gateway) -> None:
         self.settings = settings
+        self._db = db  # the quarantine audit trail: entries a replay resolved
 
     async def tables(self) -> list[CatalogTable]:
         return await asyncio.to_thread(read_catalog, self.settings)
@@ -89,17 +94,42 @@ class Inspect:
         parser: str | None = None,
         output: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        state: QuarantineState = QuarantineState.OPEN,
     ) -> QuarantinePage:
-        tables = await self.tables()
-        return await self._run(
-            lambda con: read_quarantine(
-                con, tables, job_id=job_id, parser=parser, output=output, limit=limit
+        """Open entries (in the outputs), resolved ones (the audit trail), or both, open
+        first; `limit` caps them all together."""
+        entries: list[QuarantineEntry] = []
+        total = 0
+        if state != QuarantineState.RESOLVED:
+            tables = await self.tables()
+            page = await self._run(
+                lambda con: read_quarantine(
+                    con, tables, job_id=job_id, parser=parser, output=output, limit=limit
+                )
             )
-        )
+            entries, total = page.entries, page.total
+        if state != QuarantineState.OPEN:
+            resolved, count = await self._db.read(
+                resolutions.resolved_entries,
+                job_id=job_id,
+                parser=parser,
+                output=output,
+                limit=max(limit - len(entries), 0),
+            )
+            entries, total = entries + resolved, total + count
+        return QuarantinePage(entries, total, total > len(entries))
 
     async def quarantine_row(self, entry_id: str) -> QuarantineRow:
+        """An open entry, or a resolved one with its resolution (QuarantineEntryNotFoundError)."""
         tables = await self.tables()
-        return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
+        try:
+            return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
+        except QuarantineEntryNotFoundError:
+            resolved = await self._db.read(resolutions.resolved_row, entry_id)
+            if resolved is None:
+                raise
+            entry, row_json = resolved
+            return QuarantineRow(entry, row_values(row_json))
 
     async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         opened: list[duckdb.DuckDBPyConnection] = []

@@ -187,6 +187,8 @@ class LocalPool:
         return await asyncio.shield(self._runnables[key])
 
     async def _input_key(self, job: ClaimedJob) -> str:
+        if job.input_key is not None:
+            return job.input_key
         found = (
             None if job.file_id is None else await self._db.read(queries.file_by_id, job.file_id)
         )
