@@ -125,6 +125,8 @@ class Inspect:
         try:
             return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
         except QuarantineEntryNotFoundError:
+            if not self._db.is_open:
+                raise  # no control plane open (a service not started): no audit trail
             resolved = await self._db.read(resolutions.resolved_row, entry_id)
             if resolved is None:
                 raise

@@ -113,8 +113,10 @@ class Replays:
         """The files whose open entries match every filter given, and what will run them."""
         from casparian_core.inspect.quarantine_parts import quarantine_parts
 
-        await self.settle()
         service = self._service
+        if output is not None:
+            await service.inspect.table(output)  # TableNotFoundError for an unknown output
+        await self.settle()
         found = await asyncio.to_thread(
             lambda: [
                 part

@@ -25,7 +25,8 @@ QUEUE_TABLES = {
     "cf_errors",
     "cf_error_occurrences",
 }
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES
+REPLAY_TABLES = {"cf_quarantine_resolutions"}  # migration 8: the quarantine audit trail
+LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | REPLAY_TABLES
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",
