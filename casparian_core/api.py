@@ -68,7 +68,6 @@ if TYPE_CHECKING:
     from casparian_core.inspect.replay import ReplayOutcome as ReplayOutcome
     from casparian_core.inspect.replay import ReplayParser as ReplayParser
     from casparian_core.inspect.replay import ReplayPlan as ReplayPlan
-    from casparian_core.inspect.sql import TableSchema as TableSchema
     from casparian_core.inspect.stats import OTHERS_LABEL as OTHERS_LABEL
     from casparian_core.inspect.stats import ColumnStats as ColumnStats
     from casparian_core.inspect.stats import Distribution as Distribution
@@ -197,7 +196,6 @@ HOMES = {
         "ReplayPlan",
     ),
     "casparian_core.inspect.query": ("QueryResult",),
-    "casparian_core.inspect.sql": ("TableSchema",),
     "casparian_core.inspect.stats": (
         "OTHERS_LABEL",
         "ColumnStats",

@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from pathlib import Path
 
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
-    from casparian_core.inspect.sql import QueryResult, TableSchema
     from casparian_core.jobs.daemon import Daemon, DaemonRequest
     from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.jobs.process import Processing
@@ -181,19 +180,6 @@ class CoreService:
         """The tables in the home's Parquet output folder (quarantine tables included), with
         their row counts from the Parquet footers."""
         return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
-
-    async def output_schemas(self) -> list[TableSchema]:
-        """Each output table's columns and row count, as read-only SQL sees them."""
-        from casparian_core.inspect.sql import table_schemas
-
-        return await asyncio.to_thread(table_schemas, self.settings.output_dir)
-
-    async def query_outputs(self, sql: str, max_rows: int = 100) -> QueryResult:
-        """One read-only SELECT over the output tables (DuckDB, locked down: inspect/sql.py),
-        at most `max_rows` rows; QueryRefusedError or QueryFailedError otherwise."""
-        from casparian_core.inspect.sql import run_query
-
-        return await asyncio.to_thread(run_query, self.settings.output_dir, sql, max_rows)
 
     async def watch_parsers(self) -> None:
         """Publish ParsersChanged as parser files appear, change or go in the home's parsers

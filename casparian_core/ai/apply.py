@@ -42,6 +42,14 @@ async def apply_action(service: CoreService, action: PendingAction, payload: Pay
             outcome = await _add_rule(service, payload)
         elif action.kind is ActionKind.WRITE_PARSER:
             outcome = _write_parser(payload)
+        elif action.kind is ActionKind.RETRY_JOB:
+            await service.queue.retry(payload["job_id"])
+            outcome = f"Job {payload['job_id']} is queued again."
+        elif action.kind is ActionKind.CANCEL_JOB:
+            await service.queue.cancel(payload["job_id"])
+            outcome = f"Job {payload['job_id']} is cancelled."
+        elif action.kind is ActionKind.REGISTER_PARSER:
+            outcome = await _register_parser(service, payload)
         else:
             outcome = _patch_parser(service, payload)
     except (CasparianError, StaleActionError, OSError) as exc:
@@ -82,6 +90,14 @@ def _write_parser(payload: Payload) -> str:
         raise StaleActionError(f"{path} exists now; propose a patch of it instead")
     write_atomically(path, payload["source"])
     return f"Wrote {path}."
+
+
+async def _register_parser(service: CoreService, payload: Payload) -> str:
+    plan = await service.registry.prepare(Path(payload["path"]))
+    if plan.artifact_sha256 != payload["artifact_sha256"]:
+        raise StaleActionError(f"{payload['path']} changed since it was proposed; ask again")
+    done = await service.registry.register(plan)
+    return f"Registered {done.name} {done.version}; its contracts are approved."
 
 
 def _patch_parser(service: CoreService, payload: Payload) -> str:

@@ -36,6 +36,9 @@ class ActionKind(StrEnum):
     ADD_RULE = "ADD_RULE"
     WRITE_PARSER = "WRITE_PARSER"
     PATCH_PARSER = "PATCH_PARSER"
+    RETRY_JOB = "RETRY_JOB"
+    CANCEL_JOB = "CANCEL_JOB"
+    REGISTER_PARSER = "REGISTER_PARSER"
 
 
 class ActionStatus(StrEnum):

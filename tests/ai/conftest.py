@@ -11,6 +11,8 @@ import pytest
 from casparian_core.config import Settings
 from casparian_core.events import Event
 from casparian_core.service import CoreService
+from tests.ai.prod_home import ProdHome, copy_of
+from tests.ai.prod_home import build as build_prod_home
 from tests.conftest import fixed_clock
 from tests.fake_anthropic import FakeAnthropic
 
@@ -59,3 +61,21 @@ async def file_id(service: CoreService, rel_path: str) -> int:
     """The catalogue id of the shop file at `rel_path`."""
     page = await service.scout.files_page(limit=100)
     return next(row.id for row in page.rows if row.rel_path == rel_path)
+
+
+@pytest.fixture(scope="session")
+def built_prod_home(tmp_path_factory: pytest.TempPathFactory) -> ProdHome:
+    """A home after a real prod run (tests/ai/prod_home.py), built once."""
+    return build_prod_home(tmp_path_factory.mktemp("prod"))
+
+
+@pytest.fixture
+def prod(built_prod_home: ProdHome, tmp_path: Path) -> ProdHome:
+    """This test's own copy of the prod home."""
+    return copy_of(built_prod_home, tmp_path)
+
+
+@pytest.fixture
+async def prod_service(prod: ProdHome) -> AsyncIterator[CoreService]:
+    async with CoreService(prod.settings, clock=fixed_clock) as started:
+        yield started

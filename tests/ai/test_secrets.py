@@ -44,9 +44,9 @@ async def test_after_a_session_the_key_is_in_no_guest_and_no_file_under_the_home
     await ai_service.assistant.decide(action.id, approve=True)
     await ai_service.assistant.wait_idle()
 
-    seen = await ai_service.query_outputs("SELECT has_key, names FROM snoop", max_rows=5)
-    assert seen.rows and all(has_key is False for has_key, _ in seen.rows)
-    assert all("ANTHROPIC" not in names for _, names in seen.rows)
+    seen = (await ai_service.inspect.query("SELECT has_key, names FROM snoop")).table.to_pylist()
+    assert seen and all(row["has_key"] is False for row in seen)
+    assert all("ANTHROPIC" not in row["names"] for row in seen)
     key = fake.key.encode()
     written = [p for p in ai_service.settings.home.rglob("*") if p.is_file()]
     assert (

@@ -32,7 +32,7 @@ async def test_the_model_lists_files_and_answers_from_the_result(
     assert {t["name"] for t in first.body["tools"]} >= {
         "list_files",
         "patch_parser",
-        "query_outputs",
+        "query_output",
     }
     [result] = second.tool_results()
     assert result["tool_use_id"] == "toolu_list" and result["is_error"] is False

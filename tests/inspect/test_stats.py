@@ -13,9 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from casparian_core.config import load_settings
 from casparian_core.inspect import stats
+from casparian_core.inspect.catalog import open_catalog
 from casparian_core.inspect.errors import QueryFailedError
-from casparian_core.inspect.sql import open_console
 from casparian_core.inspect.stats import (
     NON_FINITE_LABEL,
     OTHERS_LABEL,
@@ -65,7 +66,7 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     ):
         (output / name).mkdir(parents=True)
         pq.write_table(table, output / name / "part-0.parquet")
-    connection = open_console(output)
+    connection = _catalog(output)
     yield connection
     connection.close()
 
@@ -110,7 +111,7 @@ def test_long_values_are_cut(tmp_path: Path) -> None:
     pq.write_table(
         pa.table({"text": ["x" * 500, "y" * 500, "x" * 500]}), output / "notes" / "p.parquet"
     )
-    con = open_console(output)
+    con = _catalog(output)
     (text,) = stats.column_stats(con, "notes")
     assert text.max is not None and len(text.max) == stats.SHOWN_VALUE_CHARS
     assert text.max.endswith("…") and text.top_values[0] == (text.min, 2)
@@ -211,5 +212,10 @@ def test_many_distinct_values_skip_the_group_by(tmp_path: Path) -> None:
     pq.write_table(
         pa.table({"k": [i // 2 for i in range(many * 2)]}), output / "wide" / "p.parquet"
     )
-    (k,) = stats.column_stats(open_console(output), "wide")
+    (k,) = stats.column_stats(_catalog(output), "wide")
     assert k.top_values == [] and k.distinct > TOP_VALUES_MAX_DISTINCT
+
+
+def _catalog(output: Path) -> duckdb.DuckDBPyConnection:
+    """The locked-down catalogue connection over the home whose output folder is `output`."""
+    return open_catalog(load_settings(env={}, home=output.parent))

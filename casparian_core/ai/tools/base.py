@@ -104,6 +104,20 @@ def fitting(rows: list[Any], budget_bytes: int) -> list[Any]:
     return rows
 
 
+def clip(text: str | None, chars: int) -> str | None:
+    """`text`'s first `chars` characters, saying how many more there were."""
+    if text is None or len(text) <= chars:
+        return text
+    return text[:chars] + f"… [{len(text) - chars} more characters]"
+
+
+def clip_start(text: str | None, chars: int) -> str | None:
+    """`text`'s last `chars` characters (a traceback's end says where it failed)."""
+    if text is None or len(text) <= chars:
+        return text
+    return f"[{len(text) - chars} characters before] …" + text[-chars:]
+
+
 def as_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 

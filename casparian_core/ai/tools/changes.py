@@ -20,7 +20,7 @@ SHOWN_FILES = 20
 PENDING = "Proposed as pending action {id}: nothing changes until the user approves it."
 
 
-async def _propose(
+async def propose(
     env: ToolEnv, kind: ActionKind, summary: str, effect: str, payload: Payload
 ) -> ToolOutput:
     action = await env.actions.create(kind, summary, effect, payload)
@@ -55,7 +55,7 @@ async def tag_files(env: ToolEnv, params: TagFiles) -> ToolOutput:
         raise ToolInputError("No file matches: check the source name and the glob.")
     summary = f"Tag {count} files {params.tag!r}"
     effect = f"{summary}:\n{files}"
-    return await _propose(
+    return await propose(
         env,
         ActionKind.TAG_FILES,
         summary,
@@ -85,7 +85,7 @@ async def add_rule(env: ToolEnv, params: AddRule) -> ToolOutput:
         f"The pattern matches {count} files now ({untagged} of them untagged):\n{files}"
     )
     payload = {k: getattr(params, k) for k in ("pattern", "tag", "source", "priority")}
-    return await _propose(env, ActionKind.ADD_RULE, summary, effect, payload)
+    return await propose(env, ActionKind.ADD_RULE, summary, effect, payload)
 
 
 class WriteParser(Params):
@@ -101,7 +101,7 @@ async def write_parser(env: ToolEnv, params: WriteParser) -> ToolOutput:
     effect = _diff("", params.source, "/dev/null", f"parsers/{params.file_name}")
     summary = f"Write parsers/{params.file_name} ({params.source.count(chr(10)) + 1} lines)"
     payload = {"path": str(path), "source": params.source}
-    return await _propose(env, ActionKind.WRITE_PARSER, summary, effect, payload)
+    return await propose(env, ActionKind.WRITE_PARSER, summary, effect, payload)
 
 
 class PatchParser(Params):
@@ -129,7 +129,7 @@ async def patch_parser(env: ToolEnv, params: PatchParser) -> ToolOutput:
         "test_input": await _test_input(env, parser.name, params.test_file_id),
     }
     summary = f"Patch parsers/{path.name} (+{added} -{removed})"
-    return await _propose(env, ActionKind.PATCH_PARSER, summary, effect, payload)
+    return await propose(env, ActionKind.PATCH_PARSER, summary, effect, payload)
 
 
 async def _test_input(env: ToolEnv, parser_name: str, file_id: int | None) -> str | None:
