@@ -14,7 +14,10 @@ left out (the same version gives the same rows).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import getpass
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -234,13 +237,13 @@ class Replays:
     async def _locate(self, file: ReplayFile) -> ReplayFile:
         """A prod job's input as the queue knows it (its catalogue row); a dev run's as its
         rows name it."""
-        if file.from_job_id is None:
-            return file
-        try:
-            job = (await self._service.queue.job(file.from_job_id)).job
-        except JobNotFoundError:
-            return file
-        return ReplayFile(**{**asdict(file), "path": job.input_path, "file_id": job.file_id})
+        job = None
+        if file.from_job_id is not None:
+            with contextlib.suppress(JobNotFoundError):
+                job = (await self._service.queue.job(file.from_job_id)).job
+        if job is None:  # a dev run's path may be relative: to where replay runs
+            return dataclasses.replace(file, path=os.path.abspath(file.path))
+        return dataclasses.replace(file, path=job.input_path, file_id=job.file_id)
 
     async def _drop_unrun(
         self,

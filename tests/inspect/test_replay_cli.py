@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from casparian_core.service import CoreService
 from tests.cli.test_process import DEADLINE_SECS, wait_for_hanging_guest
@@ -155,6 +156,45 @@ async def test_a_replay_killed_mid_run_loses_nothing_and_the_next_one_finishes(
     assert valid_rows(home) == EXPECTED_IDS
     entries = open_entries(home, wheels_env)
     assert [(Path(str(e["source_file"])).name, e["row_number"]) for e in entries] == [("a.csv", 2)]
+
+
+async def test_ctrl_c_twice_mid_replay_puts_the_jobs_back_and_changes_nothing(
+    locked: Fixture, wheels_env: dict[str, str]
+) -> None:
+    home = await prepare(locked)
+    processed(home, wheels_env)
+    before = valid_rows(home)
+    await register(home, HANGING)
+    command = [sys.executable, "-m", "casparian_cli", "quarantine", "replay"]
+    running = subprocess.Popen(
+        [*command, "--yes", "--offline", "--workers", "1", "--json"],
+        env={**os.environ, "CASPARIAN_HOME": str(home.settings.home), **wheels_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_hanging_guest(home.settings.logs_dir)
+    running.send_signal(signal.SIGINT)
+    assert running.stderr is not None  # the plan, then the first Ctrl+C's answer
+    for line in running.stderr:
+        if line.startswith("casparian: stopping: running replay"):
+            break
+    else:
+        pytest.fail("the first Ctrl+C was not answered")
+    running.send_signal(signal.SIGINT)  # the second stops the hanging job itself
+    out, err = running.communicate(timeout=DEADLINE_SECS)
+
+    assert running.returncode == 130, err
+    outcome = json.loads(out)["outcome"]
+    assert outcome["interrupted"] and outcome["resolved"] == 0 and outcome["failed"] == []
+    assert valid_rows(home) == before
+    assert len(open_entries(home, wheels_env)) == 3
+    for name in ("a.csv", "c.csv"):
+        (home.data / f"{name}.release").touch()
+    finished = casparian(home, wheels_env, "quarantine", "replay", "--yes", "--offline", "--json")
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["outcome"]["resolved"] == 2
+    assert valid_rows(home) == EXPECTED_IDS
 
 
 async def test_an_unknown_job_or_parser_exits_with_a_clear_error(
