@@ -13,8 +13,9 @@ MODES = ("home", "discover", "parser_bench", "inspect", "jobs")
 @dataclass(frozen=True)
 class AssistantContext:
     """Where the user is when they ask: the mode, what is selected in it (keys such as "source",
-    "file", "file_ids", "tag", "parser", "parser_path", "test_id", "table"), and any extra text
-    the face has (a failed test's error and traceback)."""
+    "file", "file_ids", "tag", "parser", "parser_path", "test_id"; on Jobs "run", "job_id",
+    "fingerprint"; on Inspect "table", "column", "filter", "query"), and any extra text the face
+    has (a failed test's error and traceback, a job's trace and log tail, column statistics)."""
 
     mode: str
     selection: dict[str, str] = field(default_factory=dict)

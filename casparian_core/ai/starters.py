@@ -18,7 +18,7 @@ STARTER_PROMPTS: dict[str, tuple[str, ...]] = {
         "Write a test plan for this parser",
     ),
     "inspect": (
-        "What anomalies do you see in this data?",
+        "What anomalies do you see?",
         "Write a query to find duplicates",
     ),
     "jobs": (

@@ -15,9 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+<<<<<<< HEAD
 from casparian_core.inspect import resolutions, stats
 from casparian_core.inspect.catalog import CatalogTable, open_catalog, read_catalog
 from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
+=======
+from casparian_core.inspect import stats
+from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
+from casparian_core.inspect.errors import TableNotFoundError
+>>>>>>> main
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.quarantine import (
     DEFAULT_LIMIT,
@@ -30,6 +36,7 @@ from casparian_core.inspect.quarantine import (
     row_values,
 )
 from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
+from casparian_core.jobs.queue import output_locations
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,12 +49,25 @@ INTERRUPT_EVERY_SECS = 0.05
 
 
 class Inspect:
+<<<<<<< HEAD
     def __init__(self, settings: Settings, db: Gateway) -> None:
         self.settings = settings
         self._db = db  # the quarantine audit trail: entries a replay resolved
+=======
+    def __init__(self, settings: Settings, db: Gateway | None = None) -> None:
+        self.settings = settings
+        self._db = db
+>>>>>>> main
 
     async def tables(self) -> list[CatalogTable]:
-        return await asyncio.to_thread(read_catalog, self.settings)
+        return await asyncio.to_thread(read_catalog, self.settings, await self._known())
+
+    async def _known(self) -> Known:
+        """Where the queue's jobs wrote outputs: the sinks besides the home's output folder. A
+        service not started has no control plane open: the output folder alone then."""
+        if self._db is None or not self._db.is_open:
+            return {}
+        return await self._db.read(output_locations)
 
     async def table(self, name: str) -> CatalogTable:
         for table in await self.tables():
@@ -136,9 +156,10 @@ class Inspect:
     async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         opened: list[duckdb.DuckDBPyConnection] = []
         lock = threading.Lock()  # an interrupt never reaches a connection being closed
+        known = await self._known()
 
         def call() -> T:
-            con = open_catalog(self.settings)
+            con = open_catalog(self.settings, known)
             with lock:
                 opened.append(con)
             try:

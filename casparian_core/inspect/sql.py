@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = "512MB"
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, output_dir: Path) -> None:
-    """Files readable only under `output_dir`, no extensions, one thread, a memory limit, no
-    progress bar (DuckDB would draw it on the terminal), then the configuration locked."""
-    allowed = literal(f"{output_dir.resolve()}/")
+def lock_down(con: duckdb.DuckDBPyConnection, output_dir: Path, *more: Path) -> None:
+    """Files readable only under `output_dir` (and the `more` output folders), no extensions,
+    one thread, a memory limit, no progress bar (DuckDB would draw it on the terminal), then
+    the configuration locked."""
+    allowed = ", ".join(literal(f"{folder.resolve()}/") for folder in (output_dir, *more))
     for setting in (
         f"allowed_directories = [{allowed}]",
         "enable_external_access = false",

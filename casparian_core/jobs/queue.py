@@ -589,6 +589,17 @@ def job(conn: sqlite3.Connection, job_id: str) -> JobDetail:
     )
 
 
+def output_locations(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each place a job wrote an output to (as its sink's `location` says it), with the job
+    that finished there last: how Inspect finds the sinks besides the home's output folder."""
+    rows = conn.execute(
+        "SELECT json_extract(o.value, '$.location') AS location, q.id, max(q.finished_at) "
+        "FROM cf_processing_queue AS q, json_each(q.outputs) AS o "
+        "WHERE q.outputs IS NOT NULL GROUP BY location"
+    ).fetchall()
+    return {location: job_id for location, job_id, _ in rows if location}
+
+
 def _record(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
     row = conn.execute(f"SELECT {_RECORD} FROM cf_processing_queue WHERE id = ?", (job_id,))
     found = row.fetchone()

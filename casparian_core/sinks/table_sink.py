@@ -14,6 +14,7 @@ its driver's errors read.
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,15 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PARTS_TABLE = "_cf_parts"  # per output and part: the PartInfo of the committed part
+_LOCATION = "{path} (table {output})"
+_LOCATION_PATTERN = re.compile(r"^(?P<path>.+) \(table (?P<output>[^()]+)\)$")
+
+
+def split_location(location: str) -> tuple[Path, str] | None:
+    """The database file and output of a `TableSink.location`; None for any other location
+    (a folder sink's is the output's folder)."""
+    found = _LOCATION_PATTERN.match(location)
+    return (Path(found["path"]), found["output"]) if found else None
 
 
 class Connection(Protocol):
@@ -142,7 +152,7 @@ class TableSink(ABC):
         return done
 
     def location(self, output: str) -> str:
-        return f"{self.path} (table {output})"
+        return _LOCATION.format(path=self.path, output=output)
 
     def close(self) -> None:
         """Close the connection: each commit was a transaction, durable when it returned."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,9 +97,16 @@ async def _process(settings: Settings, project: Path, data: Path) -> tuple[dict[
 
 
 def copy_of(home: ProdHome, folder: Path) -> ProdHome:
-    """The home copied into `folder` (its venvs left out: the tools run no parser)."""
+    """The home copied into `folder` (its venvs left out: the tools run no parser), its jobs'
+    output locations moved with it (Inspect lists every folder jobs wrote to: the original
+    home's would show as a second sink)."""
     target = folder / "home"
     shutil.copytree(home.settings.home, target, symlinks=True, ignore=_venvs)
+    with closing(sqlite3.connect(target / home.settings.database_path.name)) as conn, conn:
+        conn.execute(
+            "UPDATE cf_processing_queue SET outputs = replace(outputs, ?, ?)",
+            (str(home.settings.home), str(target)),
+        )
     return ProdHome(
         home.settings.model_copy(update={"home": target}), home.project, home.jobs, home.run
     )

@@ -25,6 +25,7 @@ async def test_the_tables_with_their_columns_producers_and_quarantine(
 ) -> None:
     listed = await ask(prod_service, tmp_path, "list_output_tables")
     tables = {t["name"]: t for t in listed["tables"]}
+    assert set(tables) == {"orders", "orders_quarantine"}
     orders = tables["orders"]
     assert (orders["rows"], orders["quarantined_rows"]) == (7, 2)
     assert orders["quarantine_table"] == "orders_quarantine"

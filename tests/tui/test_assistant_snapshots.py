@@ -20,7 +20,9 @@ from tests.tui.assistant_support import (
     tool_calls,
 )
 from tests.tui.bench_support import bench_settings, open_bench
-from tests.tui.conftest import TERMINAL, make_app, settle, until
+from tests.tui.conftest import TERMINAL, make_app, settle, until, until_idle
+from tests.tui.inspect_support import seed_inspect
+from tests.tui.jobs_support import open_jobs, seed_queue
 
 __all__ = ["bench_settings"]  # the fixture, used by name
 SIZES = pytest.mark.parametrize("size", [TERMINAL, (80, 24)], ids=["120x36", "80x24"])
@@ -80,3 +82,43 @@ def test_error_with_retry(snap_compare, bench_settings: Settings, api_key, size)
 def test_no_api_key(snap_compare, bench_settings: Settings, size) -> None:
     app = make_app(bench_settings)
     assert snap_compare(app, terminal_size=size, run_before=_open_chat([]))
+
+
+def test_jobs_with_starters(snap_compare, settings: Settings, api_key) -> None:
+    """The chat opened on a failed job of the Jobs screen: its starters ("Show me similar
+    failures"); the job, its run and fingerprint go with each question (test_assistant_modes)."""
+    seed_queue(settings)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_jobs(pilot)
+        await pilot.press("down", "enter")
+        await until_idle(pilot)
+        await _open_empty_chat(pilot)
+
+    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=run_before)
+
+
+def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> None:
+    """The chat opened on Inspect's statistics of a table, a column highlighted: its starters
+    ("What anomalies do you see?", "Write a query to find duplicates")."""
+    seeded = seed_inspect(settings)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("alt+i")
+        await settle(pilot)
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        await pilot.press("down")
+        await settle(pilot)
+        await _open_empty_chat(pilot)
+
+    assert snap_compare(make_app(seeded), terminal_size=TERMINAL, run_before=run_before)
+
+
+async def _open_empty_chat(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("alt+a")
+    steady_cursor(pilot.app)
+    await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the chat drawn")
+    await settle(pilot)
+    await pilot.pause()

@@ -11,6 +11,10 @@ from casparian_core.ai.tools.base import Tool, ToolEnv, ToolInputError, ToolOutp
 class Toolbox:
     def __init__(self, tools: Sequence[Tool[Any]]) -> None:
         self._tools = {tool.name: tool for tool in tools}
+        if len(self._tools) < len(tools):  # a second tool of a name would hide the first
+            names = [tool.name for tool in tools]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(f"Two tools are named {', '.join(twice)}: one name, one tool.")
 
     def names(self) -> list[str]:
         return list(self._tools)
