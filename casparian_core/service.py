@@ -69,10 +69,7 @@ class CoreService:
         self.assistant = Assistant(self)
         self.queue = JobQueue(self.db, self.events, clock)
         self.inspect = Inspect(settings, self.db)
-<<<<<<< HEAD
         self.replay = Replays(self)
-=======
->>>>>>> main
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:

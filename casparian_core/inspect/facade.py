@@ -15,15 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-<<<<<<< HEAD
 from casparian_core.inspect import resolutions, stats
-from casparian_core.inspect.catalog import CatalogTable, open_catalog, read_catalog
-from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
-=======
-from casparian_core.inspect import stats
 from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
-from casparian_core.inspect.errors import TableNotFoundError
->>>>>>> main
+from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.quarantine import (
     DEFAULT_LIMIT,
@@ -49,15 +43,9 @@ INTERRUPT_EVERY_SECS = 0.05
 
 
 class Inspect:
-<<<<<<< HEAD
-    def __init__(self, settings: Settings, db: Gateway) -> None:
-        self.settings = settings
-        self._db = db  # the quarantine audit trail: entries a replay resolved
-=======
     def __init__(self, settings: Settings, db: Gateway | None = None) -> None:
         self.settings = settings
-        self._db = db
->>>>>>> main
+        self._db = db  # where jobs wrote; the quarantine audit trail (entries a replay resolved)
 
     async def tables(self) -> list[CatalogTable]:
         return await asyncio.to_thread(read_catalog, self.settings, await self._known())
@@ -65,9 +53,14 @@ class Inspect:
     async def _known(self) -> Known:
         """Where the queue's jobs wrote outputs: the sinks besides the home's output folder. A
         service not started has no control plane open: the output folder alone then."""
-        if self._db is None or not self._db.is_open:
+        control_plane = self._control_plane()
+        if control_plane is None:
             return {}
-        return await self._db.read(output_locations)
+        return await control_plane.read(output_locations)
+
+    def _control_plane(self) -> Gateway | None:
+        """The database, when open: a service not started has none (no audit trail either)."""
+        return self._db if self._db is not None and self._db.is_open else None
 
     async def table(self, name: str) -> CatalogTable:
         for table in await self.tables():
@@ -128,8 +121,9 @@ class Inspect:
                 )
             )
             entries, total = page.entries, page.total
-        if state != QuarantineState.OPEN:
-            resolved, count = await self._db.read(
+        control_plane = self._control_plane()
+        if state != QuarantineState.OPEN and control_plane is not None:
+            resolved, count = await control_plane.read(
                 resolutions.resolved_entries,
                 job_id=job_id,
                 parser=parser,
@@ -145,9 +139,10 @@ class Inspect:
         try:
             return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
         except QuarantineEntryNotFoundError:
-            if not self._db.is_open:
-                raise  # no control plane open (a service not started): no audit trail
-            resolved = await self._db.read(resolutions.resolved_row, entry_id)
+            control_plane = self._control_plane()
+            if control_plane is None:
+                raise
+            resolved = await control_plane.read(resolutions.resolved_row, entry_id)
             if resolved is None:
                 raise
             entry, row_json = resolved
