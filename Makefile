@@ -41,7 +41,12 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
-bench: install
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m tests.bench
 
 clean:

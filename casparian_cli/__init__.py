@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 from casparian_cli import (
     ai,
+    approvals,
     daemon,
     errors_cmd,
     files,
     jobs,
+    mcp,
     parser,
     process,
     quarantine,
@@ -52,6 +54,8 @@ COMMANDS = (
     tables,
     query,
     quarantine,
+    mcp,
+    approvals,
 )
 # What a shell reports for a process that wrote to a closed pipe (128 + SIGPIPE).
 CLOSED_PIPE_EXIT = 141

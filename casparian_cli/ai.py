@@ -20,8 +20,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="ai_action", metavar="ACTION", required=True)
     log = actions.add_parser(
         "log",
-        help="the requests sent to the model, newest first",
-        description="Every request the assistant sent to the model: when, the mode and "
+        help="the requests sent to the model and the MCP clients' tool calls, newest first",
+        description="Every request the assistant sent to the model (face `sidebar`) and "
+        "every tool call of an MCP client (face `mcp`; the model column is the client's name, "
+        "the context the tool and its arguments): when, the mode and "
         "selection it carried (the size of any detail text, not the text), the tools the model "
         "called, bytes sent and received (request and response bodies), tokens, and how it "
         "ended (end_turn, tool_use, a failure kind, cancelled).",
@@ -56,7 +58,8 @@ def _line(request: AiRequest) -> str:
     tools = ",".join(request.tools_called) or "-"
     tokens = f"{request.input_tokens or 0}/{request.output_tokens or 0} tokens"
     return (
-        f"{request.started_at}  {request.outcome}  {request.model}  [{request.context}]  "
+        f"{request.started_at}  {request.outcome}  {request.face}  {request.model}  "
+        f"[{request.context}]  "
         f"sent {format_bytes(request.bytes_sent)}  received {format_bytes(request.bytes_received)}"
         f"  {tokens}  tools: {tools}"
     )

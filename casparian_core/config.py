@@ -24,6 +24,10 @@ from pydantic import (
 from casparian_core.errors import ConfigError
 
 ENV_PREFIX = "CASPARIAN_"
+# The job queue's retry policy (jobs/model.py): transient failures are retried this many times,
+# by default after these waits.
+MAX_RETRIES = 3
+BACKOFF_SECS = (1.0, 4.0, 16.0)
 DEFAULT_HOME = Path("~/.casparian_flow")
 DATABASE_NAME = "casparian_flow.sqlite3"
 # The least a guest needs to start (Python, pyarrow, ZeroMQ) and parse a small file, measured at
@@ -41,6 +45,9 @@ class Settings(BaseModel):
     # Prod jobs heartbeat this often; the daemon requeues a job silent for stale_timeout_secs.
     heartbeat_secs: float = Field(default=60.0, gt=0)
     stale_timeout_secs: float = Field(default=300.0, gt=0)
+    # A job that fails transiently is retried after each of these waits in turn (one per
+    # retry); in the environment, comma-separated ("1,4,16").
+    retry_backoff_secs: tuple[float, ...] = BACKOFF_SECS
     # A prod worker's warm guest is replaced after this many jobs, or when its memory (RSS)
     # exceeds worker_max_guest_rss_mb.
     worker_recycle_jobs: int = Field(default=1000, ge=1)
@@ -79,6 +86,9 @@ class Settings(BaseModel):
     wheels_dir: Path = Field(default=None, validate_default=True)
     # The most source a registered parser's bundle may hold (uncompressed bytes).
     registry_max_bundle_bytes: int = Field(default=20_000_000, ge=1000)
+    # Folders besides the home's sources that an MCP client's quick_scan may look into (a
+    # list in config.toml; in CASPARIAN_MCP_SCAN_ROOTS, separated like PATH).
+    mcp_scan_roots: tuple[Path, ...] = ()
 
     @field_validator(*GUEST_MINIMUMS)
     @classmethod
@@ -91,12 +101,36 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("retry_backoff_secs", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("retry_backoff_secs")
+    @classmethod
+    def _one_wait_per_retry(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) != MAX_RETRIES or any(wait < 0 for wait in value):
+            raise ValueError(
+                f"give {MAX_RETRIES} waits in seconds, one per retry, none negative "
+                "(e.g. [1, 4, 16])"
+            )
+        return value
+
     @field_validator("wheels_dir", mode="before")
     @classmethod
     def _wheels_in_the_home_by_default(cls, value: object, info: ValidationInfo) -> object:
         if value is None:
             return Path(info.data.get("home", DEFAULT_HOME)) / "wheels"
         return Path(str(value)).expanduser().absolute()
+
+    @field_validator("mcp_scan_roots", mode="before")
+    @classmethod
+    def _absolute_scan_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(os.pathsep) if part]
+        if isinstance(value, list | tuple):
+            return tuple(Path(str(part)).expanduser().absolute() for part in value)
+        return value
 
     @property
     def database_path(self) -> Path:

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from casparian_core.ai.approvals import Approvals
 from casparian_core.ai.assistant import Assistant
+from casparian_core.ai.outside import OutsideTools
 from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
@@ -37,11 +39,13 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from collections.abc import Sequence
     from pathlib import Path
 
+    from casparian_core.engine.backtest import Backtest
     from casparian_core.engine.results import RunOptions, RunResult, SessionLogCallback
     from casparian_core.jobs.daemon import Daemon, DaemonRequest
     from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.jobs.process import Processing
     from casparian_core.registry.vendor import VendorReport
+    from casparian_core.scout.survey import Survey
 
 Clock = Callable[[], datetime]
 RECENT_TESTS_WINDOW = timedelta(hours=24)
@@ -67,9 +71,11 @@ class CoreService:
         self.bench = ParserBench(settings, self.db, self.events, clock)
         self.registry = Registry(settings, self.db, self.events, clock)
         self.assistant = Assistant(self)
-        self.queue = JobQueue(self.db, self.events, clock)
+        self.queue = JobQueue(self.db, self.events, clock, settings.retry_backoff_secs)
         self.inspect = Inspect(settings, self.db)
         self.replay = Replays(self)
+        self.approvals = Approvals(self)
+        self.tools = OutsideTools(self)  # the assistant's tools for outside clients (MCP)
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:
@@ -89,6 +95,7 @@ class CoreService:
         await self.assistant.close()
         await self.scout.close()
         await self.bench.close()
+        self.tools.close()
         self.events.close()
         if self._watch_task is not None:
             self._watch_task.cancel()
@@ -180,6 +187,28 @@ class CoreService:
         """The tables in the home's Parquet output folder (quarantine tables included), with
         their row counts from the Parquet footers."""
         return await asyncio.to_thread(list_output_tables, self.settings.output_dir)
+
+    async def survey(self, folder: Path, max_files: int) -> Survey:
+        """A quick look at a folder, cataloguing nothing: its files by kind and extension,
+        sizes and sample paths, walked as a scan walks (no links followed, ignores obeyed),
+        stopping after `max_files` files."""
+        from casparian_core.scout.survey import survey_folder
+
+        return await asyncio.to_thread(survey_folder, folder, max_files)
+
+    async def backtest(
+        self,
+        parser_path: Path,
+        parser_name: str,
+        paths: Sequence[Path],
+        stop_at_failure_rate: float,
+    ) -> Backtest:
+        """Run the parser over `paths` through the engine, files it failed on before first,
+        stopping once more than `stop_at_failure_rate` of the files run failed; its output
+        goes to a scratch folder (engine/backtest.py)."""
+        from casparian_core.engine.backtest import backtest
+
+        return await backtest(self, parser_path, parser_name, paths, stop_at_failure_rate)
 
     async def watch_parsers(self) -> None:
         """Publish ParsersChanged as parser files appear, change or go in the home's parsers

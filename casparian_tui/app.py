@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
 from collections.abc import Callable, Iterable
@@ -101,11 +102,13 @@ class CasparianApp(App[None]):
         for mode in MODES:
             mode.load_screen_class()
         importlib.import_module("casparian_tui.widgets.assistant")  # opened on first Alt+a
+        gc.freeze()  # the modules just imported live as long as the app: see ModeScreen.on_mount
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.service.stop()
+        gc.unfreeze()  # what was frozen can be collected again once it is garbage
 
     def on_core_event(self, message: CoreEvent) -> None:
         if isinstance(

@@ -17,7 +17,11 @@ from casparian_core.errors import CasparianError
 from casparian_core.scout.queries import UNTAGGED, FileQuery
 
 if TYPE_CHECKING:
+    from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.service import CoreService
+
+PIPELINE_SINK = "parquet://{output}"  # execute_pipeline writes where `casparian process` does
+JOB_IDS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ async def apply_action(service: CoreService, action: PendingAction, payload: Pay
             outcome = f"Job {payload['job_id']} is cancelled."
         elif action.kind is ActionKind.REGISTER_PARSER:
             outcome = await _register_parser(service, payload)
+        elif action.kind is ActionKind.EXECUTE_PIPELINE:
+            outcome = await _execute_pipeline(service, payload)
         else:
             outcome = _patch_parser(service, payload)
     except (CasparianError, StaleActionError, OSError) as exc:
@@ -82,6 +88,30 @@ async def _add_rule(service: CoreService, payload: Payload) -> str:
     files = next((r.files for r in await service.scout.rules() if r.id == rule_id), 0)
     rule = f"{payload['pattern']} -> {payload['tag']}"
     return f"Added rule {rule_id} ({rule}); it tags {files} files."
+
+
+def pipeline_request(stored: Payload) -> ProcessRequest:
+    from casparian_core.jobs.plan import ProcessRequest
+
+    return ProcessRequest(
+        parser=stored["parser"], source=stored["source"], tag=stored["tag"], limit=stored["limit"]
+    )
+
+
+async def _execute_pipeline(service: CoreService, payload: Payload) -> str:
+    from casparian_core.jobs.plan import plan
+
+    sink = PIPELINE_SINK.format(output=service.settings.output_dir)
+    request = pipeline_request(payload["request"])
+    planned = await plan(service.registry, service.scout, request, sink)
+    jobs = await service.queue.enqueue(planned.requests)
+    ids = [job.job_id for job in jobs]
+    shown = ", ".join(ids[:JOB_IDS_SHOWN]) + (" ..." if len(ids) > JOB_IDS_SHOWN else "")
+    return (
+        f"Enqueued {len(ids)} jobs, batch {planned.batch_id} (the proposal showed "
+        f"{payload['count']}); a daemon (`casparian start`) or `casparian process` runs them. "
+        f"Job ids: {shown}"
+    )
 
 
 def _write_parser(payload: Payload) -> str:

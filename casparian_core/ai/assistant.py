@@ -163,24 +163,16 @@ class Assistant:
 
     async def decide(self, action_id: str, approve: bool) -> PendingAction:
         """Approve (apply) or reject a pending action; see the module docstring."""
-        from casparian_core.ai.apply import Applied, apply_action
+        from casparian_core.ai.decisions import decide_action
 
-        by = getpass.getuser()
-        action, payload = await self._actions.claim(action_id, by)
-        try:
-            if approve:
-                applied = await apply_action(self._service, action, payload)
-            else:
-                applied = Applied(ActionStatus.REJECTED, "Rejected: nothing was changed.")
-        except BaseException:  # a bug or a cancel: the action stays pending, for anyone
-            await asyncio.shield(self._actions.release(action_id, by))
-            raise
-        decided = await self._actions.decide(action, applied.status, applied.outcome, by)
+        decided, applied = await decide_action(
+            self._service, self._actions, action_id, approve, getpass.getuser()
+        )
         self._publish(AssistantActionChanged(decided))
         report = f"The user {decided.status.lower()} action {decided.id} ({decided.summary}). "
         report += decided.outcome or ""
         detail = None if applied.detail is None else f"The test's report: {applied.detail}"
-        if approve and action.kind is ActionKind.PATCH_PARSER and not self._busy():
+        if approve and decided.kind is ActionKind.PATCH_PARSER and not self._busy():
             self._start(self._turn(_Ask(report, self._context, detail)))
         else:
             self._for_model.append("\n".join(filter(None, (report, detail))))

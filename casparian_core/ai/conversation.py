@@ -40,6 +40,7 @@ class ActionKind(StrEnum):
     RETRY_JOB = "RETRY_JOB"
     CANCEL_JOB = "CANCEL_JOB"
     REGISTER_PARSER = "REGISTER_PARSER"
+    EXECUTE_PIPELINE = "EXECUTE_PIPELINE"
 
 
 class ActionStatus(StrEnum):

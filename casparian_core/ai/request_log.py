@@ -31,6 +31,7 @@ class AiRequest:
     output_tokens: int | None
     outcome: str  # the stop reason, or the failure kind, or "cancelled"
     duration_s: float
+    face: str = "sidebar"  # who asked: the sidebar's model, or "mcp" (an MCP client's call)
 
 
 # The table's columns are the record's fields, in order (tools_called stored as a JSON list).

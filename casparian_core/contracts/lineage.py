@@ -15,7 +15,6 @@ import pyarrow as pa
 LINEAGE_COLUMNS = ("_cf_source_hash", "_cf_job_id", "_cf_parser", "_cf_parser_version")
 QUARANTINE_CONTEXT_COLUMNS = ("source_path", "parser", "parser_version", "job_id")
 LINEAGE_TYPE = pa.dictionary(pa.int32(), pa.string())
-_FIRST_ENTRY = pa.scalar(0, pa.int32())
 
 
 class ConstantColumns:
@@ -33,11 +32,19 @@ class ConstantColumns:
         return _appended(schema, tuple((schema.metadata or {}).items()), self._names)
 
     def append_to(self, table: pa.Table) -> pa.Table:
-        indices = pa.repeat(_FIRST_ENTRY, table.num_rows)
+        indices = pa.repeat(_first_entry(), table.num_rows)
         columns = [pa.DictionaryArray.from_arrays(indices, entry) for entry in self._dictionaries]
         return pa.Table.from_arrays(
             [*table.columns, *columns], schema=self.schema_for(table.schema)
         )
+
+
+@functools.cache
+def _first_entry() -> pa.Int32Scalar:
+    """The index of every row. Made on first use, not on import: converting a Python value
+    makes pyarrow import pandas (~0.3 s), which a command that writes no rows never needs,
+    and which `casparian process` would otherwise pay before it starts its first guest."""
+    return pa.scalar(0, pa.int32())
 
 
 @functools.lru_cache(maxsize=64)

@@ -418,12 +418,125 @@ MIGRATION_7 = """
 CREATE INDEX cf_queue_batch ON cf_processing_queue(batch_id, enqueued_at);
 """
 
-# Quarantine replay (inspect/replay.py owns the SQL). A replay job runs its input under the key
+# The face that made each audited request: the sidebar's model requests, or an MCP client's
+# tool calls (casparian_mcp): `casparian ai log` shows both.
+MIGRATION_8 = """
+ALTER TABLE cf_ai_requests ADD COLUMN face TEXT NOT NULL DEFAULT 'sidebar';
+"""
+
+# The Jobs screen's runs (jobs grouped by batch), kept up to date on every write by triggers:
+# grouping a million jobs took ~1 s a refresh. One row per batch ('' for jobs queued outside
+# any batch) with a count per job status, and the parsers of each batch. `started_at` is the
+# earliest claim of any of its jobs and `finished_at` the latest end, even of a job queued
+# again since (the summary only ever moves them outward).
+MIGRATION_9 = """
+CREATE TABLE cf_runs (
+    batch                   TEXT PRIMARY KEY,
+    enqueued_at             TEXT NOT NULL,
+    started_at              TEXT,
+    finished_at             TEXT,
+    total                   INTEGER NOT NULL DEFAULT 0,
+    queued                  INTEGER NOT NULL DEFAULT 0,
+    running                 INTEGER NOT NULL DEFAULT 0,
+    completed               INTEGER NOT NULL DEFAULT 0,
+    completed_with_warnings INTEGER NOT NULL DEFAULT 0,
+    failed                  INTEGER NOT NULL DEFAULT 0,
+    dead_letter             INTEGER NOT NULL DEFAULT 0,
+    cancelled               INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX cf_runs_order ON cf_runs(enqueued_at);
+CREATE TABLE cf_run_parsers (
+    batch       TEXT NOT NULL,
+    parser_name TEXT NOT NULL,
+    PRIMARY KEY (batch, parser_name)
+) WITHOUT ROWID;
+
+INSERT INTO cf_runs
+SELECT coalesce(batch_id, ''), min(enqueued_at), min(started_at), max(finished_at), count(*),
+    sum(status = 'QUEUED'), sum(status = 'RUNNING'), sum(status = 'COMPLETED'),
+    sum(status = 'COMPLETED_WITH_WARNINGS'), sum(status = 'FAILED'),
+    sum(status = 'DEAD_LETTER'), sum(status = 'CANCELLED')
+FROM cf_processing_queue GROUP BY 1;
+INSERT INTO cf_run_parsers
+SELECT DISTINCT coalesce(batch_id, ''), parser_name FROM cf_processing_queue;
+
+CREATE TRIGGER cf_runs_enqueued AFTER INSERT ON cf_processing_queue
+BEGIN
+    INSERT INTO cf_runs (batch, enqueued_at, started_at, finished_at, total, queued, running,
+        completed, completed_with_warnings, failed, dead_letter, cancelled)
+    VALUES (coalesce(NEW.batch_id, ''), NEW.enqueued_at, NEW.started_at, NEW.finished_at, 1,
+        NEW.status = 'QUEUED', NEW.status = 'RUNNING', NEW.status = 'COMPLETED',
+        NEW.status = 'COMPLETED_WITH_WARNINGS', NEW.status = 'FAILED',
+        NEW.status = 'DEAD_LETTER', NEW.status = 'CANCELLED')
+    ON CONFLICT (batch) DO UPDATE SET
+        enqueued_at = min(enqueued_at, excluded.enqueued_at),
+        total = total + 1,
+        queued = queued + excluded.queued,
+        running = running + excluded.running,
+        completed = completed + excluded.completed,
+        completed_with_warnings = completed_with_warnings + excluded.completed_with_warnings,
+        failed = failed + excluded.failed,
+        dead_letter = dead_letter + excluded.dead_letter,
+        cancelled = cancelled + excluded.cancelled;
+    INSERT OR IGNORE INTO cf_run_parsers VALUES (coalesce(NEW.batch_id, ''), NEW.parser_name);
+END;
+
+CREATE TRIGGER cf_runs_changed AFTER UPDATE OF status, started_at, finished_at
+ON cf_processing_queue
+BEGIN
+    UPDATE cf_runs SET
+        queued = queued + (NEW.status = 'QUEUED') - (OLD.status = 'QUEUED'),
+        running = running + (NEW.status = 'RUNNING') - (OLD.status = 'RUNNING'),
+        completed = completed + (NEW.status = 'COMPLETED') - (OLD.status = 'COMPLETED'),
+        completed_with_warnings = completed_with_warnings
+            + (NEW.status = 'COMPLETED_WITH_WARNINGS')
+            - (OLD.status = 'COMPLETED_WITH_WARNINGS'),
+        failed = failed + (NEW.status = 'FAILED') - (OLD.status = 'FAILED'),
+        dead_letter = dead_letter + (NEW.status = 'DEAD_LETTER') - (OLD.status = 'DEAD_LETTER'),
+        cancelled = cancelled + (NEW.status = 'CANCELLED') - (OLD.status = 'CANCELLED'),
+        started_at = min(
+            coalesce(started_at, NEW.started_at), coalesce(NEW.started_at, started_at)
+        ),
+        finished_at = max(
+            coalesce(finished_at, NEW.finished_at), coalesce(NEW.finished_at, finished_at)
+        )
+    WHERE batch = coalesce(NEW.batch_id, '');
+END;
+"""
+
+# Where jobs wrote outputs (each output's location as its sink states it, and the job that
+# finished there last): how Inspect finds the sinks besides the home's output folder
+# (inspect/locations.py). Kept by a trigger on the job's completion, so it stays one small
+# table however long the queue grows (reading the locations out of a million jobs' outputs
+# took 16 s), and filled here from the jobs done before.
+MIGRATION_10 = """
+CREATE TABLE cf_output_locations (
+    location    TEXT PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    finished_at TEXT
+);
+INSERT INTO cf_output_locations (location, job_id, finished_at)
+SELECT json_extract(o.value, '$.location') AS location, q.id, max(q.finished_at)
+FROM cf_processing_queue AS q, json_each(q.outputs) AS o
+WHERE json_valid(q.outputs) AND json_extract(o.value, '$.location') IS NOT NULL
+GROUP BY location;
+CREATE TRIGGER cf_output_locations_kept AFTER UPDATE OF outputs ON cf_processing_queue
+WHEN json_valid(NEW.outputs)
+BEGIN
+    INSERT INTO cf_output_locations (location, job_id, finished_at)
+    SELECT json_extract(value, '$.location'), NEW.id, NEW.finished_at
+    FROM json_each(NEW.outputs)
+    WHERE json_extract(value, '$.location') IS NOT NULL
+    ON CONFLICT (location) DO UPDATE SET job_id = excluded.job_id,
+        finished_at = excluded.finished_at;
+END;
+
+# Quarantine replay (inspect/resolutions.py owns the SQL; migration 11). A replay job runs its input under the key
 # the outputs know it by (a dev run's relative path, a source's "name/rel"), so its commit
 # replaces the input's earlier parts. The audit trail keeps each quarantined row a replay
 # resolved, as it was while open; a row is pending (resolved_at NULL) from the snapshot taken
 # before its file is re-run until the sink shows the re-run committed.
-MIGRATION_8 = """
+MIGRATION_11 = """
 ALTER TABLE cf_processing_queue ADD COLUMN input_key TEXT;
 
 CREATE TABLE cf_quarantine_resolutions (
@@ -449,6 +562,7 @@ CREATE INDEX cf_quarantine_resolutions_pending ON cf_quarantine_resolutions(outp
     WHERE resolved_at IS NULL;
 CREATE INDEX cf_quarantine_resolutions_resolved ON cf_quarantine_resolutions(resolved_at)
     WHERE resolved_at IS NOT NULL;
+
 """
 
 MIGRATIONS: tuple[str, ...] = (
@@ -460,6 +574,9 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
+    MIGRATION_10,
+    MIGRATION_11,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -19,6 +19,7 @@ from casparian_core.inspect import resolutions, stats
 from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
 from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
+from casparian_core.inspect.locations import output_locations
 from casparian_core.inspect.quarantine import (
     DEFAULT_LIMIT,
     QuarantineEntry,
@@ -30,7 +31,6 @@ from casparian_core.inspect.quarantine import (
     row_values,
 )
 from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
-from casparian_core.jobs.queue import output_locations
 
 if TYPE_CHECKING:
     import duckdb

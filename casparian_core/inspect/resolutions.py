@@ -1,4 +1,4 @@
-"""The quarantine audit trail, `cf_quarantine_resolutions` (migration 8): every quarantined row
+"""The quarantine audit trail, `cf_quarantine_resolutions` (migration 11): every quarantined row
 a replay resolved, as it was while open (its id, rule, reason, source, the row as the parser
 produced it), with who replayed it, when, and the parser version and job that resolved it.
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+# The retry policy (DESIGN §9): a transient failure is retried MAX_RETRIES times, waiting
+# settings.retry_backoff_secs (by default BACKOFF_SECS) before each retry; the next failure moves
+# the job to the dead letters. Defined in config, which validates the setting against them.
+from casparian_core.config import BACKOFF_SECS as BACKOFF_SECS
+from casparian_core.config import MAX_RETRIES as MAX_RETRIES
 from casparian_core.errors import ErrorCode
 from casparian_core.jobs.status import JobStatus
 
-# The retry policy (DESIGN §9): a transient failure is retried this many times, waiting these
-# many seconds before each retry; the next failure moves the job to the dead letters.
-MAX_RETRIES = 3
-BACKOFF_SECS = (1, 4, 16)
 # The circuit breaker: this many failures of one parser in a row pause it.
 FAILURES_BEFORE_PAUSE = 5
 # Statuses in which a job is done with, for now: it may be retried by hand.

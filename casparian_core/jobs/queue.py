@@ -10,10 +10,10 @@ which locks the control database only (db.connection.write_transaction).
   parser that is not paused; two workers never get the same job.
 - heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
   claimed by it): a job requeued as stale and claimed by another worker is not theirs any more.
-- fail: a transient failure (the run's own verdict, RunResult.transient) is retried after 1 s,
-  4 s, 16 s; a permanent one fails at once; either, when final, goes to `cf_dead_letter`
-  (never deleted; `replay` queues it again). Every failure counts against the parser's circuit
-  breaker (health.py) and is fingerprinted (fingerprint.py).
+- fail: a transient failure (the run's own verdict, RunResult.transient) is retried after
+  settings.retry_backoff_secs (1 s, 4 s, 16 s); a permanent one fails at once; either, when
+  final, goes to `cf_dead_letter` (never deleted; `replay` queues it again). Every failure
+  counts against the parser's circuit breaker (health.py) and is fingerprinted (fingerprint.py).
 - requeue_stale (the zombie sweep) and reset_orphans (on a daemon's start) return abandoned
   jobs to the queue, or to the dead letters once out of retries.
 History is the audit trail of what version processed which input (backfill reads it); whether
@@ -279,9 +279,15 @@ def complete(
 
 
 def fail(
-    conn: sqlite3.Connection, job_id: str, worker: str, failure: JobFailure, now: datetime
+    conn: sqlite3.Connection,
+    job_id: str,
+    worker: str,
+    failure: JobFailure,
+    now: datetime,
+    backoff: Sequence[float] = BACKOFF_SECS,
 ) -> FailOutcome | None:
-    """The job failed. Transient with retries left: queued again, due after its backoff.
+    """The job failed. Transient with retries left: queued again, due after its backoff (the
+    wait `backoff` gives for this retry, settings.retry_backoff_secs).
     Otherwise FAILED (permanent) or DEAD_LETTER (out of retries), with a dead letter saying
     why. None if the job is no longer the worker's."""
     at = format_timestamp(now)
@@ -312,7 +318,7 @@ def fail(
             "fp": fp,
         }
         if failure.transient and attempts <= MAX_RETRIES:
-            due = format_timestamp(now + timedelta(seconds=BACKOFF_SECS[attempts - 1]))
+            due = format_timestamp(now + timedelta(seconds=backoff[attempts - 1]))
             conn.execute(RETRY_LATER, {**params, "next": due})
             return FailOutcome(JobStatus.QUEUED, due, fp, paused)
         if failure.transient:
@@ -477,21 +483,17 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
     return [_to_record(row) for row in rows]
 
 
-# The Jobs screen's runs: failed ones first, then newest first. A run's status counts, for the
-# filters: "running", "failed", "pending" each keep the runs that have such a job.
-_RUN_COUNTS = f"""
-    sum(status IN ('{JobStatus.COMPLETED}', '{JobStatus.COMPLETED_WITH_WARNINGS}')),
-    sum(status = '{JobStatus.COMPLETED_WITH_WARNINGS}'),
-    sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')),
-    sum(status = {RUNNING}), sum(status = {QUEUED}), sum(status = '{JobStatus.CANCELLED}')"""
-RUNS = f"""
-SELECT coalesce(batch_id, '') AS run, group_concat(DISTINCT parser_name), count(*),
-    {_RUN_COUNTS}, min(enqueued_at), min(started_at), max(finished_at)
-FROM cf_processing_queue
-GROUP BY run
-HAVING {{having}}
-ORDER BY sum(status IN ('{JobStatus.FAILED}', '{JobStatus.DEAD_LETTER}')) > 0 DESC,
-    min(enqueued_at) DESC, run
+# The Jobs screen's runs: failed ones first, then newest first, read from the summary the
+# triggers of schema.MIGRATION_9 keep (cf_runs, cf_run_parsers). A status filter keeps the
+# runs that have a job in one of the statuses (each status is a column of cf_runs).
+RUNS = """
+SELECT batch,
+    (SELECT group_concat(parser_name) FROM cf_run_parsers AS p WHERE p.batch = r.batch),
+    total, completed + completed_with_warnings, completed_with_warnings,
+    failed + dead_letter, running, queued, cancelled, enqueued_at, started_at, finished_at
+FROM cf_runs AS r
+WHERE {having}
+ORDER BY failed + dead_letter > 0 DESC, enqueued_at DESC, batch
 LIMIT :limit
 """
 # A run's jobs: failed first, then running, then in the order they were queued.
@@ -510,12 +512,8 @@ def runs(
 ) -> list[RunRecord]:
     """The runs (jobs grouped by batch), failed ones first, then newest first; with `statuses`,
     only the runs that have a job in one of them."""
-    params: dict[str, object] = {"limit": limit}
-    having = "1"
-    if statuses:
-        names = _bind(params, "s", sorted(statuses))
-        having = f"sum(status IN ({names})) > 0"
-    return [_to_run(row) for row in conn.execute(RUNS.format(having=having), params)]
+    having = " OR ".join(f"{status.lower()} > 0" for status in sorted(statuses or ())) or "1"
+    return [_to_run(row) for row in conn.execute(RUNS.format(having=having), {"limit": limit})]
 
 
 def _to_run(row: Any) -> RunRecord:
@@ -587,17 +585,6 @@ def job(conn: sqlite3.Connection, job_id: str) -> JobDetail:
         json.loads(outputs) if outputs else {},
         dead_letters(conn, job_id=job_id, include_replayed=True),
     )
-
-
-def output_locations(conn: sqlite3.Connection) -> dict[str, str]:
-    """Each place a job wrote an output to (as its sink's `location` says it), with the job
-    that finished there last: how Inspect finds the sinks besides the home's output folder."""
-    rows = conn.execute(
-        "SELECT json_extract(o.value, '$.location') AS location, q.id, max(q.finished_at) "
-        "FROM cf_processing_queue AS q, json_each(q.outputs) AS o "
-        "WHERE q.outputs IS NOT NULL GROUP BY location"
-    ).fetchall()
-    return {location: job_id for location, job_id, _ in rows if location}
 
 
 def _record(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:

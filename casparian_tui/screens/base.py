@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -71,6 +72,7 @@ class ModeScreen(Screen[None]):
         footer.compact = event.size.width < COMPACT_FOOTER_BELOW
         footer.show_command_palette = event.size.width >= COMPACT_FOOTER_BELOW
         self.set_class(event.size.width < FULL_WIDTH_ASSISTANT_BELOW, "assistant-full")
+        self._show_content()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -97,27 +99,45 @@ class ModeScreen(Screen[None]):
         return self._sidebar
 
     def on_mount(self) -> None:
-        # A screen first opened while the chat is open keeps its own focus: no init call.
-        self.set_class(self.app.assistant_open, "assistant-open")
         self.watch(self.app, "assistant_open", self._show_assistant, init=False)
+        # What exists once a mode has painted (modules, the service, the mode screens) lives
+        # as long as the app: frozen, the collector's full passes stop walking it. Each such
+        # pass took 100-500 ms of the loop, a key or the sidebar's opening waiting on it.
+        self.call_after_refresh(gc.freeze)
+
+    # Opening and closing set `display` on the chat and the content, never a class on the
+    # screen: a screen's class restyles every widget in it (a 200-row table included), which
+    # was most of what opening cost.
 
     @on(ScreenResume)
     async def _catch_up_chat(self) -> None:
-        # A decorated handler: the modes keep their own on_screen_resume.
+        # A decorated handler: the modes keep their own on_screen_resume. A screen first
+        # opened (or come back to) while the chat is open keeps its own focus.
         if self._sidebar is not None:
             await self._sidebar.catch_up()
-        elif self.app.assistant_open:
-            await self.mount_sidebar()
+        await self._follow_assistant(self.app.assistant_open)
 
     async def _show_assistant(self, shown: bool) -> None:
-        self.set_class(shown, "assistant-open")
         if not self.is_current:
             return  # the other modes follow the open or closed state when they come back
+        await self._follow_assistant(shown)
+        if shown:
+            self.focus_chat()
+
+    async def _follow_assistant(self, shown: bool) -> None:
+        """Show or hide the chat (mounted the first time it is shown)."""
         if shown:
             await self.mount_sidebar()
-            self.focus_chat()
-        elif self._chat_has_focus():
-            self.focus_content()
+        self._show_content()  # first: closing a full-width chat gives the focus back to it
+        if self._sidebar is not None:
+            if not shown and self._chat_has_focus():
+                self.focus_content()
+            self._sidebar.display = shown
+
+    def _show_content(self) -> None:
+        """The mode's content is hidden only under a full-width chat."""
+        shown = self.app.assistant_open and self._sidebar is not None
+        self.query_one("#mode-content").display = not (shown and self.has_class("assistant-full"))
 
     async def open_assistant(self, prefill: str | None = None) -> None:
         """Open the chat with `prefill` in its input (sent with Enter, after any edits)."""

@@ -29,9 +29,9 @@ from casparian_tui.widgets.preview_pane import PreviewPane
 FILTER_DEBOUNCE_S = 0.15
 ALL = None  # the "All sources" / "All files" choice
 
-NO_SOURCES = (
+NO_SOURCES = (  # one paragraph: it wraps to the pane's width (narrower beside the chat)
     "[b]No sources yet[/b]\n\n"
-    "Press [b]s[/b] to scan a folder: its files are catalogued here\n"
+    "Press [b]s[/b] to scan a folder: its files are catalogued here "
     "to browse, preview and tag. (From a shell: [b]casparian scan <folder>[/b].)"
 )
 

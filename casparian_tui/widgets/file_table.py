@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from textual.events import Resize
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from casparian_core.api import FilePage, FileRow, format_bytes
@@ -64,6 +67,7 @@ class FileTable(DataTable[str]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.page: FilePage | None = None
         self.source_names: dict[int, str] | None = None  # set: a Source column (all sources)
+        self._fitted_to: Size | None = None  # the size the page's columns were fitted to
 
     def show_page(
         self,
@@ -103,9 +107,25 @@ class FileTable(DataTable[str]):
             restore_cursor(self, cursor_key, cursor_row)
         elif page.rows:
             self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0)
+        self._fitted_to = self.content_region.size
 
-    def on_resize(self) -> None:
-        if self.page is not None:  # the path column takes what the others leave
+    # The path column takes what the others leave, so a new size (the chat opened or closed
+    # beside the list) fits the page again. It is fitted when it is first drawn at that size:
+    # fitted on the resize event, which comes after that drawing, every cell was drawn twice
+    # (the old fit at the new size, then the new fit), most of what opening the chat cost.
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._fit()
+        return super().render_lines(crop)
+
+    def on_resize(self, event: Resize) -> None:
+        # Instead of DataTable's own handler, which forgets every cell drawn: a page fitted to
+        # this size was just drawn, or is drawn next.
+        event.prevent_default()
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.page is not None and self._fitted_to != self.content_region.size:
             self.show_page(self.page, source_names=self.source_names, keep_cursor=True)
 
     def _cell(self, row: FileRow, label: str, layout: Layout) -> str:

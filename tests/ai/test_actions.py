@@ -151,7 +151,7 @@ async def test_a_rejected_tagging_changes_nothing_and_the_model_hears_of_it(
     ai_service: CoreService, fake: FakeAnthropic, shop: Path
 ) -> None:
     fake.script(
-        tool_reply(tool_call("tag_files", {"tag": "orders", "source": "shop", "glob": "*.csv"})),
+        tool_reply(tool_call("apply_scope", {"tag": "orders", "source": "shop", "glob": "*.csv"})),
         text_reply("I proposed tagging the two exports."),
     )
     await ai_service.assistant.send("Tag the exports", AssistantContext(mode="discover"))
@@ -174,7 +174,12 @@ async def test_an_approved_rule_tags_the_files_it_showed(
     ai_service: CoreService, fake: FakeAnthropic, shop: Path
 ) -> None:
     fake.script(
-        tool_reply(tool_call("add_rule", {"pattern": "*.csv", "tag": "orders", "source": "shop"})),
+        tool_reply(
+            tool_call(
+                "apply_scope",
+                {"glob": "*.csv", "tag": "orders", "source": "shop", "as_rule": True},
+            )
+        ),
         text_reply("Proposed a rule."),
     )
     await ai_service.assistant.send("Add a rule", AssistantContext(mode="discover"))

@@ -35,7 +35,7 @@ PROPOSE = textwrap.dedent(
         async with CoreService(load_settings(env={}, home=Path(sys.argv[1]))) as service:
             env = ToolEnv(service, ActionStore(service.db, service.clock), Path(tempfile.mkdtemp()))
             arguments = {"tag": "orders", "source": "shop", "glob": "*.csv"}
-            output = await toolbox().call(env, "tag_files", arguments)
+            output = await toolbox().call(env, "apply_scope", arguments)
             print(output.action.id)
 
     asyncio.run(main())

@@ -61,7 +61,9 @@ async def test_a_1_gb_file_gives_bounded_heads_previews_and_inferences(
         (await call(service, tmp_path, "preview_file", file_id=huge, rows=50)).content
     )
     assert preview["header"] == ["id", "name", "amount"] and len(preview["rows"]) == 50
-    inferred = json.loads((await call(service, tmp_path, "infer_schema", file_ids=[huge])).content)
+    inferred = json.loads(
+        (await call(service, tmp_path, "discover_schemas", file_ids=[huge])).content
+    )
     [sample] = inferred["samples"]
     assert sample["outputs"]["huge"]["amount"] == {"nullable": True, "type": "float64"}
     assert sample["note"] == "inferred from the first megabyte only"
@@ -85,9 +87,9 @@ async def test_a_source_of_100_000_files_gives_bounded_lists_and_proposals(
     assert page["matching"] == "100000"
     await call(service, tmp_path, "list_sources")
     await call(service, tmp_path, "list_tags")
-    tagging = await call(service, tmp_path, "tag_files", tag="logs", source="many")
+    tagging = await call(service, tmp_path, "apply_scope", tag="logs", source="many")
     assert tagging.action is not None and "... and 99980 more" in tagging.action.effect
-    rule = await call(service, tmp_path, "add_rule", pattern="*.log", tag="logs")
+    rule = await call(service, tmp_path, "apply_scope", glob="*.log", tag="logs", as_rule=True)
     assert rule.action is not None and "matches 100000 files now" in rule.action.effect
 
 

@@ -52,7 +52,7 @@ async def measure(work: Path, files: int) -> list[tuple[str, int, int, float]]:
                 {"file_id": huge.id, "max_bytes": 12288},
             ),
             ("preview_file (50 rows), 1 GB file", "preview_file", {"file_id": huge.id, "rows": 50}),
-            ("infer_schema, 1 GB file", "infer_schema", {"file_ids": [huge.id]}),
+            ("discover_schemas, 1 GB file", "discover_schemas", {"file_ids": [huge.id]}),
             ("list_sources", "list_sources", {}),
             ("list_tags", "list_tags", {}),
             ("list_files (200), big source", "list_files", {"source": "tree", "limit": 200}),
@@ -61,8 +61,12 @@ async def measure(work: Path, files: int) -> list[tuple[str, int, int, float]]:
                 "list_files",
                 {"source": "tree", "glob": "*.log", "limit": 200},
             ),
-            ("tag_files proposal, big source", "tag_files", {"tag": "logs", "source": "tree"}),
-            ("add_rule proposal, *.log", "add_rule", {"pattern": "*.log", "tag": "logs"}),
+            ("apply_scope proposal, big source", "apply_scope", {"tag": "logs", "source": "tree"}),
+            (
+                "apply_scope as_rule proposal, *.log",
+                "apply_scope",
+                {"glob": "*.log", "tag": "logs", "as_rule": True},
+            ),
         ]
         for label, name, arguments in calls:
             started = time.perf_counter()

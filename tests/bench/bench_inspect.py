@@ -10,18 +10,32 @@ locked-down connection: one DuckDB thread):
   in Inspect's SQL editor: each key posted as the terminal driver posts it, timed until the
   editor shows it (target < 100 ms).
 
+- the first page: `service.inspect.query` of the whole table (capped at 100,000 rows) and of a
+  sample of 1,000 rows, and in the app, Ctrl+R on `SELECT * FROM big` in the SQL editor until
+  the result table is on screen (target < 300 ms);
+- `casparian query` against the `duckdb` CLI on the same Parquet file, each a process started
+  as a user starts it (the CLI comes with `pip install -e '.[bench]'`, which `make bench` does);
+- the first look at a SQLite and a DuckDB sink after it changed (the catalogue makes a Parquet
+  snapshot of the file) and the next look (the snapshot reused).
+
 Run: .venv/bin/python -m tests.bench.bench_inspect
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from textual.events import Key
 from textual.widgets import TextArea
 
@@ -30,8 +44,18 @@ from casparian_core.home import prepare_home
 from casparian_core.service import CoreService
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import InspectScreen
+from casparian_tui.widgets.arrow_table import ArrowTable
+from casparian_tui.widgets.inspect_query import QueryPanel
+from tests.inspect.sinks_support import record_job
 
 ROWS = 10_000_000
+SNAPSHOT_ROWS = {"sqlite": 1_000_000, "duckdb": ROWS}
+CLI_QUERIES = {
+    "first page": "SELECT * FROM {t} LIMIT 1000",
+    "count": "SELECT count(*) FROM {t}",
+    "group by": "SELECT category, count(*), avg(amount) FROM {t} GROUP BY 1 ORDER BY 1",
+    "filter": "SELECT count(*) FROM {t} WHERE region = 'r7' AND score > 500",
+}
 KEYS = 30
 ENDLESS = "SELECT count(*) FROM range(100000000000) AS t(n) WHERE n % 7 = 3"
 DEADLINE_SECS = 60.0
@@ -63,6 +87,129 @@ async def measure_core(service: CoreService) -> None:
     for column in ("amount", "score", "ts"):
         secs = [await timed(service.inspect.distribution("big", column)) for _ in range(3)]
         print(f"distribution of {column}: {_runs(secs)} (target < 1 s)")
+
+
+async def measure_first_page(service: CoreService) -> None:
+    whole = [await timed(service.inspect.query("SELECT * FROM big")) for _ in range(3)]
+    print(f"query of every row, first 100,000 kept: {_runs(whole)} (target < 300 ms)")
+    sample = [await timed(service.inspect.sample("big", limit=1000)) for _ in range(3)]
+    print(f"sample of 1,000 rows: {_runs(sample)} (target < 300 ms)")
+
+
+async def measure_screen_first_page(service: CoreService) -> None:
+    app = CasparianApp(service, watch_sources=False)
+    secs = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("alt+i")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, InspectScreen)
+        await pilot.press("q")
+        editor = screen.query_one("#sql-editor", TextArea)
+        panel = screen.query_one(QueryPanel)
+        for n in range(3):
+            editor.load_text(f"SELECT * FROM big -- {n}")
+            old = set(panel.query(ArrowTable))
+            start = time.perf_counter()
+            await pilot.press("ctrl+r")
+            await _until(lambda old=old: _shown(panel, old))  # type: ignore[misc]
+            await pilot.pause()  # the frame with the rows drawn
+            secs.append(time.perf_counter() - start)
+    print(f"Inspect screen, Ctrl+R to the first page on screen: {_runs(secs)} (target < 300 ms)")
+
+
+def _shown(panel: QueryPanel, old: set[ArrowTable]) -> bool:
+    return any(t not in old and t.is_mounted and t.size.height > 0 for t in panel.query(ArrowTable))
+
+
+def measure_cli(settings_home: Path, part: Path) -> None:
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
+    if not duckdb_cli.is_file():
+        print("duckdb CLI missing: pip install -e '.[bench]' (make bench does) to compare")
+        return
+    version = subprocess.run([duckdb_cli, "--version"], capture_output=True, text=True).stdout
+    print(f"casparian query against the duckdb CLI {version.split()[0]} (3 runs each, wall time):")
+    # As a user's install runs: modules compiled once (this environment may forbid writing
+    # bytecode, which costs every start of the CLI 0.6 s of compiling), then one start unmeasured.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["CASPARIAN_HOME"] = str(settings_home)
+    subprocess.run([sys.executable, "-m", "casparian_cli", "tables"], env=env, capture_output=True)
+    source = f"read_parquet('{part}')"
+    for what, sql in CLI_QUERIES.items():
+        ours = _wall(
+            [
+                sys.executable,
+                "-m",
+                "casparian_cli",
+                "query",
+                sql.format(t="big"),
+                "--format",
+                "csv",
+            ],
+            env,
+        )
+        theirs = _wall([str(duckdb_cli), "-csv", "-c", sql.format(t=source)], env)
+        single = _wall(
+            [str(duckdb_cli), "-csv", "-c", f"SET threads = 1; {sql.format(t=source)}"], env
+        )
+        print(
+            f"  {what}: casparian {_runs(ours)}; duckdb {_runs(theirs)}; "
+            f"duckdb one thread {_runs(single)}"
+        )
+
+
+def _wall(command: list[str], env: dict[str, str]) -> list[float]:
+    secs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        secs.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(f"{command[:3]} failed: {done.stderr}")
+    return secs
+
+
+async def measure_snapshots(service: CoreService, folder: Path, part: Path) -> None:
+    for scheme, rows in SNAPSHOT_ROWS.items():
+        target = folder / f"shop.{scheme}"
+        _write_sink_file(scheme, target, part, rows)
+        await record_job(service, {"sales": f"{target} (table sales)"}, minutes=len(scheme))
+        first = await timed(service.inspect.table("sales"))
+        again = await timed(service.inspect.table("sales"))
+        print(
+            f"{scheme} sink of {rows:,} rows: first look (snapshot made) {first:.2f} s, "
+            f"next look {again:.2f} s"
+        )
+        shutil.rmtree(service.settings.output_dir / ".snapshots")
+        target.unlink()
+
+
+def _write_sink_file(scheme: str, target: Path, part: Path, rows: int) -> None:
+    """The big table's first `rows` rows as a sink's table holds them (with its part column)."""
+    select = f"SELECT *, 'p' || (id // 10000) AS _cf_part FROM read_parquet('{part}') LIMIT {rows}"
+    if scheme == "duckdb":
+        con = duckdb.connect(str(target))
+        con.execute(f"CREATE TABLE sales AS {select}")
+        con.close()
+        return
+    table = duckdb.connect().sql(select).to_arrow_table()
+    declared, columns = [], []
+    for field in table.schema:  # as the SQLite sink declares and stores them
+        column = table.column(field.name)
+        if pa.types.is_integer(field.type) or pa.types.is_boolean(field.type):
+            declared.append(f"{field.name} INTEGER")
+            column = column.cast(pa.int64())
+        elif pa.types.is_floating(field.type) or pa.types.is_decimal(field.type):
+            declared.append(f"{field.name} REAL")
+            column = column.cast(pa.float64())
+        else:
+            declared.append(f"{field.name} TEXT")
+            column = column.cast(pa.string())
+        columns.append(column.to_pylist())
+    with sqlite3.connect(target) as lite:
+        lite.execute(f"CREATE TABLE sales ({', '.join(declared)})")
+        marks = ", ".join("?" * len(columns))
+        lite.executemany(f"INSERT INTO sales VALUES ({marks})", zip(*columns, strict=True))
 
 
 async def measure_keys(service: CoreService) -> None:
@@ -116,10 +263,17 @@ async def main() -> None:
         start = time.perf_counter()
         write_output(settings.output_dir)
         print(f"wrote {ROWS:,} rows in {time.perf_counter() - start:.1f} s")
+        part = settings.output_dir / "big" / "part-0.parquet"
         async with CoreService(settings) as service:
+            await measure_first_page(service)
             await measure_core(service)
+        measure_cli(settings.home, part)
+        service = CoreService(settings)
+        await measure_screen_first_page(service)
         service = CoreService(settings)
         await measure_keys(service)
+        async with CoreService(settings) as service:
+            await measure_snapshots(service, Path(folder), part)
 
 
 if __name__ == "__main__":

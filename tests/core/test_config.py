@@ -50,3 +50,18 @@ def test_malformed_config_file_is_a_clear_error(home: Path) -> None:
     (home / "config.toml").write_text("max_workers = = 3\n")
     with pytest.raises(ConfigError, match=r"config\.toml"):
         load_settings(env={}, home=home)
+
+
+def test_the_retry_backoff_comes_from_the_file_or_the_environment(home: Path) -> None:
+    assert load_settings(env={}, home=home).retry_backoff_secs == (1, 4, 16)
+    (home / "config.toml").write_text("retry_backoff_secs = [2, 10, 60]\n")
+    assert load_settings(env={}, home=home).retry_backoff_secs == (2, 10, 60)
+    env = {"CASPARIAN_RETRY_BACKOFF_SECS": "0.1,0.2,0.5"}
+    assert load_settings(env=env, home=home).retry_backoff_secs == (0.1, 0.2, 0.5)
+
+
+@pytest.mark.parametrize("value", ["[1, 4]", "[1, 4, 16, 64]", "[1, -4, 16]"])
+def test_a_retry_backoff_needs_one_wait_per_retry_none_negative(home: Path, value: str) -> None:
+    (home / "config.toml").write_text(f"retry_backoff_secs = {value}\n")
+    with pytest.raises(ConfigError, match=r"retry_backoff_secs: .*3 waits in seconds"):
+        load_settings(env={}, home=home)

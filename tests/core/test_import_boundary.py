@@ -25,7 +25,7 @@ def test_core_never_imports_textual() -> None:
 
 
 ROOT = Path(casparian_core.__file__).parent.parent
-FACES = ("casparian_cli", "casparian_tui")
+FACES = ("casparian_cli", "casparian_tui", "casparian_mcp")
 # What a face may import of the core (DESIGN.md §2 rule 3); the package itself gives __version__.
 FACE_API = {
     "casparian_core",

@@ -24,9 +24,14 @@ QUEUE_TABLES = {
     "cf_processing_history",
     "cf_errors",
     "cf_error_occurrences",
+    "cf_runs",
+    "cf_run_parsers",
 }
-REPLAY_TABLES = {"cf_quarantine_resolutions"}  # migration 8: the quarantine audit trail
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | REPLAY_TABLES
+INSPECT_TABLES = {"cf_output_locations"}
+REPLAY_TABLES = {"cf_quarantine_resolutions"}  # migration 11: the quarantine audit trail
+LATEST_TABLES = (
+    FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | INSPECT_TABLES | REPLAY_TABLES
+)
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",

@@ -8,11 +8,14 @@ from datetime import timedelta
 import pytest
 
 from casparian_core.api import JobFailure, JobQuery, JobRequest, JobSuccess
+from casparian_core.config import Settings
 from casparian_core.errors import ErrorCode
 from casparian_core.events import DataChanged, Event, JobChanged
 from casparian_core.jobs.errors import ErrorNotFoundError, JobNotFoundError
 from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
+
+from .conftest import Clock
 
 FAILURE = JobFailure(
     ErrorCode.INVALID_DATA,
@@ -103,3 +106,21 @@ async def test_the_sweeps_publish_what_they_moved(service: CoreService) -> None:
     assert moved == {made.job_id: JobStatus.QUEUED}
     assert received == [JobChanged(made.job_id, JobStatus.QUEUED)]
     assert await service.queue.reset_orphans() == {}
+
+
+async def test_a_transient_failure_waits_the_configured_backoff(settings: Settings) -> None:
+    custom = settings.model_copy(update={"retry_backoff_secs": (0.25, 2.0, 30.0)})
+    transient = JobFailure(ErrorCode.CRASHED, "the guest died", transient=True)
+    clock = Clock()
+    async with CoreService(custom, clock=clock) as service:
+        [made] = await service.queue.enqueue([JobRequest("sales", "1.0.0", "/d/a.csv")])
+        for wait in (0.25, 2.0, 30.0):
+            claimed = await service.queue.claim("w")
+            assert claimed is not None and claimed.job_id == made.job_id
+            outcome = await service.queue.fail(made.job_id, "w", transient)
+            assert outcome is not None and outcome.status == JobStatus.QUEUED
+            clock.advance(wait - 0.001)
+            assert await service.queue.claim("w") is None  # not yet due
+            clock.advance(0.001)
+        claimed = await service.queue.claim("w")
+        assert claimed is not None and claimed.attempt == 4

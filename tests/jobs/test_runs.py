@@ -4,14 +4,19 @@ counts, failed runs first; a run's jobs, failed first; jobs by id; a job's log t
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from casparian_core.db.connection import connect
+from casparian_core.db.schema import MIGRATIONS
 from casparian_core.jobs import queue
 from casparian_core.jobs.log_tail import TAIL_BYTES, find_job_log, read_tail
 from casparian_core.jobs.model import JobRequest, JobSuccess
 from casparian_core.jobs.status import JobStatus
 
-from .conftest import PERMANENT, Clock
+from .conftest import PERMANENT, TRANSIENT, Clock
 
 
 def enqueue_batch(
@@ -148,3 +153,74 @@ def test_a_run_whose_jobs_quarantined_rows_completed_with_warnings(
 
     assert (run.completed, run.warned) == (2, 1)
     assert run.status == JobStatus.COMPLETED_WITH_WARNINGS
+
+
+# Every count the summary keeps, computed from the queue itself.
+GROUPED = """
+SELECT coalesce(batch_id, ''), count(*), sum(status = 'QUEUED'), sum(status = 'RUNNING'),
+    sum(status = 'COMPLETED'), sum(status = 'COMPLETED_WITH_WARNINGS'), sum(status = 'FAILED'),
+    sum(status = 'DEAD_LETTER'), sum(status = 'CANCELLED'), min(enqueued_at)
+FROM cf_processing_queue GROUP BY 1 ORDER BY 1
+"""
+SUMMARY = """
+SELECT batch, total, queued, running, completed, completed_with_warnings, failed, dead_letter,
+    cancelled, enqueued_at
+FROM cf_runs ORDER BY 1
+"""
+
+
+def test_the_runs_summary_follows_every_change_of_a_jobs_status(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    a, b, c, d, e = enqueue_batch(conn, clock, "run", ["a", "b", "c", "d", "e"])
+    finish(conn, clock, a)
+    finish(conn, clock, b, fail=True)
+    claimed = queue.claim(conn, "w", clock())
+    assert claimed is not None and claimed.job_id == c
+    queue.fail(conn, c, "w", TRANSIENT, clock())  # queued again, due later
+    claimed = queue.claim(conn, "w", clock())
+    assert claimed is not None and claimed.job_id == d
+    queue.release(conn, d, "w")
+    queue.cancel(conn, e, clock())
+    clock.advance(1)
+    enqueue_batch(conn, clock, None, ["f"], parser="auth")
+    enqueue_batch(conn, clock, "run", ["g"], parser="auth")
+    queue.requeue(conn, b, clock())  # replayed by hand
+    claimed = queue.claim(conn, "stale", clock())
+    assert claimed is not None
+    clock.advance(3600)
+    queue.requeue_stale(conn, timedelta(minutes=5), clock())
+
+    assert conn.execute(SUMMARY).fetchall() == conn.execute(GROUPED).fetchall()
+    [unbatched, run] = queue.runs(conn, frozenset({JobStatus.CANCELLED, JobStatus.QUEUED}))
+    assert run.parsers == ("auth", "sales") and unbatched.parsers == ("auth",)
+    assert queue.runs(conn, frozenset({JobStatus.CANCELLED})) == [run]
+
+
+def test_a_database_of_version_8_gets_the_runs_of_the_jobs_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    path = tmp_path / "cf.sqlite3"
+    with monkeypatch.context() as version_8:
+        version_8.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:8])
+        version_8.setattr("casparian_core.db.connection.LATEST_VERSION", 8)
+        old = connect(path)
+        first, _ = enqueue_batch(old, clock, "old", ["a", "b"])
+        finish(old, clock, first)
+        enqueue_batch(old, clock, None, ["c"], parser="auth")
+        old.close()
+
+    conn = connect(path)
+
+    assert conn.execute(SUMMARY).fetchall() == conn.execute(GROUPED).fetchall()
+    assert [(run.batch_id, run.completed, run.queued) for run in queue.runs(conn)] == [
+        ("", 0, 1),
+        ("old", 1, 1),
+    ]
+
+
+def test_the_runs_are_read_without_reading_the_jobs(conn: sqlite3.Connection) -> None:
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN " + queue.RUNS.format(having="failed > 0"), {"limit": 5}
+    ).fetchall()
+    assert not any("cf_processing_queue" in str(step) for step in plan)

@@ -2,6 +2,7 @@
 the shared conversation across modes, events from other threads. The model is not involved:
 events are published as the core publishes them."""
 
+import gc
 import threading
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from casparian_tui.widgets.assistant_entries import (
     UserMessage,
 )
 from casparian_tui.widgets.assistant_input import ChatInput
+from casparian_tui.widgets.file_table import FileTable
 from tests.tui.assistant_support import (
     ANSWER_SO_FAR,
     PATCH_ACTION,
@@ -30,6 +32,7 @@ from tests.tui.assistant_support import (
     streaming,
 )
 from tests.tui.conftest import TERMINAL, make_app, settle
+from tests.tui.discover_seed import seed_discover
 from tests.tui.test_navigation import parse_terminal_bytes
 
 
@@ -132,6 +135,44 @@ async def test_at_120_columns_the_chat_takes_about_a_third(settings: Settings) -
         await pilot.pause()
         assert 32 <= sidebar(app).size.width <= 40
         assert app.screen.query_one("#mode-content").display
+
+
+@pytest.fixture
+def catalogued(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    seed_discover(settings, request.node.name)
+    return settings
+
+
+async def test_the_file_list_beside_the_chat_is_drawn_only_as_fitted_to_its_width(
+    catalogued: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the chat narrows Discover's list. Its page is fitted to the new width before it
+    is drawn: drawn first as it was (too wide), then fitted, every cell was drawn twice, which
+    was most of what opening the chat cost there. Closing the chat fits it again."""
+    app = make_app(catalogued)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+d")
+        await settle(pilot)
+        table = app.screen.query_one(FileTable)
+        wide = [str(column.label) for column in table.ordered_columns]
+        drawn: list[tuple[int, int]] = []  # (the columns' width, the room for them) per drawing
+        render_lines = table.render_lines
+
+        def drawing(crop):  # type: ignore[no-untyped-def]
+            lines = render_lines(crop)
+            columns = sum(column.get_render_width(table) for column in table.columns.values())
+            drawn.append((columns, table.scrollable_content_region.width))
+            return lines
+
+        monkeypatch.setattr(table, "render_lines", drawing)
+        for _ in ("open", "close"):
+            drawn.clear()
+            await pilot.press("alt+a")
+            await settle(pilot)
+            assert drawn and all(columns <= room for columns, room in drawn)
+            assert table.max_scroll_x == 0
+        assert [str(column.label) for column in table.ordered_columns] == wide
 
 
 async def test_the_empty_chat_offers_the_modes_starters(settings: Settings) -> None:
@@ -325,3 +366,16 @@ async def test_a_card_rejected_elsewhere_says_so_once(settings: Settings) -> Non
         card = sidebar(app).query_one(ActionCard)
         assert not card.pending
         assert str(card.query_one(".action-state").render()) == "Rejected: nothing was changed"
+
+
+async def test_what_lives_as_long_as_the_app_is_kept_from_the_collector_until_it_ends(
+    settings: Settings,
+) -> None:
+    """Frozen once a mode has painted (a full collection walked it all, 100-500 ms of the
+    loop), and given back when the app ends: what it froze would otherwise never be freed."""
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

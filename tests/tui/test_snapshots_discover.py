@@ -138,3 +138,13 @@ def test_discover_wide_csv_preview_scrolls_a_column_per_key(
 def test_discover_sources_manager_at_80_columns(snap_compare, seeded: Settings) -> None:
     run_before = _drive(("M",), dialog=True)
     assert snap_compare(make_app(seeded), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_discover_no_sources_beside_the_chat(snap_compare, settings: Settings) -> None:
+    """The empty state's panel wraps to the pane the open chat leaves instead of being cut."""
+    assert snap(snap_compare, settings, _drive(("alt+a",)))
+
+
+def test_discover_no_sources_at_80_columns(snap_compare, settings: Settings) -> None:
+    app = make_app(settings)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_drive())

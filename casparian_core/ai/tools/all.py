@@ -9,6 +9,7 @@ from casparian_core.ai.tools import (
     jobs,
     outputs,
     parsers,
+    pipeline,
     quarantine,
     stats,
     versions,
@@ -28,5 +29,6 @@ def toolbox() -> Toolbox:
             *quarantine.TOOLS,
             *stats.TOOLS,
             *versions.TOOLS,
+            *pipeline.TOOLS,
         ]
     )

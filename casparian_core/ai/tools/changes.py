@@ -156,21 +156,8 @@ def _diff(old: str, new: str, old_name: str, new_name: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+# tag_files and add_rule are offered as pipeline.apply_scope (the spec's name for both).
 TOOLS = (
-    Tool(
-        "tag_files",
-        "Propose tagging the files of a source and/or glob (untagged ones by default). Creates "
-        "a pending action for the user to approve; changes nothing itself.",
-        TagFiles,
-        tag_files,
-    ),
-    Tool(
-        "add_rule",
-        "Propose a tagging rule (glob -> tag), shown with the files it matches. Creates a "
-        "pending action for the user to approve; changes nothing itself.",
-        AddRule,
-        add_rule,
-    ),
     Tool(
         "write_parser",
         "Propose a new parser file in the home's parsers/ (test the draft with run_parser_test "

@@ -1,6 +1,5 @@
 """Read-only tools over parsers: list them with their contracts, read one's source, test one
-(or a draft) on a catalogued file through Parser Bench (the one engine), infer a contract from
-sample files."""
+(or a draft) on a catalogued file through Parser Bench (the one engine)."""
 
 from __future__ import annotations
 
@@ -111,23 +110,6 @@ def write_draft(env: ToolEnv, file_name: str, source: str) -> Path:
     return path
 
 
-class InferParams(Params):
-    file_ids: list[int] = Field(
-        min_length=1, max_length=5, description="sample files (CSV/TSV/PSV or JSON lines)"
-    )
-
-
-async def infer_schema(env: ToolEnv, params: InferParams) -> ToolOutput:
-    from casparian_core.ai.tools.sampling import infer_contract
-
-    results = []
-    for file_id in params.file_ids:
-        path = await env.service.scout.file_path(file_id)
-        results.append({"file_id": file_id, "path": path.name, **await infer_contract(path)})
-    inferred = sum(1 for r in results if "outputs" in r)
-    return ToolOutput(as_json({"samples": results}), f"{inferred} of {len(results)} inferred")
-
-
 TOOLS = (
     Tool(
         "list_parsers",
@@ -145,12 +127,5 @@ TOOLS = (
         "output is written to the home's output folder, as every Parser Bench test's is.",
         RunTest,
         run_parser_test,
-    ),
-    Tool(
-        "infer_schema",
-        "Infer an `outputs` contract from the first megabyte of sample files (CSV, TSV, PSV, "
-        "JSON lines): every column typed as read, nullable; a starting point to tighten.",
-        InferParams,
-        infer_schema,
     ),
 )
