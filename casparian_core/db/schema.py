@@ -530,10 +530,11 @@ BEGIN
     ON CONFLICT (location) DO UPDATE SET job_id = excluded.job_id,
         finished_at = excluded.finished_at;
 END;
+"""
 
-# Quarantine replay (inspect/resolutions.py owns the SQL; migration 11). A replay job runs its input under the key
-# the outputs know it by (a dev run's relative path, a source's "name/rel"), so its commit
-# replaces the input's earlier parts. The audit trail keeps each quarantined row a replay
+# Quarantine replay (inspect/resolutions.py owns the SQL). A replay job runs its input under
+# the key the outputs know it by (a dev run's relative path, a source's "name/rel"), so its
+# commit replaces the input's earlier parts. The audit trail keeps each quarantined row a replay
 # resolved, as it was while open; a row is pending (resolved_at NULL) from the snapshot taken
 # before its file is re-run until the sink shows the re-run committed.
 MIGRATION_11 = """
@@ -562,7 +563,6 @@ CREATE INDEX cf_quarantine_resolutions_pending ON cf_quarantine_resolutions(outp
     WHERE resolved_at IS NULL;
 CREATE INDEX cf_quarantine_resolutions_resolved ON cf_quarantine_resolutions(resolved_at)
     WHERE resolved_at IS NOT NULL;
-
 """
 
 MIGRATIONS: tuple[str, ...] = (
