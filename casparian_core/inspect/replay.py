@@ -34,8 +34,7 @@ from casparian_core.registry.errors import ParserNotRegisteredError
 
 if TYPE_CHECKING:
     from casparian_core.inspect.quarantine_parts import QuarantinePart
-    from casparian_core.jobs.executor import JobReport
-    from casparian_core.jobs.pool import LocalPool
+    from casparian_core.jobs.executor import Executor, JobReport
     from casparian_core.registry.facade import ParserDetail
     from casparian_core.service import CoreService
 
@@ -107,7 +106,7 @@ class ReplayOutcome:
 class Replays:
     def __init__(self, service: CoreService) -> None:
         self._service = service
-        self._pool: LocalPool | None = None
+        self._pool: Executor | None = None
         self._stopping = False
 
     async def plan(
@@ -178,12 +177,13 @@ class Replays:
                     on_report(report)
 
         sink_uri = f"parquet://{service.settings.output_dir}"
-        self._pool = local_pool(
+        pool = local_pool(
             service, ProcessRequest(workers=workers, offline=offline), sink_uri, record
         )
+        self._pool = pool
         try:
             if not self._stopping:
-                await self._pool.run()
+                await pool.run()
         finally:
             self._pool = None
         outcome.interrupted = self._stopping
