@@ -8,9 +8,11 @@ are the same in every run; tests/tui/test_assistant_flow.py drives the real mode
 
 import pytest
 
+from casparian_core.api import TextEntry, UserEntry
 from casparian_core.config import Settings
 from casparian_core.events import Event
 from tests.tui.assistant_support import (
+    TURN,
     approval,
     failure,
     publish,
@@ -122,3 +124,21 @@ async def _open_empty_chat(pilot) -> None:  # type: ignore[no-untyped-def]
     await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the chat drawn")
     await settle(pilot)
     await pilot.pause()
+
+
+def test_long_conversation_drawn_from_its_tail(snap_compare, settings: Settings, api_key) -> None:
+    """A conversation longer than the chat draws at once: its last paragraphs, scrolled up to
+    the line that shows the rest (assistant_tail)."""
+    paragraph = "The sales files differ in their **amount** column. " * 4 + "\n\n"
+    entries = [UserEntry("Why do the sales files differ?"), TextEntry(TURN, paragraph * 30)]
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        pilot.app.service.assistant.transcript = lambda: list(entries)
+        await settle(pilot)
+        await pilot.press("alt+a")
+        steady_cursor(pilot.app)
+        await settle(pilot)
+        sidebar(pilot.app).chat_log.scroll_home(animate=False)  # up to the line
+        await pilot.pause()
+
+    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=run_before)
