@@ -51,6 +51,7 @@ from tests.inspect.sinks_support import record_job
 ROWS = 10_000_000
 SNAPSHOT_ROWS = {"sqlite": 1_000_000, "duckdb": ROWS}
 CLI_QUERIES = {
+    "start-up alone": "SELECT 1 AS one",
     "first page": "SELECT * FROM {t} LIMIT 1000",
     "count": "SELECT count(*) FROM {t}",
     "group by": "SELECT category, count(*), avg(amount) FROM {t} GROUP BY 1 ORDER BY 1",
