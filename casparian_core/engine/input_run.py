@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casparian_core import stage_times
 from casparian_core.bridge import protocol
 from casparian_core.bridge.host import GuestProcess, JobOutcome
 from casparian_core.engine import errors
@@ -51,6 +52,7 @@ class InputRun:
         self.job_sent = False
         self._settled = False  # known without a job: unreadable, skipped or cancelled
         self._commit_done: Future[None] | None = None
+        self._data_secs = 0.0  # in `_on_data`: what the guest's round trip does not count
 
     @property
     def part_key(self) -> str:
@@ -70,7 +72,8 @@ class InputRun:
             try:
                 self._file_state = _file_state(self.item.path)
                 self._result.input_bytes = self._file_state[0]
-                source_hash = hash_file(self.item.path)
+                with stage_times.stage("hash"):
+                    source_hash = hash_file(self.item.path)
             except OSError as exc:
                 code = _input_error_code(exc)
                 self._fail(code, f"{self.item.path}: cannot read the input ({exc.strerror})")
@@ -138,7 +141,9 @@ class InputRun:
     def _receive_and_commit(self, guest: GuestProcess) -> None:
         result = self._result
         try:
+            received = time.perf_counter()
             outcome = guest.finish_job(self._on_data, self.item.cancel, self._forget_received)
+            stage_times.add("guest round trip", time.perf_counter() - received - self._data_secs)
             if outcome.ok:
                 self._check_unchanged()
                 for writer in self._writers.values():
@@ -185,8 +190,10 @@ class InputRun:
         )
 
     def _on_data(self, output: str, table: pa.Table) -> None:
+        start = time.perf_counter()
         writer = self._writers.get(output) or self._open_output(output, table)
         writer.write(table)
+        self._data_secs += time.perf_counter() - start
 
     def _open_output(self, output: str, first: pa.Table) -> OutputWriter:
         from casparian_core.contracts.validate import infer_spec
@@ -248,7 +255,8 @@ class InputRun:
             for part in parts:
                 part.abort()  # the empty replacements; the outputs' own parts are aborted too
             raise
-        self._commit_done = self._sink.commit_together(parts)
+        with stage_times.stage("encode and hand to the sink"):
+            self._commit_done = self._sink.commit_together(parts)
 
     def _forget_received(self) -> None:
         """The job runs again from its start (see GuestProcess.finish_job): drop its data."""

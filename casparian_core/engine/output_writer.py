@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from casparian_core import stage_times
 from casparian_core.contracts.model import QUARANTINE_SUFFIX, OutputSpec
 from casparian_core.engine import errors
 from casparian_core.engine.results import OutputResult
@@ -77,15 +78,18 @@ class OutputWriter:
     def write(self, table: pa.Table) -> None:
         from casparian_core.contracts.validate import validate_batch
 
-        checked = validate_batch(table, self.spec, self.row_offset)
+        with stage_times.stage("validation"):
+            checked = validate_batch(table, self.spec, self.row_offset)
         self.row_offset += table.num_rows
-        if checked.valid.num_rows:
-            self.writer.write(self.parts.lineage.append_to(checked.valid))
-            self._keep_preview(checked.valid)
-        if checked.quarantined.num_rows:
-            if self.quarantine is None:
-                self.quarantine = self.parts.begin_quarantine(self.name)
-            self.quarantine.write(self.parts.quarantine_context.append_to(checked.quarantined))
+        with stage_times.stage("lineage and write"):
+            if checked.valid.num_rows:
+                self.writer.write(self.parts.lineage.append_to(checked.valid))
+                self._keep_preview(checked.valid)
+            if checked.quarantined.num_rows:
+                if self.quarantine is None:
+                    self.quarantine = self.parts.begin_quarantine(self.name)
+                quarantined = self.parts.quarantine_context.append_to(checked.quarantined)
+                self.quarantine.write(quarantined)
         self.result.rows += checked.valid.num_rows
         self.result.quarantined += checked.quarantined.num_rows
         self.result.reasons.update(checked.reasons)

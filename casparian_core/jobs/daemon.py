@@ -33,10 +33,9 @@ from casparian_core.db.connection import format_timestamp
 from casparian_core.events import DataChanged
 from casparian_core.jobs import logs, queue
 from casparian_core.jobs.daemon_lock import DaemonLock, DaemonState
-from casparian_core.jobs.executor import JobReport
+from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import ProcessRequest, plan
-from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.process import FAILED_STATUSES, local_pool
 from casparian_core.jobs.status import JobStatus
 from casparian_core.units import plural
@@ -77,7 +76,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._replan = True
-        self._pool: LocalPool | None = None
+        self._pool: Executor | None = None
         self._abandon = False
         self._state_written = 0.0
         self.state = DaemonState(os.getpid(), "", self._request.workers or 1, self.sink_uri)

@@ -9,6 +9,7 @@ followed by one `DataChanged(origin="queue")`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -145,17 +146,34 @@ class JobQueue:
     # A worker's side.
 
     async def claim(self, worker: str) -> ClaimedJob | None:
-        claimed = await self._db.write(queue.claim, worker, self._clock())
-        if claimed is not None:
-            self._changed([claimed.job_id], JobStatus.RUNNING)
-        return claimed
+        return await asyncio.to_thread(self.claim_now, worker)
 
     async def heartbeat(self, job_id: str, worker: str) -> bool:
         """False: the job is no longer the worker's (cancelled, or requeued): stop it."""
         return await self._db.write(queue.heartbeat, job_id, worker, self._clock())
 
     async def complete(self, job_id: str, worker: str, success: JobSuccess) -> bool:
-        done = await self._db.write(queue.complete, job_id, worker, success, self._clock())
+        return await asyncio.to_thread(self.complete_now, job_id, worker, success)
+
+    async def fail(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
+        return await asyncio.to_thread(self.fail_now, job_id, worker, failure)
+
+    async def release(self, job_id: str, worker: str) -> bool:
+        return await asyncio.to_thread(self.release_now, job_id, worker)
+
+    # The same, from a worker's own thread (the pool's workers run their jobs in threads, so
+    # a job's claim, run and completion take no trip through the event loop).
+
+    def claim_now(self, worker: str) -> ClaimedJob | None:
+        with self._db.writing() as conn:
+            claimed = queue.claim(conn, worker, self._clock())
+        if claimed is not None:
+            self._changed([claimed.job_id], JobStatus.RUNNING)
+        return claimed
+
+    def complete_now(self, job_id: str, worker: str, success: JobSuccess) -> bool:
+        with self._db.writing() as conn:
+            done = queue.complete(conn, job_id, worker, success, self._clock())
         if done:
             status = (
                 JobStatus.COMPLETED_WITH_WARNINGS
@@ -165,16 +183,16 @@ class JobQueue:
             self._changed([job_id], status)
         return done
 
-    async def fail(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
-        outcome = await self._db.write(
-            queue.fail, job_id, worker, failure, self._clock(), self._backoff
-        )
+    def fail_now(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
+        with self._db.writing() as conn:
+            outcome = queue.fail(conn, job_id, worker, failure, self._clock(), self._backoff)
         if outcome is not None:
             self._changed([job_id], outcome.status)
         return outcome
 
-    async def release(self, job_id: str, worker: str) -> bool:
-        released = await self._db.write(queue.release, job_id, worker)
+    def release_now(self, job_id: str, worker: str) -> bool:
+        with self._db.writing() as conn:
+            released = queue.release(conn, job_id, worker)
         if released:
             self._changed([job_id], JobStatus.QUEUED)
         return released
@@ -185,11 +203,19 @@ class JobQueue:
         self._publish(moved)
         return moved
 
-    async def reset_orphans(self) -> dict[str, JobStatus]:
-        """On a daemon's start (see queue.reset_orphans)."""
-        moved = await self._db.write(queue.reset_orphans, self._clock())
+    async def reset_orphans(
+        self, worker_gone: Callable[[str], bool] | None = None
+    ) -> dict[str, JobStatus]:
+        """On a daemon's start (see queue.reset_orphans); with `worker_gone`, the running jobs
+        of the workers it names (a pool's worker process that died)."""
+        gone = () if worker_gone is None else (worker_gone,)
+        moved = await self._db.write(queue.reset_orphans, self._clock(), *gone)
         self._publish(moved)
         return moved
+
+    def announce(self, job_id: str, status: JobStatus) -> None:
+        """Publish a change another process made to a job (a pool's worker process)."""
+        self._changed([job_id], status)
 
     def _changed(self, job_ids: Iterable[str], status: JobStatus) -> None:
         self._publish(dict.fromkeys(job_ids, status))

@@ -1,11 +1,13 @@
 """`LocalPool`: the executor that runs claimed jobs on this machine, N workers at a time.
 
-Each worker is a task on the event loop that drives its sessions in threads: it claims a job,
-submits it to its warm `ParserSession` for that parser version (the registered artifact in its
-managed venv), and reports each input's result as the session finishes it. A session holds the
-job it is finishing and the next one, already sent, so the guest never waits for a claim. A
-session is closed and replaced after settings.worker_recycle_jobs jobs, or when its guest's
-memory exceeds settings.worker_max_guest_rss_mb.
+Each worker is a thread of its own: it claims a job, submits it to its warm `ParserSession` for
+that parser version (the registered artifact in its managed venv), and completes or fails each
+input in the queue as the session finishes it, all without a trip through the event loop (one
+per step cost more than a small file's whole run). Its reports are delivered on the event loop
+that runs the pool. A session holds the job it is finishing and the next one, already sent, so
+the guest never waits for a claim. A session is closed and replaced after
+settings.worker_recycle_jobs jobs, or when its guest's memory exceeds
+settings.worker_max_guest_rss_mb.
 
 Heartbeats come from one task on the event loop, which a long parse (running in a worker's
 thread) does not block; a heartbeat the queue refuses (the job was cancelled or requeued as
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import psutil
 
+from casparian_core import stage_times
 from casparian_core.config import Settings
 from casparian_core.db.gateway import Gateway
 from casparian_core.engine.results import InputItem, RunResult, RunStatus
@@ -43,6 +47,8 @@ from casparian_core.scout import queries
 from casparian_core.sinks import open_sink
 
 MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
+# A guest's memory is read at most this often (reading it per job cost as much as a small job).
+RSS_CHECK_SECS = 0.5
 
 
 @dataclass
@@ -58,6 +64,7 @@ class _Warm:
     session: ParserSession
     jobs: int = 0
     held: list[str] = field(default_factory=list)  # job ids submitted, results not yet read
+    rss_checked_at: float = -RSS_CHECK_SECS  # time.monotonic() of the last memory check
 
 
 class LocalPool:
@@ -85,18 +92,28 @@ class LocalPool:
         self._offline = offline
         self._on_report = on_report
         self._name = name
-        self._stopping = asyncio.Event()
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop  # set by run(): the workers' reports go to it
         self._abandon = threading.Event()
         self._inflight: dict[str, _InFlight] = {}
         self._runnables: dict[tuple[str, str], asyncio.Future[RunnableParser]] = {}
         self._sources: dict[int, str] = {}
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         heartbeats = asyncio.create_task(self._heartbeat())
-        try:
-            await asyncio.gather(
-                *(self._work(f"{self._name}-{n}") for n in range(1, self._workers + 1))
+        workers = asyncio.gather(
+            *(
+                asyncio.to_thread(self._work, f"{self._name}-{n}")
+                for n in range(1, self._workers + 1)
             )
+        )
+        try:
+            await asyncio.shield(workers)
+        except asyncio.CancelledError:
+            self.stop(abandon=True)  # the threads cannot be cancelled: they stop, then we do
+            await workers
+            raise
         finally:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,32 +126,33 @@ class LocalPool:
             for flight in list(self._inflight.values()):
                 flight.cancel.set()
 
-    # A worker.
+    # A worker: a thread of its own, so that claiming, running and completing a job never
+    # waits for the event loop (a trip through it per step cost more than the step).
 
-    async def _work(self, worker: str) -> None:
+    def _work(self, worker: str) -> None:
         sessions: dict[tuple[str, str], _Warm] = {}
         try:
             while not self._stopping.is_set():
-                job = await self._queue.claim(worker)
+                with stage_times.stage("claim"):
+                    job = self._queue.claim_now(worker)
                 if job is not None:
-                    await self._start(worker, sessions, job)
+                    self._start(worker, sessions, job)
                     continue
                 for key in list(sessions):
-                    await self._collect(sessions, key, wait=True)
-                due = await self._db.read(queue.next_due)
+                    self._collect(sessions, key, wait=True)
+                with self._db.reading() as conn:
+                    due = queue.next_due(conn)
                 if due is None:
                     break
-                await self._wait_until(datetime.fromisoformat(due))
+                self._wait_until(datetime.fromisoformat(due))
             for key in list(sessions):
-                await self._collect(sessions, key, wait=True)
+                self._collect(sessions, key, wait=True)
         finally:
             for warm in sessions.values():
-                await asyncio.to_thread(warm.session.close)
-            await self._release_held(worker)
+                warm.session.close()
+            self._release_held(worker)
 
-    async def _start(
-        self, worker: str, sessions: dict[tuple[str, str], _Warm], job: ClaimedJob
-    ) -> None:
+    def _start(self, worker: str, sessions: dict[tuple[str, str], _Warm], job: ClaimedJob) -> None:
         key = (job.parser_name, job.parser_version)
         flight = _InFlight(
             job,
@@ -148,28 +166,27 @@ class LocalPool:
         if self._abandon.is_set():
             flight.cancel.set()
         try:
-            warm = sessions.get(key) or await self._open(key)
+            warm = sessions.get(key) or self._open(key)
             item = InputItem(
                 Path(job.input_path),
-                await self._input_key(job),
+                self._input_key(job),
                 job.job_id,
                 on_log=flight.log.write,
                 cancel=flight.cancel,
             )
         except CasparianError as exc:
-            await self._fail_unstarted(flight, exc)
+            self._fail_unstarted(flight, exc)
             return
         sessions[key] = warm
         self._inflight[job.job_id] = flight
         warm.held.append(job.job_id)
         warm.jobs += 1
-        await asyncio.to_thread(warm.session.submit, item)
-        await self._collect(sessions, key, wait=False)
+        warm.session.submit(item)
+        self._collect(sessions, key, wait=False)
 
-    async def _open(self, key: tuple[str, str]) -> _Warm:
-        runnable = await self._runnable(key)
-        session = await asyncio.to_thread(
-            ParserSession,
+    def _open(self, key: tuple[str, str]) -> _Warm:
+        runnable = asyncio.run_coroutine_threadsafe(self._runnable(key), self._loop).result()
+        session = ParserSession(
             runnable.parser_path,
             self._settings,
             open_sink(self._sink_uri),
@@ -186,29 +203,29 @@ class LocalPool:
             )
         return await asyncio.shield(self._runnables[key])
 
-    async def _input_key(self, job: ClaimedJob) -> str:
-        found = (
-            None if job.file_id is None else await self._db.read(queries.file_by_id, job.file_id)
-        )
-        if found is None:
+    def _input_key(self, job: ClaimedJob) -> str:
+        if job.file_id is None:
+            return job.input_path
+        with self._db.reading() as conn:
+            found = queries.file_by_id(conn, job.file_id)
+            if found and found[0].source_id not in self._sources:
+                from casparian_core.scout import sources
+
+                self._sources = {s.id: s.name for s in sources.list_sources(conn)}
+        if not found:
             return job.input_path  # no longer catalogued: its path is all that names it
         row = found[0]
-        if row.source_id not in self._sources:
-            from casparian_core.scout import sources
-
-            self._sources = {s.id: s.name for s in await self._db.read(sources.list_sources)}
         return input_key(self._sources[row.source_id], row.rel_path)
 
-    async def _collect(
+    def _collect(
         self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str], *, wait: bool
     ) -> None:
         warm = sessions[key]
-        results = await asyncio.to_thread(lambda: list(warm.session.results(wait)))
-        for result in results:
+        for result in list(warm.session.results(wait)):
             job_id = warm.held.pop(0)
-            await self._finish(self._inflight.pop(job_id), result)
+            self._finish(self._inflight.pop(job_id), result)
         if self._worn_out(warm):
-            await self._collect_all_and_close(sessions, key)
+            self._collect_all_and_close(sessions, key)
 
     def _worn_out(self, warm: _Warm) -> bool:
         if warm.jobs >= self._settings.worker_recycle_jobs:
@@ -216,39 +233,43 @@ class LocalPool:
         pid = warm.session.guest_pid
         if pid is None:
             return False
+        now = time.monotonic()
+        if now < warm.rss_checked_at + RSS_CHECK_SECS:
+            return False
+        warm.rss_checked_at = now
         try:
             rss = psutil.Process(pid).memory_info().rss
         except psutil.Error:
             return False
         return rss > self._settings.worker_max_guest_rss_mb * 1024 * 1024
 
-    async def _collect_all_and_close(
+    def _collect_all_and_close(
         self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str]
     ) -> None:
         warm = sessions.pop(key)
-        results = await asyncio.to_thread(lambda: list(warm.session.results(True)))
-        for result in results:
-            await self._finish(self._inflight.pop(warm.held.pop(0)), result)
-        await asyncio.to_thread(warm.session.close)
+        for result in list(warm.session.results(True)):
+            self._finish(self._inflight.pop(warm.held.pop(0)), result)
+        warm.session.close()
 
     # Reporting to the queue.
 
-    async def _finish(self, flight: _InFlight, result: RunResult) -> None:
+    def _finish(self, flight: _InFlight, result: RunResult) -> None:
         job, worker = flight.job, flight.worker
         log = str(flight.log.path) if flight.log.path.exists() else None
         if result.status == RunStatus.CANCELLED:
-            if self._abandon.is_set() and await self._queue.release(job.job_id, worker):
+            if self._abandon.is_set() and self._queue.release_now(job.job_id, worker):
                 self._report(JobReport(job, result, JobStatus.QUEUED, log_path=log))
             return  # otherwise the queue took it back (cancelled, or requeued as stale)
         if result.ok:
-            done = await self._queue.complete(job.job_id, worker, _success(result))
+            with stage_times.stage("complete (queue)"):
+                done = self._queue.complete_now(job.job_id, worker, _success(result))
             if done:
                 status = (
                     JobStatus.COMPLETED_WITH_WARNINGS if result.quarantined else JobStatus.COMPLETED
                 )
                 self._report(JobReport(job, result, status, log_path=log))
             return
-        outcome = await self._queue.fail(job.job_id, worker, _failure(result))
+        outcome = self._queue.fail_now(job.job_id, worker, _failure(result))
         if outcome is not None:
             report = JobReport(
                 job,
@@ -260,7 +281,7 @@ class LocalPool:
             )
             self._report(report)
 
-    async def _fail_unstarted(self, flight: _InFlight, exc: CasparianError) -> None:
+    def _fail_unstarted(self, flight: _InFlight, exc: CasparianError) -> None:
         """The parser version could not be made ready (a corrupt artifact, a venv that does
         not build offline): a permanent failure of the job, never run."""
         job = flight.job
@@ -273,19 +294,20 @@ class LocalPool:
             error_code=exc.error_code,
             error_message=str(exc),
         )
-        await self._finish(flight, result)
+        self._finish(flight, result)
 
-    async def _release_held(self, worker: str) -> None:
+    def _release_held(self, worker: str) -> None:
         """Jobs still held when a worker ends abnormally (Ctrl+C twice, a bug) go back to the
         queue, nothing of them committed."""
         for job_id, flight in list(self._inflight.items()):
             if flight.worker == worker:
                 del self._inflight[job_id]
-                await self._queue.release(job_id, worker)
+                self._queue.release_now(job_id, worker)
 
     def _report(self, report: JobReport) -> None:
+        """Reports are delivered on the event loop, in the order the workers made them."""
         if self._on_report is not None:
-            self._on_report(report)
+            self._loop.call_soon_threadsafe(self._on_report, report)
 
     # Waiting.
 
@@ -296,12 +318,10 @@ class LocalPool:
                 if not await self._queue.heartbeat(job_id, flight.worker):
                     flight.cancel.set()
 
-    async def _wait_until(self, due: datetime) -> None:
+    def _wait_until(self, due: datetime) -> None:
         delay = (due - self._clock()).total_seconds()
-        if delay <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), min(delay, MAX_IDLE_WAIT_SECS))
+        if delay > 0:
+            self._stopping.wait(min(delay, MAX_IDLE_WAIT_SECS))
 
 
 def _success(result: RunResult) -> JobSuccess:

@@ -18,7 +18,9 @@ from casparian_core.jobs import logs
 from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.plan import Plan, ProcessRequest, plan
 from casparian_core.jobs.pool import LocalPool
+from casparian_core.jobs.process_pool import ProcessPool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.sinks.uri import FOLDER_SCHEMES
 
 if TYPE_CHECKING:
     from casparian_core.service import CoreService
@@ -97,16 +99,22 @@ def local_pool(
     request: ProcessRequest,
     sink_uri: str,
     on_report: Callable[[JobReport], object],
-) -> LocalPool:
-    """The pool that runs the queue for `process` and the daemon. Its workers claim as
-    `{pid}-{n}`, so that the jobs of a process that died are recognised as orphans."""
-    return LocalPool(
+) -> Executor:
+    """The pool that runs the queue for `process` and the daemon: several workers writing a
+    folder sink each in a process of their own (one interpreter lock would hold them to one
+    core); one worker, or a database sink (one writing process at a time), in this process.
+    Workers claim as `{pid}-{n}...`, so that the jobs of a process that died are recognised as
+    orphans."""
+    workers = request.workers or service.settings.max_workers
+    in_processes = workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES
+    pool = ProcessPool if in_processes else LocalPool
+    return pool(
         service.settings,
         service.db,
         service.queue,
         service.registry,
         service.clock,
-        workers=request.workers or service.settings.max_workers,
+        workers=workers,
         sink_uri=sink_uri,
         offline=request.offline,
         on_report=on_report,

@@ -23,11 +23,12 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from casparian_core import stage_times
 from casparian_core.processes import left_by_dead_process
 from casparian_core.sinks.base import (
     PartInfo,
@@ -46,6 +47,10 @@ IDLE_EXIT_SECS = 1.0
 # Small parts wait in memory for the commit thread to write them; past this many bytes the
 # engine waits for it, so a slow disk cannot make the host's memory grow with the input count.
 MAX_UNWRITTEN_BYTES = 64 << 20
+# A pass's files are written and fsynced by this many threads at once: the filesystem's journal
+# then commits them together (ext4 here: 2,000 small files 0.2-0.5 ms each, against 3-6 ms
+# each one after the other).
+FSYNC_THREADS = 8
 
 
 class _TableFileWriter(Protocol):
@@ -349,9 +354,10 @@ class _Group:
 class _GroupCommitter:
     """A thread that fsyncs, then publishes, every group queued since its previous pass.
 
-    A run of fsyncs issued after the files are written costs the disk far less than one fsync
-    after each write (the journal is committed once for several files), and the engine's
-    thread does not wait for the disk at all. Groups are published in the order they came.
+    A pass's files are written and fsynced by FSYNC_THREADS threads at once, which costs the
+    disk far less than one fsync after another (the journal is committed once for several
+    files), and the engine's thread does not wait for the disk at all. Groups are published
+    in the order they came.
     The thread ends after IDLE_EXIT_SECS without work, so an unclosed sink never holds the
     interpreter open, and `submit` starts a new one when needed.
     """
@@ -396,31 +402,39 @@ class _GroupCommitter:
             self._stopping = False
 
     def _run(self) -> None:
-        while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._queue or self._stopping, IDLE_EXIT_SECS)
-                groups, self._queue = self._queue, []
-                if not groups:
-                    self._thread = None
-                    return
-            for group in groups:
-                group.error = _first_error(part.sync for part in group.parts)
+        with ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="casparian-fsync") as syncing:
+            while self._pass(syncing):
+                pass
+
+    def _pass(self, syncing: ThreadPoolExecutor) -> bool:
+        """Sync, then publish, the groups queued; False when there were none for a while."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._queue or self._stopping, IDLE_EXIT_SECS)
+            groups, self._queue = self._queue, []
+            if not groups:
+                self._thread = None
+                return False
+        with stage_times.stage("fsync (commit thread, per pass)"):
+            for group, error in zip(groups, syncing.map(_sync, groups), strict=True):
+                group.error = error
+        with stage_times.stage("rename (commit thread, per pass)"):
             for group in groups:
                 if group.error is None:
                     group.error = _first_error(part.publish for part in group.parts)
                 if group.error is not None:
                     for part in group.parts:
                         part.abort()  # removes the staged files not yet published
-            with self._changed:
-                for group in groups:
-                    self._unwritten -= group.unwritten_bytes
-                    for part in group.parts:
-                        self._pending[part.destination] -= 1
-                        if not self._pending[part.destination]:
-                            del self._pending[part.destination]  # a long run keeps none
-                self._changed.notify_all()
+        with self._changed:
             for group in groups:
-                self._resolve(group)
+                self._unwritten -= group.unwritten_bytes
+                for part in group.parts:
+                    self._pending[part.destination] -= 1
+                    if not self._pending[part.destination]:
+                        del self._pending[part.destination]  # a long run keeps none
+            self._changed.notify_all()
+        for group in groups:
+            self._resolve(group)
+        return True
 
     def _resolve(self, group: _Group) -> None:
         if group.error is None:
@@ -444,6 +458,11 @@ def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:
     except Exception as error:
         return error
     return None
+
+
+def _sync(group: _Group) -> Exception | None:
+    """Put one input's parts on disk; the error that stops it, if any."""
+    return _first_error(part.sync for part in group.parts)
 
 
 def _write_all(descriptor: int, content: memoryview) -> None:

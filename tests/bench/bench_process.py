@@ -1,11 +1,13 @@
-"""`casparian process` on many small files, against `casparian run` on the same folder.
+"""`casparian process` on many small files, against dlt and `casparian run` on the same folder.
 
 2,000 CSV files of 50 rows, catalogued and tagged, one registered parser (a project locked by
 real uv, offline, its venv built before timing) through `casparian process --workers 2`; then
-`casparian run` of the same parser file on the same folder. Both are timed end to end as the
-user runs them (a process each: Python's start, imports, guests, the queue, fsyncs). Issue 16's
-target: >= 1,000 files/s, and at least as fast as dlt; dlt is measured only when it is installed
-in this venv (it is not installed for the benchmark's sake).
+`casparian run` of the same parser file on the same folder; then dlt loading the same files
+(tests/bench/dlt_load.py: Arrow tables to its `filesystem` destination as Parquet; installed
+by `make bench`, the `bench` extra). Each is timed end to end as the user runs it (a process
+each: Python's start, imports, guests, the queue, fsyncs). The `process` run records where its
+workers' time goes (casparian_core.stage_times), printed per file. Issue 16's targets:
+>= 1,000 files/s, and at least as fast as dlt.
 
 Run: .venv/bin/python -m tests.bench.bench_process
 """
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from casparian_core import stage_times
 from casparian_core.config import Settings, load_settings
 from casparian_core.service import CoreService
 from tests.registry.lockfiles import link_wheels, locked_project, shim_wheels, write_index
@@ -68,27 +71,73 @@ async def prepare(root: Path) -> tuple[Settings, Path, Path]:
     return settings, parser, data
 
 
-def timed(command: list[str], settings: Settings) -> tuple[float, str]:
-    env = {
+def timed(command: list[str], settings: Settings, **env: str) -> tuple[float, str]:
+    environment = {
         **os.environ,
         "CASPARIAN_HOME": str(settings.home),
         "CASPARIAN_WHEELS_DIR": str(settings.wheels_dir),
+        **env,
     }
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=environment, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     return elapsed, done.stdout
 
 
+def stage_totals(path: Path) -> tuple[dict[str, list[float]], int]:
+    """Each stage's count and seconds summed over the processes that wrote a line (the
+    workers, or the one process), and how many did."""
+    totals: dict[str, list[float]] = {}
+    lines = path.read_text().splitlines()
+    for line in lines:
+        for name, (count, seconds) in json.loads(line)["stages"].items():
+            total = totals.setdefault(name, [0, 0.0])
+            total[0] += count
+            total[1] += seconds
+    return totals, len(lines)
+
+
+def print_breakdown(totals: dict[str, list[float]], processes: int) -> None:
+    print(
+        f"where the time goes, per file (wall time in each stage, summed over {processes} "
+        "worker processes; the commit threads run beside the workers):"
+    )
+    for name, (count, seconds) in totals.items():
+        print(f"  {name:<40} {seconds / FILES * 1000:6.3f} ms/file  ({int(count):,} times)")
+
+
+def dlt_seconds(data: Path, root: Path) -> float | None:
+    if importlib.util.find_spec("dlt") is None:
+        return None
+    command = [sys.executable, "-m", "tests.bench.dlt_load", str(data), str(root / "dlt-out")]
+    env = {
+        **os.environ,
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        "DLT_DATA_DIR": str(root / "dlt-data"),
+    }
+    start = time.perf_counter()
+    subprocess.run([*command, str(root / "dlt-work")], env=env, check=True)
+    elapsed = time.perf_counter() - start
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.read_metadata(p).num_rows for p in (root / "dlt-out").rglob("*.parquet"))
+    assert rows == FILES * ROWS, rows
+    return elapsed
+
+
 def main() -> None:
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         root = Path(tmp)
         settings, parser, data = asyncio.run(prepare(root))
         cli = [sys.executable, "-m", "casparian_cli"]
+        stages = root / "stages.jsonl"
         process_secs, out = timed(
-            [*cli, "process", "--offline", "--json", "--workers", str(WORKERS)], settings
+            [*cli, "process", "--offline", "--json", "--workers", str(WORKERS)],
+            settings,
+            **{stage_times.VARIABLE: str(stages)},
         )
         summary = json.loads(out)
         assert summary["counts"] == {"COMPLETED": FILES}, summary["counts"]
@@ -99,6 +148,8 @@ def main() -> None:
             [*cli, "run", str(parser), str(data), "--json", "--sink", f"parquet://{root / 'run'}"],
             settings,
         )
+        dlt_secs = dlt_seconds(data, root)
+        totals, processes = stage_totals(stages)
     print(f"{FILES:,} files x {ROWS} rows, {WORKERS} workers, {os.cpu_count()} cores")
     print(
         f"casparian process: {process_secs:.2f} s, {FILES / process_secs:,.0f} files/s, "
@@ -109,8 +160,16 @@ def main() -> None:
         f"casparian run (one guest, no queue): {run_secs:.2f} s, {FILES / run_secs:,.0f} files/s; "
         f"process / run = {process_secs / run_secs:.2f}x"
     )
-    if importlib.util.find_spec("dlt") is None:
-        print("dlt: not installed in this venv, not measured")
+    if dlt_secs is None:
+        print("dlt: not installed in this venv (`make bench` installs it), not measured")
+    else:
+        print(
+            f"dlt (Arrow tables to Parquet files): {dlt_secs:.2f} s, "
+            f"{FILES / dlt_secs:,.0f} files/s; process takes {process_secs / dlt_secs:.2f}x "
+            f"dlt's time, run {run_secs / dlt_secs:.2f}x"
+        )
+    print_breakdown(totals, processes)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ def test_importing_the_cli_loads_no_service_pyarrow_or_pandas() -> None:
         "import sys, casparian_cli;"
         "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
     )
-    names = ["pyarrow", "pandas", "casparian_core.service", "casparian_core.scout.scanner"]
+    names = ["pyarrow", "pandas", "mcp", "casparian_core.service", "casparian_core.scout.scanner"]
     completed = subprocess.run(
         [sys.executable, "-c", probe, *names], capture_output=True, text=True, check=True
     )

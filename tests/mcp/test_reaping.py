@@ -107,34 +107,38 @@ def test_closing_stdin_ends_the_server_and_its_guests(home: Path, data: Path) ->
     assert gone(guests) == []
 
 
+# A client that starts the server and calls tools, then waits: `idle` tests a file (the guest
+# stays warm) and prints "ready"; `backtest` runs a backtest that never ends by itself.
 CLIENT = textwrap.dedent(
     """
     import sys, anyio
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    async def main():
+    async def main(home, mode):
         server = StdioServerParameters(
             command=sys.executable,
             args=["-m", "casparian_cli", "mcp"],
-            env={"CASPARIAN_HOME": sys.argv[1]},
+            env={"CASPARIAN_HOME": home},
         )
         async with stdio_client(server) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
+                if mode == "backtest":
+                    await session.call_tool("run_backtest", {"parser": "slow"})
                 files = await session.call_tool("list_files", {"source": "events", "limit": 1})
                 file_id = files.structured_content["result"]["files"][0][0]
                 await session.call_tool("run_parser_test", {"parser": "events", "file_id": file_id})
                 print("ready", flush=True)
                 await anyio.sleep_forever()
 
-    anyio.run(main)
+    anyio.run(main, *sys.argv[1:])
     """
 )
 
 
 def test_a_client_killed_leaves_no_server_and_no_guest(home: Path, data: Path) -> None:
     client = subprocess.Popen(
-        [sys.executable, "-c", CLIENT, str(home)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CLIENT, str(home), "idle"], stdout=subprocess.PIPE, text=True
     )
     assert client.stdout is not None
     ready, _, _ = select.select([client.stdout], [], [], TIMEOUT_SECS)
@@ -147,3 +151,41 @@ def test_a_client_killed_leaves_no_server_and_no_guest(home: Path, data: Path) -
     client.wait()
 
     assert gone([server, *guests]) == []
+
+
+SLOW_PARSER = """\
+import time
+
+
+class Slow:
+    name = "slow"
+    version = "1.0.0"
+    topics = ["app_events"]
+
+    def parse(self, ctx):
+        time.sleep(600)
+        yield "slow", [{"a": 1}]
+"""
+
+
+def test_a_client_killed_mid_backtest_stops_the_running_guest(home: Path, data: Path) -> None:
+    (home / "parsers" / "slow.py").write_text(SLOW_PARSER)
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, str(home), "backtest"])
+    guests = _guests_of_the_server_of(client)
+
+    os.kill(client.pid, signal.SIGKILL)
+    client.wait()
+
+    assert gone(guests) == []  # the guest sleeps for ten minutes unless it is stopped
+
+
+def _guests_of_the_server_of(client: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The server's processes once its backtest's guest has started (within TIMEOUT_SECS)."""
+    deadline = time.monotonic() + TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        for server in psutil.Process(client.pid).children():
+            below = server.children(recursive=True)
+            if below:
+                return [server, *below]
+        time.sleep(POLL_SECS)  # polling for another process's child: no event tells it
+    raise AssertionError(f"no guest started in {TIMEOUT_SECS} s")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from casparian_core.ai.tools.all import toolbox
 from casparian_core.config import Settings
+from casparian_core.scout.queries import FileQuery
+from casparian_core.service import CoreService
 from casparian_mcp.server import OUTPUT_SCHEMA
 from tests.mcp.support import call, error_text, mcp_session, result_of
 
@@ -112,14 +114,44 @@ async def test_a_failing_tool_says_why(home: Path, data: Path) -> None:
     assert "No parser 'nope' in the home's parsers/ (there are: events)" in no_parser
 
 
-async def test_discover_schemas_infers_from_a_tags_files(home: Path, data: Path) -> None:
+async def test_discover_schemas_infers_contracts_from_a_tags_files(
+    home: Path, data: Path, settings: Settings
+) -> None:
+    (data / "orders.csv").write_text("order_id,region,amount\n1,NORTH,10.5\n2,SOUTH,7\n")
+    async with CoreService(settings) as service:
+        source = await service.scout.scan(data, name="events")
+        await service.scout.tag_files(FileQuery(source_id=source.source_id, glob="*.csv"), "o")
     async with mcp_session(home) as session:
-        found = result_of(await call(session, "discover_schemas", tag="app_events", samples=2))
+        found = result_of(await call(session, "discover_schemas", tag="o"))
+        logs = result_of(await call(session, "discover_schemas", tag="app_events", samples=2))
         neither = error_text(await call(session, "discover_schemas"))
 
-    assert [s["path"] for s in found["samples"]] == ["apr.log", "feb.log"]
-    assert all("error" in s for s in found["samples"])  # .log is no delimited kind: said so
+    [sample] = found["samples"]
+    assert sample["path"] == "orders.csv" and sample["rows_read"] == 2
+    assert sample["outputs"]["orders"] == {
+        "order_id": {"type": "int64", "nullable": True},
+        "region": {"type": "string", "nullable": True},
+        "amount": {"type": "float64", "nullable": True},
+    }
+    assert [s["path"] for s in logs["samples"]] == ["apr.log", "feb.log"]
+    assert all("only CSV, TSV, PSV and JSON lines" in s["error"] for s in logs["samples"])
     assert "Give either `file_ids` or `tag`" in neither
+
+
+async def test_query_output_reads_what_a_parser_wrote(home: Path, data: Path) -> None:
+    async with mcp_session(home) as session:
+        files = result_of(await call(session, "list_files", glob="jan.log"))
+        [[file_id, *_]] = files["files"]
+        tested = result_of(await call(session, "run_parser_test", parser="events", file_id=file_id))
+        rows = result_of(
+            await call(session, "query_output", sql="SELECT ts, amount FROM events ORDER BY ts")
+        )
+
+    assert tested["status"] == "COMPLETED"
+    assert rows == {
+        "columns": ["ts string", "amount int64"],
+        "rows": [["2026-01-01", 5], ["2026-01-02", 7]],
+    }
 
 
 async def test_run_backtest_runs_failed_files_first_and_reports_each(
@@ -150,8 +182,6 @@ async def test_run_backtest_stops_once_the_failure_rate_passes_the_threshold(
 ) -> None:
     for index in range(8):
         (data / f"broken{index}.log").write_text("2026-05-01,bad\n")
-    from casparian_core.scout.queries import FileQuery
-    from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
         source = await service.scout.scan(data, name="events")

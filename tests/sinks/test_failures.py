@@ -233,3 +233,51 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(SinkError, match="not an SQLite database"):
         open_sink(f"sqlite:///{path}").begin("sales", "k", SCHEMA, INFO)
+
+
+def test_inputs_synced_together_fail_alone_on_a_full_disk(tmp_path: Path) -> None:
+    # The commit thread writes and fsyncs a pass's small parts on several threads at once: the
+    # input that hits the file size limit fails, with nothing of it published, and the inputs
+    # synced beside it are published whole.
+    case = make_case("parquet", tmp_path)
+    child = run_child(
+        """
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        pending = []
+        for number in range(8):
+            rows = 20_000 if number == 5 else 1  # only input 5 outgrows the limit
+            parts = [
+                sink.begin(output, f"in{number}-v1", writer_schema, INFO)
+                for output in ("sales", "sales_quarantine")
+            ]
+            for part in parts:
+                part.write(numbers(number, number + rows, "x" * 50))
+            pending.append(sink.commit_together(parts))
+        failed = []
+        for number, done in enumerate(pending):
+            try:
+                done.result()
+            except SinkError:
+                failed.append(number)
+        sink.close()
+        print(json.dumps({"failed": failed}))
+        """,
+        case.uri,
+        tmp_path,
+    )
+
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout)["failed"] == [5]
+    for output in OUTPUTS:
+        parts = sorted((tmp_path / "out" / output).glob("part-*"))
+        assert sorted(row["n"] for part in parts for row in read_part(part)) == [
+            0,
+            1,
+            2,
+            3,
+            4,
+            6,
+            7,
+        ]
+    assert case.leftovers() == []

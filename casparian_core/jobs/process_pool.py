@@ -1,0 +1,160 @@
+"""`ProcessPool`: the executor whose N workers are N processes (worker_process.py).
+
+The local pool's workers are threads of one process, so they share one interpreter lock: on two
+cores, two of them ran no faster than one. Here each worker is a process of its own, claiming
+from the queue like any other (the queue's claim is atomic across processes), with its own warm
+guest, sink and heartbeats. This side starts them, relays their reports (and publishes the
+jobs' changes on the service's bus, as the queue's facade would in-process) and passes `stop`
+on. Workers claim as `{this process's pid}-{n}-1`: when this process dies, they die with it and
+their jobs are orphans (queue.reset_orphans). A worker that dies alone (killed, a bug) has its
+running jobs given back to the queue here, and its last error output logged.
+
+Only folder sinks are written by several processes at once (a part is a file of its own);
+a database sink takes one writing process, so `process` keeps its workers in threads there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+from casparian_core import children
+from casparian_core.config import Settings
+from casparian_core.db.gateway import Gateway
+from casparian_core.jobs.executor import JobReport, ReportCallback
+from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.worker_process import ABANDON, STOP, decode_report
+from casparian_core.registry.facade import Registry
+
+log = logging.getLogger(__name__)
+
+# The environment variables a worker does not get: it needs no secret (DESIGN §7).
+WITHHELD_VARIABLES = frozenset({"ANTHROPIC_API_KEY"})
+STDERR_TAIL_LINES = 20
+
+
+class ProcessPool:
+    """Takes the local pool's constructor, so that `process` and the daemon pick either."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Gateway,
+        jobs: JobQueue,
+        registry: Registry,
+        clock: Callable[[], datetime],
+        *,
+        workers: int,
+        sink_uri: str,
+        offline: bool = False,
+        on_report: ReportCallback | None = None,
+        name: str = "pool",
+    ) -> None:
+        del db, registry, clock  # each worker process has its own
+        self._queue = jobs
+        self._workers = workers
+        self._name = name
+        self._config = {
+            "settings": settings.model_dump(mode="json"),
+            "sink_uri": sink_uri,
+            "offline": offline,
+        }
+        self._on_report = on_report
+        self._children: list[children.Child] = []
+        self._stop_command: str | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
+        command = [sys.executable, "-m", "casparian_core.jobs.worker_process"]
+        names = [f"{self._name}-{n}" for n in range(1, self._workers + 1)]
+        for name in names:
+            child = children.start(
+                command,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            self._children.append(child)
+            self._send(child, json.dumps({**self._config, "name": name}))
+            if self._stop_command is not None:
+                self._send(child, self._stop_command)
+        following = asyncio.gather(
+            *(
+                self._follow(child, name, loop)
+                for child, name in zip(self._children, names, strict=True)
+            )
+        )
+        try:
+            await asyncio.shield(following)
+        except asyncio.CancelledError:
+            self.stop(abandon=True)  # they give their jobs back; then we are done
+            await following
+            raise
+        finally:
+            for child in self._children:
+                await asyncio.to_thread(child.stop)
+                for stream in (child.stdin, child.stdout, child.stderr):
+                    if stream is not None:
+                        with contextlib.suppress(OSError):  # a command it never read
+                            stream.close()
+
+    def stop(self, *, abandon: bool = False) -> None:
+        self._stop_command = ABANDON if abandon else STOP
+        for child in self._children:
+            self._send(child, self._stop_command)
+
+    async def _follow(
+        self, child: children.Child, name: str, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Relay the worker's reports until it ends; give back the jobs of one that died."""
+        tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        errors = threading.Thread(target=_keep_tail, args=(child, tail), daemon=True)
+        errors.start()
+        await asyncio.to_thread(self._relay, child, loop)
+        returncode = await asyncio.to_thread(child.wait)
+        await asyncio.to_thread(errors.join)
+        if returncode != 0:
+            moved = await self._queue.reset_orphans(lambda worker: worker == f"{name}-1")
+            log.warning(
+                "worker process %d ended with status %d; %d of its jobs given back to the queue:"
+                "\n%s",
+                child.pid,
+                returncode,
+                len(moved),
+                "".join(tail),
+            )
+
+    def _relay(self, child: children.Child, loop: asyncio.AbstractEventLoop) -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            report = decode_report(line.decode())
+            loop.call_soon_threadsafe(self._deliver, report)
+
+    def _deliver(self, report: JobReport) -> None:
+        self._queue.announce(report.job.job_id, report.status)
+        if self._on_report is not None:
+            self._on_report(report)
+
+    @staticmethod
+    def _send(child: children.Child, line: str) -> None:
+        assert child.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):  # it ended: nothing to tell it
+            child.stdin.write(line.encode() + b"\n")
+            child.stdin.flush()
+
+
+def _keep_tail(child: children.Child, tail: deque[str]) -> None:
+    assert child.stderr is not None
+    for line in child.stderr:
+        tail.append(line.decode(errors="replace"))

@@ -1,0 +1,62 @@
+"""Where a host's time goes, stage by stage, for the benchmarks: off unless asked.
+
+With CASPARIAN_STAGE_TIMES naming a file, `stage(name)` adds the wall time of its block to the
+stage's total (from any thread), and the process appends one JSON line to that file when it
+exits: `{"pid": ..., "stages": {name: [count, seconds], ...}}`. The worker processes of a pool
+inherit the variable, so each writes its own line. Without the variable, `stage` costs one
+attribute test and nothing is recorded or written: normal runs print and keep nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+VARIABLE = "CASPARIAN_STAGE_TIMES"
+
+_target = os.environ.get(VARIABLE) or None
+_lock = threading.Lock()
+_totals: dict[str, list[float]] = {}  # stage -> [count, seconds]
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    if _target is None:
+        yield
+        return
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        add(name, time.perf_counter() - start)
+
+
+def add(name: str, seconds: float) -> None:
+    """Count one occurrence of `name` that took `seconds` (a stage timed by its caller)."""
+    if _target is None:
+        return
+    with _lock:
+        total = _totals.setdefault(name, [0, 0.0])
+        total[0] += 1
+        total[1] += seconds
+
+
+def enabled() -> bool:
+    return _target is not None
+
+
+def _write() -> None:
+    if not _totals or _target is None:
+        return
+    line = json.dumps({"pid": os.getpid(), "stages": _totals}) + "\n"
+    with open(_target, "a", encoding="utf-8") as out:  # one short append: lines never mix
+        out.write(line)
+
+
+if _target is not None:
+    atexit.register(_write)
