@@ -113,7 +113,7 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
         await pilot.press("j", "enter")
         await settle(pilot)
         await pilot.press("down")
-        await settle(pilot)
+        await until_idle(pilot)  # the column's distribution and the sample rows loaded
         await _open_empty_chat(pilot)
 
     assert snap_compare(make_app(seeded), terminal_size=TERMINAL, run_before=run_before)
@@ -121,9 +121,9 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
 
 async def _open_empty_chat(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("alt+a")
-    steady_cursor(pilot.app)
     await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the chat drawn")
     await settle(pilot)
+    steady_cursor(pilot.app)  # once the chat's input is there and focused: lit, not blinking
     await pilot.pause()
 
 
