@@ -5,8 +5,10 @@ It holds the home's daemon lock (daemon_lock.py) for its whole life, then
 - follows the watched sources (the scout watcher) and plans a batch, as `process` does
   (jobs/plan.py), on start and whenever the catalogue, the registry or the queue changed: by
   its watcher or by another process (`scan`, `parser register`, `jobs retry`). Each batch has a
-  batch_id. A pair whose last job failed for good is not queued again until its file changes
-  (or `jobs retry`), so a broken file is not retried forever;
+  batch_id. After the first, a batch checks only the pairs new or changed since the batches
+  before it (plan.PlannedFiles), not the whole catalogue. A pair whose last job failed for good
+  is not queued again until its file changes (or `jobs retry`), so a broken file is not retried
+  forever;
 - runs the queue dry with the local pool after each batch (retries waited for);
 - sweeps zombies every heartbeat interval: running jobs silent for the stale time are requeued.
 
@@ -35,7 +37,7 @@ from casparian_core.jobs import logs, queue
 from casparian_core.jobs.daemon_lock import DaemonLock, DaemonState
 from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.model import JobRequest
-from casparian_core.jobs.plan import ProcessRequest, plan
+from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
 from casparian_core.jobs.process import FAILED_STATUSES, local_pool
 from casparian_core.jobs.status import JobStatus
 from casparian_core.units import plural
@@ -77,6 +79,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._replan = True
         self._pool: Executor | None = None
+        self._planned = PlannedFiles()
         self._abandon = False
         self._state_written = 0.0
         self.state = DaemonState(os.getpid(), "", self._request.workers or 1, self.sink_uri)
@@ -169,14 +172,21 @@ class Daemon:
             settings.log_retention_days,
             settings.log_retention_bytes,
         )
-        planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
+        planned = await plan(
+            service.registry, service.scout, self._request, self.sink_uri, self._planned
+        )
         requests = await self._new_work(planned.requests)
         if not requests:
             return
         made = await service.queue.enqueue(requests)
         self.state = replace(self.state, batches=self.state.batches + 1)
         self._write_state(force=True)
-        log.info("batch %s: %d jobs queued", planned.batch_id, sum(e.created for e in made))
+        log.info(
+            "batch %s: %d jobs queued (%d files unchanged since the last batch not checked)",
+            planned.batch_id,
+            sum(e.created for e in made),
+            planned.unchanged,
+        )
 
     async def _new_work(self, requests: list[JobRequest]) -> list[JobRequest]:
         """Leave out the pairs whose latest job is queued or running, and those whose latest

@@ -10,6 +10,12 @@ real work.
 
 An input key is `{source name}/{path within the source}`: two sources holding the same relative
 path have distinct keys, hence distinct parts in every output.
+
+The daemon plans a batch whenever something changed; it passes the `PlannedFiles` of its earlier
+batches, so a pair planned before whose file the catalogue shows unchanged (same size and
+modification time; the daemon's watcher keeps them current) is left out without asking the sink,
+which would read the part and hash the file again: each batch costs what changed, not the whole
+catalogue.
 """
 
 from __future__ import annotations
@@ -58,13 +64,45 @@ class Plan:
     requests: list[JobRequest]
     parsers: list[RegisteredParser]  # the versions that were considered
     already_done: int  # pairs left out: the sink holds them from this version and content
+    unchanged: int = 0  # pairs left out: planned by an earlier batch, their file unchanged since
+
+
+class PlannedFiles:
+    """What earlier plans saw of each (parser version, catalogued file): the file's size and
+    modification time. Kept in memory by the daemon (a restart plans everything once)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str, int], tuple[int, int]] = {}
+
+    def unchanged(self, candidate: Candidate) -> bool:
+        return self._seen.get(_pair(candidate)) == _state(candidate)
+
+    def remember(self, candidates: Sequence[Candidate]) -> None:
+        for candidate in candidates:
+            self._seen[_pair(candidate)] = _state(candidate)
+
+
+def _pair(candidate: Candidate) -> tuple[str, str, int]:
+    return (candidate.parser.name, candidate.parser.version, candidate.file.id)
+
+
+def _state(candidate: Candidate) -> tuple[int, int]:
+    return (candidate.file.size, candidate.file.mtime_ns)
 
 
 def input_key(source_name: str, rel_path: str) -> str:
     return f"{source_name}/{rel_path}"
 
 
-async def plan(registry: Registry, scout: Scout, request: ProcessRequest, sink_uri: str) -> Plan:
+async def plan(
+    registry: Registry,
+    scout: Scout,
+    request: ProcessRequest,
+    sink_uri: str,
+    planned: PlannedFiles | None = None,
+) -> Plan:
+    """The jobs to queue; with `planned` (the daemon's), only for pairs new or changed since
+    the plans it remembers, and it remembers this one."""
     parsers = await latest_parsers(registry, request.parser)
     source_id = None if request.source is None else (await scout.find_source(request.source)).id
     names = {source.id: source.name for source in await scout.sources()}
@@ -79,6 +117,9 @@ async def plan(registry: Registry, scout: Scout, request: ProcessRequest, sink_u
             async for row in _files(scout, FileQuery(source_id=source_id, tag=topic)):
                 key = input_key(names[row.source_id], row.rel_path)
                 candidates.append(Candidate(parser, outputs, row, key))
+    considered = len(candidates)
+    if planned is not None:
+        candidates = [c for c in candidates if not planned.unchanged(c)]
     done = await asyncio.to_thread(_already_done, candidates, sink_uri)
     batch_id = uuid.uuid4().hex
     requests = [
@@ -94,7 +135,9 @@ async def plan(registry: Registry, scout: Scout, request: ProcessRequest, sink_u
     ]
     if request.limit is not None:
         requests = requests[: request.limit]
-    return Plan(batch_id, requests, parsers, sum(done))
+    if planned is not None:
+        planned.remember(candidates)
+    return Plan(batch_id, requests, parsers, sum(done), considered - len(candidates))
 
 
 async def latest_parsers(registry: Registry, name: str | None) -> list[RegisteredParser]:

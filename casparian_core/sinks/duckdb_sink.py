@@ -2,6 +2,9 @@
 
 Arrow tables are appended directly (DuckDB scans them without conversion) into the part's TEMP
 table. Types are DuckDB's own mapping of the Arrow types (dictionary columns become VARCHAR).
+DuckDB admits one process at a time to a file it writes: processes take turns (file_turns.py).
+The sink takes this process's turn when it connects, and ends it (closes its connection) when
+it closes, or after a commit that leaves nothing staged while another process waits.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import cast
 import duckdb
 import pyarrow as pa
 
-from casparian_core.sinks.base import PART_COLUMN, PartWriter, SinkError, quote_identifier
+from casparian_core.sinks import file_turns
+from casparian_core.sinks.base import PART_COLUMN, PartInfo, PartWriter, SinkError, quote_identifier
 from casparian_core.sinks.table_sink import Connection, TableSink
 
 _INCOMING = "_cf_incoming"  # name under which a batch is visible to SQL while it is appended
@@ -41,16 +45,49 @@ class DuckdbSink(TableSink):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._writing = _writer_lock(path)
+        self._staged: set[str] = set()  # staging tables of this connection, not yet dropped
+
+    def committed(self, output: str, part_key: str) -> PartInfo | None:
+        try:
+            return super().committed(output, part_key)
+        finally:
+            self._hand_over_if_asked()
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
         with self._writing:
-            return super().commit_together(parts)
+            try:
+                return super().commit_together(parts)
+            finally:
+                self._hand_over_if_asked()
+
+    def close(self) -> None:
+        had_connection = self._connection is not None
+        try:
+            super().close()
+        finally:
+            self._staged.clear()
+            if had_connection:
+                file_turns.give_back(self.path)
+
+    def _hand_over_if_asked(self) -> None:
+        """Between inputs, let a process waiting for the file have it."""
+        idle = self._connection is not None and not self._staged
+        if idle and file_turns.someone_waits(self.path):
+            self.close()
 
     def _connect(self) -> Connection:
+        file_turns.take(self.path)
         try:
             return duckdb.connect(str(self.path))
-        except duckdb.Error as error:
-            raise self._sink_error(error) from error
+        except BaseException as error:
+            file_turns.give_back(self.path)
+            if isinstance(error, duckdb.Error):
+                raise self._sink_error(error) from error
+            raise
+
+    def _drop_staging(self, staging: str) -> None:
+        super()._drop_staging(staging)
+        self._staged.discard(staging)
 
     def _table_columns(self, table: str) -> list[tuple[str, str]]:
         rows = self._execute(
@@ -62,6 +99,7 @@ class DuckdbSink(TableSink):
         return [(name, column_type) for name, column_type in rows]
 
     def _create_staging(self, staging: str, schema: pa.Schema) -> list[tuple[str, str]]:
+        self._staged.add(staging)
         self._with_incoming(
             schema.empty_table(),
             f"CREATE TEMP TABLE {staging} AS SELECT * FROM {_INCOMING} LIMIT 0",

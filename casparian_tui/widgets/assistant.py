@@ -13,6 +13,7 @@ published before it read the transcript; queued events up to that number are alr
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -55,6 +56,7 @@ from casparian_tui.widgets.assistant_entries import (
     UserMessage,
 )
 from casparian_tui.widgets.assistant_input import ChatInput
+from casparian_tui.widgets.assistant_tail import DRAWN_CHARS, earlier_label, tail
 
 if TYPE_CHECKING:
     from casparian_tui.app import CasparianApp
@@ -103,6 +105,17 @@ class StarterPanel(Vertical):
             id="chat-intro",
         )
         yield OptionList(*self.starters, id="chat-starters")
+
+
+class EarlierEntries(Static):
+    """The line above a conversation drawn from its tail: a click (or PageUp at the top)
+    draws the rest."""
+
+    class Wanted(Message):
+        pass
+
+    def on_click(self) -> None:
+        self.post_message(self.Wanted())
 
 
 class AssistantSidebar(Vertical):
@@ -182,8 +195,9 @@ class AssistantSidebar(Vertical):
         if self._stale:
             await self.redraw()
 
-    async def redraw(self) -> None:
-        """Draw the whole conversation from the core's transcript."""
+    async def redraw(self, *, everything: bool = False) -> None:
+        """Draw the conversation from the core's transcript: its tail (`assistant_tail`: a
+        long one took seconds to draw whole), or `everything`."""
         self._drawn = self._published  # first: an event published after it is drawn again
         assistant = self.app.service.assistant
         entries = assistant.transcript()
@@ -192,7 +206,13 @@ class AssistantSidebar(Vertical):
         self._tools.clear()
         self._cards.clear()
         if entries:
-            await self.chat_log.mount_all([self._entry_widget(entry) for entry in entries])
+            shown = tail(entries, sys.maxsize if everything else DRAWN_CHARS)
+            widgets = [self._entry_widget(entry) for entry in shown.entries]
+            if shown.first_text is not None:
+                widgets[0] = AnswerBlock(shown.first_text)
+            if shown.cut:
+                widgets.insert(0, EarlierEntries(earlier_label(shown), id="chat-earlier"))
+            await self.chat_log.mount_all(widgets)
             if isinstance(entries[-1], TextEntry):  # it may still be streaming
                 self._answer = self.chat_log.children[-1]  # type: ignore[assignment]
                 self._answer_key = (entries[-1].turn_id, None)
@@ -205,6 +225,18 @@ class AssistantSidebar(Vertical):
         self._outdate_errors(keep_last=True)
         self._stale = False
         self.chat_log.anchor()
+
+    async def show_earlier(self) -> None:
+        """Draw the whole conversation, the entry that was first in view at the top."""
+        if not self.chat_log.query(EarlierEntries):
+            return
+        first_shown = tail(self.app.service.assistant.transcript()).hidden
+        await self.redraw(everything=True)
+        entry = self.chat_log.children[first_shown]
+        self.call_after_refresh(self.chat_log.scroll_to_widget, entry, top=True, animate=False)
+
+    async def on_earlier_entries_wanted(self) -> None:
+        await self.show_earlier()
 
     def _entry_widget(self, entry: TranscriptEntry) -> Widget:
         if isinstance(entry, UserEntry):
@@ -339,8 +371,10 @@ class AssistantSidebar(Vertical):
     def action_leave(self) -> None:
         self.post_message(self.Left())
 
-    def on_chat_input_scroll_wanted(self, message: ChatInput.ScrollWanted) -> None:
-        if message.pages < 0:
+    async def on_chat_input_scroll_wanted(self, message: ChatInput.ScrollWanted) -> None:
+        if message.pages < 0 and self.chat_log.scroll_y == 0:
+            await self.show_earlier()  # at the top already: what came before, if left out
+        elif message.pages < 0:
             self.chat_log.scroll_page_up(animate=False)
         else:
             self.chat_log.scroll_page_down(animate=False)

@@ -8,9 +8,11 @@ are the same in every run; tests/tui/test_assistant_flow.py drives the real mode
 
 import pytest
 
+from casparian_core.api import TextEntry, UserEntry
 from casparian_core.config import Settings
 from casparian_core.events import Event
 from tests.tui.assistant_support import (
+    TURN,
     approval,
     failure,
     publish,
@@ -86,12 +88,13 @@ def test_no_api_key(snap_compare, bench_settings: Settings, size) -> None:
 
 def test_jobs_with_starters(snap_compare, settings: Settings, api_key) -> None:
     """The chat opened on a failed job of the Jobs screen: its starters ("Show me similar
-    failures"); the job, its run and fingerprint go with each question (test_assistant_modes)."""
-    seed_queue(settings)
+    failures"); the job, its run and fingerprint go with each question (test_assistant_modes).
+    Only the failed run, finished: nothing on screen depends on how long ago work started."""
+    seed_queue(settings, with_auth=False)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await open_jobs(pilot)
-        await pilot.press("down", "enter")
+        await pilot.press("enter")
         await until_idle(pilot)
         await _open_empty_chat(pilot)
 
@@ -110,7 +113,7 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
         await pilot.press("j", "enter")
         await settle(pilot)
         await pilot.press("down")
-        await settle(pilot)
+        await until_idle(pilot)  # the column's distribution and the sample rows loaded
         await _open_empty_chat(pilot)
 
     assert snap_compare(make_app(seeded), terminal_size=TERMINAL, run_before=run_before)
@@ -118,7 +121,25 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
 
 async def _open_empty_chat(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("alt+a")
-    steady_cursor(pilot.app)
     await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the chat drawn")
     await settle(pilot)
+    steady_cursor(pilot.app)  # once the chat's input is there and focused: lit, not blinking
     await pilot.pause()
+
+
+def test_long_conversation_drawn_from_its_tail(snap_compare, settings: Settings, api_key) -> None:
+    """A conversation longer than the chat draws at once: its last paragraphs, scrolled up to
+    the line that shows the rest (assistant_tail)."""
+    paragraph = "The sales files differ in their **amount** column. " * 4 + "\n\n"
+    entries = [UserEntry("Why do the sales files differ?"), TextEntry(TURN, paragraph * 30)]
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        pilot.app.service.assistant.transcript = lambda: list(entries)
+        await settle(pilot)
+        await pilot.press("alt+a")
+        steady_cursor(pilot.app)
+        await settle(pilot)
+        sidebar(pilot.app).chat_log.scroll_home(animate=False)  # up to the line
+        await pilot.pause()
+
+    assert snap_compare(make_app(settings), terminal_size=TERMINAL, run_before=run_before)
