@@ -38,6 +38,31 @@ class TitleBar(Static):
         super().__init__(f"[b]Casparian Flow[/b] › {mode.title}   [dim]{mode.keys_label}[/dim]")
 
 
+class ModeFooter(Footer):
+    """Textual's footer, composed again only when the keys it shows change. Textual composes
+    it again on every change of the bindings, so on every move of the focus (into the chat and
+    back), mounting and styling each key anew even when the same keys show."""
+
+    _shown: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[None]) -> None:
+        shown = self._keys_shown(screen)
+        if self._bindings_ready and shown == self._shown:
+            return
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._shown = shown  # what the footer composes now
+        super().bindings_changed(screen)
+
+    def _keys_shown(self, screen: Screen[None]) -> tuple[object, ...]:
+        active = screen.active_bindings
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        return (
+            *((b, enabled, tooltip) for _, b, enabled, tooltip in active.values() if b.show),
+            palette[1:] if palette is not None and self.show_command_palette else None,
+            self.compact,
+        )
+
+
 class EmptyState(Static):
     """A centred message telling the user how to fill an empty screen."""
 
@@ -63,7 +88,7 @@ class ModeScreen(Screen[None]):
         yield TitleBar(self.MODE)
         with Horizontal(id="mode-row"), Vertical(id="mode-content"):
             yield from self.compose_body()
-        yield Footer()
+        yield ModeFooter()
 
     def on_resize(self, event: Resize) -> None:
         # A narrow terminal gets the compact footer and no palette hint (Ctrl+p still works,

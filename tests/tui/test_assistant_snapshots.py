@@ -88,12 +88,13 @@ def test_no_api_key(snap_compare, bench_settings: Settings, size) -> None:
 
 def test_jobs_with_starters(snap_compare, settings: Settings, api_key) -> None:
     """The chat opened on a failed job of the Jobs screen: its starters ("Show me similar
-    failures"); the job, its run and fingerprint go with each question (test_assistant_modes)."""
-    seed_queue(settings)
+    failures"); the job, its run and fingerprint go with each question (test_assistant_modes).
+    Only the failed run, finished: nothing on screen depends on how long ago work started."""
+    seed_queue(settings, with_auth=False)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await open_jobs(pilot)
-        await pilot.press("down", "enter")
+        await pilot.press("enter")
         await until_idle(pilot)
         await _open_empty_chat(pilot)
 
@@ -112,7 +113,7 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
         await pilot.press("j", "enter")
         await settle(pilot)
         await pilot.press("down")
-        await settle(pilot)
+        await until_idle(pilot)  # the column's distribution and the sample rows loaded
         await _open_empty_chat(pilot)
 
     assert snap_compare(make_app(seeded), terminal_size=TERMINAL, run_before=run_before)
@@ -120,9 +121,9 @@ def test_inspect_with_starters(snap_compare, settings: Settings, api_key) -> Non
 
 async def _open_empty_chat(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("alt+a")
-    steady_cursor(pilot.app)
     await until(pilot, lambda: sidebar(pilot.app).up_to_date, "the chat drawn")
     await settle(pilot)
+    steady_cursor(pilot.app)  # once the chat's input is there and focused: lit, not blinking
     await pilot.pause()
 
 
