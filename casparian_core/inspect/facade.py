@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from casparian_core.inspect import stats
 from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
@@ -114,11 +114,15 @@ class Inspect:
     async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         opened: list[duckdb.DuckDBPyConnection] = []
         lock = threading.Lock()  # an interrupt never reaches a connection being closed
+        cancelled = threading.Event()
         known = await self._known()
 
         def call() -> T:
             con = open_catalog(self.settings, known)
             with lock:
+                if cancelled.is_set():  # while the sinks' snapshots were made: kept for next time
+                    con.close()
+                    raise asyncio.CancelledError
                 opened.append(con)
             try:
                 return work(con)
@@ -131,11 +135,20 @@ class Inspect:
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
+            with lock:
+                cancelled.set()
             while not task.done():
                 with lock:
+                    if not opened:  # no query to stop: the snapshots finish in the background
+                        break
                     for con in opened:
                         con.interrupt()
                 await asyncio.wait({task}, timeout=INTERRUPT_EVERY_SECS)
-            if not task.cancelled():
-                task.exception()  # retrieved: the interrupt's error is the expected end
+            task.add_done_callback(_retrieve)
             raise
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Take a cancelled call's end (the interrupt's error), which nobody awaits any more."""
+    if not task.cancelled():
+        task.exception()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -51,6 +52,7 @@ from tests.inspect.sinks_support import record_job
 ROWS = 10_000_000
 SNAPSHOT_ROWS = {"sqlite": 1_000_000, "duckdb": ROWS}
 CLI_QUERIES = {
+    "start-up alone": "SELECT 1 AS one",
     "first page": "SELECT * FROM {t} LIMIT 1000",
     "count": "SELECT count(*) FROM {t}",
     "group by": "SELECT category, count(*), avg(amount) FROM {t} GROUP BY 1 ORDER BY 1",
@@ -159,13 +161,19 @@ def measure_cli(settings_home: Path, part: Path) -> None:
 
 
 def _wall(command: list[str], env: dict[str, str]) -> list[float]:
-    secs = []
+    """Wall seconds of each of three runs; the CPU seconds (user + system) of the process are
+    printed after them, since on a loaded machine the wall time is mostly waiting for a core."""
+    secs, cpu = [], []
     for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         secs.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise RuntimeError(f"{command[:3]} failed: {done.stderr}")
+    print(f"    {Path(command[0]).name} {command[-1][:60]!r}: CPU {_runs(cpu)}")
     return secs
 
 

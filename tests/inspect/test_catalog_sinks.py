@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from casparian_core.config import DATABASE_NAME, Settings
+from casparian_core.inspect import snapshot as snapshot_module
 from casparian_core.inspect.catalog import open_catalog
 from casparian_core.inspect.errors import QueryFailedError, QueryRefusedError
 from casparian_core.inspect.export import ExportFormat
@@ -349,3 +351,32 @@ async def test_a_copied_home_does_not_list_the_outputs_of_the_home_it_came_from(
     )
     names = [t.name for t in await service.inspect.tables()]
     assert names == ["events", "orders", "orders_quarantine"]
+
+
+async def test_cancelling_while_a_sink_snapshot_is_made_returns_at_once_and_keeps_it(
+    service: CoreService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot of a big sink file can take a while: Esc then ends the call without waiting
+    for it (no query was running yet), and the snapshot finishes for the next call."""
+    await record_job(
+        service, write_parts(f"sqlite:///{tmp_path}/shop.sqlite3", {"sales": sales(10, JOB)})
+    )
+    entered, release = threading.Event(), threading.Event()
+    real = snapshot_module._from_sqlite
+
+    def held(*args: object) -> dict[str, object]:
+        entered.set()
+        assert release.wait(60), "the test never let the snapshot go on"
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot_module, "_from_sqlite", held)
+    call = asyncio.ensure_future(service.inspect.query("SELECT count(*) AS n FROM sales"))
+    assert await asyncio.to_thread(entered.wait, 60)
+
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call  # while the snapshot is still held
+
+    release.set()
+    monkeypatch.setattr(snapshot_module, "_from_sqlite", real)
+    assert (await service.inspect.table("sales")).rows == 10
