@@ -61,7 +61,13 @@ if TYPE_CHECKING:
     from casparian_core.inspect.quarantine import QuarantineEntry as QuarantineEntry
     from casparian_core.inspect.quarantine import QuarantinePage as QuarantinePage
     from casparian_core.inspect.quarantine import QuarantineRow as QuarantineRow
+    from casparian_core.inspect.quarantine import QuarantineState as QuarantineState
     from casparian_core.inspect.query import QueryResult as QueryResult
+    from casparian_core.inspect.replay import ReplayFailure as ReplayFailure
+    from casparian_core.inspect.replay import ReplayFile as ReplayFile
+    from casparian_core.inspect.replay import ReplayOutcome as ReplayOutcome
+    from casparian_core.inspect.replay import ReplayParser as ReplayParser
+    from casparian_core.inspect.replay import ReplayPlan as ReplayPlan
     from casparian_core.inspect.stats import OTHERS_LABEL as OTHERS_LABEL
     from casparian_core.inspect.stats import ColumnStats as ColumnStats
     from casparian_core.inspect.stats import Distribution as Distribution
@@ -176,7 +182,19 @@ HOMES = {
         "TableNotFoundError",
     ),
     "casparian_core.inspect.export": ("ExportFormat", "ExportResult"),
-    "casparian_core.inspect.quarantine": ("QuarantineEntry", "QuarantinePage", "QuarantineRow"),
+    "casparian_core.inspect.quarantine": (
+        "QuarantineEntry",
+        "QuarantinePage",
+        "QuarantineRow",
+        "QuarantineState",
+    ),
+    "casparian_core.inspect.replay": (
+        "ReplayFailure",
+        "ReplayFile",
+        "ReplayOutcome",
+        "ReplayParser",
+        "ReplayPlan",
+    ),
     "casparian_core.inspect.query": ("QueryResult",),
     "casparian_core.inspect.stats": (
         "OTHERS_LABEL",

@@ -27,6 +27,7 @@ from casparian_core.events import (
 )
 from casparian_core.home import prepare_home
 from casparian_core.inspect.facade import Inspect
+from casparian_core.inspect.replay import Replays
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.outputs import OutputTable, list_output_tables
 from casparian_core.registry.facade import Registry
@@ -72,6 +73,7 @@ class CoreService:
         self.assistant = Assistant(self)
         self.queue = JobQueue(self.db, self.events, clock, settings.retry_backoff_secs)
         self.inspect = Inspect(settings, self.db)
+        self.replay = Replays(self)
         self.approvals = Approvals(self)
         self.tools = OutsideTools(self)  # the assistant's tools for outside clients (MCP)
         self._watch_task: asyncio.Task[None] | None = None

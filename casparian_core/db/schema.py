@@ -532,6 +532,39 @@ BEGIN
 END;
 """
 
+# Quarantine replay (inspect/resolutions.py owns the SQL). A replay job runs its input under
+# the key the outputs know it by (a dev run's relative path, a source's "name/rel"), so its
+# commit replaces the input's earlier parts. The audit trail keeps each quarantined row a replay
+# resolved, as it was while open; a row is pending (resolved_at NULL) from the snapshot taken
+# before its file is re-run until the sink shows the re-run committed.
+MIGRATION_11 = """
+ALTER TABLE cf_processing_queue ADD COLUMN input_key TEXT;
+
+CREATE TABLE cf_quarantine_resolutions (
+    entry_id         TEXT PRIMARY KEY,
+    output           TEXT NOT NULL,
+    part_key         TEXT NOT NULL,
+    row_index        INTEGER NOT NULL,
+    column_name      TEXT,
+    rule             TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    source_path      TEXT,
+    parser           TEXT,
+    parser_version   TEXT,
+    job_id           TEXT,
+    row_json         TEXT,
+    resolved_by      TEXT NOT NULL,
+    replayed_at      TEXT NOT NULL,
+    resolved_at      TEXT,
+    resolved_version TEXT,
+    resolved_job_id  TEXT
+);
+CREATE INDEX cf_quarantine_resolutions_pending ON cf_quarantine_resolutions(output, part_key)
+    WHERE resolved_at IS NULL;
+CREATE INDEX cf_quarantine_resolutions_resolved ON cf_quarantine_resolutions(resolved_at)
+    WHERE resolved_at IS NOT NULL;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -543,6 +576,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_8,
     MIGRATION_9,
     MIGRATION_10,
+    MIGRATION_11,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

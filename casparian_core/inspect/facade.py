@@ -15,17 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from casparian_core.inspect import stats
+from casparian_core.inspect import resolutions, stats
 from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
-from casparian_core.inspect.errors import TableNotFoundError
+from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.locations import output_locations
 from casparian_core.inspect.quarantine import (
     DEFAULT_LIMIT,
+    QuarantineEntry,
     QuarantinePage,
     QuarantineRow,
+    QuarantineState,
     read_quarantine,
     read_quarantine_row,
+    row_values,
 )
 from casparian_core.inspect.query import MAX_ROWS, QueryResult, run_select
 
@@ -42,7 +45,7 @@ INTERRUPT_EVERY_SECS = 0.05
 class Inspect:
     def __init__(self, settings: Settings, db: Gateway | None = None) -> None:
         self.settings = settings
-        self._db = db
+        self._db = db  # where jobs wrote; the quarantine audit trail (entries a replay resolved)
 
     async def tables(self) -> list[CatalogTable]:
         return await asyncio.to_thread(read_catalog, self.settings, await self._known())
@@ -50,9 +53,14 @@ class Inspect:
     async def _known(self) -> Known:
         """Where the queue's jobs wrote outputs: the sinks besides the home's output folder. A
         service not started has no control plane open: the output folder alone then."""
-        if self._db is None or not self._db.is_open:
+        control_plane = self._control_plane()
+        if control_plane is None:
             return {}
-        return await self._db.read(output_locations)
+        return await control_plane.read(output_locations)
+
+    def _control_plane(self) -> Gateway | None:
+        """The database, when open: a service not started has none (no audit trail either)."""
+        return self._db if self._db is not None and self._db.is_open else None
 
     async def table(self, name: str) -> CatalogTable:
         for table in await self.tables():
@@ -99,17 +107,46 @@ class Inspect:
         parser: str | None = None,
         output: str | None = None,
         limit: int = DEFAULT_LIMIT,
+        state: QuarantineState = QuarantineState.OPEN,
     ) -> QuarantinePage:
-        tables = await self.tables()
-        return await self._run(
-            lambda con: read_quarantine(
-                con, tables, job_id=job_id, parser=parser, output=output, limit=limit
+        """Open entries (in the outputs), resolved ones (the audit trail), or both, open
+        first; `limit` caps them all together."""
+        entries: list[QuarantineEntry] = []
+        total = 0
+        if state != QuarantineState.RESOLVED:
+            tables = await self.tables()
+            page = await self._run(
+                lambda con: read_quarantine(
+                    con, tables, job_id=job_id, parser=parser, output=output, limit=limit
+                )
             )
-        )
+            entries, total = page.entries, page.total
+        control_plane = self._control_plane()
+        if state != QuarantineState.OPEN and control_plane is not None:
+            resolved, count = await control_plane.read(
+                resolutions.resolved_entries,
+                job_id=job_id,
+                parser=parser,
+                output=output,
+                limit=max(limit - len(entries), 0),
+            )
+            entries, total = entries + resolved, total + count
+        return QuarantinePage(entries, total, total > len(entries))
 
     async def quarantine_row(self, entry_id: str) -> QuarantineRow:
+        """An open entry, or a resolved one with its resolution (QuarantineEntryNotFoundError)."""
         tables = await self.tables()
-        return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
+        try:
+            return await self._run(lambda con: read_quarantine_row(con, tables, entry_id))
+        except QuarantineEntryNotFoundError:
+            control_plane = self._control_plane()
+            if control_plane is None:
+                raise
+            resolved = await control_plane.read(resolutions.resolved_row, entry_id)
+            if resolved is None:
+                raise
+            entry, row_json = resolved
+            return QuarantineRow(entry, row_values(row_json))
 
     async def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         opened: list[duckdb.DuckDBPyConnection] = []

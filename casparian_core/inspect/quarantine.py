@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from casparian_core.inspect.errors import QuarantineEntryNotFoundError
@@ -35,6 +36,15 @@ ENTRY_COLUMNS = (
 DEFAULT_LIMIT = 1000
 
 
+class QuarantineState(StrEnum):
+    """Which entries to list: open (in the outputs' quarantine tables), resolved by a replay
+    (the audit trail in the control plane), or both."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ALL = "all"
+
+
 @dataclass(frozen=True)
 class QuarantineEntry:
     id: str
@@ -48,7 +58,8 @@ class QuarantineEntry:
     parser: str | None  # "name@version"
     resolved_by: str | None = None
     resolved_at: str | None = None
-    resolved_version: str | None = None
+    resolved_version: str | None = None  # "name@version" of the parser that resolved it
+    resolved_job_id: str | None = None  # the replay job whose run resolved it
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def read_quarantine_row(
         ).fetchall()
         if rows:
             *fields, row_json = rows[0]
-            return QuarantineRow(_entry(output, tuple(fields)), _values(row_json))
+            return QuarantineRow(_entry(output, tuple(fields)), row_values(row_json))
     raise QuarantineEntryNotFoundError(
         f"No quarantined row has the id {entry_id!r}: list them with `casparian quarantine "
         "list` or Inspect's Q."
@@ -152,7 +163,8 @@ def _entry(output: str, row: tuple[Any, ...]) -> QuarantineEntry:
     )
 
 
-def _values(row_json: str | None) -> dict[str, str]:
+def row_values(row_json: str | None) -> dict[str, str]:
+    """The row as the parser produced it (its JSON text), each value as text."""
     try:
         values = json.loads(row_json or "{}")
     except ValueError:

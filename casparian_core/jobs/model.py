@@ -40,6 +40,7 @@ class JobRequest:
     input_hash: str | None = None  # its content hash when enqueued, when known
     priority: int = 0  # higher first
     batch_id: str | None = None  # the run (a `process` invocation, a daemon batch) it belongs to
+    input_key: str | None = None  # how the outputs know the input; None: from file_id or path
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ClaimedJob:
     input_hash: str | None
     attempt: int  # 1 for the first run, 2 for the first retry, ...
     batch_id: str | None
+    input_key: str | None = None  # set by a replay: the key its earlier parts have
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,8 @@ class LocalPool:
         return await asyncio.shield(self._runnables[key])
 
     def _input_key(self, job: ClaimedJob) -> str:
+        if job.input_key is not None:  # a replay's: the key its earlier parts have
+            return job.input_key
         if job.file_id is None:
             return job.input_path
         with self._db.reading() as conn:

@@ -1,13 +1,15 @@
-"""`ProcessPool`: the executor whose N workers are N processes (worker_process.py).
+"""`ProcessPool`: the executor whose N workers use N interpreters (worker_process.py).
 
 The local pool's workers are threads of one process, so they share one interpreter lock: on two
-cores, two of them ran no faster than one. Here each worker is a process of its own, claiming
-from the queue like any other (the queue's claim is atomic across processes), with its own warm
-guest, sink and heartbeats. This side starts them, relays their reports (and publishes the
-jobs' changes on the service's bus, as the queue's facade would in-process) and passes `stop`
-on. Workers claim as `{this process's pid}-{n}-1`: when this process dies, they die with it and
-their jobs are orphans (queue.reset_orphans). A worker that dies alone (killed, a bug) has its
-running jobs given back to the queue here, and its last error output logged.
+cores, two of them ran no faster than one. Here the first worker is a thread of this process (a
+one-worker local pool: no interpreter to start for it) and each other one a process of its own,
+claiming from the queue like any other (the queue's claim is atomic across processes), with its
+own warm guest, sink and heartbeats. This side starts them, relays their reports (and publishes
+the jobs' changes on the service's bus, as the queue's facade would in-process) and passes
+`stop` on. Workers claim as `{this process's pid}-1` (the one here) and `{pid}-{n}-1`: when
+this process dies, the worker processes die with it and all their jobs are orphans
+(queue.reset_orphans). A worker process that dies alone (killed, a bug) has its running jobs
+given back to the queue here, and its last error output logged.
 
 Only folder sinks are written by several processes at once (a part is a file of its own);
 a database sink takes one writing process, so `process` keeps its workers in threads there.
@@ -32,6 +34,7 @@ from casparian_core.config import Settings
 from casparian_core.db.gateway import Gateway
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.worker_process import ABANDON, STOP, decode_report
 from casparian_core.registry.facade import Registry
 
@@ -59,10 +62,22 @@ class ProcessPool:
         on_report: ReportCallback | None = None,
         name: str = "pool",
     ) -> None:
-        del db, registry, clock  # each worker process has its own
         self._queue = jobs
         self._workers = workers
         self._name = name
+        # The first worker runs here, in a thread: one interpreter fewer to start.
+        self._here = LocalPool(
+            settings,
+            db,
+            jobs,
+            registry,
+            clock,
+            workers=1,
+            sink_uri=sink_uri,
+            offline=offline,
+            on_report=on_report,
+            name=name,
+        )
         self._config = {
             "settings": settings.model_dump(mode="json"),
             "sink_uri": sink_uri,
@@ -76,7 +91,7 @@ class ProcessPool:
         loop = asyncio.get_running_loop()
         env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
         command = [sys.executable, "-m", "casparian_core.jobs.worker_process"]
-        names = [f"{self._name}-{n}" for n in range(1, self._workers + 1)]
+        names = [f"{self._name}-{n}" for n in range(2, self._workers + 1)]
         for name in names:
             child = children.start(
                 command,
@@ -90,10 +105,11 @@ class ProcessPool:
             if self._stop_command is not None:
                 self._send(child, self._stop_command)
         following = asyncio.gather(
+            self._here.run(),
             *(
                 self._follow(child, name, loop)
                 for child, name in zip(self._children, names, strict=True)
-            )
+            ),
         )
         try:
             await asyncio.shield(following)
@@ -110,6 +126,7 @@ class ProcessPool:
                             stream.close()
 
     def stop(self, *, abandon: bool = False) -> None:
+        self._here.stop(abandon=abandon)
         self._stop_command = ABANDON if abandon else STOP
         for child in self._children:
             self._send(child, self._stop_command)

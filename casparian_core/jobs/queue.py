@@ -57,7 +57,10 @@ from casparian_core.processes import left_by_dead_process
 # (no ANALYZE) SQLite would pick the status index and sort every queued job for each claim.
 QUEUED, RUNNING = f"'{JobStatus.QUEUED}'", f"'{JobStatus.RUNNING}'"
 
-_CLAIMED = "id, parser_name, parser_version, input_path, file_id, input_hash, attempts, batch_id"
+_CLAIMED = (
+    "id, parser_name, parser_version, input_path, file_id, input_hash, attempts, batch_id,"
+    " input_key"
+)
 _RECORD = (
     "id, parser_name, parser_version, input_path, status, priority, attempts, enqueued_at,"
     " next_attempt_at, claimed_by, heartbeat_at, started_at, finished_at, error_code,"
@@ -70,8 +73,8 @@ _DEAD_LETTER = (
 
 ENQUEUE = f"""
 INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, file_id,
-    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id)
-VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?)
+    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key)
+VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 
@@ -203,6 +206,7 @@ def enqueue(
                     at,
                     at,
                     request.batch_id,
+                    request.input_key,
                 ),
             ).rowcount
             made.append(

@@ -173,7 +173,8 @@ def _wall(command: list[str], env: dict[str, str]) -> list[float]:
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise RuntimeError(f"{command[:3]} failed: {done.stderr}")
-    print(f"    {Path(command[0]).name} {command[-1][:60]!r}: CPU {_runs(cpu)}")
+    tool = "casparian" if "casparian_cli" in command else Path(command[0]).name
+    print(f"    {tool} CPU {_runs(cpu)}")
     return secs
 
 

@@ -28,7 +28,10 @@ QUEUE_TABLES = {
     "cf_run_parsers",
 }
 INSPECT_TABLES = {"cf_output_locations"}
-LATEST_TABLES = FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | INSPECT_TABLES
+REPLAY_TABLES = {"cf_quarantine_resolutions"}  # migration 11: the quarantine audit trail
+LATEST_TABLES = (
+    FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | INSPECT_TABLES | REPLAY_TABLES
+)
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {
     "cf_parsers",

@@ -1,0 +1,423 @@
+"""`service.replay`: run the files whose rows are quarantined again, with their parser's current
+registered version and contracts, through the job queue and the same local pool `casparian
+process` uses.
+
+A replay job runs its input under the key the outputs know it by (a source's "name/rel" or a
+dev run's relative path), so its commit replaces the input's earlier parts in every output,
+all or nothing: rows that now pass reach the output once. Before the jobs run, the open rows
+of their files are snapshotted in the audit trail (resolutions.py); once the sink shows a file
+re-run, a row is resolved when the new job quarantined no row at its row index in that output,
+and otherwise it is the new job's entry. A file quarantined by the current version already is
+left out (the same version gives the same rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from casparian_core.db.connection import format_timestamp
+from casparian_core.inspect import resolutions
+from casparian_core.inspect.resolutions import PendingPart, Settled
+from casparian_core.jobs.errors import JobNotFoundError
+from casparian_core.jobs.model import JobRequest
+from casparian_core.jobs.status import JobStatus
+from casparian_core.registry.errors import ParserNotRegisteredError
+
+if TYPE_CHECKING:
+    from casparian_core.inspect.quarantine_parts import QuarantinePart
+    from casparian_core.jobs.executor import Executor, JobReport
+    from casparian_core.registry.facade import ParserDetail
+    from casparian_core.service import CoreService
+
+FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER})
+
+
+@dataclass(frozen=True)
+class ReplayFile:
+    """One input to run again: one job."""
+
+    path: str
+    input_key: str
+    parser: str
+    from_version: str
+    from_job_id: str | None
+    outputs: list[str]  # the outputs holding its quarantined rows
+    entries: int
+    part_key: str
+    file_id: int | None = None  # its catalogue row, when the prod loop ran it
+
+
+@dataclass(frozen=True)
+class ReplayParser:
+    """What a replay runs: the parser's current registered version and its contracts."""
+
+    name: str
+    version: str
+    contracts: list[str]  # "output (schema hash)"
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    files: list[ReplayFile]  # to run again
+    up_to_date: list[ReplayFile]  # quarantined by the current version: the same rows again
+    missing: list[ReplayFile]  # the input file is no longer there
+    parsers: list[ReplayParser]
+    entries: int  # the open entries of `files`
+    effect: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.files
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "empty": self.empty}
+
+
+@dataclass(frozen=True)
+class ReplayFailure:
+    path: str
+    job_id: str
+    error_code: str | None
+    message: str | None
+
+
+@dataclass
+class ReplayOutcome:
+    jobs: list[str] = field(default_factory=list)
+    resolved: int = 0
+    still_quarantined: int = 0
+    rows_added: int = 0
+    failed: list[ReplayFailure] = field(default_factory=list)
+    interrupted: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class Replays:
+    def __init__(self, service: CoreService) -> None:
+        self._service = service
+        self._pool: Executor | None = None
+        self._stopping = False
+
+    async def plan(
+        self, *, job_id: str | None = None, parser: str | None = None, output: str | None = None
+    ) -> ReplayPlan:
+        """The files whose open entries match every filter given, and what will run them."""
+        from casparian_core.inspect.quarantine_parts import quarantine_parts
+
+        service = self._service
+        if output is not None:
+            await service.inspect.table(output)  # TableNotFoundError for an unknown output
+        await self.settle()
+        found = await asyncio.to_thread(
+            lambda: [
+                part
+                for part in quarantine_parts(service.settings.output_dir, output)
+                if _matches(part, job_id, parser)
+            ]
+        )
+        if job_id is not None and not found:
+            await service.queue.job(job_id)  # JobNotFoundError for an id nothing knows
+        if parser is not None:
+            await service.registry.show(parser.partition("@")[0])
+        details = {name: await self._current(name, found) for name in _parsers(found)}
+        files = [await self._locate(file) for file in _files(found)]
+        current = {name: detail.parser.version for name, detail in details.items()}
+        up_to_date = [f for f in files if f.from_version == current[f.parser]]
+        missing = [f for f in files if f not in up_to_date and not Path(f.path).is_file()]
+        todo = [f for f in files if f not in up_to_date and f not in missing]
+        parsers = [_replay_parser(details[name]) for name in sorted({f.parser for f in todo})]
+        entries = sum(f.entries for f in todo)
+        return ReplayPlan(
+            todo, up_to_date, missing, parsers, entries, _effect(todo, up_to_date, missing, parsers)
+        )
+
+    async def run(
+        self,
+        plan: ReplayPlan,
+        *,
+        resolved_by: str | None = None,
+        workers: int | None = None,
+        offline: bool = False,
+        on_report: Callable[[JobReport], object] | None = None,
+    ) -> ReplayOutcome:
+        """Snapshot the plan's open entries, enqueue a job per file and run the queue dry."""
+        from casparian_core.jobs.plan import ProcessRequest
+        from casparian_core.jobs.process import local_pool
+
+        service = self._service
+        outcome = ReplayOutcome()
+        if plan.empty:
+            return outcome
+        await service.queue.reset_orphans()  # a killed replay's jobs, to run now
+        now = format_timestamp(service.clock())
+        rows = await asyncio.to_thread(
+            _snapshot_rows, service.settings.output_dir, plan.files, resolved_by or _os_user(), now
+        )
+        await service.db.write(resolutions.snapshot, rows)
+        made = await service.queue.enqueue(_requests(plan))
+        outcome.jobs = [entry.job_id for entry in made]
+        by_file = dict(zip(outcome.jobs, plan.files, strict=True))
+        reports: dict[str, JobReport] = {}
+
+        def record(report: JobReport) -> None:
+            if report.job.job_id in by_file:
+                reports[report.job.job_id] = report
+                if on_report is not None:
+                    on_report(report)
+
+        sink_uri = f"parquet://{service.settings.output_dir}"
+        pool = local_pool(
+            service, ProcessRequest(workers=workers, offline=offline), sink_uri, record
+        )
+        self._pool = pool
+        try:
+            if not self._stopping:
+                await pool.run()
+        finally:
+            self._pool = None
+        outcome.interrupted = self._stopping
+        settled = await self.settle()
+        for job_id, file in by_file.items():
+            _count(outcome, file, settled, reports.get(job_id))
+        await self._drop_unrun(by_file, reports, settled)
+        return outcome
+
+    def stop(self, *, abandon: bool = False) -> None:
+        """Start no more replay jobs (Ctrl+C); with `abandon`, stop those running too, their
+        files left as they were."""
+        self._stopping = True
+        if self._pool is not None:
+            self._pool.stop(abandon=abandon)
+
+    async def settle(self) -> dict[tuple[str, str], Settled]:
+        """Resolve the pending snapshot rows of every input the sink shows re-run since."""
+        from casparian_core.inspect.quarantine_parts import part_state
+
+        service = self._service
+        settled: dict[tuple[str, str], Settled] = {}
+        for part in await service.db.read(resolutions.pending_parts):
+            state = await asyncio.to_thread(
+                part_state, service.settings.output_dir, part.output, part.part_key
+            )
+            if state.job_id == part.job_id:
+                continue  # not re-run yet
+            version = f"{part.parser}@{state.parser_version}" if state.parser_version else None
+            settled[(part.output, part.part_key)] = await service.db.write(
+                resolutions.settle,
+                part,
+                state.quarantined_rows,
+                at=format_timestamp(service.clock()),
+                version=version,
+                job_id=state.job_id,
+            )
+        return settled
+
+    async def _current(self, name: str, parts: Sequence[QuarantinePart]) -> ParserDetail:
+        try:
+            return await self._service.registry.show(name)
+        except ParserNotRegisteredError:
+            made = sum(part.entries for part in parts if part.parser == name)
+            raise ParserNotRegisteredError(
+                f"{made:,} quarantined rows were made by the parser {name!r}, which is not "
+                "registered (a `casparian run` dev run): register it with `casparian parser "
+                "register <path>` (a fixed version), then replay"
+            ) from None
+
+    async def _locate(self, file: ReplayFile) -> ReplayFile:
+        """A prod job's input as the queue knows it (its catalogue row); a dev run's as its
+        rows name it."""
+        job = None
+        if file.from_job_id is not None:
+            with contextlib.suppress(JobNotFoundError):
+                job = (await self._service.queue.job(file.from_job_id)).job
+        if job is None:  # a dev run's path may be relative: to where replay runs
+            return dataclasses.replace(file, path=os.path.abspath(file.path))
+        return dataclasses.replace(file, path=job.input_path, file_id=job.file_id)
+
+    async def _drop_unrun(
+        self,
+        by_file: dict[str, ReplayFile],
+        reports: dict[str, JobReport],
+        settled: dict[tuple[str, str], Settled],
+    ) -> None:
+        """Pending rows of files whose job ended without replacing them (it failed) are open
+        in the sink as before: they leave the audit trail. Those of jobs not run yet stay
+        pending, settled once something runs them."""
+        for job_id, file in by_file.items():
+            report = reports.get(job_id)
+            if report is None or report.status == JobStatus.QUEUED:
+                continue
+            for output in file.outputs:
+                if (output, file.part_key) not in settled:
+                    part = PendingPart(output, file.part_key, file.from_job_id, file.parser)
+                    await self._service.db.write(resolutions.drop_pending, part)
+
+
+def _matches(part: QuarantinePart, job_id: str | None, parser: str | None) -> bool:
+    if job_id is not None and part.job_id != job_id:
+        return False
+    return parser is None or parser in (part.parser, f"{part.parser}@{part.parser_version}")
+
+
+def _parsers(parts: Sequence[QuarantinePart]) -> list[str]:
+    return sorted({part.parser for part in parts if part.parser})
+
+
+def _files(parts: Sequence[QuarantinePart]) -> list[ReplayFile]:
+    """One file per parser and input, with the outputs holding its rows."""
+    grouped: dict[tuple[str, str], list[QuarantinePart]] = {}
+    for part in parts:
+        if part.parser:
+            grouped.setdefault((part.parser, part.info.input_key), []).append(part)
+    files = []
+    for (parser, input_key), group in sorted(grouped.items()):
+        first = group[0]
+        files.append(
+            ReplayFile(
+                path=first.source_path or input_key,
+                input_key=input_key,
+                parser=parser,
+                from_version=first.parser_version or first.info.parser_version,
+                from_job_id=first.job_id,
+                outputs=[part.output for part in group],
+                entries=sum(part.entries for part in group),
+                part_key=first.part_key,
+            )
+        )
+    return files
+
+
+def _replay_parser(detail: ParserDetail) -> ReplayParser:
+    contracts = [f"{c.output} ({c.schema_hash[:12]})" for c in detail.contracts]
+    return ReplayParser(detail.parser.name, detail.parser.version, contracts)
+
+
+def _effect(
+    todo: list[ReplayFile],
+    up_to_date: list[ReplayFile],
+    missing: list[ReplayFile],
+    parsers: list[ReplayParser],
+) -> str:
+    from casparian_core.units import plural
+
+    lines = []
+    if todo:
+        outputs = sorted({output for file in todo for output in file.outputs})
+        runs = ", ".join(f"{p.name}@{p.version}" for p in parsers)
+        lines.append(
+            f"Runs {plural(len(todo), 'file')} again with {runs} through the job queue, for "
+            f"{plural(sum(f.entries for f in todo), 'quarantined row')} of "
+            f"{', '.join(outputs)}. Each file's earlier rows are replaced all or nothing; rows "
+            "that now pass reach the output and their entries are marked resolved; rows still "
+            "bad stay quarantined, as entries of the new jobs."
+        )
+    else:
+        lines.append("Nothing to replay.")
+    if up_to_date:
+        lines.append(
+            f"{plural(len(up_to_date), 'file')} left out: quarantined by the current version "
+            "already (register a fixed version, then replay)."
+        )
+    if missing:
+        lines.append(
+            f"{plural(len(missing), 'file')} left out: no longer found "
+            f"({', '.join(f.path for f in missing[:3])}{', ...' if len(missing) > 3 else ''})."
+        )
+    return " ".join(lines)
+
+
+def _requests(plan: ReplayPlan) -> list[JobRequest]:
+    versions = {parser.name: parser.version for parser in plan.parsers}
+    batch = uuid.uuid4().hex
+    return [
+        JobRequest(
+            parser_name=file.parser,
+            parser_version=versions[file.parser],
+            input_path=file.path,
+            file_id=file.file_id,
+            batch_id=batch,
+            input_key=file.input_key,
+        )
+        for file in plan.files
+    ]
+
+
+def _snapshot_rows(
+    output_dir: Path, files: Sequence[ReplayFile], resolved_by: str, now: str
+) -> list[dict[str, object]]:
+    from casparian_core.inspect.quarantine_parts import part_rows
+
+    rows: list[dict[str, object]] = []
+    for file in files:
+        for output in file.outputs:
+            table = part_rows(output_dir, output, file.part_key)
+            for row in [] if table is None else table.to_pylist():
+                rows.append(
+                    {
+                        "entry_id": f"{output}:{row['job_id'] or ''}:{row['row_index']}",
+                        "output": output,
+                        "part_key": file.part_key,
+                        **{key: row.get(key) for key in SNAPSHOT_FIELDS},
+                        "resolved_by": resolved_by,
+                        "replayed_at": now,
+                    }
+                )
+    return rows
+
+
+SNAPSHOT_FIELDS = (
+    "row_index",
+    "column",
+    "rule",
+    "reason",
+    "source_path",
+    "parser",
+    "parser_version",
+    "job_id",
+    "row_json",
+)
+
+
+def _count(
+    outcome: ReplayOutcome,
+    file: ReplayFile,
+    settled: dict[tuple[str, str], Settled],
+    report: JobReport | None,
+) -> None:
+    for output in file.outputs:
+        done = settled.get((output, file.part_key))
+        if done is not None:
+            outcome.resolved += done.resolved
+            outcome.still_quarantined += done.still_quarantined
+    if report is None:
+        return
+    if report.result.ok:
+        outcome.rows_added += report.result.rows
+    elif report.status in FAILED_STATUSES:
+        code = report.result.error_code
+        outcome.failed.append(
+            ReplayFailure(
+                file.path,
+                report.job.job_id,
+                None if code is None else str(code),
+                report.result.error_message,
+            )
+        )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container)
+        return "unknown"
