@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from casparian_core.engine.results import RunStatus
@@ -157,7 +157,12 @@ class Processing:
             if on_report is not None:
                 on_report(report)
 
-        self.executor = local_pool(service, self._request, self.sink_uri, record)
+        # No more workers than queued jobs: a worker started for nothing (a process importing
+        # pyarrow, a guest) costs a big file's run ~0.6 s of CPU, on a core it needs.
+        queued = (await service.queue.counts()).get(JobStatus.QUEUED, 0)
+        workers = min(self._request.workers or service.settings.max_workers, max(queued, 1))
+        request = replace(self._request, workers=workers)
+        self.executor = local_pool(service, request, self.sink_uri, record)
         await self.executor.run()
         for health in await service.queue.health():
             if health.paused and health.parser_name not in summary.paused_parsers:

@@ -198,22 +198,30 @@ def test_the_runs_summary_follows_every_change_of_a_jobs_status(
 
 
 def test_a_database_of_version_8_gets_the_runs_of_the_jobs_it_holds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "cf.sqlite3"
     with monkeypatch.context() as version_8:
         version_8.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:8])
         version_8.setattr("casparian_core.db.connection.LATEST_VERSION", 8)
         old = connect(path)
-        first, _ = enqueue_batch(old, clock, "old", ["a", "b"])
-        finish(old, clock, first)
-        enqueue_batch(old, clock, None, ["c"], parser="auth")
+        # Plain SQL: the queue's own functions write the columns of the latest version.
+        old.executemany(
+            "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
+            " status, enqueued_at, next_attempt_at, batch_id) VALUES (?, ?, '1.0.0', ?, ?,"
+            " '2026-11-27T12:00:00.000000Z', '2026-11-27T12:00:00.000000Z', ?)",
+            [
+                ("a" * 32, "sales", "/data/a", "COMPLETED", "old"),
+                ("b" * 32, "sales", "/data/b", "QUEUED", "old"),
+                ("c" * 32, "auth", "/data/c", "QUEUED", None),
+            ],
+        )
         old.close()
 
     conn = connect(path)
 
     assert conn.execute(SUMMARY).fetchall() == conn.execute(GROUPED).fetchall()
-    assert [(run.batch_id, run.completed, run.queued) for run in queue.runs(conn)] == [
+    assert sorted((run.batch_id, run.completed, run.queued) for run in queue.runs(conn)) == [
         ("", 0, 1),
         ("old", 1, 1),
     ]

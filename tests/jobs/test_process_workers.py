@@ -1,0 +1,39 @@
+"""`process` starts no more workers than there are queued jobs: one big file gets one worker
+(a real registered parser, real guests; the pool factory spied on for the count it is given)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from casparian_core.jobs import process as process_module
+from casparian_core.jobs.executor import Executor
+from casparian_core.jobs.plan import ProcessRequest
+from casparian_core.service import CoreService
+from tests.jobs.pool_support import prepare
+from tests.registry.test_envs import Fixture, locked
+
+__all__ = ["locked"]  # a fixture, used by name
+
+
+@pytest.mark.parametrize(("files", "workers"), [(1, 1), (3, 2)])
+async def test_process_starts_at_most_one_worker_per_queued_job(
+    locked: Fixture, monkeypatch: pytest.MonkeyPatch, files: int, workers: int
+) -> None:
+    home = await prepare(locked, {f"f{n}.csv": (3, "id,value") for n in range(files)})
+    asked: list[int | None] = []
+    real_pool = process_module.local_pool
+
+    def spy(service: CoreService, request: ProcessRequest, *args: Any) -> Executor:
+        asked.append(request.workers)
+        return real_pool(service, request, *args)
+
+    monkeypatch.setattr(process_module, "local_pool", spy)
+    async with CoreService(home.settings) as service:
+        processing = service.processing(ProcessRequest(workers=2, offline=True))
+        await processing.prepare()
+        summary = await processing.run()
+
+    assert asked == [workers]
+    assert sum(report.result.rows for report in summary.reports.values()) == 3 * files
