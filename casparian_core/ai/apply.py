@@ -56,6 +56,8 @@ async def apply_action(service: CoreService, action: PendingAction, payload: Pay
             outcome = await _register_parser(service, payload)
         elif action.kind is ActionKind.EXECUTE_PIPELINE:
             outcome = await _execute_pipeline(service, payload)
+        elif action.kind is ActionKind.REPLAY_QUARANTINE:
+            outcome = await _replay_quarantine(service, payload)
         else:
             outcome = _patch_parser(service, payload)
     except (CasparianError, StaleActionError, OSError) as exc:
@@ -111,6 +113,24 @@ async def _execute_pipeline(service: CoreService, payload: Payload) -> str:
         f"Enqueued {len(ids)} jobs, batch {planned.batch_id} (the proposal showed "
         f"{payload['count']}); a daemon (`casparian start`) or `casparian process` runs them. "
         f"Job ids: {shown}"
+    )
+
+
+async def _replay_quarantine(service: CoreService, payload: Payload) -> str:
+    from casparian_core.ai.tools.quarantine import replay_fingerprint
+
+    plan = await service.replay.plan(**payload["filter"])
+    if replay_fingerprint(plan) != {k: payload[k] for k in ("files", "versions")}:
+        raise StaleActionError(
+            "the quarantined files or the registered versions changed since the replay was "
+            "proposed; ask again"
+        )
+    done = await service.replay.run(plan)
+    failed = f"; {len(done.failed)} files failed: " if done.failed else ""
+    failed += ", ".join(f"{f.path} ({f.error_code}: {f.message})" for f in done.failed[:5])
+    return (
+        f"Replayed {len(done.jobs)} files: {done.resolved} quarantined rows resolved, "
+        f"{done.still_quarantined} still quarantined, {done.rows_added} rows added{failed}."
     )
 
 
