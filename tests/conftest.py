@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,13 @@ from syrupy.location import PyTestLocation
 
 from casparian_core.config import Settings, load_settings
 from casparian_core.service import CoreService
+
+# A suite started in the background by a shell without job control inherits SIGINT ignored,
+# and so would every `casparian` child it starts (Python installs no KeyboardInterrupt handler
+# then): the Ctrl+C tests would wait for a run that never hears them. A handled signal is reset
+# to its default in a child, so handling it here gives every child a live Ctrl+C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXED_NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
