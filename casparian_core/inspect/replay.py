@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.db.connection import format_timestamp
 from casparian_core.inspect import resolutions
+from casparian_core.inspect.quarantine import ENTRY_COLUMNS
 from casparian_core.inspect.resolutions import PendingPart, Settled
 from casparian_core.jobs.errors import JobNotFoundError
 from casparian_core.jobs.model import JobRequest
@@ -376,17 +377,8 @@ def _snapshot_rows(
     return rows
 
 
-SNAPSHOT_FIELDS = (
-    "row_index",
-    "column",
-    "rule",
-    "reason",
-    "source_path",
-    "parser",
-    "parser_version",
-    "job_id",
-    "row_json",
-)
+# What a snapshot row keeps of an open entry: its columns and the row as the parser made it.
+SNAPSHOT_FIELDS = (*ENTRY_COLUMNS, "row_json")
 
 
 def _count(
