@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from casparian_cli import (
     ai,
     approvals,
+    backfill,
     daemon,
     errors_cmd,
     files,
@@ -40,6 +41,7 @@ COMMANDS = (
     tui,
     run,
     process,
+    backfill,
     daemon,
     scan,
     rule,

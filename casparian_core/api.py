@@ -28,6 +28,13 @@ if TYPE_CHECKING:
     from casparian_core.ai.conversation import TranscriptEntry as TranscriptEntry
     from casparian_core.ai.conversation import UserEntry as UserEntry
     from casparian_core.ai.request_log import AiRequest as AiRequest
+    from casparian_core.backfill.diff import OutputDiff as OutputDiff
+    from casparian_core.backfill.plan import BackfillFile as BackfillFile
+    from casparian_core.backfill.plan import BackfillPlan as BackfillPlan
+    from casparian_core.backfill.plan import VersionCount as VersionCount
+    from casparian_core.backfill.plan import VersionDiff as VersionDiff
+    from casparian_core.backfill.store import BackfillRecord as BackfillRecord
+    from casparian_core.backfill.store import BackfillStatus as BackfillStatus
     from casparian_core.engine.bench import BenchParser as BenchParser
     from casparian_core.engine.bench import Candidate as Candidate
     from casparian_core.engine.inputs import expand_inputs as expand_inputs
@@ -154,6 +161,9 @@ HOMES = {
         "UserEntry",
     ),
     "casparian_core.ai.request_log": ("AiRequest",),
+    "casparian_core.backfill.diff": ("OutputDiff",),
+    "casparian_core.backfill.plan": ("BackfillFile", "BackfillPlan", "VersionCount", "VersionDiff"),
+    "casparian_core.backfill.store": ("BackfillRecord", "BackfillStatus"),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),
     "casparian_core.engine.parser_tests": ("ParserTest",),

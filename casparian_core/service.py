@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from casparian_core.ai.approvals import Approvals
 from casparian_core.ai.assistant import Assistant
 from casparian_core.ai.outside import OutsideTools
+from casparian_core.backfill.facade import Backfills
 from casparian_core.bridge.confine import IsolationReport, guest_isolation
 from casparian_core.config import Settings
 from casparian_core.db.connection import format_timestamp
@@ -76,6 +77,7 @@ class CoreService:
         self.replay = Replays(self)
         self.approvals = Approvals(self)
         self.tools = OutsideTools(self)  # the assistant's tools for outside clients (MCP)
+        self.backfill = Backfills(self)  # reprocess what older parser versions produced
         self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self, watch: bool = False) -> None:

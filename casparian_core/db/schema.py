@@ -565,6 +565,31 @@ CREATE INDEX cf_quarantine_resolutions_resolved ON cf_quarantine_resolutions(res
     WHERE resolved_at IS NOT NULL;
 """
 
+# Backfills (casparian_core/backfill/store.py owns the SQL): one row per backfill of a parser
+# with its staging area's sink; the queue's jobs of a backfill carry its id, and only its own
+# pool claims them (their output goes to the staging area). One active backfill per parser:
+# a unique index, so a second is refused by the database, not by a check that could race.
+MIGRATION_12 = """
+CREATE TABLE cf_backfills (
+    id             TEXT PRIMARY KEY,
+    parser_name    TEXT NOT NULL,
+    parser_version TEXT NOT NULL,
+    sink_uri       TEXT NOT NULL,
+    staging_uri    TEXT NOT NULL,
+    part_keys      TEXT NOT NULL,
+    files          INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    owner          TEXT,
+    created_at     TEXT NOT NULL,
+    swapped_at     TEXT,
+    finished_at    TEXT,
+    note           TEXT
+);
+CREATE UNIQUE INDEX cf_backfills_active ON cf_backfills(parser_name)
+    WHERE status IN ('STAGING', 'SWAPPING');
+ALTER TABLE cf_processing_queue ADD COLUMN backfill_id TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -577,6 +602,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_9,
     MIGRATION_10,
     MIGRATION_11,
+    MIGRATION_12,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

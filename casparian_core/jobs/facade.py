@@ -164,9 +164,9 @@ class JobQueue:
     # The same, from a worker's own thread (the pool's workers run their jobs in threads, so
     # a job's claim, run and completion take no trip through the event loop).
 
-    def claim_now(self, worker: str) -> ClaimedJob | None:
+    def claim_now(self, worker: str, group: str | None = None) -> ClaimedJob | None:
         with self._db.writing() as conn:
-            claimed = queue.claim(conn, worker, self._clock())
+            claimed = queue.claim(conn, worker, self._clock(), group)
         if claimed is not None:
             self._changed([claimed.job_id], JobStatus.RUNNING)
         return claimed

@@ -41,6 +41,7 @@ class JobRequest:
     priority: int = 0  # higher first
     batch_id: str | None = None  # the run (a `process` invocation, a daemon batch) it belongs to
     input_key: str | None = None  # how the outputs know the input; None: from file_id or path
+    backfill_id: str | None = None  # a backfill's job: only its pool claims it (backfill/)
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,10 @@ class LocalPool:
         offline: bool = False,
         on_report: ReportCallback | None = None,
         name: str = "pool",
+        group: str | None = None,
     ) -> None:
         self._settings = settings
+        self._group = group  # a backfill's id: only its jobs are claimed (queue.claim)
         self._db = db
         self._queue = jobs
         self._registry = registry
@@ -134,14 +136,14 @@ class LocalPool:
         try:
             while not self._stopping.is_set():
                 with stage_times.stage("claim"):
-                    job = self._queue.claim_now(worker)
+                    job = self._queue.claim_now(worker, self._group)
                 if job is not None:
                     self._start(worker, sessions, job)
                     continue
                 for key in list(sessions):
                     self._collect(sessions, key, wait=True)
                 with self._db.reading() as conn:
-                    due = queue.next_due(conn)
+                    due = queue.next_due(conn, self._group)
                 if due is None:
                     break
                 self._wait_until(datetime.fromisoformat(due))

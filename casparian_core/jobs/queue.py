@@ -73,8 +73,8 @@ _DEAD_LETTER = (
 
 ENQUEUE = f"""
 INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, file_id,
-    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key)
-VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?)
+    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key, backfill_id)
+VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 
@@ -86,6 +86,7 @@ WHERE id = (
     SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
     WHERE status = {QUEUED} AND next_attempt_at <= :now
       AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
+      AND backfill_id IS :group
     ORDER BY priority DESC, enqueued_at
     LIMIT 1
 )
@@ -207,6 +208,7 @@ def enqueue(
                     at,
                     request.batch_id,
                     request.input_key,
+                    request.backfill_id,
                 ),
             ).rowcount
             made.append(
@@ -224,10 +226,14 @@ def _active(conn: sqlite3.Connection, request: JobRequest) -> str:
     return job_id
 
 
-def claim(conn: sqlite3.Connection, worker: str, now: datetime) -> ClaimedJob | None:
-    """The next job for `worker`, now RUNNING; None when no job is due."""
+def claim(
+    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None = None
+) -> ClaimedJob | None:
+    """The next job for `worker`, now RUNNING; None when no job is due. A backfill's jobs are
+    claimed only by its own pool (`group`, its id), whose output goes to its staging area."""
     with write_transaction(conn):
-        row = conn.execute(CLAIM, {"worker": worker, "now": format_timestamp(now)}).fetchone()
+        params = {"worker": worker, "now": format_timestamp(now), "group": group}
+        row = conn.execute(CLAIM, params).fetchone()
     return None if row is None else ClaimedJob(*row)
 
 
@@ -630,13 +636,15 @@ def _to_dead_letter(row: Any) -> DeadLetter:
     return DeadLetter(*values)
 
 
-def next_due(conn: sqlite3.Connection) -> str | None:
+def next_due(conn: sqlite3.Connection, group: str | None = None) -> str | None:
     """When the earliest queued job of a parser that is not paused becomes claimable (a retry
-    waiting out its backoff); None when no such job is queued."""
+    waiting out its backoff) by a pool of `group` (see claim); None when no such job is
+    queued."""
     row = conn.execute(
         f"SELECT min(next_attempt_at) FROM cf_processing_queue WHERE status = {QUEUED}"
         " AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health"
-        " WHERE paused_at IS NOT NULL)"
+        " WHERE paused_at IS NOT NULL) AND backfill_id IS ?",
+        (group,),
     ).fetchone()
     return None if row is None else row[0]
 
@@ -652,3 +660,50 @@ def latest_jobs(
         (parser_name, parser_version),
     )
     return {path: (JobStatus(status), at) for path, status, at in rows}
+
+
+def processed_inputs(conn: sqlite3.Connection, parser_name: str) -> list[tuple[Any, ...]]:
+    """For each input the parser processed, from its history: (input path, the version that
+    processed it last, that job's file id and input key). A backfill's job counts only once
+    its backfill swapped its output in (before, its rows are staged, not in the output)."""
+    rows = conn.execute(
+        "SELECT h.input_path, h.parser_version, q.file_id, q.input_key, max(h.id)"
+        " FROM cf_processing_history AS h JOIN cf_processing_queue AS q ON q.id = h.job_id"
+        " WHERE h.parser_name = ? AND (q.backfill_id IS NULL OR q.backfill_id IN"
+        " (SELECT id FROM cf_backfills WHERE status = 'DONE'))"
+        " GROUP BY h.input_path ORDER BY h.input_path",
+        (parser_name,),
+    )
+    return [tuple(row[:4]) for row in rows]
+
+
+def recent_runs(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[tuple[str, ...]]:
+    """The parser's last `limit` completed jobs: (input path, started_at, finished_at), the
+    throughput a backfill's estimate is made from."""
+    rows = conn.execute(
+        "SELECT input_path, started_at, finished_at FROM cf_processing_queue"
+        f" WHERE parser_name = ? AND status IN ('{JobStatus.COMPLETED}',"
+        f" '{JobStatus.COMPLETED_WITH_WARNINGS}') AND started_at IS NOT NULL"
+        " ORDER BY finished_at DESC LIMIT ?",
+        (parser_name, limit),
+    )
+    return [tuple(row) for row in rows]
+
+
+def group_statuses(conn: sqlite3.Connection, group: str) -> dict[str, tuple[JobStatus, str]]:
+    """A backfill's jobs: job id -> (status, input path)."""
+    rows = conn.execute(
+        "SELECT id, status, input_path FROM cf_processing_queue WHERE backfill_id = ?", (group,)
+    )
+    return {job_id: (JobStatus(status), path) for job_id, status, path in rows}
+
+
+def cancel_group(conn: sqlite3.Connection, group: str, now: datetime) -> list[str]:
+    """Cancel a backfill's queued jobs (an abandoned backfill): their ids."""
+    with write_transaction(conn):
+        rows = conn.execute(
+            f"UPDATE cf_processing_queue SET status = '{JobStatus.CANCELLED}', finished_at = ?"
+            f" WHERE backfill_id = ? AND status = {QUEUED} RETURNING id",
+            (format_timestamp(now), group),
+        )
+        return [job_id for (job_id,) in rows]

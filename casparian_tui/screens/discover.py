@@ -241,8 +241,8 @@ class DiscoverScreen(ModeScreen):
         if pane.display:
             pane.action_step(direction)
 
-    def on_data_table_row_highlighted(self, event: FileTable.RowHighlighted) -> None:
-        if event.data_table.id == "files" and self.query_one("#preview").display:
+    def on_file_table_highlighted(self, _event: FileTable.Highlighted) -> None:
+        if self.query_one("#preview").display:
             self.load_preview()
 
     @work(exclusive=True, group="discover-preview", exit_on_error=False)

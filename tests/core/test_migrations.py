@@ -29,8 +29,15 @@ QUEUE_TABLES = {
 }
 INSPECT_TABLES = {"cf_output_locations"}
 REPLAY_TABLES = {"cf_quarantine_resolutions"}  # migration 11: the quarantine audit trail
+BACKFILL_TABLES = {"cf_backfills"}  # migration 12
 LATEST_TABLES = (
-    FEATURE_TABLES | AI_TABLES | REGISTRY_TABLES | QUEUE_TABLES | INSPECT_TABLES | REPLAY_TABLES
+    FEATURE_TABLES
+    | AI_TABLES
+    | REGISTRY_TABLES
+    | QUEUE_TABLES
+    | INSPECT_TABLES
+    | REPLAY_TABLES
+    | BACKFILL_TABLES
 )
 # Made by migration 1 ahead of their features, dropped by migration 3.
 UNUSED_TABLES = {

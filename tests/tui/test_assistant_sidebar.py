@@ -155,14 +155,13 @@ async def test_the_file_list_beside_the_chat_is_drawn_only_as_fitted_to_its_widt
         await pilot.press("alt+d")
         await settle(pilot)
         table = app.screen.query_one(FileTable)
-        wide = [str(column.label) for column in table.ordered_columns]
+        wide = table.labels
         drawn: list[tuple[int, int]] = []  # (the columns' width, the room for them) per drawing
         render_lines = table.render_lines
 
         def drawing(crop):  # type: ignore[no-untyped-def]
             lines = render_lines(crop)
-            columns = sum(column.get_render_width(table) for column in table.columns.values())
-            drawn.append((columns, table.scrollable_content_region.width))
+            drawn.append((table.columns_width, table.scrollable_content_region.width))
             return lines
 
         monkeypatch.setattr(table, "render_lines", drawing)
@@ -172,7 +171,7 @@ async def test_the_file_list_beside_the_chat_is_drawn_only_as_fitted_to_its_widt
             await settle(pilot)
             assert drawn and all(columns <= room for columns, room in drawn)
             assert table.max_scroll_x == 0
-        assert [str(column.label) for column in table.ordered_columns] == wide
+        assert table.labels == wide
 
 
 async def test_the_empty_chat_offers_the_modes_starters(settings: Settings) -> None:

@@ -50,15 +50,15 @@ async def test_lists_every_file_with_tags_and_counts(settings, catalogue) -> Non
         assert status_line(app) == "Files 1–8 of 8"
         table = app.screen.query_one(FileTable)
         # All sources shown: each row names its source first.
-        assert table.get_row("3")[:4] == ["warehouse", "sales/2026-q1.csv", "sales", "text"]
-        assert table.get_row("2")[3] == "binary"  # blob.csv is not what its name says
+        assert table.get_row(3)[:4] == ["warehouse", "sales/2026-q1.csv", "sales", "text"]
+        assert table.get_row(2)[3] == "binary"  # blob.csv is not what its name says
         await pilot.press("1", "down", "enter")  # one source: no Source column
         await settle(pilot)
-        assert table.get_row("6")[:2] == ["2026-11/app.log", "logs"]
+        assert table.get_row(6)[:2] == ["2026-11/app.log", "logs"]
 
 
 def column_labels(table: FileTable) -> list[str]:
-    return [str(column.label) for column in table.ordered_columns]
+    return table.labels
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ async def test_t_tags_the_selected_file_by_hand(settings, catalogue) -> None:
         await pilot.press(*"accounts", "enter")
         await settle(pilot)
         table = app.screen.query_one(FileTable)
-        assert table.get_row("1")[2] == "accounts (manual)"
+        assert table.get_row(1)[2] == "accounts (manual)"
     conn = sqlite3.connect(settings.database_path)
     assert conn.execute(
         "SELECT tag, tag_source FROM scout_files WHERE rel_path = 'exports/accounts.json'"
@@ -449,6 +449,43 @@ async def test_file_list_pages_through_a_large_source(settings, request) -> None
         await pilot.press("up")
         await until(pilot, lambda: table.page.offset == 0, "the first page again")
         assert table.cursor_row == PAGE_SIZE - 1
+
+
+def drawn_line(table: FileTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def test_the_cursor_keeps_its_row_in_view_keys_and_clicks_move_it(settings, request) -> None:
+    """The list draws only the lines on screen: End, Page up/down and Home scroll the cursor's
+    row into view below the header, and a click puts the cursor on the row clicked."""
+    folder = fixed_folder(request.node.name)
+    for i in range(PAGE_SIZE):
+        (folder / f"f{i:04d}.txt").touch()
+
+    from casparian_core.service import CoreService
+
+    async with CoreService(settings) as service:
+        await service.scout.scan(folder, hash_files=False)
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await open_discover(pilot)
+        table = app.screen.query_one(FileTable)
+        bottom = table.scrollable_content_region.height - 1
+        assert "Path" in drawn_line(table, 0) and "f0000.txt" in drawn_line(table, 1)
+        await pilot.press("end")
+        await settle(pilot)
+        assert table.cursor_row == PAGE_SIZE - 1
+        assert f"f{PAGE_SIZE - 1:04d}.txt" in drawn_line(table, bottom)
+        assert "Path" in drawn_line(table, 0)  # the header stays on top
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert table.cursor_row == PAGE_SIZE - 1 - (bottom)  # a screenful of rows up
+        await pilot.press("home")
+        await settle(pilot)
+        assert table.cursor_row == 0 and table.scroll_offset.y == 0
+        await pilot.click(FileTable, offset=(5, 4))  # the fourth row under the header
+        assert table.cursor_row == 3
+        assert table.current_file is not None and table.current_file.rel_path == "f0003.txt"
 
 
 async def test_changes_from_elsewhere_appear(settings, catalogue) -> None:
