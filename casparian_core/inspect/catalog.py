@@ -123,6 +123,37 @@ def count_tables(settings: Settings, known: Known | None = None) -> TableCounts:
     return TableCounts(len(valid), sum(s.rows for s in valid), quarantined)
 
 
+@dataclass(frozen=True)
+class SinkPlace:
+    """A sink the catalogue reads (quarantine replay reads its parts there): its folder or
+    database file, and the prefix its tables' view names carry."""
+
+    home: Path
+    kind: SinkKind  # a folder's: PARQUET or ARROW, either of which it may hold
+    prefix: str
+    outputs: frozenset[str]  # its tables' names in the sink
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind in (SinkKind.PARQUET, SinkKind.ARROW)
+
+
+def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlace]:
+    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread."""
+    sinks = _sinks(settings, known or {})
+    named = _named(sinks)
+    prefixes = {(s.home, s.output): name[: len(name) - len(s.output)] for name, s in named.items()}
+    return [
+        SinkPlace(
+            sources[0].home,
+            sources[0].sink,
+            prefixes[(sources[0].home, sources[0].output)],
+            frozenset(source.output for source in sources),
+        )
+        for sources in sinks
+    ]
+
+
 def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
     """The tables of each sink: the home's output folder first, then the folders and database
     files jobs of the queue wrote to, except those inside another home (this home copied or

@@ -168,6 +168,18 @@ class TableSink(ABC):
     def location(self, output: str) -> str:
         return _LOCATION.format(path=self.path, output=output)
 
+    # Reading back (quarantine replay): the caller checks first that the file exists.
+
+    def columns(self, table: str) -> list[str]:
+        """The table's column names; [] when it does not exist."""
+        with self._translated_errors():
+            return [name for name, _ in self._table_columns(table)]
+
+    def read(self, sql: str, parameters: Sequence[object] = ()) -> list[Any]:
+        """The rows of one query on the sink's file, its errors as SinkError."""
+        with self._translated_errors():
+            return self._execute(sql, parameters)
+
     def close(self) -> None:
         """Close the connection: each commit was a transaction, durable when it returned."""
         connection, self._connection = self._connection, None
