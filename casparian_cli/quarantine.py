@@ -188,7 +188,7 @@ def _print_plan(plan: ReplayPlan, out: TextIO) -> None:
     for file in plan.files:
         print(
             f"  {file.path}  {plural(file.entries, 'row')} of {', '.join(file.outputs)}"
-            f"  (quarantined by {file.parser}@{file.from_version})",
+            f"  (quarantined by {file.parser}@{file.from_version}; sink {file.sink_uri})",
             file=out,
         )
     print(plan.effect, file=out)

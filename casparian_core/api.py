@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from casparian_core.backfill.plan import BackfillPlan as BackfillPlan
     from casparian_core.backfill.plan import VersionCount as VersionCount
     from casparian_core.backfill.plan import VersionDiff as VersionDiff
+    from casparian_core.backfill.run import BackfillOutcome as BackfillOutcome
+    from casparian_core.backfill.run import BackfillRun as BackfillRun
+    from casparian_core.backfill.run import FailedFile as FailedFile
     from casparian_core.backfill.store import BackfillRecord as BackfillRecord
     from casparian_core.backfill.store import BackfillStatus as BackfillStatus
     from casparian_core.engine.bench import BenchParser as BenchParser
@@ -163,6 +166,7 @@ HOMES = {
     "casparian_core.ai.request_log": ("AiRequest",),
     "casparian_core.backfill.diff": ("OutputDiff",),
     "casparian_core.backfill.plan": ("BackfillFile", "BackfillPlan", "VersionCount", "VersionDiff"),
+    "casparian_core.backfill.run": ("BackfillOutcome", "BackfillRun", "FailedFile"),
     "casparian_core.backfill.store": ("BackfillRecord", "BackfillStatus"),
     "casparian_core.engine.bench": ("BenchParser", "Candidate"),
     "casparian_core.engine.inputs": ("expand_inputs", "input_root"),

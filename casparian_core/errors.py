@@ -109,6 +109,11 @@ class ErrorCode(StrEnum):
     # The daemon.
     DAEMON_RUNNING = "DAEMON_RUNNING"  # another daemon holds the home's lock
     DAEMON_LOCK_UNSAFE = "DAEMON_LOCK_UNSAFE"  # the lock file is not a private file of ours
+    # Backfill.
+    BACKFILL_ACTIVE = "BACKFILL_ACTIVE"  # the parser has an unfinished backfill, or it runs
+    BACKFILL_NOT_FOUND = "BACKFILL_NOT_FOUND"
+    BACKFILL_REFUSED = "BACKFILL_REFUSED"  # it would leave an output with two schemas
+    BACKFILL_STATE = "BACKFILL_STATE"  # e.g. resuming one that is done
 
 
 class CasparianError(Exception):

@@ -125,24 +125,37 @@ class CoreService:
         cancel: threading.Event | None = None,
     ) -> list[RunResult]:
         """A dev run (`casparian run`): the engine's `run_parser` with this home's settings.
-        Needs no database, so no `start()`; blocking (call it from a thread in async code)."""
+        Needs no database, so no `start()`; blocking (call it from a thread in async code).
+        Where it wrote is recorded in the home's database when there is one (even when the
+        run is interrupted), so Inspect, `tables` and replay see those outputs."""
         from casparian_core.engine.run import run_parser  # loads zmq: only when running
 
+        finished_results: list[RunResult] = []
+
         def finished(result: RunResult) -> None:
+            finished_results.append(result)
             self.events.publish(RunFinished(result.job_id, RunSummary.of(result)))
             if on_result is not None:
                 on_result(result)
 
-        return run_parser(
-            parser_path,
-            inputs,
-            self.settings,
-            options,
-            input_root=input_root,
-            on_log=publishing_session_log(self.events, on_log),
-            on_result=finished,
-            cancel=cancel,
-        )
+        try:
+            return run_parser(
+                parser_path,
+                inputs,
+                self.settings,
+                options,
+                input_root=input_root,
+                on_log=publishing_session_log(self.events, on_log),
+                on_result=finished,
+                cancel=cancel,
+            )
+        finally:
+            self._record_dev_run(finished_results)
+
+    def _record_dev_run(self, results: Sequence[RunResult]) -> None:
+        from casparian_core.inspect.locations import record_dev_run
+
+        record_dev_run(self.settings, self.db, results, format_timestamp(self.clock()))
 
     def processing(self, request: ProcessRequest) -> Processing:
         """`casparian process`: plan and enqueue (`prepare`), then run the queue dry (`run`)."""
@@ -233,7 +246,8 @@ class CoreService:
 
     async def stats(self, *, count_outputs: bool = True) -> Stats:
         """The home's numbers. With `count_outputs` False the output tables are left uncounted
-        (None): reading Parquet footers loads pyarrow, which the Home Hub need not wait for."""
+        (None): reading Parquet footers loads pyarrow, which the Home Hub need not wait for.
+        The tables are those of every sink the home knows of (`service.inspect.counts`)."""
         since = format_timestamp(self.clock() - RECENT_TESTS_WINDOW)
         counts = await self.scout.counts()
         recent_tests = await self.bench.count_tests_since(since)
@@ -241,10 +255,8 @@ class CoreService:
         jobs = await self.queue.counts()
         tables, rows, quarantined = None, None, None
         if count_outputs:
-            found = await asyncio.to_thread(list_output_tables, self.settings.output_dir)
-            tables = sum(1 for t in found if not t.is_quarantine)
-            rows = sum(t.rows for t in found if not t.is_quarantine)
-            quarantined = sum(t.rows for t in found if t.is_quarantine)
+            found = await self.inspect.counts()  # every sink the home knows of
+            tables, rows, quarantined = found.tables, found.rows, found.quarantined_rows
         return Stats(
             files=counts.files,
             sources=counts.sources,

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from casparian_core.backfill import store
+from casparian_core.backfill.errors import BackfillNotFoundError
 from casparian_core.backfill.plan import BackfillPlan, make_plan
+from casparian_core.backfill.run import BackfillRun
 
 if TYPE_CHECKING:
     from casparian_core.backfill.store import BackfillRecord
+    from casparian_core.jobs.executor import JobReport
     from casparian_core.service import CoreService
 
 
@@ -40,3 +44,24 @@ class Backfills:
     async def backfills(self, limit: int = 100) -> list[BackfillRecord]:
         """The backfills, newest first."""
         return await self._service.db.read(store.listed, limit)
+
+    async def backfill(self, backfill_id: str) -> BackfillRecord:
+        record = await self._service.db.read(store.get, backfill_id)
+        if record is None:
+            raise BackfillNotFoundError(backfill_id)
+        return record
+
+    async def active(self, parser: str) -> BackfillRecord | None:
+        """The parser's unfinished backfill, if it has one."""
+        return await self._service.db.read(store.active, parser)
+
+    def runner(
+        self,
+        *,
+        workers: int | None = None,
+        offline: bool = False,
+        on_report: Callable[[JobReport], object] | None = None,
+    ) -> BackfillRun:
+        """What executes a plan (`start` then `drive`), resumes (`resume` then `drive`) or
+        abandons a backfill; `stop` interrupts it."""
+        return BackfillRun(self._service, workers=workers, offline=offline, on_report=on_report)

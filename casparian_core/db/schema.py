@@ -590,6 +590,15 @@ CREATE UNIQUE INDEX cf_backfills_active ON cf_backfills(parser_name)
 ALTER TABLE cf_processing_queue ADD COLUMN backfill_id TEXT;
 """
 
+# Quarantine replay in every sink (inspect/resolutions.py): each audit-trail row names the sink
+# its quarantined row was in (its URI, as the replay's jobs wrote there) and the output's name
+# in that sink (the catalogue may show it with a prefix); NULL for rows of the home's Parquet
+# output folder recorded before.
+MIGRATION_13 = """
+ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink TEXT;
+ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink_output TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -603,6 +612,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_10,
     MIGRATION_11,
     MIGRATION_12,
+    MIGRATION_13,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

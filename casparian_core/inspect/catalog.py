@@ -1,5 +1,6 @@
-"""The catalogue: the home's Parquet output tables as DuckDB views, with what is known of each
-(rows, parts, columns, the parser versions and jobs that produced it, its quarantine companion).
+"""The catalogue: the output tables of every sink the home knows of as DuckDB views, with what
+is known of each (rows, parts, columns, the parser versions and jobs that produced it, its
+quarantine companion).
 
 Only committed parts are seen: a part is written under a staging name and renamed into place,
 so the `*.parquet` files of a table folder are whole. A part that is not readable Parquet
@@ -101,6 +102,56 @@ def read_catalog(settings: Settings, known: Known | None = None) -> list[Catalog
         return [_describe(con, name, source, by_place) for name, source in sorted(named.items())]
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """What the Home Hub's Inspect card shows: the output tables of every sink and their rows,
+    and the rows of their quarantine companions."""
+
+    tables: int
+    rows: int
+    quarantined_rows: int
+
+
+def count_tables(settings: Settings, known: Known | None = None) -> TableCounts:
+    """The counts of every sink's tables, from the Parquet footers, Arrow batch headers and
+    the database files' snapshots, without DuckDB. Blocking: call it from a thread."""
+    sources = [source for sink in _sinks(settings, known or {}) for source in sink]
+    valid = [s for s in sources if not s.output.endswith(QUARANTINE_SUFFIX)]
+    quarantined = sum(s.rows for s in sources if s.output.endswith(QUARANTINE_SUFFIX))
+    return TableCounts(len(valid), sum(s.rows for s in valid), quarantined)
+
+
+@dataclass(frozen=True)
+class SinkPlace:
+    """A sink the catalogue reads (quarantine replay reads its parts there): its folder or
+    database file, and the prefix its tables' view names carry."""
+
+    home: Path
+    kind: SinkKind  # a folder's: PARQUET or ARROW, either of which it may hold
+    prefix: str
+    outputs: frozenset[str]  # its tables' names in the sink
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind in (SinkKind.PARQUET, SinkKind.ARROW)
+
+
+def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlace]:
+    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread."""
+    sinks = _sinks(settings, known or {})
+    named = _named(sinks)
+    prefixes = {(s.home, s.output): name[: len(name) - len(s.output)] for name, s in named.items()}
+    return [
+        SinkPlace(
+            sources[0].home,
+            sources[0].sink,
+            prefixes[(sources[0].home, sources[0].output)],
+            frozenset(source.output for source in sources),
+        )
+        for sources in sinks
+    ]
 
 
 def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:

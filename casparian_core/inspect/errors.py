@@ -34,3 +34,10 @@ class QuarantineEntryNotFoundError(CasparianError):
     """No quarantined row has this id."""
 
     error_code = ErrorCode.QUARANTINE_ENTRY_NOT_FOUND
+
+
+class QuarantineUnreadableError(CasparianError):
+    """A sink's quarantined rows cannot be read for a replay (its database file is missing or
+    corrupt, its quarantine table has other columns): nothing is replayed from it."""
+
+    error_code = ErrorCode.SINK_ERROR

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from casparian_core.inspect import resolutions, stats
-from casparian_core.inspect.catalog import CatalogTable, Known, open_catalog, read_catalog
+from casparian_core.inspect.catalog import (
+    CatalogTable,
+    Known,
+    TableCounts,
+    count_tables,
+    open_catalog,
+    read_catalog,
+)
 from casparian_core.inspect.errors import QuarantineEntryNotFoundError, TableNotFoundError
 from casparian_core.inspect.export import ExportFormat, ExportResult, Progress, export_rows
 from casparian_core.inspect.locations import output_locations
@@ -49,6 +56,10 @@ class Inspect:
 
     async def tables(self) -> list[CatalogTable]:
         return await asyncio.to_thread(read_catalog, self.settings, await self._known())
+
+    async def counts(self) -> TableCounts:
+        """Tables, rows and quarantined rows of every sink, without opening DuckDB."""
+        return await asyncio.to_thread(count_tables, self.settings, await self._known())
 
     async def _known(self) -> Known:
         """Where the queue's jobs wrote outputs: the sinks besides the home's output folder. A

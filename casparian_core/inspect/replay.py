@@ -1,6 +1,7 @@
 """`service.replay`: run the files whose rows are quarantined again, with their parser's current
 registered version and contracts, through the job queue and the same local pool `casparian
-process` uses.
+process` uses, into the sink that holds them (any sink the catalogue knows: Parquet or Arrow
+IPC folders, SQLite or DuckDB files; quarantine_parts.py reads them), one pool per sink.
 
 A replay job runs its input under the key the outputs know it by (a source's "name/rel" or a
 dev run's relative path), so its commit replaces the input's earlier parts in every output,
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.db.connection import format_timestamp
 from casparian_core.inspect import resolutions
-from casparian_core.inspect.quarantine import ENTRY_COLUMNS
+from casparian_core.inspect.errors import QuarantineUnreadableError
 from casparian_core.inspect.resolutions import PendingPart, Settled
 from casparian_core.jobs.errors import JobNotFoundError
 from casparian_core.jobs.model import JobRequest
@@ -34,6 +35,7 @@ from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.errors import ParserNotRegisteredError
 
 if TYPE_CHECKING:
+    from casparian_core.inspect.catalog import SinkPlace
     from casparian_core.inspect.quarantine_parts import QuarantinePart
     from casparian_core.jobs.executor import Executor, JobReport
     from casparian_core.registry.facade import ParserDetail
@@ -51,9 +53,11 @@ class ReplayFile:
     parser: str
     from_version: str
     from_job_id: str | None
-    outputs: list[str]  # the outputs holding its quarantined rows
+    outputs: list[str]  # the outputs holding its quarantined rows, as the catalogue names them
     entries: int
     part_key: str
+    sink_uri: str  # the sink holding them, which its job writes to
+    sink_outputs: list[str]  # `outputs` as the sink names them
     file_id: int | None = None  # its catalogue row, when the prod loop ran it
 
 
@@ -120,11 +124,10 @@ class Replays:
         if output is not None:
             await service.inspect.table(output)  # TableNotFoundError for an unknown output
         await self.settle()
+        places = await self._places()
         found = await asyncio.to_thread(
             lambda: [
-                part
-                for part in quarantine_parts(service.settings.output_dir, output)
-                if _matches(part, job_id, parser)
+                part for part in quarantine_parts(places, output) if _matches(part, job_id, parser)
             ]
         )
         if job_id is not None and not found:
@@ -162,13 +165,9 @@ class Replays:
             return outcome
         await service.queue.reset_orphans()  # a killed replay's jobs, to run now
         now = format_timestamp(service.clock())
-        rows = await asyncio.to_thread(
-            _snapshot_rows, service.settings.output_dir, plan.files, resolved_by or _os_user(), now
-        )
+        rows = await asyncio.to_thread(_snapshot_rows, plan.files, resolved_by or _os_user(), now)
         await service.db.write(resolutions.snapshot, rows)
-        made = await service.queue.enqueue(_requests(plan))
-        outcome.jobs = [entry.job_id for entry in made]
-        by_file = dict(zip(outcome.jobs, plan.files, strict=True))
+        by_file: dict[str, ReplayFile] = {}
         reports: dict[str, JobReport] = {}
 
         def record(report: JobReport) -> None:
@@ -177,16 +176,21 @@ class Replays:
                 if on_report is not None:
                     on_report(report)
 
-        sink_uri = f"parquet://{service.settings.output_dir}"
-        pool = local_pool(
-            service, ProcessRequest(workers=workers, offline=offline), sink_uri, record
-        )
-        self._pool = pool
-        try:
-            if not self._stopping:
+        # A pool writes one sink: each sink's jobs are queued and run dry in turn.
+        for sink_uri, files in _by_sink(plan.files).items():
+            if self._stopping:
+                break
+            made = await service.queue.enqueue(_requests(plan, files))
+            by_file.update(zip((entry.job_id for entry in made), files, strict=True))
+            pool = local_pool(
+                service, ProcessRequest(workers=workers, offline=offline), sink_uri, record
+            )
+            self._pool = pool
+            try:
                 await pool.run()
-        finally:
-            self._pool = None
+            finally:
+                self._pool = None
+        outcome.jobs = list(by_file)
         outcome.interrupted = self._stopping
         settled = await self.settle()
         for job_id, file in by_file.items():
@@ -203,14 +207,18 @@ class Replays:
 
     async def settle(self) -> dict[tuple[str, str], Settled]:
         """Resolve the pending snapshot rows of every input the sink shows re-run since."""
-        from casparian_core.inspect.quarantine_parts import part_state
+        from casparian_core.inspect.quarantine_parts import store_for
 
         service = self._service
         settled: dict[tuple[str, str], Settled] = {}
         for part in await service.db.read(resolutions.pending_parts):
-            state = await asyncio.to_thread(
-                part_state, service.settings.output_dir, part.output, part.part_key
-            )
+            store = store_for(part.sink or self._home_uri())
+            try:
+                state = await asyncio.to_thread(
+                    store.state, part.sink_output or part.output, part.part_key
+                )
+            except QuarantineUnreadableError:
+                continue  # its sink cannot be read now: pending until it can
             if state.job_id == part.job_id:
                 continue  # not re-run yet
             version = f"{part.parser}@{state.parser_version}" if state.parser_version else None
@@ -223,6 +231,19 @@ class Replays:
                 job_id=state.job_id,
             )
         return settled
+
+    def _home_uri(self) -> str:
+        return f"parquet://{self._service.settings.output_dir}"
+
+    async def _places(self) -> list[SinkPlace]:
+        """The sinks the catalogue knows: the home's output folder and where jobs and dev
+        runs wrote."""
+        from casparian_core.inspect.catalog import sink_places
+        from casparian_core.inspect.locations import output_locations
+
+        service = self._service
+        known = await service.db.read(output_locations)
+        return await asyncio.to_thread(sink_places, service.settings, known)
 
     async def _current(self, name: str, parts: Sequence[QuarantinePart]) -> ParserDetail:
         try:
@@ -259,9 +280,16 @@ class Replays:
             report = reports.get(job_id)
             if report is None or report.status == JobStatus.QUEUED:
                 continue
-            for output in file.outputs:
+            for output, sink_output in zip(file.outputs, file.sink_outputs, strict=True):
                 if (output, file.part_key) not in settled:
-                    part = PendingPart(output, file.part_key, file.from_job_id, file.parser)
+                    part = PendingPart(
+                        output,
+                        file.part_key,
+                        file.from_job_id,
+                        file.parser,
+                        file.sink_uri,
+                        sink_output,
+                    )
                     await self._service.db.write(resolutions.drop_pending, part)
 
 
@@ -276,13 +304,13 @@ def _parsers(parts: Sequence[QuarantinePart]) -> list[str]:
 
 
 def _files(parts: Sequence[QuarantinePart]) -> list[ReplayFile]:
-    """One file per parser and input, with the outputs holding its rows."""
-    grouped: dict[tuple[str, str], list[QuarantinePart]] = {}
+    """One file per sink, parser and input, with the outputs holding its rows."""
+    grouped: dict[tuple[str, str, str], list[QuarantinePart]] = {}
     for part in parts:
         if part.parser:
-            grouped.setdefault((part.parser, part.info.input_key), []).append(part)
+            grouped.setdefault((part.sink_uri, part.parser, part.info.input_key), []).append(part)
     files = []
-    for (parser, input_key), group in sorted(grouped.items()):
+    for (sink_uri, parser, input_key), group in sorted(grouped.items()):
         first = group[0]
         files.append(
             ReplayFile(
@@ -294,6 +322,8 @@ def _files(parts: Sequence[QuarantinePart]) -> list[ReplayFile]:
                 outputs=[part.output for part in group],
                 entries=sum(part.entries for part in group),
                 part_key=first.part_key,
+                sink_uri=sink_uri,
+                sink_outputs=[part.sink_output for part in group],
             )
         )
     return files
@@ -338,7 +368,14 @@ def _effect(
     return " ".join(lines)
 
 
-def _requests(plan: ReplayPlan) -> list[JobRequest]:
+def _by_sink(files: Sequence[ReplayFile]) -> dict[str, list[ReplayFile]]:
+    grouped: dict[str, list[ReplayFile]] = {}
+    for file in files:
+        grouped.setdefault(file.sink_uri, []).append(file)
+    return grouped
+
+
+def _requests(plan: ReplayPlan, files: Sequence[ReplayFile]) -> list[JobRequest]:
     versions = {parser.name: parser.version for parser in plan.parsers}
     batch = uuid.uuid4().hex
     return [
@@ -350,35 +387,35 @@ def _requests(plan: ReplayPlan) -> list[JobRequest]:
             batch_id=batch,
             input_key=file.input_key,
         )
-        for file in plan.files
+        for file in files
     ]
 
 
 def _snapshot_rows(
-    output_dir: Path, files: Sequence[ReplayFile], resolved_by: str, now: str
+    files: Sequence[ReplayFile], resolved_by: str, now: str
 ) -> list[dict[str, object]]:
-    from casparian_core.inspect.quarantine_parts import part_rows
+    """Each open entry of the files, whole, as the audit trail keeps it (its id as while
+    open: the output as the catalogue names it)."""
+    from casparian_core.inspect.quarantine_parts import store_for
 
     rows: list[dict[str, object]] = []
     for file in files:
-        for output in file.outputs:
-            table = part_rows(output_dir, output, file.part_key)
-            for row in [] if table is None else table.to_pylist():
+        store = store_for(file.sink_uri)
+        for output, sink_output in zip(file.outputs, file.sink_outputs, strict=True):
+            for row in store.rows(sink_output, file.part_key):
                 rows.append(
                     {
                         "entry_id": f"{output}:{row['job_id'] or ''}:{row['row_index']}",
                         "output": output,
                         "part_key": file.part_key,
-                        **{key: row.get(key) for key in SNAPSHOT_FIELDS},
+                        **row,
                         "resolved_by": resolved_by,
                         "replayed_at": now,
+                        "sink": file.sink_uri,
+                        "sink_output": sink_output,
                     }
                 )
     return rows
-
-
-# What a snapshot row keeps of an open entry: its columns and the row as the parser made it.
-SNAPSHOT_FIELDS = (*ENTRY_COLUMNS, "row_json")
 
 
 def _count(

@@ -25,15 +25,16 @@ COLUMNS = (
 SNAPSHOT = """
 INSERT OR REPLACE INTO cf_quarantine_resolutions (entry_id, output, part_key, row_index,
     column_name, rule, reason, source_path, parser, parser_version, job_id, row_json,
-    resolved_by, replayed_at)
+    resolved_by, replayed_at, sink, sink_output)
 VALUES (:entry_id, :output, :part_key, :row_index, :column, :rule, :reason, :source_path,
-    :parser, :parser_version, :job_id, :row_json, :resolved_by, :replayed_at)
+    :parser, :parser_version, :job_id, :row_json, :resolved_by, :replayed_at, :sink,
+    :sink_output)
 """
 
 RESOLVE = """
 UPDATE cf_quarantine_resolutions
 SET resolved_at = :at, resolved_version = :version, resolved_job_id = :job
-WHERE output = :output AND part_key = :part_key AND resolved_at IS NULL
+WHERE output = :output AND part_key = :part_key AND sink IS :sink AND resolved_at IS NULL
 """
 
 
@@ -41,10 +42,12 @@ WHERE output = :output AND part_key = :part_key AND resolved_at IS NULL
 class PendingPart:
     """An input whose open rows in one output were snapshotted before a replay re-ran it."""
 
-    output: str
+    output: str  # as the catalogue names it
     part_key: str
     job_id: str | None  # the job whose rows they are
     parser: str | None  # its parser's name
+    sink: str | None  # its sink's URI; None: the home's output folder (rows of migration 11)
+    sink_output: str | None  # the output's name in that sink; None: `output`
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def snapshot(conn: sqlite3.Connection, rows: Sequence[dict[str, object]]) -> Non
 
 def pending_parts(conn: sqlite3.Connection) -> list[PendingPart]:
     rows = conn.execute(
-        "SELECT DISTINCT output, part_key, job_id, parser FROM cf_quarantine_resolutions"
+        "SELECT DISTINCT output, part_key, job_id, parser, sink, sink_output"
+        " FROM cf_quarantine_resolutions"
         " WHERE resolved_at IS NULL ORDER BY output, part_key"
     )
     return [PendingPart(*row) for row in rows]
@@ -78,12 +82,12 @@ def settle(
 ) -> Settled:
     """The input was re-run: its pending rows at `still_bad` row indexes are entries of the new
     job, dropped here; the others are resolved by `job_id` of `version` ("name@version")."""
-    keys = {"output": part.output, "part_key": part.part_key}
+    keys = {"output": part.output, "part_key": part.part_key, "sink": part.sink}
     with write_transaction(conn):
         dropped = 0
         for row_index in still_bad:
             dropped += conn.execute(
-                "DELETE FROM cf_quarantine_resolutions WHERE output = :output"
+                "DELETE FROM cf_quarantine_resolutions WHERE output = :output AND sink IS :sink"
                 " AND part_key = :part_key AND row_index = :row AND resolved_at IS NULL",
                 {**keys, "row": row_index},
             ).rowcount
@@ -96,8 +100,8 @@ def drop_pending(conn: sqlite3.Connection, part: PendingPart) -> None:
     with write_transaction(conn):
         conn.execute(
             "DELETE FROM cf_quarantine_resolutions WHERE output = ? AND part_key = ?"
-            " AND resolved_at IS NULL",
-            (part.output, part.part_key),
+            " AND sink IS ? AND resolved_at IS NULL",
+            (part.output, part.part_key, part.sink),
         )
 
 

@@ -688,22 +688,3 @@ def recent_runs(conn: sqlite3.Connection, parser_name: str, limit: int) -> list[
         (parser_name, limit),
     )
     return [tuple(row) for row in rows]
-
-
-def group_statuses(conn: sqlite3.Connection, group: str) -> dict[str, tuple[JobStatus, str]]:
-    """A backfill's jobs: job id -> (status, input path)."""
-    rows = conn.execute(
-        "SELECT id, status, input_path FROM cf_processing_queue WHERE backfill_id = ?", (group,)
-    )
-    return {job_id: (JobStatus(status), path) for job_id, status, path in rows}
-
-
-def cancel_group(conn: sqlite3.Connection, group: str, now: datetime) -> list[str]:
-    """Cancel a backfill's queued jobs (an abandoned backfill): their ids."""
-    with write_transaction(conn):
-        rows = conn.execute(
-            f"UPDATE cf_processing_queue SET status = '{JobStatus.CANCELLED}', finished_at = ?"
-            f" WHERE backfill_id = ? AND status = {QUEUED} RETURNING id",
-            (format_timestamp(now), group),
-        )
-        return [job_id for (job_id,) in rows]

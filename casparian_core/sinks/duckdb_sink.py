@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from casparian_core.sinks import file_turns
 from casparian_core.sinks.base import PART_COLUMN, PartInfo, PartWriter, SinkError, quote_identifier
-from casparian_core.sinks.table_sink import Connection, TableSink
+from casparian_core.sinks.table_sink import STAGED, Connection, TableSink, sql_text
 
 _INCOMING = "_cf_incoming"  # name under which a batch is visible to SQL while it is appended
 # Connections to one file in one process share a database instance, whose catalog admits one
@@ -114,6 +114,23 @@ class DuckdbSink(TableSink):
         self._execute(
             f"CREATE TABLE IF NOT EXISTS main.{quote_identifier(table)} AS SELECT *, "
             f"CAST(NULL AS VARCHAR) AS {PART_COLUMN} FROM temp.{staging} LIMIT 0"
+        )
+
+    def _attach_sql(self, path: Path) -> str:
+        return f"ATTACH {sql_text(str(path))} AS {STAGED} (READ_ONLY)"
+
+    def _staged_columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self._execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_catalog = '{STAGED}' AND table_schema = 'main' "
+            "AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [(name, column_type) for name, column_type in rows]
+
+    def _create_like(self, table: str, staged: str) -> None:
+        self._execute(
+            f"CREATE TABLE main.{quote_identifier(table)} AS SELECT * FROM {staged} LIMIT 0"
         )
 
     def _sink_error(self, error: Exception) -> SinkError:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 import pyarrow as pa
 
 from casparian_core.contracts.json_text import json_text
 from casparian_core.sinks.base import PART_COLUMN, SinkError, quote_identifier
-from casparian_core.sinks.table_sink import Connection, TableSink
+from casparian_core.sinks.table_sink import STAGED, Connection, TableSink, sql_text
 
 BUSY_TIMEOUT_S = 30.0
 _Convert = Callable[[pa.ChunkedArray], list[object]]
@@ -134,6 +135,17 @@ class SqliteSink(TableSink):
         )
         index = quote_identifier(f"{table}_{PART_COLUMN}")
         self._execute(f"CREATE INDEX IF NOT EXISTS main.{index} ON {name} ({PART_COLUMN})")
+
+    def _attach_sql(self, path: Path) -> str:
+        return f"ATTACH DATABASE {sql_text(str(path))} AS {STAGED}"  # only read
+
+    def _staged_columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self._execute(f"PRAGMA {STAGED}.table_info({quote_identifier(table)})")
+        return [(name, declared) for _, name, declared, *_ in rows]
+
+    def _create_like(self, table: str, staged: str) -> None:
+        columns = [c for c in self._staged_columns(table) if c[0] != PART_COLUMN]
+        self._create_table(table, staged, columns)
 
     def _sink_error(self, error: Exception) -> SinkError:
         target = self.uri

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PARTS_TABLE = "_cf_parts"  # per output and part: the PartInfo of the committed part
+STAGED = "_cf_backfill"  # a backfill's staged database, attached for its swap
+_SWAP_KEYS = "_cf_swap_keys"  # the parts a backfill replaces, in a TEMP table for its swap
 _LOCATION = "{path} (table {output})"
 _LOCATION_PATTERN = re.compile(r"^(?P<path>.+) \(table (?P<output>[^()]+)\)$")
 
@@ -88,6 +90,18 @@ class TableSink(ABC):
     @abstractmethod
     def _sink_error(self, error: Exception) -> SinkError:
         """A driver error as the user should read it."""
+
+    @abstractmethod
+    def _attach_sql(self, path: Path) -> str:
+        """The statement attaching the database file `path`, read only, as STAGED."""
+
+    @abstractmethod
+    def _staged_columns(self, table: str) -> list[tuple[str, str]]:
+        """`_table_columns` of a table of the attached STAGED database."""
+
+    @abstractmethod
+    def _create_like(self, table: str, staged: str) -> None:
+        """Create the output's table with the columns of the STAGED table `staged`."""
 
     # The Sink protocol.
 
@@ -154,11 +168,91 @@ class TableSink(ABC):
     def location(self, output: str) -> str:
         return _LOCATION.format(path=self.path, output=output)
 
+    # Reading back (quarantine replay): the caller checks first that the file exists.
+
+    def columns(self, table: str) -> list[str]:
+        """The table's column names; [] when it does not exist."""
+        with self._translated_errors():
+            return [name for name, _ in self._table_columns(table)]
+
+    def read(self, sql: str, parameters: Sequence[object] = ()) -> list[Any]:
+        """The rows of one query on the sink's file, its errors as SinkError."""
+        with self._translated_errors():
+            return self._execute(sql, parameters)
+
     def close(self) -> None:
         """Close the connection: each commit was a transaction, durable when it returned."""
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+    # A backfill's swap (backfill/): the outputs of a staged database of the same dialect.
+
+    def swap_in(
+        self, staged: Path, part_keys: Sequence[str], *, check_only: bool = False
+    ) -> list[str]:
+        """In one transaction, for each output the staged database holds: the rows of the parts
+        `part_keys` replaced by the staged rows, and their PartInfo records; a table whose
+        columns change is replaced whole, refused (OutputSchemaError) while it holds rows of
+        other parts. A reader sees every output old or every one new. `check_only` keeps
+        nothing: the refusal, if any, is the answer. Returns the outputs swapped."""
+        outputs: list[str] = []
+        with self._translated_errors():
+            self._execute(self._attach_sql(staged))
+            try:
+                with self._transaction():
+                    outputs = self._swap_attached(part_keys)
+                    if check_only:
+                        raise _CheckedOnly
+            except _CheckedOnly:
+                pass
+            finally:
+                self._execute(f"DETACH {STAGED}")
+        return outputs
+
+    def _swap_attached(self, part_keys: Sequence[str]) -> list[str]:
+        self._execute(
+            f"CREATE TABLE IF NOT EXISTS main.{PARTS_TABLE} (output {self.text_type} "
+            f"NOT NULL, part {self.text_type} NOT NULL, input_key {self.text_type}, "
+            f"source_hash {self.text_type}, parser_version {self.text_type})"
+        )
+        self._execute(f"CREATE TEMP TABLE {_SWAP_KEYS} (part {self.text_type})")
+        for key in part_keys:
+            self._execute(f"INSERT INTO temp.{_SWAP_KEYS} VALUES (?)", (key,))
+        outputs = []
+        if self._staged_columns(PARTS_TABLE):
+            rows = self._execute(f"SELECT DISTINCT output FROM {STAGED}.{PARTS_TABLE} ORDER BY 1")
+            outputs = [output for (output,) in rows]
+        for output in outputs:
+            self._swap_output(output)
+        self._execute(f"DROP TABLE temp.{_SWAP_KEYS}")
+        return outputs
+
+    def _swap_output(self, output: str) -> None:
+        table, staged = f"main.{quote_identifier(output)}", f"{STAGED}.{quote_identifier(output)}"
+        replaced = f"{PART_COLUMN} IN (SELECT part FROM temp.{_SWAP_KEYS})"
+        live, new = self._table_columns(output), self._staged_columns(output)
+        if live and live != new:
+            if self._execute(f"SELECT 1 FROM {table} WHERE NOT ({replaced}) LIMIT 1"):
+                raise schema_changed_error(self.uri, output, live, new)
+            self._execute(f"DROP TABLE {table}")
+            live = []
+        if live:
+            self._execute(f"DELETE FROM {table} WHERE {replaced}")
+        else:
+            self._create_like(output, staged)
+        names = ", ".join(quote_identifier(name) for name, _ in new)
+        self._execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged}")
+        self._execute(
+            f"DELETE FROM main.{PARTS_TABLE} WHERE output = ? AND part IN "
+            f"(SELECT part FROM temp.{_SWAP_KEYS})",
+            (output,),
+        )
+        self._execute(
+            f"INSERT INTO main.{PARTS_TABLE} SELECT output, part, input_key, source_hash, "
+            f"parser_version FROM {STAGED}.{PARTS_TABLE} WHERE output = ?",
+            (output,),
+        )
 
     # Shared by the dialects.
 
@@ -236,6 +330,15 @@ class TableSink(ABC):
             yield
         except self.driver_errors as error:
             raise self._sink_error(error) from error
+
+
+class _CheckedOnly(Exception):
+    """Rolls a checking swap back."""
+
+
+def sql_text(value: str) -> str:
+    """A string literal for SQLite and DuckDB (ATTACH takes no bound parameter in DuckDB)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 class TablePart:

@@ -2,7 +2,7 @@
 its venv built offline) over a scanned source of three CSVs, processed by the prod loop with
 version 1.0.0, then a newer version registered.
 
-SAME (2.0.0) keeps the contract and reads "n/a" as 0; WIDER (2.0.0) changes it: `amount`
+SAME (2.0.0) keeps the contracts; WIDER (2.0.0) changes it: `amount`
 becomes float64 and a `note` column is added, so its rows cannot sit beside 1.0.0's in one
 output. A file whose first data line is `BROKEN` makes every 2.0.0 fail on it; a version built
 with `pause=True` waits at the start of each parse until `<file>.release` exists.
@@ -31,7 +31,10 @@ class Prices:
     name = "prices"
     version = "{version}"
     topics = ["prices_csv"]
-    outputs = {{"prices": {{"id": {{"type": "int64", "nullable": False}}, {columns}}}}}
+    outputs = {{
+        "prices": {{"id": {{"type": "int64", "nullable": False}}, {columns}}},
+        "totals": {{"rows": {{"type": "int64", "nullable": False}}}},
+    }}
 
     def parse(self, ctx):
         path = str(ctx.path)
@@ -44,6 +47,7 @@ class Prices:
             value = 0 if amount == "n/a" else int(amount) if amount.isdigit() else None
             rows.append({{"id": int(key), "amount": {amount}{note}}})
         yield "prices", rows
+        yield "totals", [{{"rows": len(rows)}}]
 """
 
 NARROW = '"amount": {"type": "int64", "nullable": True}'
@@ -71,16 +75,18 @@ WIDER = version("2.0.0", wide=True)
 FILES = {"a.csv": ["1,10", "2,n/a"], "b.csv": ["1,5", "2,6"], "c.csv": ["1,n/a"]}
 
 
-async def processed_home(locked: Fixture, files: dict[str, list[str]] | None = None) -> Home:
+async def processed_home(
+    locked: Fixture, files: dict[str, list[str]] | None = None, sink_uri: str | None = None
+) -> Home:
     """FILES (or `files`) in source "shop", version 1.0.0 registered, every file run by the
-    prod loop."""
+    prod loop (into `sink_uri`, by default the home's output folder)."""
     home = Home(locked.settings, locked.project.folder.parent / SOURCE, locked.project.folder)
     home.data.mkdir(parents=True)
     write(home.data, files or FILES)
     await register(home, FIRST)
     async with CoreService(home.settings) as service:
         await service.scout.scan(home.data, name=SOURCE, tag=TOPIC)
-        processing = service.processing(ProcessRequest(workers=1, offline=True))
+        processing = service.processing(ProcessRequest(workers=1, offline=True, sink_uri=sink_uri))
         await processing.prepare()
         summary = await processing.run()
     assert not summary.failed, summary.as_json()

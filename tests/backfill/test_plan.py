@@ -36,7 +36,8 @@ async def test_the_plan_counts_the_older_versions_files_and_shows_the_contract_d
     assert sorted(f["path"].rsplit("/", 1)[1] for f in plan["files"]) == sorted(FILES)  # type: ignore[index, union-attr]
     assert plan["estimate_secs"] is not None and plan["estimate_secs"] > 0  # type: ignore[operator]
     [change] = plan["contract_changes"]  # type: ignore[misc]
-    [prices] = change["outputs"]
+    prices, totals = change["outputs"]
+    assert totals == {**totals, "output": "totals", "state": "same", "storage_changed": False}
     assert prices["state"] == "changed"
     assert prices["added"] == [{"name": "note", "type": "string"}]
     assert prices["retyped"] == [{"name": "amount", "from": "int64", "to": "float64"}]
@@ -65,7 +66,7 @@ async def test_limit_force_and_an_up_to_date_parser(locked: Fixture) -> None:
     assert forced["contract_changes"] == []  # 1.0.0 on 1.0.0
     assert len(limited["files"]) == 1  # type: ignore[arg-type]
     [change] = limited["contract_changes"]  # type: ignore[misc]
-    assert [o["state"] for o in change["outputs"]] == ["same"]
+    assert [o["state"] for o in change["outputs"]] == ["same", "same"]
     assert limited["refused"] is None  # same columns: a trial on one file may be swapped in
 
 
