@@ -9,10 +9,11 @@ claimed alone, so another worker is not left idle), and records the completions 
 finished in the write transaction of its next claim (queue.settle), or before it waits or ends:
 one write transaction per batch instead of two per file. Until then they stay RUNNING, with
 heartbeats: a worker killed meanwhile leaves them to be run again (their outputs replaced, not
-doubled). Its reports are delivered on the event loop
-that runs the pool. A session holds the job it is finishing and the next one, already sent, so
-the guest never waits for a claim. A session is closed and replaced after
-settings.worker_recycle_jobs jobs, or when its guest's memory exceeds
+doubled). When a failure pauses a parser (the circuit breaker), the worker gives that parser's
+unstarted jobs back; another worker's batch claimed before the pause still runs. Its reports
+are delivered on the event loop that runs the pool. A session holds the job it is finishing and
+the next one, already sent, so the guest never waits for a claim. A session is closed and
+replaced after settings.worker_recycle_jobs jobs, or when its guest's memory exceeds
 settings.worker_max_guest_rss_mb.
 
 Heartbeats come from one task on the event loop, which a long parse (running in a worker's
@@ -330,6 +331,8 @@ class LocalPool:
                 self._report(report)
             return  # otherwise the queue took it back (cancelled, or requeued as stale)
         outcome = self._queue.fail_now(job.job_id, name, _failure(result))
+        if outcome is not None and outcome.paused_parser:
+            self._release_backlog(worker, job.parser_name)
         if outcome is not None:
             report = JobReport(
                 job,
@@ -340,6 +343,14 @@ class LocalPool:
                 _log_path(flight),
             )
             self._report(report)
+
+    def _release_backlog(self, worker: _Worker, parser_name: str) -> None:
+        """The parser was just paused: its jobs claimed in the worker's batch and not started go
+        back to the queue unrun, as if never claimed."""
+        for job in [job for job in worker.backlog if job.parser_name == parser_name]:
+            worker.backlog.remove(job)
+            del self._inflight[job.job_id]
+            self._queue.release_now(job.job_id, worker.name)
 
     def _fail_unstarted(self, worker: _Worker, flight: _InFlight, exc: CasparianError) -> None:
         """The parser version could not be made ready (a corrupt artifact, a venv that does
