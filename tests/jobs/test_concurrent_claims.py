@@ -44,7 +44,7 @@ def test_two_batch_claimers_never_claim_a_job_twice_and_each_claims_in_queue_ord
     assert sum(claims.values()) == JOBS and set(claims) == {entry.job_id for entry in made}
     position = {entry.job_id: index for index, entry in enumerate(made)}
     for ids in claimed:  # the same priority: each batch, and each worker's, oldest first
-        assert ids and [position[job] for job in ids] == sorted(position[job] for job in ids)
+        assert [position[job] for job in ids] == sorted(position[job] for job in ids)
     # Every completion rode on a later claim's transaction, and was recorded.
     assert queue.counts(conn) == {JobStatus.COMPLETED: JOBS}
     assert conn.execute("SELECT count(DISTINCT job_id) FROM cf_processing_history").fetchone() == (
