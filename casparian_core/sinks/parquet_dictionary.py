@@ -70,4 +70,10 @@ def _mostly_distinct(arrow_type: pa.DataType, values: pa.ChunkedArray) -> bool:
     ):
         return False
     present = len(values) - values.null_count
-    return present > 0 and pc.count_distinct(values).as_py() > MOSTLY_DISTINCT * present
+    if not present:
+        return False
+    try:
+        distinct = pc.count_distinct(values).as_py()
+    except pa.ArrowNotImplementedError:  # a type Arrow cannot hash (string_view, extensions)
+        return False
+    return distinct > MOSTLY_DISTINCT * present
