@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from casparian_core.service import CoreService
 
 # Test hook: a file path. At the swap point (before each output folder is exchanged, or before
-# a database's one transaction) the runner appends the output's name to it and waits until
-# `<path>.go` exists, so a test can kill it exactly there. Never set in use.
+# a database's one transaction, named "tables") the runner appends the output's name to it and
+# waits until `<path>.go.<output>` exists, so a test can kill it exactly there. Never set in use.
 PAUSE_AT_SWAP = "CASPARIAN_BACKFILL_PAUSE_AT_SWAP"
 DONE = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_WARNINGS})
 
@@ -350,5 +350,5 @@ def _pause_at_swap(output: str) -> None:
         return
     with open(path, "a") as log:
         log.write(output + "\n")
-    while not Path(path + ".go").exists():
+    while not Path(f"{path}.go.{output}").exists():
         time.sleep(0.02)  # a test hook: the test creates the file (or kills us)

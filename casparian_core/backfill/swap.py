@@ -61,7 +61,7 @@ def _apply(
         if not staged.path.exists():
             return []  # swapped in already, and removed
         if swapping is not None:
-            swapping[1]("every table")
+            swapping[1]("tables")
         return live.swap_in(staged.path, part_keys, check_only=swapping is None)
     finally:
         staged.close()

@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from casparian_core.sinks.parquet_dictionary import dictionary_columns
+
 ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 64 << 20
 WAITING_ROW_GROUPS = 1
@@ -42,9 +44,11 @@ class ParquetPartFile:
         self._rows += table.num_rows
         self._bytes += table.nbytes
         if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
+            row_group = self._take_row_group()
             if self._background is None:
-                self._background = _RowGroupWriter(_parquet_writer(self._path, self._schema))
-            self._background.put(self._take_row_group())
+                writer = _parquet_writer(self._path, self._schema, row_group)
+                self._background = _RowGroupWriter(writer)
+            self._background.put(row_group)
 
     def close(self) -> pa.Buffer | None:
         """Finish the part: None once the file is complete on disk, or the whole file's bytes
@@ -55,9 +59,11 @@ class ParquetPartFile:
             self._background.close()
             return None
         encoded = pa.BufferOutputStream()
-        with _parquet_writer(encoded, self._schema) as writer:
-            if self._pending:
-                writer.write_table(self._take_row_group())
+        row_group = self._take_row_group() if self._pending else None
+        first = self._schema.empty_table() if row_group is None else row_group
+        with _parquet_writer(encoded, self._schema, first) as writer:
+            if row_group is not None:
+                writer.write_table(row_group)
         return encoded.getvalue()
 
     def abort(self) -> None:
@@ -127,5 +133,9 @@ class _RowGroupWriter:
                     self._writer.close()
 
 
-def _parquet_writer(where: Path | pa.NativeFile, schema: pa.Schema) -> pq.ParquetWriter:
-    return pq.ParquetWriter(where, schema, compression="zstd")
+def _parquet_writer(
+    where: Path | pa.NativeFile, schema: pa.Schema, first: pa.Table
+) -> pq.ParquetWriter:
+    """A writer for the part whose first row group is `first` (its encoding is chosen from it)."""
+    dictionary = dictionary_columns(first)
+    return pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=dictionary)

@@ -53,6 +53,7 @@ class Prices:
 NARROW = '"amount": {"type": "int64", "nullable": True}'
 WIDE = '"amount": {"type": "float64", "nullable": True}, "note": "string"'
 PAUSE = (
+    "        ctx.logger.info('waiting for %s.release', path)\n"
     "        while not Path(path + '.release').exists():\n"
     "            time.sleep(0.05)  # the test releases the file: the guest waits for it\n"
 )

@@ -94,7 +94,7 @@ def gated(monkeypatch: pytest.MonkeyPatch) -> list[_GatedWriter]:
     monkeypatch.setattr(parquet_part, "ROW_GROUP_ROWS", ROWS)
     writers: list[_GatedWriter] = []
 
-    def open_gated(where: Path | pa.NativeFile, schema: pa.Schema) -> pq.ParquetWriter:
+    def open_gated(where: Path | pa.NativeFile, schema: pa.Schema, _: pa.Table) -> pq.ParquetWriter:
         if isinstance(where, pa.NativeFile):  # a small part, encoded in memory: not gated
             return pq.ParquetWriter(where, schema, compression="zstd")
         writers.append(_GatedWriter(where, schema, compression="zstd"))
