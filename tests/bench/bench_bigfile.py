@@ -14,8 +14,8 @@ while a much bigger one streams through a worker (issue 16).
 
 Casparian's own modules are compiled to bytecode first, as an installed package's are (pip
 compiles them at install): where PYTHONDONTWRITEBYTECODE is set, an editable checkout would
-otherwise compile ~200 modules at every start (~0.2 s), which no user's `casparian` pays and
-the script's pyarrow, compiled at its install, does not pay either.
+otherwise compile them at every start (~0.1 s of CPU before the guest launches), which no
+user's `casparian` pays and the script's pyarrow, compiled at its install, does not pay either.
 
 Run: .venv/bin/python -m tests.bench.bench_bigfile [--time] [--memory] [--gb N]
 """
