@@ -54,10 +54,10 @@ from casparian_core.registry.materialize import RunnableParser
 from casparian_core.scout import queries
 from casparian_core.sinks import open_sink
 
-MAX_IDLE_WAIT_SECS = 1.0
+MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
 # A batch claim takes the jobs a worker runs in about this long (by its latest batch's pace).
 CLAIM_BATCH_SECS = 0.05
-MAX_CLAIM_BATCH = 16  # a retry due later is waited for in steps, so stop() is prompt
+MAX_CLAIM_BATCH = 16
 # A guest's memory is read at most this often (reading it per job cost as much as a small job).
 RSS_CHECK_SECS = 0.5
 
@@ -369,7 +369,8 @@ class LocalPool:
 
     def _release_held(self, worker: str) -> None:
         """Jobs still held when a worker ends (claimed and not started when it was stopped;
-        Ctrl+C twice, a bug) go back to the queue, nothing of them committed."""
+        Ctrl+C twice, a bug) go back to the queue, nothing of them committed; after a bug,
+        also those finished and not recorded yet: run again, their outputs are replaced."""
         for job_id, flight in list(self._inflight.items()):
             if flight.worker == worker:
                 del self._inflight[job_id]
