@@ -31,14 +31,6 @@ class RegistryStatus(Static):
         versions = ", ".join(copy.versions) if copy.versions else "none"
         text = Text.assemble(("registered: ", "dim"), versions, "\n")
         text.append(copy.summary, style=STATUS_STYLES[copy.status])
-        for name, spec in (copy.plan.outputs if copy.plan is not None else {}).items():
-            # What the contract does, in dlt's words: structure freeze, values quarantine.
-            ceiling = "" if spec.max_quarantine_pct is None else f" ≤{spec.max_quarantine_pct:g}%"
-            text.append(f"\n{name}: freeze · quarantine{ceiling}", style="dim")
-        if copy.plan is not None and copy.plan.registered is None:
-            text.append("\npress g to register", style="dim")
-        elif copy.problem is not None and not copy.differs:
-            text.append("\npress g to see why", style="dim")
         if unfinished is not None:
             text.append(
                 f"\nbackfill {unfinished.id[:8]} to {unfinished.parser_version}: "
@@ -52,4 +44,12 @@ class RegistryStatus(Static):
                 f"press b to backfill them with {backfill.version}",
                 style="yellow",
             )
+        for name, spec in (copy.plan.outputs if copy.plan is not None else {}).items():
+            # What the contract does, in dlt's words: structure freeze, values quarantine.
+            ceiling = "" if spec.max_quarantine_pct is None else f" ≤{spec.max_quarantine_pct:g}%"
+            text.append(f"\n{name}: freeze · quarantine{ceiling}", style="dim")
+        if copy.plan is not None and copy.plan.registered is None:
+            text.append("\npress g to register", style="dim")
+        elif copy.problem is not None and not copy.differs:
+            text.append("\npress g to see why", style="dim")
         self.update(text)
