@@ -7,10 +7,8 @@ Structure is all-or-nothing (a misnamed column fails the job with a diff); value
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from casparian_core.contracts.casting import is_convertible
 from casparian_core.contracts.errors import (
     ExtraColumn,
     IncompatibleColumn,
@@ -20,6 +18,9 @@ from casparian_core.contracts.errors import (
 from casparian_core.contracts.model import OutputSpec
 from casparian_core.contracts.types import describe_arrow_type
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 ROW_ERROR_COLUMN = "_cf_row_error"  # text set by the parser on rows it knows are bad
 SOURCE_ROW_COLUMN = "_cf_source_row"  # the row's number in the input file, for quarantine
 MARKER_COLUMNS = (ROW_ERROR_COLUMN, SOURCE_ROW_COLUMN)
@@ -27,6 +28,11 @@ MARKER_COLUMNS = (ROW_ERROR_COLUMN, SOURCE_ROW_COLUMN)
 
 def check_structure(schema: pa.Schema, spec: OutputSpec) -> None:
     """Raise `SchemaMismatchError` listing every missing, extra and incompatible column."""
+    # Imported here: this module is imported by code that never checks a batch (the backfill
+    # plan's contract diff, and with it every command's start), and pyarrow with its compute
+    # functions takes ~0.1 s, which `casparian process` would pay before it starts its guest.
+    from casparian_core.contracts.casting import is_convertible
+
     present = {field.name: field.type for field in schema}
     extra = [
         ExtraColumn(name, describe_arrow_type(arrow_type))
@@ -52,6 +58,8 @@ def check_structure(schema: pa.Schema, spec: OutputSpec) -> None:
 
 
 def _wrong_markers(present: dict[str, pa.DataType]) -> list[IncompatibleColumn]:
+    import pyarrow as pa
+
     wrong = []
     row_error = present.get(ROW_ERROR_COLUMN)
     if row_error is not None and not (

@@ -205,6 +205,37 @@ class Replays:
         if self._pool is not None:
             self._pool.stop(abandon=abandon)
 
+    async def capture(self, sink_uri: str, requests: Sequence[JobRequest]) -> list[PendingPart]:
+        """Before a run (`process`) re-runs inputs into a sink: snapshot, as pending, the open
+        entries an earlier version of the same parser made there for those inputs, so that
+        once the run has committed they settle as a replay's do (`settle_run`): resolved by
+        the run's job and version, or still quarantined as the new job's entries. Returns
+        what was captured."""
+        service = self._service
+        found = await asyncio.to_thread(_outdated_parts, sink_uri, requests) if requests else []
+        if not found:
+            return []
+        prefix = _prefix(await self._places(), found[0].sink_uri)
+        files = _files([dataclasses.replace(p, output=prefix + p.sink_output) for p in found])
+        now = format_timestamp(service.clock())
+        rows = await asyncio.to_thread(_snapshot_rows, files, _os_user(), now)
+        await service.db.write(resolutions.snapshot, rows)
+        return [
+            PendingPart(output, file.part_key, file.from_job_id, file.parser, file.sink_uri, name)
+            for file in files
+            for output, name in zip(file.outputs, file.sink_outputs, strict=True)
+        ]
+
+    async def settle_run(self, captured: Sequence[PendingPart]) -> None:
+        """After the run: settle the inputs it re-ran; the snapshots of those it did not (a
+        failed or stopped job) go, as their entries are open in the sink as they were."""
+        if not captured:
+            return
+        settled = await self.settle()
+        for part in captured:
+            if (part.output, part.part_key) not in settled:
+                await self._service.db.write(resolutions.drop_pending, part)
+
     async def settle(self) -> dict[tuple[str, str], Settled]:
         """Resolve the pending snapshot rows of every input the sink shows re-run since."""
         from casparian_core.inspect.quarantine_parts import store_for
@@ -291,6 +322,37 @@ class Replays:
                         sink_output,
                     )
                     await self._service.db.write(resolutions.drop_pending, part)
+
+
+def _outdated_parts(sink_uri: str, requests: Sequence[JobRequest]) -> list[QuarantinePart]:
+    """The quarantine parts in the sink of inputs the requests run with another version of
+    the parser that made them (the rows' source path names the input)."""
+    from casparian_core.inspect.quarantine_parts import store_for
+    from casparian_core.sinks import open_sink
+
+    sink = open_sink(sink_uri)  # the URI as the sink states it (an absolute path)
+    uri = sink.uri
+    sink.close()
+    runs = {(r.parser_name, r.input_path): r.parser_version for r in requests}
+    try:
+        return [
+            part
+            for part in store_for(uri).parts()
+            if runs.get((part.parser or "", part.source_path or ""))
+            not in (None, part.parser_version)
+        ]
+    except QuarantineUnreadableError:  # a sink not written yet, or broken: the run will say
+        return []
+
+
+def _prefix(places: Sequence[SinkPlace], sink_uri: str) -> str:
+    """The prefix the catalogue gives the tables of the sink at `sink_uri`."""
+    from casparian_core.inspect.quarantine_parts import stores_at
+
+    for place in places:
+        if any(store.uri == sink_uri for store in stores_at(place)):
+            return place.prefix
+    return ""
 
 
 def _matches(part: QuarantinePart, job_id: str | None, parser: str | None) -> bool:

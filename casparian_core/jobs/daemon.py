@@ -44,6 +44,7 @@ from casparian_core.units import plural
 
 if TYPE_CHECKING:
     from casparian_core.events import Event
+    from casparian_core.inspect.resolutions import PendingPart
     from casparian_core.service import CoreService
 
 log = logging.getLogger("casparian.daemon")
@@ -80,6 +81,7 @@ class Daemon:
         self._replan = True
         self._pool: Executor | None = None
         self._planned = PlannedFiles()
+        self._captured: list[PendingPart] = []  # open quarantine entries its jobs may settle
         self._abandon = False
         self._state_written = 0.0
         self.state = DaemonState(os.getpid(), "", self._request.workers or 1, self.sink_uri)
@@ -179,6 +181,7 @@ class Daemon:
         if not requests:
             return
         made = await service.queue.enqueue(requests)
+        self._captured += await service.replay.capture(self.sink_uri, requests)
         self.state = replace(self.state, batches=self.state.batches + 1)
         self._write_state(force=True)
         log.info(
@@ -215,6 +218,8 @@ class Daemon:
         finally:
             self._pool = None
             self._write_state(force=True)
+        captured, self._captured = self._captured, []
+        await self._service.replay.settle_run(captured)
 
     def _report(self, report: JobReport) -> None:
         if report.status == JobStatus.QUEUED:

@@ -32,6 +32,7 @@ from casparian_core.jobs.model import (
     JobSuccess,
     ParserHealth,
     RunRecord,
+    Settled,
 )
 from casparian_core.jobs.status import JobStatus
 
@@ -172,16 +173,25 @@ class JobQueue:
         return claimed
 
     def complete_now(self, job_id: str, worker: str, success: JobSuccess) -> bool:
+        return bool(self.settle_now(worker, [(job_id, success)]).completed)
+
+    def settle_now(
+        self,
+        worker: str,
+        completions: Sequence[tuple[str, JobSuccess]],
+        claim_up_to: int = 0,
+        group: str | None = None,
+    ) -> Settled:
+        """Complete the jobs `worker` finished and claim up to `claim_up_to` next ones, in one
+        write transaction (queue.settle)."""
         with self._db.writing() as conn:
-            done = queue.complete(conn, job_id, worker, success, self._clock())
-        if done:
-            status = (
-                JobStatus.COMPLETED_WITH_WARNINGS
-                if success.rows_quarantined
-                else JobStatus.COMPLETED
-            )
-            self._changed([job_id], status)
-        return done
+            settled = queue.settle(conn, worker, self._clock(), completions, claim_up_to, group)
+        successes = dict(completions)
+        self._publish(
+            {job_id: queue.completed_status(successes[job_id]) for job_id in settled.completed}
+            | dict.fromkeys((job.job_id for job in settled.claimed), JobStatus.RUNNING)
+        )
+        return settled
 
     def fail_now(self, job_id: str, worker: str, failure: JobFailure) -> FailOutcome | None:
         with self._db.writing() as conn:

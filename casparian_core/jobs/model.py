@@ -68,6 +68,15 @@ class ClaimedJob:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """What one settle (queue.settle) did: the jobs it recorded complete (those still the
+    worker's) and those it claimed, in claim order."""
+
+    completed: list[str]
+    claimed: list[ClaimedJob]
+
+
+@dataclass(frozen=True)
 class JobSuccess:
     """What a completed job produced."""
 

@@ -1,12 +1,19 @@
 """`LocalPool`: the executor that runs claimed jobs on this machine, N workers at a time.
 
-Each worker is a thread of its own: it claims a job, submits it to its warm `ParserSession` for
+Each worker is a thread of its own: it claims jobs, submits each to its warm `ParserSession` for
 that parser version (the registered artifact in its managed venv), and completes or fails each
 input in the queue as the session finishes it, all without a trip through the event loop (one
-per step cost more than a small file's whole run). Its reports are delivered on the event loop
-that runs the pool. A session holds the job it is finishing and the next one, already sent, so
-the guest never waits for a claim. A session is closed and replaced after
-settings.worker_recycle_jobs jobs, or when its guest's memory exceeds
+per step cost more than a small file's whole run). A worker running small files claims several
+at once (as many as it ran in about CLAIM_BATCH_SECS, at most MAX_CLAIM_BATCH; a slow job is
+claimed alone, so another worker is not left idle), and records the completions of the jobs it
+finished in the write transaction of its next claim (queue.settle), or before it waits or ends:
+one write transaction per batch instead of two per file. Until then they stay RUNNING, with
+heartbeats: a worker killed meanwhile leaves them to be run again (their outputs replaced, not
+doubled). When a failure pauses a parser (the circuit breaker), the worker gives that parser's
+unstarted jobs back; another worker's batch claimed before the pause still runs. Its reports
+are delivered on the event loop that runs the pool. A session holds the job it is finishing and
+the next one, already sent, so the guest never waits for a claim. A session is closed and
+replaced after settings.worker_recycle_jobs jobs, or when its guest's memory exceeds
 settings.worker_max_guest_rss_mb.
 
 Heartbeats come from one task on the event loop, which a long parse (running in a worker's
@@ -21,6 +28,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +54,10 @@ from casparian_core.registry.materialize import RunnableParser
 from casparian_core.scout import queries
 from casparian_core.sinks import open_sink
 
-MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
+MAX_IDLE_WAIT_SECS = 1.0
+# A batch claim takes the jobs a worker runs in about this long (by its latest batch's pace).
+CLAIM_BATCH_SECS = 0.05
+MAX_CLAIM_BATCH = 16  # a retry due later is waited for in steps, so stop() is prompt
 # A guest's memory is read at most this often (reading it per job cost as much as a small job).
 RSS_CHECK_SECS = 0.5
 
@@ -57,6 +68,26 @@ class _InFlight:
     worker: str
     cancel: threading.Event
     log: JobLog
+
+
+@dataclass
+class _Worker:
+    """A worker thread's own state: its warm sessions, the jobs it claimed and not yet started,
+    those it finished and not yet recorded complete, and the pace of its latest batch."""
+
+    name: str
+    sessions: dict[tuple[str, str], _Warm] = field(default_factory=dict)
+    backlog: deque[ClaimedJob] = field(default_factory=deque)
+    unrecorded: list[tuple[_InFlight, RunResult]] = field(default_factory=list)
+    batch_started: float = 0.0  # time.monotonic() of the latest claim
+    batch_size: int = 0  # jobs the latest claim took
+
+    def next_claim_size(self, now: float) -> int:
+        """1 at first and after a slow batch; more while jobs are fast."""
+        if not self.batch_size:
+            return 1
+        per_job = max(now - self.batch_started, 1e-6) / self.batch_size
+        return max(1, min(MAX_CLAIM_BATCH, int(CLAIM_BATCH_SECS / per_job)))
 
 
 @dataclass
@@ -131,31 +162,58 @@ class LocalPool:
     # A worker: a thread of its own, so that claiming, running and completing a job never
     # waits for the event loop (a trip through it per step cost more than the step).
 
-    def _work(self, worker: str) -> None:
-        sessions: dict[tuple[str, str], _Warm] = {}
+    def _work(self, name: str) -> None:
+        worker = _Worker(name)
         try:
             while not self._stopping.is_set():
-                with stage_times.stage("claim"):
-                    job = self._queue.claim_now(worker, self._group)
-                if job is not None:
-                    self._start(worker, sessions, job)
+                if not worker.backlog:
+                    self._settle(worker, worker.next_claim_size(time.monotonic()))
+                if worker.backlog:
+                    self._start(worker, worker.backlog.popleft())
                     continue
-                for key in list(sessions):
-                    self._collect(sessions, key, wait=True)
+                self._collect_all(worker)
+                self._settle(worker, 0)
                 with self._db.reading() as conn:
                     due = queue.next_due(conn, self._group)
                 if due is None:
                     break
                 self._wait_until(datetime.fromisoformat(due))
-            for key in list(sessions):
-                self._collect(sessions, key, wait=True)
+            self._collect_all(worker)
+            self._settle(worker, 0)
         finally:
-            for warm in sessions.values():
+            for warm in worker.sessions.values():
                 warm.session.close()
-            self._release_held(worker)
+            self._release_held(name)
 
-    def _start(self, worker: str, sessions: dict[tuple[str, str], _Warm], job: ClaimedJob) -> None:
-        key = (job.parser_name, job.parser_version)
+    def _settle(self, worker: _Worker, claim_up_to: int) -> None:
+        """Record the finished jobs complete and claim up to `claim_up_to` more, in one write
+        transaction; the claimed jobs join the backlog (and the heartbeats)."""
+        if not worker.unrecorded and not claim_up_to:
+            return
+        finished = {flight.job.job_id: (flight, result) for flight, result in worker.unrecorded}
+        worker.unrecorded.clear()
+        with stage_times.stage("claim and complete (queue)"):
+            settled = self._queue.settle_now(
+                worker.name,
+                [(job_id, _success(result)) for job_id, (_, result) in finished.items()],
+                claim_up_to,
+                self._group,
+            )
+        for job_id in finished:
+            self._inflight.pop(job_id, None)
+        for job_id in settled.completed:
+            flight, result = finished[job_id]
+            status = (
+                JobStatus.COMPLETED_WITH_WARNINGS if result.quarantined else JobStatus.COMPLETED
+            )
+            self._report(JobReport(flight.job, result, status, log_path=_log_path(flight)))
+        if claim_up_to:
+            worker.batch_started, worker.batch_size = time.monotonic(), len(settled.claimed)
+        for job in settled.claimed:
+            self._inflight[job.job_id] = self._flight(job, worker.name)
+            worker.backlog.append(job)
+
+    def _flight(self, job: ClaimedJob, worker: str) -> _InFlight:
         flight = _InFlight(
             job,
             worker,
@@ -167,8 +225,13 @@ class LocalPool:
         )
         if self._abandon.is_set():
             flight.cancel.set()
+        return flight
+
+    def _start(self, worker: _Worker, job: ClaimedJob) -> None:
+        key = (job.parser_name, job.parser_version)
+        flight = self._inflight[job.job_id]
         try:
-            warm = sessions.get(key) or self._open(key)
+            warm = worker.sessions.get(key) or self._open(key)
             item = InputItem(
                 Path(job.input_path),
                 self._input_key(job),
@@ -177,14 +240,13 @@ class LocalPool:
                 cancel=flight.cancel,
             )
         except CasparianError as exc:
-            self._fail_unstarted(flight, exc)
+            self._fail_unstarted(worker, flight, exc)
             return
-        sessions[key] = warm
-        self._inflight[job.job_id] = flight
+        worker.sessions[key] = warm
         warm.held.append(job.job_id)
         warm.jobs += 1
         warm.session.submit(item)
-        self._collect(sessions, key, wait=False)
+        self._collect(worker, key, wait=False)
 
     def _open(self, key: tuple[str, str]) -> _Warm:
         runnable = asyncio.run_coroutine_threadsafe(self._runnable(key), self._loop).result()
@@ -221,15 +283,16 @@ class LocalPool:
         row = found[0]
         return input_key(self._sources[row.source_id], row.rel_path)
 
-    def _collect(
-        self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str], *, wait: bool
-    ) -> None:
-        warm = sessions[key]
+    def _collect(self, worker: _Worker, key: tuple[str, str], *, wait: bool) -> None:
+        warm = worker.sessions[key]
         for result in list(warm.session.results(wait)):
-            job_id = warm.held.pop(0)
-            self._finish(self._inflight.pop(job_id), result)
+            self._finish(worker, self._inflight[warm.held.pop(0)], result)
         if self._worn_out(warm):
-            self._collect_all_and_close(sessions, key)
+            self._collect_all_and_close(worker, key)
+
+    def _collect_all(self, worker: _Worker) -> None:
+        for key in list(worker.sessions):
+            self._collect(worker, key, wait=True)
 
     def _worn_out(self, warm: _Warm) -> bool:
         if warm.jobs >= self._settings.worker_recycle_jobs:
@@ -247,33 +310,29 @@ class LocalPool:
             return False
         return rss > self._settings.worker_max_guest_rss_mb * 1024 * 1024
 
-    def _collect_all_and_close(
-        self, sessions: dict[tuple[str, str], _Warm], key: tuple[str, str]
-    ) -> None:
-        warm = sessions.pop(key)
+    def _collect_all_and_close(self, worker: _Worker, key: tuple[str, str]) -> None:
+        warm = worker.sessions.pop(key)
         for result in list(warm.session.results(True)):
-            self._finish(self._inflight.pop(warm.held.pop(0)), result)
+            self._finish(worker, self._inflight[warm.held.pop(0)], result)
         warm.session.close()
 
     # Reporting to the queue.
 
-    def _finish(self, flight: _InFlight, result: RunResult) -> None:
-        job, worker = flight.job, flight.worker
-        log = str(flight.log.path) if flight.log.path.exists() else None
-        if result.status == RunStatus.CANCELLED:
-            if self._abandon.is_set() and self._queue.release_now(job.job_id, worker):
-                self._report(JobReport(job, result, JobStatus.QUEUED, log_path=log))
-            return  # otherwise the queue took it back (cancelled, or requeued as stale)
+    def _finish(self, worker: _Worker, flight: _InFlight, result: RunResult) -> None:
+        """A success waits for the worker's next settle; anything else is reported now."""
         if result.ok:
-            with stage_times.stage("complete (queue)"):
-                done = self._queue.complete_now(job.job_id, worker, _success(result))
-            if done:
-                status = (
-                    JobStatus.COMPLETED_WITH_WARNINGS if result.quarantined else JobStatus.COMPLETED
-                )
-                self._report(JobReport(job, result, status, log_path=log))
+            worker.unrecorded.append((flight, result))
             return
-        outcome = self._queue.fail_now(job.job_id, worker, _failure(result))
+        job, name = flight.job, flight.worker
+        del self._inflight[job.job_id]
+        if result.status == RunStatus.CANCELLED:
+            if self._abandon.is_set() and self._queue.release_now(job.job_id, name):
+                report = JobReport(job, result, JobStatus.QUEUED, log_path=_log_path(flight))
+                self._report(report)
+            return  # otherwise the queue took it back (cancelled, or requeued as stale)
+        outcome = self._queue.fail_now(job.job_id, name, _failure(result))
+        if outcome is not None and outcome.paused_parser:
+            self._release_backlog(worker, job.parser_name)
         if outcome is not None:
             report = JobReport(
                 job,
@@ -281,11 +340,19 @@ class LocalPool:
                 outcome.status,
                 outcome.next_attempt_at,
                 outcome.paused_parser,
-                log,
+                _log_path(flight),
             )
             self._report(report)
 
-    def _fail_unstarted(self, flight: _InFlight, exc: CasparianError) -> None:
+    def _release_backlog(self, worker: _Worker, parser_name: str) -> None:
+        """The parser was just paused: its jobs claimed in the worker's batch and not started go
+        back to the queue unrun, as if never claimed."""
+        for job in [job for job in worker.backlog if job.parser_name == parser_name]:
+            worker.backlog.remove(job)
+            del self._inflight[job.job_id]
+            self._queue.release_now(job.job_id, worker.name)
+
+    def _fail_unstarted(self, worker: _Worker, flight: _InFlight, exc: CasparianError) -> None:
         """The parser version could not be made ready (a corrupt artifact, a venv that does
         not build offline): a permanent failure of the job, never run."""
         job = flight.job
@@ -298,11 +365,11 @@ class LocalPool:
             error_code=exc.error_code,
             error_message=str(exc),
         )
-        self._finish(flight, result)
+        self._finish(worker, flight, result)
 
     def _release_held(self, worker: str) -> None:
-        """Jobs still held when a worker ends abnormally (Ctrl+C twice, a bug) go back to the
-        queue, nothing of them committed."""
+        """Jobs still held when a worker ends (claimed and not started when it was stopped;
+        Ctrl+C twice, a bug) go back to the queue, nothing of them committed."""
         for job_id, flight in list(self._inflight.items()):
             if flight.worker == worker:
                 del self._inflight[job_id]
@@ -326,6 +393,10 @@ class LocalPool:
         delay = (due - self._clock()).total_seconds()
         if delay > 0:
             self._stopping.wait(min(delay, MAX_IDLE_WAIT_SECS))
+
+
+def _log_path(flight: _InFlight) -> str | None:
+    return str(flight.log.path) if flight.log.path.exists() else None
 
 
 def _success(result: RunResult) -> JobSuccess:

@@ -6,8 +6,10 @@ Every function takes a connection (the gateway's writer, or a worker process's o
 which locks the control database only (db.connection.write_transaction).
 - enqueue: one job per (input, parser, version) while it is queued or running (a partial
   unique index); asking again returns that job.
-- claim: one UPDATE ... RETURNING picks the due job of highest priority, then oldest, of a
-  parser that is not paused; two workers never get the same job.
+- claim: picks the due jobs of highest priority, then oldest, of parsers that are not paused,
+  and takes them with one UPDATE ... RETURNING; two workers never get the same job. A worker
+  running small files takes several at once (claim_batch), and records the completions of the
+  jobs it finished in the same transaction (settle): one write transaction per batch.
 - heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
   claimed by it): a job requeued as stale and claimed by another worker is not theirs any more.
 - fail: a transient failure (the run's own verdict, RunResult.transient) is retried after
@@ -48,6 +50,7 @@ from casparian_core.jobs.model import (
     JobRequest,
     JobSuccess,
     RunRecord,
+    Settled,
 )
 from casparian_core.jobs.status import JobStatus
 from casparian_core.processes import left_by_dead_process
@@ -78,18 +81,22 @@ VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 
+# The claim picks the due jobs (at most :limit) in claim order, then takes them; both in one
+# write transaction, so no other worker can take them in between.
+PICK = f"""
+SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
+WHERE status = {QUEUED} AND next_attempt_at <= :now
+  AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
+  AND backfill_id IS :group
+ORDER BY priority DESC, enqueued_at
+LIMIT :limit
+"""
+
 CLAIM = f"""
 UPDATE cf_processing_queue
 SET status = {RUNNING}, claimed_by = :worker, attempts = attempts + 1,
     started_at = :now, heartbeat_at = :now
-WHERE id = (
-    SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
-    WHERE status = {QUEUED} AND next_attempt_at <= :now
-      AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
-      AND backfill_id IS :group
-    ORDER BY priority DESC, enqueued_at
-    LIMIT 1
-)
+WHERE id IN (SELECT value FROM json_each(:ids))
 RETURNING {_CLAIMED}
 """
 
@@ -231,10 +238,44 @@ def claim(
 ) -> ClaimedJob | None:
     """The next job for `worker`, now RUNNING; None when no job is due. A backfill's jobs are
     claimed only by its own pool (`group`, its id), whose output goes to its staging area."""
+    claimed = claim_batch(conn, worker, now, group, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_batch(
+    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None, limit: int
+) -> list[ClaimedJob]:
+    """Up to `limit` next jobs for `worker` (see claim), all RUNNING, in claim order."""
+    return settle(conn, worker, now, (), limit, group).claimed
+
+
+def settle(
+    conn: sqlite3.Connection,
+    worker: str,
+    now: datetime,
+    completions: Sequence[tuple[str, JobSuccess]],
+    claim_up_to: int = 0,
+    group: str | None = None,
+) -> Settled:
+    """In one write transaction: complete the jobs `worker` finished (see complete), then claim
+    up to `claim_up_to` next jobs (see claim)."""
+    at = format_timestamp(now)
     with write_transaction(conn):
-        params = {"worker": worker, "now": format_timestamp(now), "group": group}
-        row = conn.execute(CLAIM, params).fetchone()
-    return None if row is None else ClaimedJob(*row)
+        completed = [
+            job for job, success in completions if _complete(conn, job, worker, success, at)
+        ]
+        claimed: list[ClaimedJob] = []
+        if claim_up_to:
+            params = {"now": at, "group": group, "limit": claim_up_to}
+            ids = [job_id for (job_id,) in conn.execute(PICK, params)]
+            taken = {
+                row[0]: ClaimedJob(*row)
+                for row in conn.execute(
+                    CLAIM, {"worker": worker, "now": at, "ids": json.dumps(ids)}
+                )
+            }
+            claimed = [taken[job_id] for job_id in ids]
+    return Settled(completed, claimed)
 
 
 def heartbeat(conn: sqlite3.Connection, job_id: str, worker: str, now: datetime) -> bool:
@@ -249,8 +290,18 @@ def complete(
 ) -> bool:
     """The job succeeded: recorded in its row and in the history, its parser's failure count
     reset. False if the job is no longer the worker's."""
-    at = format_timestamp(now)
-    status = JobStatus.COMPLETED_WITH_WARNINGS if success.rows_quarantined else JobStatus.COMPLETED
+    return bool(settle(conn, worker, now, [(job_id, success)]).completed)
+
+
+def completed_status(success: JobSuccess) -> JobStatus:
+    return JobStatus.COMPLETED_WITH_WARNINGS if success.rows_quarantined else JobStatus.COMPLETED
+
+
+def _complete(
+    conn: sqlite3.Connection, job_id: str, worker: str, success: JobSuccess, at: str
+) -> bool:
+    """Inside the caller's transaction."""
+    status = completed_status(success)
     params = {
         "job": job_id,
         "worker": worker,
@@ -261,26 +312,25 @@ def complete(
         "outputs": json.dumps(success.outputs),
         "hash": success.input_hash,
     }
-    with write_transaction(conn):
-        row = conn.execute(COMPLETE, params).fetchone()
-        if row is None:
-            return False
-        input_path, input_hash, parser_name, parser_version = row
-        conn.execute(
-            HISTORY,
-            (
-                job_id,
-                input_path,
-                input_hash,
-                parser_name,
-                parser_version,
-                status,
-                success.rows_out,
-                success.rows_quarantined,
-                at,
-            ),
-        )
-        health.record_success(conn, parser_name)
+    row = conn.execute(COMPLETE, params).fetchone()
+    if row is None:
+        return False
+    input_path, input_hash, parser_name, parser_version = row
+    conn.execute(
+        HISTORY,
+        (
+            job_id,
+            input_path,
+            input_hash,
+            parser_name,
+            parser_version,
+            status,
+            success.rows_out,
+            success.rows_quarantined,
+            at,
+        ),
+    )
+    health.record_success(conn, parser_name)
     return True
 
 

@@ -28,3 +28,13 @@ def test_starting_the_service_loads_no_scanner() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert completed.stdout.strip() == "False"
+
+
+def test_starting_the_service_loads_no_pyarrow() -> None:
+    """`casparian process` opens the service, plans and claims before it launches its guest:
+    pyarrow (~0.1 s) loads after, while the guest starts and parses."""
+    probe = "import sys, casparian_core.service;print('pyarrow' in sys.modules)"
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "False"

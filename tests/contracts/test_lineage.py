@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from casparian_core.contracts import lineage as lineage_module
 from casparian_core.contracts.lineage import lineage, quarantine_context
 from casparian_core.contracts.validate import QUARANTINE_SCHEMA
 
@@ -85,3 +87,18 @@ def test_schemas_differing_only_in_metadata_keep_their_own_metadata() -> None:
     tagged = plain.with_metadata({"origin": "test"})
     assert columns.schema_for(plain).metadata is None
     assert columns.schema_for(tagged).metadata == {b"origin": b"test"}
+
+
+def test_batches_shorter_and_longer_than_the_shared_indices_carry_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Short batches share one array of indices; a longer one gets its own, never a cut one.
+    monkeypatch.setattr(lineage_module, "SHARED_INDICES", 4)
+    columns = lineage(source_hash="h", job_id="j", parser="p", parser_version="1")
+    short = columns.append_to(pa.table({"n": [1, 2, 3]}))
+    long = columns.append_to(pa.table({"n": list(range(10))}))
+    pq.write_table(pa.concat_tables([short, long]), tmp_path / "part.parquet")
+
+    written = pq.read_table(tmp_path / "part.parquet")
+    assert written.column("_cf_job_id").to_pylist() == ["j"] * 13
+    assert written.column("_cf_source_hash").to_pylist() == ["h"] * 13

@@ -310,3 +310,42 @@ def test_counts_and_lists_by_status_and_parser(conn: sqlite3.Connection, clock: 
     assert [r.job_id for r in queue.jobs(conn, JobQuery(limit=1, offset=1))] == [b]
     with pytest.raises(JobNotFoundError):
         queue.job(conn, "0" * 32)
+
+
+def test_a_batch_claim_takes_the_due_jobs_by_priority_then_age_up_to_its_limit(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    old = enqueue_one(conn, clock, "old.csv")
+    clock.advance(1)
+    new = enqueue_one(conn, clock, "new.csv")
+    urgent = enqueue_one(conn, clock, "urgent.csv", priority=5)
+    last = enqueue_one(conn, clock, "last.csv")
+    queue.fail(conn, claim_one(conn, clock).job_id, "w", TRANSIENT, clock())  # urgent: backoff
+
+    first = queue.claim_batch(conn, "w", clock(), None, 2)
+    rest = queue.claim_batch(conn, "w", clock(), None, 5)
+
+    assert [job.job_id for job in first] == [old, new]
+    assert [job.job_id for job in rest] == [last]  # urgent waits out its backoff
+    assert {status_of(conn, job) for job in (old, new, last)} == {JobStatus.RUNNING}
+    assert status_of(conn, urgent) == JobStatus.QUEUED
+
+
+def test_settle_completes_the_workers_jobs_and_claims_the_next_in_one_go(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    a, b, c = (enqueue_one(conn, clock, name) for name in ("a.csv", "b.csv", "c.csv"))
+    queue.claim_batch(conn, "w", clock(), None, 2)
+    queue.cancel(conn, b, clock())  # no longer the worker's: not completed
+
+    settled = queue.settle(conn, "w", clock(), [(a, JobSuccess(3)), (b, JobSuccess(4))], 5)
+
+    assert settled.completed == [a]
+    assert [job.job_id for job in settled.claimed] == [c]
+    assert (status_of(conn, a), status_of(conn, b), status_of(conn, c)) == (
+        JobStatus.COMPLETED,
+        JobStatus.CANCELLED,
+        JobStatus.RUNNING,
+    )
+    history = conn.execute("SELECT job_id, rows_out FROM cf_processing_history").fetchall()
+    assert history == [(a, 3)]

@@ -108,6 +108,14 @@ def test_nulls_do_not_count_as_distinct_values() -> None:
     assert dictionary_columns(table) == ["sparse", "pairs"]
 
 
+def test_a_column_arrow_cannot_count_keeps_its_dictionary() -> None:
+    # count_distinct has no kernel for string_view: the part is still written, as by default.
+    views = pa.array([str(index) for index in range(ROWS)], pa.string_view())
+    table = pa.table({"view": views, "id": range(ROWS), "empty": pa.nulls(ROWS)})
+
+    assert dictionary_columns(table) == ["view", "empty"]
+
+
 @pytest.mark.parametrize(
     "arrow_type",
     [
