@@ -31,7 +31,12 @@ from casparian_tui.screens.help import HelpScreen, describe_bindings
 from casparian_tui.screens.prompt import ConfirmPrompt
 
 # Work that quitting would cut short, by worker group: quitting asks first.
-UNFINISHED_WORK = {"bench-test": "A parser test", "scan": "A scan", "jobs-process": "Processing"}
+UNFINISHED_WORK = {
+    "bench-test": "A parser test",
+    "bench-backfill": "A backfill",
+    "scan": "A scan",
+    "jobs-process": "Processing",
+}
 ASSISTANT_GROUPS = ("assistant", "assistant-decide")
 
 

@@ -32,6 +32,7 @@ from casparian_core.backfill.errors import (
 from casparian_core.backfill.store import BackfillRecord, BackfillStatus
 from casparian_core.db.connection import format_timestamp
 from casparian_core.engine.inputs import part_key
+from casparian_core.events import DataChanged
 from casparian_core.jobs.model import JobRecord, JobRequest
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.status import JobStatus
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 # waits until `<path>.go.<output>` exists, so a test can kill it exactly there. Never set in use.
 PAUSE_AT_SWAP = "CASPARIAN_BACKFILL_PAUSE_AT_SWAP"
 DONE = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_WARNINGS})
+ORIGIN = "backfill"  # DataChanged's origin when a backfill moves on (the Jobs screen shows it)
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,7 @@ class BackfillRun:
                 if job.status == JobStatus.QUEUED:
                     await service.queue.cancel(job.job_id)
             await asyncio.to_thread(swap.remove, record.staging_uri)
-            at = format_timestamp(service.clock())
-            await service.db.write(store.set_status, backfill_id, BackfillStatus.ABANDONED, at)
+            await self._set_status(backfill_id, BackfillStatus.ABANDONED)
         finally:
             await service.db.write(store.release, backfill_id, self._owner)
         return await self._get(backfill_id)
@@ -233,8 +234,7 @@ class BackfillRun:
                 await asyncio.to_thread(
                     swap.check, record.sink_uri, record.staging_uri, record.part_keys
                 )
-                at = format_timestamp(service.clock())
-                await service.db.write(store.set_status, record.id, BackfillStatus.SWAPPING, at)
+                await self._set_status(record.id, BackfillStatus.SWAPPING)
                 record = await self._get(record.id)
             if record.status == BackfillStatus.SWAPPING:
                 outcome.swapped = await self._swap(record)
@@ -288,10 +288,15 @@ class BackfillRun:
             _pause_at_swap,
         )
         await asyncio.to_thread(swap.remove, record.staging_uri)
-        at = format_timestamp(service.clock())
-        await service.db.write(store.set_status, record.id, BackfillStatus.DONE, at)
+        await self._set_status(record.id, BackfillStatus.DONE)
         await service.replay.settle()  # quarantine entries the new rows resolved
         return swapped
+
+    async def _set_status(self, backfill_id: str, status: BackfillStatus) -> None:
+        service = self._service
+        at = format_timestamp(service.clock())
+        await service.db.write(store.set_status, backfill_id, status, at)
+        service.events.publish(DataChanged(origin=ORIGIN))
 
     async def _outcome(self, record: BackfillRecord) -> BackfillOutcome:
         jobs = await self._service.queue.run_jobs(record.id)

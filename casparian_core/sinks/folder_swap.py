@@ -85,6 +85,7 @@ def swap(
             before_each(output)
             if live.exists():
                 _exchange(new, live)
+                _carry_late_parts(new, live, part_keys)
             else:
                 os.rename(new, live)
             fsync_path(live_root)
@@ -93,6 +94,18 @@ def swap(
             shutil.rmtree(new)  # the old folder, exchanged out
         (live / MARKER).unlink(missing_ok=True)
     return swapped
+
+
+def _carry_late_parts(old: Path, live: Path, part_keys: Collection[str]) -> None:
+    """Move into the swapped-in folder the parts another writer (`process`, the daemon)
+    committed to the old one after its parts were linked and before the exchange: the old
+    folder is removed next, and a committed part is never lost. Parts of the inputs the
+    backfill ran again stay behind: the new folder has them."""
+    late = _kept(old, live, part_keys)
+    for part in late:
+        os.rename(part, live / part.name)
+    if late:
+        fsync_path(live)
 
 
 def _kept(live: Path, new: Path, part_keys: Collection[str]) -> list[Path]:

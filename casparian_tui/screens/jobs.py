@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ from textual.worker import Worker, WorkerState
 
 from casparian_core.api import (
     AssistantContext,
+    BackfillRecord,
     DeadLetter,
     JobRecord,
     JobStatus,
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
 COALESCE_SECS = 0.2  # a burst of job changes is applied at once, this long after its first
 TICK_SECS = 1.0  # the times of running work on screen move on this often
 OTHER_PROCESS = "another process"  # the origin of DataChanged when another connection commits
+BACKFILL_ORIGIN = "backfill"  # a backfill moved on (its swap): backfill/run.py
 FOLLOW_SECS = 1.0  # a running job's log tail is read again this often
 LOG_LINES = 15
 NARROW_BELOW = 100  # columns: the detail pane goes under the list
@@ -226,11 +229,16 @@ class JobsScreen(ModeScreen):
         self._show_filters(await queue.counts())
         self._show_empty(not rows)
 
+    async def _backfills(self) -> dict[str, BackfillRecord]:
+        """The backfills by id: a run whose batch is one shows its swap as its last step."""
+        return {record.id: record for record in await self.service.backfill.backfills()}
+
     async def _rows_of(self, runs: list[RunRecord]) -> list[Row]:
         rows: list[Row] = []
+        backfills = await self._backfills()
         for run in runs:
             expanded = run.batch_id == self.expanded
-            rows.append(Row(run_key(run.batch_id), run, expanded))
+            rows.append(Row(run_key(run.batch_id), run, expanded, backfills.get(run.batch_id)))
             if expanded:
                 jobs = await self.service.queue.run_jobs(run.batch_id, self.statuses)
                 rows.extend(Row(job_key(job.job_id), job) for job in jobs)
@@ -278,7 +286,9 @@ class JobsScreen(ModeScreen):
         event = message.event
         if isinstance(event, JobChanged):
             self._changed.add(event.job_id)
-        elif isinstance(event, DataChanged) and OTHER_PROCESS in event.origin:
+        elif isinstance(event, DataChanged) and (
+            OTHER_PROCESS in event.origin or BACKFILL_ORIGIN in event.origin
+        ):
             self._reread = True
         else:
             return
@@ -326,9 +336,11 @@ class JobsScreen(ModeScreen):
         if [row.key for row in listed] != [run_key(run.batch_id) for run in runs]:
             self.load()  # a new run, or one moved up (it failed): the list is laid out again
             return
+        backfills = await self._backfills()
         for old, run in zip(listed, runs, strict=True):
-            if old.item != run:
-                self.jobs_list.replace(Row(old.key, run, old.expanded))
+            backfill = backfills.get(run.batch_id)
+            if old.item != run or old.backfill != backfill:
+                self.jobs_list.replace(Row(old.key, run, old.expanded, backfill))
                 if old.expanded and reread:  # no ids from another process: its unfinished
                     job_ids = job_ids | self._unfinished_listed()
         if self.expanded is not None and job_ids:
@@ -390,14 +402,15 @@ class JobsScreen(ModeScreen):
             jobs_list.remove_rows([r.key for r in jobs_list.rows if r.key.startswith("job:")])
             previous = jobs_list.get(run_key(self.expanded))
             if previous is not None:
-                jobs_list.replace(Row(previous.key, previous.item, expanded=False))
+                jobs_list.replace(replace(previous, expanded=False))
         if self.expanded == run.batch_id:
             self.expanded = None
             return
         self.expanded = run.batch_id
         key = run_key(run.batch_id)
         jobs = await self.service.queue.run_jobs(run.batch_id, self.statuses)
-        jobs_list.replace(Row(key, run, expanded=True))
+        listed = jobs_list.get(key)
+        jobs_list.replace(Row(key, run, True, None if listed is None else listed.backfill))
         jobs_list.insert_after(key, [Row(job_key(job.job_id), job) for job in jobs])
         if jobs:
             jobs_list.move_to(job_key(jobs[0].job_id))
@@ -412,7 +425,7 @@ class JobsScreen(ModeScreen):
         self._stop_following()
         item = None if row is None else row.item
         if isinstance(item, RunRecord):
-            pane.show_run(item, self.service.clock())
+            pane.show_run(item, self.service.clock(), row.backfill if row is not None else None)
         elif isinstance(item, DeadLetter):
             pane.show_dead_letter(item)
         elif isinstance(item, JobRecord):

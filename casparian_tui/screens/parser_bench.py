@@ -73,6 +73,7 @@ class ParserBenchScreen(ModeScreen):
         Binding("r", "rerun", "Re-run"),
         Binding("w", "toggle_watch", "Watch"),
         Binding("g", "register", "Register"),
+        Binding("b", "backfill", "Backfill", show=False),  # offered by the registry lines
         Binding("escape", "cancel_test", "Cancel test"),
         Binding("a", "ask_assistant", "Ask AI"),
     ]
@@ -254,7 +255,47 @@ class ParserBenchScreen(ModeScreen):
         if parser is None or parser.parser.info is None:
             status.show(None)
             return
-        status.show(await self.service.registry.working_copy(parser.parser.path, parser.name))
+        copy = await self.service.registry.working_copy(parser.parser.path, parser.name)
+        if not copy.versions:
+            status.show(copy)
+            return
+        backfill = self.service.backfill
+        unfinished = await backfill.active(parser.name)
+        status.show(copy, None if unfinished else await backfill.plan(parser.name), unfinished)
+
+    def action_backfill(self) -> None:
+        parser = self.query_one(ParserList).highlighted_parser
+        if parser is None:
+            self.notify("Highlight a registered parser to backfill it")
+            return
+        self.backfill_parser(parser.name)
+
+    @work(exclusive=True, group="bench-backfill", exit_on_error=False)
+    async def backfill_parser(self, name: str) -> None:
+        """Show the plan; approved, run it (the Jobs screen shows it as a run, its swap last)."""
+        backfill = self.service.backfill
+        try:
+            plan = await backfill.plan(name)
+        except CasparianError as error:
+            self.notify(str(error), severity="error", timeout=15)
+            return
+        if plan.refused is not None:
+            self.notify(f"Cannot backfill {name}: {plan.refused}", severity="error", timeout=15)
+            return
+        title = f"[b]Backfill {name} to {plan.version}[/b]: run the files an older version made"
+        lines = [shorten_paths(line) for line in plan.lines()]
+        if not await self.app.push_screen_wait(ApprovalScreen(title, lines, "Run the backfill")):
+            return
+        runner = backfill.runner()
+        try:
+            record = await runner.start(plan)
+            self.notify(f"Backfill {record.id[:8]} started: its progress is in Jobs (Alt+J)")
+            outcome = await runner.drive(record)
+        except CasparianError as error:
+            self.notify(str(error), severity="error", timeout=15)
+            return
+        self.notify(outcome.lines()[0], severity="information" if outcome.done else "warning")
+        self.load_registry_status(self.query_one(ParserList).highlighted_parser)
 
     def action_register(self) -> None:
         parser = self.query_one(ParserList).highlighted_parser

@@ -14,8 +14,8 @@ from casparian_tui.screens.prompt import ConfirmPrompt
 class ApprovalScreen(ConfirmPrompt):
     """A ConfirmPrompt whose question is followed by the contracts, scrolled when long."""
 
-    def __init__(self, title: str, lines: list[str]) -> None:
-        super().__init__(title, "Approve and register")
+    def __init__(self, title: str, lines: list[str], label: str = "Approve and register") -> None:
+        super().__init__(title, label)
         self.lines = lines
 
     def compose(self) -> ComposeResult:

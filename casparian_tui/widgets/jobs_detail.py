@@ -18,6 +18,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from casparian_core.api import (
+    BackfillRecord,
+    BackfillStatus,
     DeadLetter,
     ErrorDetail,
     ErrorFile,
@@ -26,7 +28,14 @@ from casparian_core.api import (
     JobStatus,
     RunRecord,
 )
-from casparian_tui.widgets.jobs_rows import ICONS, WORDS, duration, run_label
+from casparian_tui.widgets.jobs_rows import (
+    ICONS,
+    WORDS,
+    backfill_label,
+    duration,
+    run_label,
+    swap_step,
+)
 
 TRACE_LINES = 20  # the end of a trace: where it failed
 OTHER_FILES = 3  # of a fingerprint's other files, this many are named
@@ -53,8 +62,10 @@ class JobDetailPane(VerticalScroll, can_focus=False):
         self.shown = content
         self.query_one("#jobs-detail-body", Static).update(content)
 
-    def show_run(self, run: RunRecord, now: datetime) -> None:
-        self.show(describe_run(run, now))
+    def show_run(
+        self, run: RunRecord, now: datetime, backfill: BackfillRecord | None = None
+    ) -> None:
+        self.show(describe_run(run, now, backfill))
 
     def show_job(self, view: JobView, now: datetime) -> None:
         self.show(describe_job(view, now))
@@ -63,8 +74,15 @@ class JobDetailPane(VerticalScroll, can_focus=False):
         self.show(describe_dead_letter(letter))
 
 
-def describe_run(run: RunRecord, now: datetime) -> RenderableType:
-    text = _title(f"{run_label(run.batch_id)} · {', '.join(run.parsers)}", run.status)
+def describe_run(
+    run: RunRecord, now: datetime, backfill: BackfillRecord | None = None
+) -> RenderableType:
+    name = f"{run_label(run.batch_id)} · {', '.join(run.parsers)}"
+    step = None if backfill is None else swap_step(backfill, run)
+    text = _title(
+        name if backfill is None else backfill_label(backfill),
+        run.status if step is None else step[0],
+    )
     warned = f" ({run.warned:,} with rows quarantined)" if run.warned else ""
     counts = [
         (run.completed, f"complete{warned}"),
@@ -78,10 +96,35 @@ def describe_run(run: RunRecord, now: datetime) -> RenderableType:
     _field(text, "started", when(run.started_at))
     _field(text, "finished", when(run.finished_at))
     _field(text, "took", duration(run.started_at, run.finished_at, now))
-    if run.batch_id:
+    if backfill is not None:
+        _describe_swap(text, backfill)
+    elif run.batch_id:
         _field(text, "batch", run.batch_id)
     text.append("\nEnter lists its jobs (failed first).", style="dim")
     return text
+
+
+SWAP_STEPS = {
+    BackfillStatus.STAGING: "last step, once every file succeeded: the output is untouched",
+    BackfillStatus.SWAPPING: "under way (a crash here is finished by --resume)",
+    BackfillStatus.DONE: "done",
+    BackfillStatus.ABANDONED: "never: the backfill was abandoned, the output left as it was",
+}
+
+
+def _describe_swap(text: Text, backfill: BackfillRecord) -> None:
+    """A backfill's run: its swap, the last step, and what to do when it waits."""
+    _field(text, "backfill", backfill.id)
+    _field(text, "into", backfill.sink_uri)
+    _field(text, "swap", SWAP_STEPS[backfill.status])
+    _field(text, "swapped", when(backfill.swapped_at))
+    if backfill.note:
+        _field(text, "waits", backfill.note, "yellow")
+    if backfill.status == BackfillStatus.STAGING:
+        text.append(
+            f"\nRetry failed files (r), then `casparian backfill --resume {backfill.id}`.",
+            style="dim",
+        )
 
 
 def describe_job(view: JobView, now: datetime) -> RenderableType:

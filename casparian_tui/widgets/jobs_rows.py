@@ -16,7 +16,14 @@ from pathlib import Path
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-from casparian_core.api import DeadLetter, JobRecord, JobStatus, RunRecord
+from casparian_core.api import (
+    BackfillRecord,
+    BackfillStatus,
+    DeadLetter,
+    JobRecord,
+    JobStatus,
+    RunRecord,
+)
 
 BAR_CELLS = 8
 PROGRESS_CELLS = 22  # the bar, a space, "1,045/10,000" and the failures' mark
@@ -52,6 +59,7 @@ class Row:
     key: str
     item: RunRecord | JobRecord | DeadLetter
     expanded: bool = False  # a run whose jobs are listed under it
+    backfill: BackfillRecord | None = None  # the backfill a run's jobs are (backfill/)
 
 
 def run_key(batch_id: str) -> str:
@@ -82,22 +90,48 @@ def header(width: int, *, dead_letters: bool = False) -> Text:
 def render(row: Row, width: int, now: datetime) -> Text:
     item = row.item
     if isinstance(item, RunRecord):
-        return _run_line(item, row.expanded, width, now)
+        return _run_line(item, row.expanded, width, now, row.backfill)
     if isinstance(item, JobRecord):
         return _job_line(item, width, now)
     return _dead_letter_line(item, width)
 
 
-def _run_line(run: RunRecord, expanded: bool, width: int, now: datetime) -> Text:
+def _run_line(
+    run: RunRecord, expanded: bool, width: int, now: datetime, backfill: BackfillRecord | None
+) -> Text:
+    step = None if backfill is None else swap_step(backfill, run)
+    shown = run.status if step is None else step[0]
     line = Text("▾ " if expanded else "▸ ")
-    line.append_text(_icon(run.status))
+    line.append_text(_icon(shown))
     name = f"{run_label(run.batch_id)} · {', '.join(run.parsers)}"
+    if backfill is not None:
+        name = backfill_label(backfill)
     line.append(_name(name, width), style="bold")
     line.append_text(progress(run))
     line.append(_cell(duration(run.started_at, run.finished_at, now), TIME_CELLS, right=True))
     status = f"{run.failed:,} failed" if run.failed and run.status != JobStatus.RUNNING else None
-    line.append_text(_status(run.status, status))
+    line.append_text(_status(shown, status if step is None else step[1]))
     return line
+
+
+def backfill_label(backfill: BackfillRecord) -> str:
+    return f"backfill {backfill.parser_name} → {backfill.parser_version}"
+
+
+def swap_step(backfill: BackfillRecord, run: RunRecord) -> tuple[JobStatus, str] | None:
+    """A backfill's last step, the swap, once its jobs are over: the icon's status and the
+    word (None while its jobs run: the run's own status says it)."""
+    if backfill.status == BackfillStatus.DONE:
+        return run.status, "swapped"
+    if backfill.status == BackfillStatus.SWAPPING:
+        return JobStatus.RUNNING, "swapping"
+    if backfill.status == BackfillStatus.ABANDONED:
+        return JobStatus.CANCELLED, "abandoned"
+    if run.running or run.queued:
+        return None
+    if run.failed:
+        return JobStatus.FAILED, "blocked"
+    return JobStatus.QUEUED, "swap waits"
 
 
 def run_label(batch_id: str) -> str:

@@ -160,3 +160,26 @@ async def test_a_limited_backfill_with_new_columns_is_refused_before_anything_ru
         assert await service.backfill.backfills() == []
     assert versions(folder(home, "prices")) == {"1.0.0"}
     assert sorted(FILES)  # the three files stay as 1.0.0 made them
+
+
+async def test_abandoning_removes_the_staging_area_and_leaves_the_output(locked: Fixture) -> None:
+    home = await processed_home(locked)
+    await register(home, WIDER)
+    write(home.data, {"b.csv": ["BROKEN"]})
+    before = folder(home, "prices")
+    blocked = json.loads(cli(home, "prices", "--execute", "--offline", "--json").stdout)
+    staged = home.settings.output_dir / ".staging" / f"backfill-{blocked['id']}"
+    staged_parts = sorted(p.name for p in (staged / "prices").glob("*.parquet"))
+
+    abandoned = cli_json(home, "--abandon", str(blocked["id"]))
+    again = cli(home, "--abandon", str(blocked["id"]))
+    listed = cli_json(home, "--list")
+    plan = cli_json(home, "prices")
+
+    assert len(staged_parts) == 2  # a.csv and c.csv were staged
+    assert abandoned["status"] == "ABANDONED"
+    assert not staged.exists()
+    assert folder(home, "prices") == before
+    assert again.returncode == 2 and "abandoned" in again.stderr
+    assert [b["status"] for b in listed["backfills"]] == ["ABANDONED"]  # type: ignore[index]
+    assert len(plan["files"]) == 3  # type: ignore[arg-type]  # its jobs' history does not count

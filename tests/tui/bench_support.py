@@ -210,8 +210,7 @@ def result_text(app: CasparianApp) -> str:
 
 def preview_text(table: ArrowTable) -> str:
     assert table.backend is not None
-    shown = table.backend.data
-    rows = [shown.column_names, *(row.values() for row in shown.to_pylist())]
+    rows = [table.backend.columns, *(table.get_row_at(i) for i in range(table.row_count))]
     return "\n".join(" | ".join(NULL_CELL if v is None else str(v) for v in row) for row in rows)
 
 
