@@ -79,7 +79,10 @@ class DisplayBackend(ArrowBackend):
         if not 0 <= row_index < self.row_count:
             raise IndexError(f"Row {row_index} of {self.row_count} does not exist")
         widths = self.column_content_widths  # settled on the sample before any block widens it
-        block = self._block(row_index // BLOCK_ROWS)
+        number = row_index // BLOCK_ROWS
+        if number in self._blocks:
+            return self._blocks[number]
+        block = self._block(number)
         wider = _widest(widths, block.column_content_widths)
         if wider != widths:
             self._column_content_widths = wider
