@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
-from casparian_cli.jobs import with_service
+from casparian_cli.service_call import with_service
 from casparian_core.api import QuarantineState, plural
 from casparian_core.config import Settings
 
