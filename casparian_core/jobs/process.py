@@ -102,30 +102,25 @@ def local_pool(
     on_report: Callable[[JobReport], object] | None,
     group: str | None = None,
 ) -> Executor:
-    """The pool that runs the queue for `process`, the daemon, replay and backfill: several
-    workers writing a folder sink each in a process of their own (one interpreter lock would
-    hold them to one core); one worker, a database sink (one writing process at a time) or a
-    backfill's `group` (claimed by the thread pool alone), in this process. Workers claim as
-    `{pid}-{n}...`, so that the jobs of a process that died are recognised as orphans."""
+    """The pool that runs the queue for `process`, the daemon, replay and backfill (which
+    claims only its `group`'s jobs): several workers writing a folder sink each in a process of
+    their own (one interpreter lock would hold them to one core); one worker, or a database sink
+    (one writing process at a time), in this process. Workers claim as `{pid}-{n}...`, so that
+    the jobs of a process that died are recognised as orphans."""
     workers = request.workers or service.settings.max_workers
-    services = (service.settings, service.db, service.queue, service.registry, service.clock)
-    name = str(os.getpid())
-    if group is None and workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES:
-        return ProcessPool(
-            *services,
-            workers=workers,
-            sink_uri=sink_uri,
-            offline=request.offline,
-            on_report=on_report,
-            name=name,
-        )
-    return LocalPool(
-        *services,
+    in_processes = workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES
+    pool = ProcessPool if in_processes else LocalPool
+    return pool(
+        service.settings,
+        service.db,
+        service.queue,
+        service.registry,
+        service.clock,
         workers=workers,
         sink_uri=sink_uri,
         offline=request.offline,
         on_report=on_report,
-        name=name,
+        name=str(os.getpid()),
         group=group,
     )
 
