@@ -599,6 +599,13 @@ ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink TEXT;
 ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink_output TEXT;
 """
 
+# The Dask executor (jobs/dask/): which worker ran a job (its address), on the job and in its
+# history row; NULL where the claimer ran it (the local pool: `claimed_by` says which).
+MIGRATION_14 = """
+ALTER TABLE cf_processing_queue ADD COLUMN ran_on TEXT;
+ALTER TABLE cf_processing_history ADD COLUMN ran_on TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -613,6 +620,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_11,
     MIGRATION_12,
     MIGRATION_13,
+    MIGRATION_14,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
