@@ -37,9 +37,7 @@ async def test_dask_local_runs_every_file_once_in_batches_on_its_workers(
         locked, {f"f{n:02}.csv": (3 + n % 5, "id,value") for n in range(45)}
     )
 
-    result = process(
-        home.settings.home, wheels_env, "--executor", "dask-local", "--workers", "2"
-    )
+    result = process(home.settings.home, wheels_env, "--executor", "dask-local", "--workers", "2")
 
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(result.stdout)
