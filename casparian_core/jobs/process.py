@@ -1,5 +1,6 @@
-"""`casparian process` in the core: rotate the job logs, plan, enqueue, run the queue dry with an
-executor (the local pool), and sum up what happened.
+"""`casparian process` in the core: rotate the job logs, queue again the jobs of processes that
+died, plan, enqueue, run the queue dry with an executor (the local pool), and sum up what
+happened.
 
 Reached as `CoreService.process`. The summary counts each job's last report: a job retried and
 then completed counts once, as completed; failed inputs list their error code and message.
@@ -99,13 +100,14 @@ def local_pool(
     service: CoreService,
     request: ProcessRequest,
     sink_uri: str,
-    on_report: Callable[[JobReport], object],
+    on_report: Callable[[JobReport], object] | None,
+    group: str | None = None,
 ) -> Executor:
-    """The pool that runs the queue for `process` and the daemon: several workers writing a
-    folder sink each in a process of their own (one interpreter lock would hold them to one
-    core); one worker, or a database sink (one writing process at a time), in this process.
-    Workers claim as `{pid}-{n}...`, so that the jobs of a process that died are recognised as
-    orphans."""
+    """The pool that runs the queue for `process`, the daemon, replay and backfill (which
+    claims only its `group`'s jobs): several workers writing a folder sink each in a process of
+    their own (one interpreter lock would hold them to one core); one worker, or a database sink
+    (one writing process at a time), in this process. Workers claim as `{pid}-{n}...`, so that
+    the jobs of a process that died are recognised as orphans."""
     workers = request.workers or service.settings.max_workers
     in_processes = workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES
     pool = ProcessPool if in_processes else LocalPool
@@ -120,6 +122,7 @@ def local_pool(
         offline=request.offline,
         on_report=on_report,
         name=str(os.getpid()),
+        group=group,
     )
 
 
@@ -139,7 +142,8 @@ def executor_for(
 
 
 class Processing:
-    """One `process` run: `prepare` (rotate logs, plan, enqueue), then `run` the executor."""
+    """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
+    executor."""
 
     def __init__(self, service: CoreService, request: ProcessRequest) -> None:
         self._service = service
@@ -163,6 +167,9 @@ class Processing:
             settings.log_retention_days,
             settings.log_retention_bytes,
         )
+        # The jobs a killed `process` (or daemon) held are queued again, or they would stay
+        # RUNNING, and unclaimed, until a daemon's zombie sweep.
+        await service.queue.reset_orphans()
         planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
         await service.queue.enqueue(planned.requests)
         # Open quarantine entries of the inputs re-run by another version settle once it ran.
