@@ -25,7 +25,7 @@ letters, the circuit breaker, history.
   parsers, and write in the output folder; otherwise SharedStorageError names the worker and
   what it cannot reach, and no job is touched.
 The driver claims as `{pid}-dask`: the jobs of a driver that died are orphans, queued again by
-the next one's start (queue.reset_orphans).
+the next `process` or daemon start (queue.reset_orphans).
 """
 
 from __future__ import annotations
@@ -129,7 +129,6 @@ class DaskExecutor:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await self._queue.reset_orphans()  # a driver killed before us left its jobs running
         self._cluster = await asyncio.to_thread(Cluster.open, self._spec)
         heartbeats = asyncio.create_task(self._heartbeat())
         try:
