@@ -87,6 +87,7 @@ class JobSuccess:
     rows_quarantined: int = 0
     outputs: Mapping[str, object] = field(default_factory=dict)  # per output: location, rows
     input_hash: str | None = None  # the content actually processed, when the worker knows it
+    ran_on: str | None = None  # the worker that ran it, when not the claimer (a Dask worker)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class JobFailure:
     transient: bool
     traceback: str | None = None
     context: Mapping[str, object] = field(default_factory=dict)  # for the fingerprint
+    ran_on: str | None = None  # the worker that ran it, when not the claimer (a Dask worker)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class JobRecord:
     file_id: int | None
     input_hash: str | None
     fingerprint: str | None
+    ran_on: str | None = None  # the Dask worker that ran it last (None: the claimer did)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)

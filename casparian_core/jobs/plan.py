@@ -49,6 +49,8 @@ class ProcessRequest:
     workers: int | None = None
     offline: bool = False
     sink_uri: str | None = None  # default: the home's output folder, as Parquet
+    executor: str | None = None  # local, dask or dask-local; default: settings.executor
+    scheduler: str | None = None  # the Dask scheduler's address; default: settings'
 
 
 @dataclass(frozen=True)

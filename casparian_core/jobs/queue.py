@@ -69,7 +69,8 @@ _CLAIMED = (
 _RECORD = (
     "id, parser_name, parser_version, input_path, status, priority, attempts, enqueued_at,"
     " next_attempt_at, claimed_by, heartbeat_at, started_at, finished_at, error_code,"
-    " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint"
+    " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint,"
+    " ran_on"
 )
 _DEAD_LETTER = (
     "id, original_job_id, parser_name, parser_version, input_path, error_code, error_message,"
@@ -117,7 +118,7 @@ HEARTBEAT = f"UPDATE cf_processing_queue SET heartbeat_at = :now WHERE {HELD}"
 COMPLETE = f"""
 UPDATE cf_processing_queue
 SET status = :status, finished_at = :now, rows_out = :rows, rows_quarantined = :quarantined,
-    outputs = :outputs, input_hash = coalesce(:hash, input_hash),
+    outputs = :outputs, input_hash = coalesce(:hash, input_hash), ran_on = :ran_on,
     error_code = NULL, error_message = NULL, traceback = NULL, fingerprint = NULL
 WHERE {HELD}
 RETURNING input_path, input_hash, parser_name, parser_version
@@ -126,13 +127,14 @@ RETURNING input_path, input_hash, parser_name, parser_version
 RETRY_LATER = f"""
 UPDATE cf_processing_queue
 SET status = {QUEUED}, next_attempt_at = :next, claimed_by = NULL, heartbeat_at = NULL,
+    ran_on = :ran_on,
     error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
 WHERE {HELD}
 """
 
 FAIL_FOR_GOOD = f"""
 UPDATE cf_processing_queue
-SET status = :status, finished_at = :now,
+SET status = :status, finished_at = :now, ran_on = :ran_on,
     error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
 WHERE {HELD}
 """
@@ -154,8 +156,8 @@ FROM cf_processing_queue WHERE id = :job
 
 HISTORY = """
 INSERT INTO cf_processing_history (job_id, input_path, input_hash, parser_name, parser_version,
-    status, rows_out, rows_quarantined, processed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    status, rows_out, rows_quarantined, processed_at, ran_on)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # Jobs whose worker is gone: back to the queue while retries are left, to the dead letters
@@ -333,6 +335,7 @@ def _complete(
         "quarantined": success.rows_quarantined,
         "outputs": json.dumps(success.outputs),
         "hash": success.input_hash,
+        "ran_on": success.ran_on,
     }
     row = conn.execute(COMPLETE, params).fetchone()
     if row is None:
@@ -350,6 +353,7 @@ def _complete(
             success.rows_out,
             success.rows_quarantined,
             at,
+            success.ran_on,
         ),
     )
     health.record_success(conn, parser_name)
@@ -394,6 +398,7 @@ def fail(
             "message": failure.message,
             "traceback": failure.traceback,
             "fp": fp,
+            "ran_on": failure.ran_on,
         }
         if failure.transient and attempts <= MAX_RETRIES:
             due = format_timestamp(now + timedelta(seconds=backoff[attempts - 1]))
