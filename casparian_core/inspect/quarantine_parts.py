@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,6 +46,7 @@ ROW_COLUMNS = (*ENTRY_COLUMNS, "row_json")  # an entry whole: its columns and th
 JOB_COLUMN = LINEAGE_COLUMNS[1]
 FORMATS = {PARQUET.scheme: PARQUET, ARROW_IPC.scheme: ARROW_IPC}
 DATABASE_SCHEMES = ("sqlite", "duckdb")
+KEYS_AT_ONCE = 500  # part keys bound in one query: well under SQLite's limit on parameters
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ class PartState:
 class PartStore(Protocol):
     uri: str
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
-        """Every quarantine part with rows (of the outputs named, when given), each named as
-        its sink names it."""
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
+        """Every quarantine part with rows (of the outputs named, of the inputs whose part
+        keys are given, when given), each named as its sink names it. With `keys`, only
+        those parts are read: capturing before a run costs what it re-runs, not the sink."""
 
     def rows(self, output: str, part_key: str) -> list[dict[str, Any]]:
         """The rows of the input's quarantine part, ROW_COLUMNS each; [] when it has none."""
@@ -123,13 +127,19 @@ class FolderStore:
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
         wanted = None if outputs is None else set(outputs)
         for folder in sorted(self.root.glob(f"*{QUARANTINE_SUFFIX}")):
             if wanted is not None and folder.name not in wanted:
                 continue
             name = folder.name.removesuffix(QUARANTINE_SUFFIX)
-            for path in sorted(folder.glob(f"{PART_PREFIX}*{self.format.suffix}")):
+            if keys is None:
+                paths = sorted(folder.glob(f"{PART_PREFIX}*{self.format.suffix}"))
+            else:
+                paths = [self._path(folder.name, key) for key in sorted(keys)]
+            for path in paths:
                 part = self._part(name, path)
                 if part is not None:
                     yield part
@@ -161,6 +171,8 @@ class FolderStore:
     def _part(self, output: str, path: Path) -> QuarantinePart | None:
         try:
             table = self._read(path)
+        except FileNotFoundError:  # no part of that key (asked for by key)
+            return None
         except (OSError, ValueError):  # unreadable: the catalogue lists it as broken
             return None
         info = _part_info(table.schema)
@@ -193,18 +205,16 @@ class TableStore:
         self.scheme = scheme
         self.uri = f"{scheme}:///{path}"
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
         with self._sink() as sink:
             infos = _infos(sink)
             names = sorted({output for output, _ in infos if output.endswith(QUARANTINE_SUFFIX)})
             found = []
             for table in names if outputs is None else [n for n in names if n in set(outputs)]:
                 self._check(sink, table)
-                columns = ", ".join(f"min({quote(c)})" for c in CONTEXT_COLUMNS)
-                grouped = sink.read(
-                    f"SELECT {PART_COLUMN}, count(*), {columns} FROM main.{quote(table)} "
-                    f"GROUP BY {PART_COLUMN} ORDER BY {PART_COLUMN}"
-                )
+                grouped = _grouped(sink, table, keys)
                 name = table.removesuffix(QUARANTINE_SUFFIX)
                 for key, count, *context in grouped:
                     info = infos.get((table, key))
@@ -280,6 +290,21 @@ class TableStore:
             ) from None
         finally:
             sink.close()
+
+
+def _grouped(sink: TableSink, table: str, keys: Collection[str] | None) -> list[Any]:
+    """Each part's key, row count and CONTEXT_COLUMNS (of the parts of `keys`, when given)."""
+    columns = ", ".join(f"min({quote(c)})" for c in CONTEXT_COLUMNS)
+    query = f"SELECT {PART_COLUMN}, count(*), {columns} FROM main.{quote(table)} {{}} GROUP BY 1"
+    if keys is None:
+        return sorted(sink.read(query.format("")))
+    found: list[Any] = []
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), KEYS_AT_ONCE):
+        chunk = ordered[start : start + KEYS_AT_ONCE]
+        where = f"WHERE {PART_COLUMN} IN ({', '.join('?' * len(chunk))})"
+        found += sink.read(query.format(where), chunk)
+    return sorted(found)
 
 
 def _infos(sink: TableSink) -> dict[tuple[str, str], PartInfo]:

@@ -1,0 +1,194 @@
+"""The audit trail around every run that re-runs inputs into a sink: `process`, the daemon, a
+replay, a backfill's swap and a dev run (`casparian run`).
+
+- **Capture**, just before the run: the open quarantine entries an earlier version of the same
+  parser left in the sink for the inputs it is about to run (found by their part keys: only
+  those parts are read) are snapshotted, row by row, as pending in the audit trail
+  (resolutions.py). A pool captures the jobs queued when it starts, whoever queued them, so
+  jobs queued by a process that died (a daemon killed before running its batch) are captured
+  by whichever run picks them up.
+- **Settle**, after it: every pending input the sink shows re-run is settled (resolved by the
+  job and version that now hold its parts, or dropped when still bad: the new entry stands);
+  the captured inputs it did not re-run (their job failed) and that no job is still queued or
+  running for are dropped, their entries open in the sink as before.
+
+The snapshot lives in the control plane, so a run killed between its commit and its settling
+loses nothing: the next settle (any run, or planning a replay) resolves it. Blocking: the
+service calls these from a thread; a dev run, from its own.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from casparian_core.engine.inputs import part_key
+from casparian_core.inspect import resolutions
+from casparian_core.inspect.errors import QuarantineUnreadableError
+from casparian_core.inspect.resolutions import PendingPart, Settled
+from casparian_core.jobs import queue
+
+if TYPE_CHECKING:
+    from casparian_core.config import Settings
+    from casparian_core.db.gateway import Gateway
+    from casparian_core.inspect.catalog import SinkPlace
+    from casparian_core.inspect.quarantine_parts import PartStore, QuarantinePart
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """An input a run is about to run: its parts' key in every output, and the parser version
+    that will write them."""
+
+    parser: str
+    version: str
+    part_key: str
+
+
+def queued_reruns(db: Gateway) -> list[Rerun]:
+    """The inputs of the jobs a pool (not a backfill's) would claim now."""
+    with db.reading() as conn:
+        found = queue.queued_inputs(conn)
+    return [Rerun(parser, version, part_key(key)) for parser, version, key in found]
+
+
+def capture(
+    db: Gateway,
+    settings: Settings,
+    sink_uri: str,
+    reruns: Sequence[Rerun],
+    resolved_by: str,
+    now: str,
+) -> list[PendingPart]:
+    """Snapshot as pending the open entries of `reruns` that another version of their parser
+    made in the sink; returns what was captured (again, if it was pending already)."""
+    found = outdated_parts(sink_uri, reruns) if reruns else []
+    if not found:
+        return []
+    from casparian_core.inspect.quarantine_parts import store_for
+
+    prefix = _prefix(_places(db, settings), found[0].sink_uri)
+    store = store_for(found[0].sink_uri)
+    captured = [
+        PendingPart(
+            prefix + part.sink_output,
+            part.part_key,
+            part.job_id,
+            part.parser,
+            part.sink_uri,
+            part.sink_output,
+        )
+        for part in found
+    ]
+    rows = [row for part in captured for row in snapshot_rows(store, part, resolved_by, now)]
+    with db.writing() as conn:
+        resolutions.snapshot(conn, rows)
+    return captured
+
+
+def outdated_parts(sink_uri: str, reruns: Sequence[Rerun]) -> list[QuarantinePart]:
+    """The quarantine parts in the sink of the inputs of `reruns` made by another version of
+    the same parser: only those inputs' parts are read."""
+    from casparian_core.inspect.quarantine_parts import store_for
+    from casparian_core.sinks import open_sink
+
+    sink = open_sink(sink_uri)  # the URI as the sink states it (an absolute path)
+    uri = sink.uri
+    sink.close()
+    runs = {(rerun.parser, rerun.part_key): rerun.version for rerun in reruns}
+    try:
+        return [
+            part
+            for part in store_for(uri).parts(keys={rerun.part_key for rerun in reruns})
+            if runs.get((part.parser or "", part.part_key)) not in (None, part.parser_version)
+        ]
+    except QuarantineUnreadableError:  # a sink not written yet, or broken: the run will say
+        return []
+
+
+def snapshot_rows(
+    store: PartStore, part: PendingPart, resolved_by: str, now: str
+) -> list[dict[str, Any]]:
+    """Each open entry of the input's part, whole, as the audit trail keeps it (its id as
+    while open: the output as the catalogue names it)."""
+    return [
+        {
+            "entry_id": f"{part.output}:{row['job_id'] or ''}:{row['row_index']}",
+            "output": part.output,
+            "part_key": part.part_key,
+            **row,
+            "resolved_by": resolved_by,
+            "replayed_at": now,
+            "sink": part.sink,
+            "sink_output": part.sink_output,
+        }
+        for row in store.rows(part.sink_output or part.output, part.part_key)
+    ]
+
+
+def settle(db: Gateway, home_uri: str, now: str) -> dict[tuple[str, str], Settled]:
+    """Resolve the pending rows of every input the sink shows re-run since they were
+    captured; by (output, part key)."""
+    from casparian_core.inspect.quarantine_parts import store_for
+
+    with db.reading() as conn:
+        pending = resolutions.pending_parts(conn)
+    settled: dict[tuple[str, str], Settled] = {}
+    for part in pending:
+        store = store_for(part.sink or home_uri)
+        try:
+            state = store.state(part.sink_output or part.output, part.part_key)
+        except QuarantineUnreadableError:
+            continue  # its sink cannot be read now: pending until it can
+        if state.job_id == part.job_id:
+            continue  # not re-run yet
+        version = f"{part.parser}@{state.parser_version}" if state.parser_version else None
+        with db.writing() as conn:
+            settled[(part.output, part.part_key)] = resolutions.settle(
+                conn, part, state.quarantined_rows, at=now, version=version, job_id=state.job_id
+            )
+    return settled
+
+
+def settle_run(
+    db: Gateway, captured: Sequence[PendingPart], home_uri: str, now: str
+) -> dict[tuple[str, str], Settled]:
+    """After a run: settle (everything pending); then drop the captured inputs it did not
+    re-run, unless a job is still queued or running for them (it will settle them)."""
+    settled = settle(db, home_uri, now)
+    with db.reading() as conn:
+        active = {(parser, part_key(key)) for parser, _, key in queue.active_inputs(conn)}
+    for part in captured:
+        done = (part.output, part.part_key) in settled
+        if not done and (part.parser, part.part_key) not in active:
+            with db.writing() as conn:
+                resolutions.drop_pending(conn, part)
+    return settled
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container)
+        return "unknown"
+
+
+def _places(db: Gateway, settings: Settings) -> list[SinkPlace]:
+    from casparian_core.inspect.catalog import sink_places
+    from casparian_core.inspect.locations import output_locations
+
+    with db.reading() as conn:
+        known = output_locations(conn)
+    return sink_places(settings, known)
+
+
+def _prefix(places: Sequence[SinkPlace], sink_uri: str) -> str:
+    """The prefix the catalogue gives the tables of the sink at `sink_uri`."""
+    from casparian_core.inspect.quarantine_parts import stores_at
+
+    for place in places:
+        if any(store.uri == sink_uri for store in stores_at(place)):
+            return place.prefix
+    return ""
