@@ -20,21 +20,30 @@ service calls these from a thread; a dev run, from its own.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Sequence
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from casparian_core.db.connection import format_timestamp
 from casparian_core.engine.inputs import part_key
+from casparian_core.errors import CasparianError
 from casparian_core.inspect import resolutions
 from casparian_core.inspect.errors import QuarantineUnreadableError
 from casparian_core.inspect.resolutions import PendingPart, Settled
 from casparian_core.jobs import queue
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
     from casparian_core.config import Settings
     from casparian_core.db.gateway import Gateway
     from casparian_core.inspect.catalog import SinkPlace
     from casparian_core.inspect.quarantine_parts import PartStore, QuarantinePart
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,62 @@ def settle_run(
             with db.writing() as conn:
                 resolutions.drop_pending(conn, part)
     return settled
+
+
+class DevRunSettling:
+    """A dev run (`casparian run`) captures and settles as a pool does when its home has a
+    control plane (the gateway is opened for it, then closed): its inputs' open entries made
+    by another version of the parser it runs (the version its file declares, registered or
+    not) are resolved by the run's job and that version where it now passes them. Failing
+    here never fails the run (its outputs are committed all the same): a warning says so."""
+
+    def __init__(self, settings: Settings, db: Gateway, clock: Callable[[], datetime]) -> None:
+        self._settings = settings
+        self._db = db
+        self._clock = clock
+        self._opened = False
+        self._captured: list[PendingPart] = []
+
+    def capture(
+        self, parser_path: Path, inputs: Sequence[Path], sink_uri: str, input_root: Path | None
+    ) -> None:
+        db = self._db
+        try:
+            if not db.is_open and self._settings.database_path.is_file():
+                db.open()
+                self._opened = True
+            if db.is_open:
+                reruns = _dev_reruns(parser_path, inputs, input_root)
+                now = format_timestamp(self._clock())
+                self._captured = capture(db, self._settings, sink_uri, reruns, os_user(), now)
+        except (CasparianError, sqlite3.Error) as error:
+            logger.warning("The quarantine entries this run replaces are not recorded: %s", error)
+
+    def settle(self) -> None:
+        """After the run (whatever its end)."""
+        try:
+            if self._db.is_open:
+                home_uri = f"parquet://{self._settings.output_dir}"
+                now = format_timestamp(self._clock())
+                settle_run(self._db, self._captured, home_uri, now)
+        except (CasparianError, sqlite3.Error) as error:
+            logger.warning(
+                "The quarantine entries this run replaced are not settled yet (%s): the next "
+                "run or replay settles them",
+                error,
+            )
+        finally:
+            if self._opened:
+                self._db.close()
+                self._opened = False
+
+
+def _dev_reruns(parser_path: Path, inputs: Sequence[Path], input_root: Path | None) -> list[Rerun]:
+    from casparian_core.engine.inputs import input_keys
+    from casparian_core.parsers.metadata import read_parser_info
+
+    info = read_parser_info(parser_path)  # ParserLoadError: the run reports it
+    return [Rerun(info.name, info.version, part_key(key)) for key in input_keys(inputs, input_root)]
 
 
 def os_user() -> str:
