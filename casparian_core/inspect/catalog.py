@@ -139,8 +139,10 @@ class SinkPlace:
 
 
 def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlace]:
-    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread."""
-    sinks = _sinks(settings, known or {})
+    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread.
+    No part is read (a sink's tables and their names need only its part files' names): a
+    capture before every run calls it, whatever the size of the sinks."""
+    sinks = _sinks(settings, known or {}, counted=False)
     named = _named(sinks)
     prefixes = {(s.home, s.output): name[: len(name) - len(s.output)] for name, s in named.items()}
     return [
@@ -154,10 +156,11 @@ def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlac
     ]
 
 
-def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
+def _sinks(settings: Settings, known: Known, *, counted: bool = True) -> list[list[_Source]]:
     """The tables of each sink: the home's output folder first, then the folders and database
     files jobs of the queue wrote to, except those inside another home (this home copied or
-    moved: its jobs' locations name the old place, whose outputs are that home's)."""
+    moved: its jobs' locations name the old place, whose outputs are that home's). Without
+    `counted`, a folder's parts are not read: no rows, none found broken."""
     output_dir = settings.output_dir
     roots = [output_dir.resolve()]
     files: dict[Path, dict[str, str]] = {}
@@ -171,7 +174,7 @@ def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
                 roots.append(root)
         else:
             files.setdefault(split[0], {})[split[1]] = job
-    found = [_folder_sources(root) for root in roots]
+    found = [_folder_sources(root, counted) for root in roots]
     found += [_file_sources(path, files[path], output_dir) for path in sorted(files)]
     return [sources for sources in found if sources]
 
@@ -186,7 +189,7 @@ def _in_another_home(path: Path, home: Path) -> bool:
     return False
 
 
-def _folder_sources(root: Path) -> list[_Source]:
+def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
     if not root.is_dir():
         return []
     found = []
@@ -196,7 +199,7 @@ def _folder_sources(root: Path) -> list[_Source]:
         files, broken, rows = [], [], 0
         for part in sorted(_parts_of(folder), key=lambda p: (p.stat().st_mtime_ns, p)):
             try:
-                rows += _part_rows(part)
+                rows += _part_rows(part) if counted else 0
             except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
                 kind = "Parquet" if part.suffix == PARQUET.suffix else "Arrow IPC"
                 broken.append(BrokenPart(str(part), f"not readable as {kind} ({error})"))
