@@ -4,8 +4,9 @@ input under the same key into the same sink and replace the part), which job and
 wrote it, and what an input's parts hold now (settling a replay).
 
 - Folder sinks (Parquet, Arrow IPC): a part is `{root}/{output}_quarantine/part-{key}.{suffix}`
-  (sinks/file_sink.py), its PartInfo in the file's schema metadata. Unreadable part files are
-  left out: the catalogue lists them as broken.
+  (sinks/file_sink.py), its PartInfo in the file's schema metadata. Unreadable part files
+  (corrupt, truncated) are left out and named in the store's `unreadable` (the catalogue lists
+  them as broken); reading an input's state through one is a QuarantineUnreadableError.
 - Database sinks (SQLite, DuckDB): the `{output}_quarantine` table, its rows tagged with their
   part (`_cf_part`), the PartInfo in `_cf_parts` (sinks/table_sink.py). They are read through
   the sink itself, so a DuckDB file is opened in turn with its writers (sinks/file_turns.py).
@@ -74,6 +75,7 @@ class PartState:
 
 class PartStore(Protocol):
     uri: str
+    unreadable: list[str]  # the part files `parts` left out, "path (why)" each
 
     def parts(
         self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
@@ -90,9 +92,12 @@ class PartStore(Protocol):
         its rows the companion holds."""
 
 
-def quarantine_parts(places: Iterable[SinkPlace], output: str | None) -> Iterator[QuarantinePart]:
+def quarantine_parts(
+    places: Iterable[SinkPlace], output: str | None, unreadable: list[str] | None = None
+) -> Iterator[QuarantinePart]:
     """The quarantine parts of every sink, each named as the catalogue names its output; of
-    `output` only (a catalogue name) when given. A sink without that output is not read."""
+    `output` only (a catalogue name) when given. A sink without that output is not read. The
+    part files that cannot be read are added to `unreadable`."""
     for place in places:
         wanted = place.outputs
         if output is not None:
@@ -103,6 +108,8 @@ def quarantine_parts(places: Iterable[SinkPlace], output: str | None) -> Iterato
         for store in stores_at(place):
             for part in store.parts(wanted):
                 yield dataclasses.replace(part, output=place.prefix + part.sink_output)
+            if unreadable is not None:
+                unreadable += store.unreadable
 
 
 def stores_at(place: SinkPlace) -> list[PartStore]:
@@ -126,6 +133,7 @@ class FolderStore:
         self.root = root
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
+        self.unreadable: list[str] = []
 
     def parts(
         self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
@@ -147,7 +155,7 @@ class FolderStore:
     def rows(self, output: str, part_key: str) -> list[dict[str, Any]]:
         path = self._path(output + QUARANTINE_SUFFIX, part_key)
         try:
-            table = self._read(path)
+            table = self._read_whole(path)
         except FileNotFoundError:
             return []
         _check_columns(table.column_names, path)
@@ -159,7 +167,7 @@ class FolderStore:
             return _state_of(rows)
         path = self._path(output, part_key)
         try:
-            table = self._read(path)
+            table = self._read_whole(path)
         except FileNotFoundError:
             return PartState(None, None, frozenset())
         info = _part_info(table.schema)
@@ -173,7 +181,8 @@ class FolderStore:
             table = self._read(path)
         except FileNotFoundError:  # no part of that key (asked for by key)
             return None
-        except (OSError, ValueError):  # unreadable: the catalogue lists it as broken
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            self.unreadable.append(f"{path} ({error})")
             return None
         info = _part_info(table.schema)
         if info is None or not table.num_rows:
@@ -185,6 +194,19 @@ class FolderStore:
             output, key, info, entries=table.num_rows, sink_uri=self.uri, sink_output=output,
             **first,
         )  # fmt: skip
+
+    def _read_whole(self, path: Path) -> pa.Table:
+        """The part at `path`; FileNotFoundError when there is none, QuarantineUnreadableError
+        when it cannot be read (corrupt, truncated): its rows are neither settled nor lost."""
+        try:
+            return self._read(path)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as error:
+            raise QuarantineUnreadableError(
+                f"{path} cannot be read ({error}): its input's quarantined rows are left as they "
+                "are; restore the file, or remove it"
+            ) from None
 
     def _read(self, path: Path) -> pa.Table:
         import pyarrow as pa
@@ -204,6 +226,7 @@ class TableStore:
         self.path = path
         self.scheme = scheme
         self.uri = f"{scheme}:///{path}"
+        self.unreadable: list[str] = []  # a database is read whole or not at all (raises)
 
     def parts(
         self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None

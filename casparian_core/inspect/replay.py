@@ -78,6 +78,7 @@ class ReplayPlan:
     parsers: list[ReplayParser]
     entries: int  # the open entries of `files`
     effect: str
+    unreadable: list[str] = field(default_factory=list)  # quarantine part files left out
 
     @property
     def empty(self) -> bool:
@@ -125,9 +126,12 @@ class Replays:
             await service.inspect.table(output)  # TableNotFoundError for an unknown output
         await self.settle()
         places = await self._places()
+        unreadable: list[str] = []
         found = await asyncio.to_thread(
             lambda: [
-                part for part in quarantine_parts(places, output) if _matches(part, job_id, parser)
+                part
+                for part in quarantine_parts(places, output, unreadable)
+                if _matches(part, job_id, parser)
             ]
         )
         if job_id is not None and not found:
@@ -142,9 +146,8 @@ class Replays:
         todo = [f for f in files if f not in up_to_date and f not in missing]
         parsers = [_replay_parser(details[name]) for name in sorted({f.parser for f in todo})]
         entries = sum(f.entries for f in todo)
-        return ReplayPlan(
-            todo, up_to_date, missing, parsers, entries, _effect(todo, up_to_date, missing, parsers)
-        )
+        effect = _effect(todo, up_to_date, missing, parsers, unreadable)
+        return ReplayPlan(todo, up_to_date, missing, parsers, entries, effect, unreadable)
 
     async def run(
         self,
@@ -321,6 +324,7 @@ def _effect(
     up_to_date: list[ReplayFile],
     missing: list[ReplayFile],
     parsers: list[ReplayParser],
+    unreadable: list[str],
 ) -> str:
     from casparian_core.units import plural
 
@@ -346,6 +350,12 @@ def _effect(
         lines.append(
             f"{plural(len(missing), 'file')} left out: no longer found "
             f"({', '.join(f.path for f in missing[:3])}{', ...' if len(missing) > 3 else ''})."
+        )
+    if unreadable:
+        lines.append(
+            f"{plural(len(unreadable), 'quarantine part')} left out: cannot be read "
+            f"({'; '.join(unreadable[:3])}{'; ...' if len(unreadable) > 3 else ''}); their "
+            "rows stay as they are: restore or remove the files."
         )
     return " ".join(lines)
 
