@@ -8,7 +8,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from casparian_cli.jobs import with_service
+from casparian_cli.service_call import with_service
 from casparian_core.api import ActionStatus, PendingAction
 from casparian_core.config import Settings
 

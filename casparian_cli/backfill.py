@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
+from casparian_cli.interrupts import two_step_stop
 from casparian_core.api import JobStatus, plural
 from casparian_core.config import Settings
 
@@ -138,29 +138,12 @@ async def _drive(
 ) -> BackfillOutcome:
     from casparian_cli.run_progress import RunProgress
 
-    interrupts = 0
-
-    def interrupted() -> None:
-        nonlocal interrupts
-        interrupts += 1
-        runner.stop(abandon=interrupts > 1)
-        print(
-            "casparian: stopping: running jobs finish (Ctrl+C again puts them back in the queue)"
-            if interrupts == 1
-            else "casparian: stopping now: running jobs go back to the queue",
-            file=sys.stderr,
-        )
-
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, interrupted)
-    try:
+    with two_step_stop(runner.stop):
         if quiet or not sys.stderr.isatty():
             return await runner.drive(record)
         with RunProgress(f"backfilling {plural(record.files, 'file')}", record.files) as bar:
             progress.bar = bar
             return await runner.drive(record)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _listed(records: list[BackfillRecord], as_json: bool) -> int:

@@ -21,6 +21,7 @@ import sys
 import time
 
 from casparian_cli.homes import HomeUse
+from casparian_cli.interrupts import two_step_stop
 from casparian_core.api import DaemonRequest, daemon_state
 from casparian_core.config import Settings
 
@@ -80,27 +81,8 @@ async def _start(settings: Settings, request: DaemonRequest) -> None:
 
     async with CoreService(settings) as service:
         daemon = service.daemon(request)
-        loop = asyncio.get_running_loop()
-
-        def stop() -> None:
-            again = daemon.stopping
-            daemon.stop(abandon=again)
-            print(
-                "casparian: stopping now: running jobs go back to the queue"
-                if again
-                else "casparian: stopping: running jobs finish (signal again to put them back "
-                "in the queue)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-        for number in STOP_SIGNALS:
-            loop.add_signal_handler(number, stop)
-        try:
+        with two_step_stop(daemon.stop, signals=STOP_SIGNALS):
             await daemon.run()
-        finally:
-            for number in STOP_SIGNALS:
-                loop.remove_signal_handler(number)
 
 
 def run_stop(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from casparian_cli.jobs import with_service
+from casparian_cli.service_call import with_service
 from casparian_core.api import ErrorDetail, ErrorSummary, plural
 from casparian_core.config import Settings
 

@@ -4,18 +4,12 @@ replay ID`: the job queue (docs/queue.md) through `service.queue`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
 
+from casparian_cli.service_call import with_service
 from casparian_core.api import DeadLetter, JobDetail, JobQuery, JobRecord, JobStatus
 from casparian_core.config import Settings
 
-if TYPE_CHECKING:
-    from casparian_core.service import CoreService
-
-T = TypeVar("T")
 # `--status pending` is what the Home Hub calls a queued job.
 STATUS_WORDS = {"pending": JobStatus.QUEUED} | {status.lower(): status for status in JobStatus}
 TRACE_LINES = 40  # the end of a trace: where it failed
@@ -64,17 +58,6 @@ def _status(text: str) -> JobStatus:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a job status: use one of {', '.join(STATUS_WORDS)}"
         ) from None
-
-
-def with_service(settings: Settings, work: Callable[[CoreService], Awaitable[T]]) -> T:
-    """`work(service)` on a started service of the home, to its end."""
-    from casparian_core.service import CoreService  # loaded by the commands that use it
-
-    async def run() -> T:
-        async with CoreService(settings) as service:
-            return await work(service)
-
-    return asyncio.run(run())
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:

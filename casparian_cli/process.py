@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
+from casparian_cli.interrupts import two_step_stop
 from casparian_core.api import JobStatus, ProcessRequest, plural
 from casparian_core.config import Settings
 
@@ -88,34 +88,16 @@ async def _process(settings: Settings, request: ProcessRequest, quiet: bool) -> 
     async with CoreService(settings) as service:
         processing = service.processing(request)
         planned = await processing.prepare()
-        interrupts = 0
-
-        def interrupted() -> None:
-            nonlocal interrupts
-            interrupts += 1
-            processing.stop(abandon=interrupts > 1)
-            print(
-                "casparian: stopping: running jobs finish (Ctrl+C again puts them back in the "
-                "queue)"
-                if interrupts == 1
-                else "casparian: stopping now: running jobs go back to the queue",
-                file=sys.stderr,
-            )
-
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, interrupted)
         show = not quiet and sys.stderr.isatty() and bool(planned.requests)
         bar = RunProgress(
             f"processing {plural(len(planned.requests), 'job')}", len(planned.requests)
         )
         rate = _Rate()
-        try:
+        with two_step_stop(processing.stop):
             if show:
                 with bar:
                     return await processing.run(lambda report: rate.advance(bar, report))
             return await processing.run()
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
 
 
 class _Rate:

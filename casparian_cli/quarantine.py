@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
-from casparian_cli.jobs import with_service
+from casparian_cli.interrupts import two_step_stop
+from casparian_cli.service_call import with_service
 from casparian_core.api import QuarantineState, plural
 from casparian_core.config import Settings
 
@@ -206,26 +206,9 @@ async def _confirmed(out: TextIO) -> bool:
 async def _run_replay(
     service: CoreService, plan: ReplayPlan, args: argparse.Namespace
 ) -> ReplayOutcome:
-    interrupts = 0
-
-    def interrupted() -> None:
-        nonlocal interrupts
-        interrupts += 1
-        service.replay.stop(abandon=interrupts > 1)
-        print(
-            "casparian: stopping: running replay jobs finish (Ctrl+C again puts them back in "
-            "the queue; their rows stay quarantined until replayed)"
-            if interrupts == 1
-            else "casparian: stopping now: running replay jobs go back to the queue",
-            file=sys.stderr,
-        )
-
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, interrupted)
-    try:
+    kept = "; their rows stay quarantined until replayed"
+    with two_step_stop(service.replay.stop, jobs="running replay jobs", kept=kept):
         return await service.replay.run(plan, workers=args.workers, offline=args.offline)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _print_outcome(outcome: ReplayOutcome) -> None:

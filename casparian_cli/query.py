@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from casparian_cli.jobs import with_service
+from casparian_cli.service_call import with_service
 from casparian_core.api import plural
 from casparian_core.config import Settings
 

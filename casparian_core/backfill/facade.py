@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from casparian_core.backfill import store
 from casparian_core.backfill.errors import BackfillNotFoundError
-from casparian_core.backfill.plan import BackfillPlan, make_plan
-from casparian_core.backfill.run import BackfillRun
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # planning and running load the job pool and the engine: on first use
+    from casparian_core.backfill.plan import BackfillPlan
+    from casparian_core.backfill.run import BackfillRun
     from casparian_core.backfill.store import BackfillRecord
     from casparian_core.jobs.executor import JobReport
     from casparian_core.service import CoreService
@@ -33,6 +33,8 @@ class Backfills:
         sink_uri: str | None = None,
     ) -> BackfillPlan:
         """What `parser`'s current version would run again (nothing runs)."""
+        from casparian_core.backfill.plan import make_plan
+
         return await make_plan(
             self._service,
             parser,
@@ -64,4 +66,6 @@ class Backfills:
     ) -> BackfillRun:
         """What executes a plan (`start` then `drive`), resumes (`resume` then `drive`) or
         abandons a backfill; `stop` interrupts it."""
+        from casparian_core.backfill.run import BackfillRun
+
         return BackfillRun(self._service, workers=workers, offline=offline, on_report=on_report)

@@ -34,8 +34,10 @@ from casparian_core.db.connection import format_timestamp
 from casparian_core.engine.inputs import part_key
 from casparian_core.events import DataChanged
 from casparian_core.inspect.settling import Rerun
+from casparian_core.jobs.executor import Executor
 from casparian_core.jobs.model import JobRecord, JobRequest
-from casparian_core.jobs.pool import LocalPool
+from casparian_core.jobs.plan import ProcessRequest
+from casparian_core.jobs.process import local_pool
 from casparian_core.jobs.status import JobStatus
 from casparian_core.units import plural
 
@@ -141,7 +143,7 @@ class BackfillRun:
         self._offline = offline
         self._on_report = on_report
         self._owner = f"{os.getpid()}-backfill"
-        self._pool: LocalPool | None = None
+        self._pool: Executor | None = None
         self._stopping = False
 
     async def start(self, plan: BackfillPlan) -> BackfillRecord:
@@ -260,18 +262,9 @@ class BackfillRun:
         service = self._service
         queued = len(await service.queue.run_jobs(record.id, frozenset({JobStatus.QUEUED})))
         workers = min(self._workers or service.settings.max_workers, max(queued, 1))
-        self._pool = LocalPool(
-            service.settings,
-            service.db,
-            service.queue,
-            service.registry,
-            service.clock,
-            workers=workers,
-            sink_uri=record.staging_uri,
-            offline=self._offline,
-            on_report=self._on_report,
-            name=str(os.getpid()),
-            group=record.id,
+        request = ProcessRequest(workers=workers, offline=self._offline)
+        self._pool = local_pool(
+            service, request, record.staging_uri, self._on_report, group=record.id
         )
         try:
             await self._pool.run()

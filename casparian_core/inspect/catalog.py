@@ -264,7 +264,6 @@ def _named(sinks: list[list[_Source]]) -> dict[str, _Source]:
 
 def _connect(output_dir: Path, named: Mapping[str, _Source]) -> duckdb.DuckDBPyConnection:
     import duckdb
-    import pyarrow.dataset as ds
 
     con = duckdb.connect(":memory:")
     for index, (name, source) in enumerate(named.items()):
@@ -275,6 +274,8 @@ def _connect(output_dir: Path, named: Mapping[str, _Source]) -> duckdb.DuckDBPyC
             files = ", ".join(literal(str(p.resolve())) for p in parquet)
             selects.append(f"SELECT * FROM read_parquet([{files}], union_by_name = true)")
         if arrow:  # DuckDB reads Arrow IPC files only with an extension: pyarrow scans them
+            import pyarrow.dataset as ds  # ~0.15 s (it loads pandas when installed): only here
+
             scan = f"_cf_arrow_{index}"
             con.register(scan, ds.dataset([str(p) for p in arrow], format="ipc"))
             selects.append(f"SELECT * FROM {scan}")

@@ -98,13 +98,14 @@ def local_pool(
     service: CoreService,
     request: ProcessRequest,
     sink_uri: str,
-    on_report: Callable[[JobReport], object],
+    on_report: Callable[[JobReport], object] | None,
+    group: str | None = None,
 ) -> Executor:
-    """The pool that runs the queue for `process` and the daemon: several workers writing a
-    folder sink each in a process of their own (one interpreter lock would hold them to one
-    core); one worker, or a database sink (one writing process at a time), in this process.
-    Workers claim as `{pid}-{n}...`, so that the jobs of a process that died are recognised as
-    orphans."""
+    """The pool that runs the queue for `process`, the daemon, replay and backfill (which
+    claims only its `group`'s jobs): several workers writing a folder sink each in a process of
+    their own (one interpreter lock would hold them to one core); one worker, or a database sink
+    (one writing process at a time), in this process. Workers claim as `{pid}-{n}...`, so that
+    the jobs of a process that died are recognised as orphans."""
     workers = request.workers or service.settings.max_workers
     in_processes = workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES
     pool = ProcessPool if in_processes else LocalPool
@@ -119,6 +120,7 @@ def local_pool(
         offline=request.offline,
         on_report=on_report,
         name=str(os.getpid()),
+        group=group,
     )
 
 

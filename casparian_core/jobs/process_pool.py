@@ -61,6 +61,7 @@ class ProcessPool:
         offline: bool = False,
         on_report: ReportCallback | None = None,
         name: str = "pool",
+        group: str | None = None,
     ) -> None:
         self._queue = jobs
         self._workers = workers
@@ -77,11 +78,13 @@ class ProcessPool:
             offline=offline,
             on_report=on_report,
             name=name,
+            group=group,
         )
         self._config = {
             "settings": settings.model_dump(mode="json"),
             "sink_uri": sink_uri,
             "offline": offline,
+            "group": group,
         }
         self._on_report = on_report
         self._children: list[children.Child] = []

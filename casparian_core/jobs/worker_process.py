@@ -128,11 +128,22 @@ def main() -> int:
     children.end_with_parent()  # a pool whose process ended has no use for us
     config = json.loads(sys.stdin.readline())
     settings = Settings.model_validate(config["settings"])
-    asyncio.run(_serve(settings, config["sink_uri"], config["offline"], config["name"], sys.stdout))
+    asyncio.run(
+        _serve(
+            settings,
+            config["sink_uri"],
+            config["offline"],
+            config["name"],
+            config["group"],
+            sys.stdout,
+        )
+    )
     return 0
 
 
-async def _serve(settings: Settings, sink_uri: str, offline: bool, name: str, out: TextIO) -> None:
+async def _serve(
+    settings: Settings, sink_uri: str, offline: bool, name: str, group: str | None, out: TextIO
+) -> None:
     db = Gateway(settings.database_path)
     await asyncio.to_thread(db.open)
     events = EventBus()
@@ -155,6 +166,7 @@ async def _serve(settings: Settings, sink_uri: str, offline: bool, name: str, ou
         offline=offline,
         on_report=report,
         name=name,
+        group=group,
     )
     threading.Thread(target=_follow_commands, args=(pool,), daemon=True).start()
     try:

@@ -15,10 +15,12 @@ import pytest
 
 from casparian_core.api import BackfillStatus
 from casparian_core.backfill.errors import BackfillActiveError, BackfillRefusedError
+from casparian_core.jobs.model import JobQuery
+from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
 from tests.backfill.support import FILES, SAME, WIDER, cli, cli_json, processed_home, write
-from tests.inspect.replay_support import Home, register
+from tests.inspect.replay_support import SOURCE, TOPIC, Home, register
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked"]  # the fixture, used by name
@@ -58,6 +60,26 @@ async def test_a_backfill_with_new_columns_replaces_every_output_whole(locked: F
     assert after.files == [] and after.up_to_date == 3  # history: 2.0.0 processed them all
     assert not (home.settings.output_dir / ".staging" / f"backfill-{result['id']}").exists()
     assert not list(home.settings.output_dir.glob("*/.casparian-backfill"))
+
+
+async def test_worker_processes_of_a_backfill_claim_only_its_jobs(locked: Fixture) -> None:
+    # A new file's job is queued (not run) beside the backfill: the backfill's worker processes
+    # must leave it to `process` or the daemon, which write the live output, not the staging.
+    home = await processed_home(locked)
+    write(home.data, {"d.csv": ["1,7"]})
+    async with CoreService(home.settings) as service:
+        await service.scout.scan(home.data, name=SOURCE, tag=TOPIC)
+        batch = await service.processing(ProcessRequest(workers=1, offline=True)).prepare()
+    await register(home, SAME)
+
+    result = cli_json(home, "prices", "--execute", "--offline", "--workers", "3")
+
+    assert result["status"] == "DONE", result
+    assert versions(folder(home, "prices")) == {"2.0.0"}
+    async with CoreService(home.settings) as service:
+        [left] = await service.queue.jobs(JobQuery(batch_id=batch.batch_id))
+    assert left.input_path.endswith("d.csv")
+    assert left.status == JobStatus.QUEUED and left.attempts == 0
 
 
 async def test_a_trial_on_one_file_keeps_the_other_files_rows(locked: Fixture) -> None:

@@ -434,21 +434,26 @@ def test_jobs_left_unfinished_are_not_sent_to_a_later_guest(
 
 
 def test_a_crash_of_a_guest_holding_two_jobs_is_retried_alone_to_tell_which_one_crashed(
-    guest: GuestProcess, write_parser: WriteParser
+    guest: GuestProcess, write_parser: WriteParser, tmp_path: Path
 ) -> None:
     # The guest dies with "a" and "b" sent: its last messages may be lost, so either job may
-    # have crashed it. "a" runs again alone, crashes alone, and is the one reported.
+    # have crashed it. "a" runs again alone, crashes alone, and is the one reported. "a" waits
+    # for `release`, made once "b" is sent: a guest that died first would hold "a" alone.
+    release = tmp_path / "release"
     parser = write_parser(
-        """
-        import os
+        f"""
+        import os, time
         def parse(path):
             if path == "/input/a":
+                while not os.path.exists({str(release)!r}):
+                    time.sleep(0.005)
                 os._exit(3)
-            return [{"path": path}]
+            return [{{"path": path}}]
         """
     )
     guest.start_job(_job(parser, "/input/a"))
     guest.start_job(_job(parser, "/input/b"))
+    release.touch()
     retries = []
     first, second = Collected(), Collected()
     outcome = guest.finish_job(first.on_data, on_retry=lambda: retries.append("a"))
