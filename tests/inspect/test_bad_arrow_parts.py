@@ -1,7 +1,7 @@
 """Arrow IPC folder sinks with a truncated or corrupt `.arrow` part, in an output and in its
 quarantine folder (issue 17's bad input, as the Parquet ones are tested in test_facade.py):
-`tables` names each unreadable part and counts the rest, `query` and `quarantine list` read the
-rest, replay leaves the unreadable quarantine part out saying so and replays the others, and
+`tables` and the Inspect screen name each unreadable part and count the rest, `query` and
+`quarantine list` read the rest, replay leaves the unreadable quarantine part out saying so and replays the others, and
 settling an input whose part cannot be read leaves its entries as they were. Nothing is lost:
 the broken files are left byte for byte."""
 
@@ -11,17 +11,22 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList, Static
 
 from casparian_core.api import QuarantineState
+from casparian_core.config import Settings
 from casparian_core.engine.inputs import part_key
+from casparian_core.home import prepare_home
 from casparian_core.inspect.errors import QuarantineUnreadableError
 from casparian_core.inspect.quarantine_parts import store_for
 from casparian_core.service import CoreService
+from casparian_tui.screens.inspect import InspectScreen
 from tests.cli.support import casparian, make_home
 from tests.inspect.replay_support import FIXED, prepare, register
 from tests.inspect.sinks_support import rejected, sales, write_parts
 from tests.inspect.test_replay_sinks import process_into
 from tests.registry.test_envs import Fixture, locked
+from tests.tui.conftest import TERMINAL, make_app, settle
 
 __all__ = ["locked"]  # the fixture, used by name
 
@@ -107,3 +112,27 @@ def test_settling_an_input_whose_part_cannot_be_read_is_a_clear_error(tmp_path: 
 
     with pytest.raises(QuarantineUnreadableError, match=r"part-a\.csv\.arrow cannot be read"):
         store_for(uri).state("ticks", "a.csv")  # settle() leaves it pending on this error
+
+
+async def test_inspect_lists_the_table_with_its_broken_arrow_part_named(settings: Settings) -> None:
+    prepare_home(settings)
+    uri = f"arrow://{settings.output_dir}"
+    write_parts(uri, {"ticks": sales(5, JOB_A)}, "a.csv")
+    write_parts(uri, {"ticks": sales(3, JOB_B, start=5)}, "b.csv")
+    truncate(settings.output_dir / "ticks" / "part-b.csv.arrow")
+
+    app = make_app(settings)
+    async with app.run_test(size=TERMINAL) as pilot:
+        await settle(pilot)
+        await pilot.press("alt+i")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InspectScreen)
+        options = screen.query_one("#table-list", OptionList)
+        label = str(options.get_option_at_index(0).prompt)
+        await pilot.press("j")
+        await settle(pilot)
+        title = str(screen.query_one("#table-title", Static).content)
+
+    assert label.split() == ["ticks", "5", "✗", "1"]
+    assert "part-b.csv.arrow left out: not readable as Arrow IPC" in title
