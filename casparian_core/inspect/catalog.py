@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.config import DATABASE_NAME
 from casparian_core.contracts.lineage import LINEAGE_COLUMNS
+from casparian_core.inspect.footers import Footer, read_footer
 from casparian_core.inspect.snapshot import SnapshotError, file_kind, snapshot
 from casparian_core.inspect.sql import literal, lock_down
 from casparian_core.outputs import QUARANTINE_SUFFIX
@@ -77,13 +78,17 @@ class _Source:
     sink: SinkKind
     home: Path  # the sink's folder or file: the tables of one sink are named alike
     location: str
-    files: list[Path]  # readable Parquet or Arrow IPC files, newest last
+    files: list[Path]  # readable Parquet or Arrow IPC files by real path, newest last
     rows: int
     parts: int
     broken: list[BrokenPart]
     last_job: str | None = None  # from the queue, for a sink that keeps no order of parts
+    # Parquet parts of more than one layout (a parser version added a column): DuckDB matches
+    # their columns by name, which reads every part's schema before each query.
+    mixed_layouts: bool = False
 
 
+NOT_READ = Footer(0, "")  # a part listed for its name only (sink_places)
 Known = Mapping[str, str]  # a location jobs wrote to -> the last job that wrote there
 
 
@@ -196,38 +201,43 @@ def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
     for folder in sorted(root.iterdir()):
         if folder.name.startswith(".") or not folder.is_dir():
             continue
-        files, broken, rows = [], [], 0
+        files, broken, rows, layouts = [], [], 0, set()
         for part in sorted(_parts_of(folder), key=lambda p: (p.stat().st_mtime_ns, p)):
             try:
-                rows += _part_rows(part) if counted else 0
+                footer = read_footer(part) if counted else NOT_READ
             except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
                 kind = "Parquet" if part.suffix == PARQUET.suffix else "Arrow IPC"
                 broken.append(BrokenPart(str(part), f"not readable as {kind} ({error})"))
                 continue
             files.append(part)
+            rows += footer.rows
+            if part.suffix == PARQUET.suffix:
+                layouts.add(footer.layout)
         if files or broken:
             kinds = {p.suffix for p in files + [Path(b.path) for b in broken]}
             sink = SinkKind.PARQUET if PARQUET.suffix in kinds else SinkKind.ARROW
             found.append(
-                _Source(folder.name, sink, root, str(folder), files, rows, len(files), broken)
+                _Source(
+                    folder.name,
+                    sink,
+                    root,
+                    str(folder),
+                    files,
+                    rows,
+                    len(files),
+                    broken,
+                    mixed_layouts=len(layouts) > 1,
+                )
             )
     return found
 
 
 def _parts_of(folder: Path) -> list[Path]:
-    return [*folder.glob(f"*{PARQUET.suffix}"), *folder.glob(f"*{ARROW_IPC.suffix}")]
-
-
-def _part_rows(part: Path) -> int:
-    """The rows of a part, from its footer (Parquet) or its batches' headers (Arrow IPC)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if part.suffix == PARQUET.suffix:
-        return int(pq.read_metadata(part).num_rows)
-    with pa.memory_map(str(part)) as source:
-        reader = pa.ipc.open_file(source)
-        return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    """The folder's parts by their real paths: DuckDB's allowed directories judge those, so a
+    part linked from elsewhere cannot open a file outside the outputs."""
+    real = folder.resolve()
+    parts = [*real.glob(f"*{PARQUET.suffix}"), *real.glob(f"*{ARROW_IPC.suffix}")]
+    return [part.resolve() if part.is_symlink() else part for part in parts]
 
 
 def _file_sources(path: Path, outputs: dict[str, str], output_dir: Path) -> list[_Source]:
@@ -241,10 +251,11 @@ def _file_sources(path: Path, outputs: dict[str, str], output_dir: Path) -> list
         return [_Source(o, kind, path, str(path), [], 0, 0, broken) for o in sorted(outputs)]
     sources = []
     for output, file in sorted(found.tables.items()):
-        rows = _part_rows(file)
+        rows = read_footer(file).rows
         job = outputs.get(output) or outputs.get(output.removesuffix(QUARANTINE_SUFFIX))
         parts = found.parts.get(output, 0)
-        sources.append(_Source(output, kind, path, str(path), [file], rows, parts, [], job))
+        real = [file.resolve()]
+        sources.append(_Source(output, kind, path, str(path), real, rows, parts, [], job))
     return sources
 
 
@@ -271,8 +282,9 @@ def _connect(output_dir: Path, named: Mapping[str, _Source]) -> duckdb.DuckDBPyC
         arrow = [p for p in source.files if p.suffix == ARROW_IPC.suffix]
         selects = []
         if parquet:
-            files = ", ".join(literal(str(p.resolve())) for p in parquet)
-            selects.append(f"SELECT * FROM read_parquet([{files}], union_by_name = true)")
+            files = ", ".join(literal(str(p)) for p in parquet)
+            by_name = "true" if source.mixed_layouts else "false"
+            selects.append(f"SELECT * FROM read_parquet([{files}], union_by_name = {by_name})")
         if arrow:  # DuckDB reads Arrow IPC files only with an extension: pyarrow scans them
             import pyarrow.dataset as ds  # ~0.15 s (it loads pandas when installed): only here
 

@@ -145,8 +145,9 @@ class FolderStore:
             name = folder.name.removesuffix(QUARANTINE_SUFFIX)
             if keys is None:
                 paths = sorted(folder.glob(f"{PART_PREFIX}*{self.format.suffix}"))
-            else:
+            else:  # a stat each: most inputs a run re-runs have no quarantine part
                 paths = [self._path(folder.name, key) for key in sorted(keys)]
+                paths = [path for path in paths if path.is_file()]
             for path in paths:
                 part = self._part(name, path)
                 if part is not None:

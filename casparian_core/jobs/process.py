@@ -1,5 +1,6 @@
-"""`casparian process` in the core: rotate the job logs, plan, enqueue, run the queue dry with an
-executor (the local pool), and sum up what happened.
+"""`casparian process` in the core: rotate the job logs, queue again the jobs of processes that
+died, plan, enqueue, run the queue dry with an executor (the local pool), and sum up what
+happened.
 
 Reached as `CoreService.process`. The summary counts each job's last report: a job retried and
 then completed counts once, as completed; failed inputs list their error code and message.
@@ -125,7 +126,8 @@ def local_pool(
 
 
 class Processing:
-    """One `process` run: `prepare` (rotate logs, plan, enqueue), then `run` the executor."""
+    """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
+    executor."""
 
     def __init__(self, service: CoreService, request: ProcessRequest) -> None:
         self._service = service
@@ -143,6 +145,9 @@ class Processing:
             settings.log_retention_days,
             settings.log_retention_bytes,
         )
+        # The jobs a killed `process` (or daemon) held are queued again, or they would stay
+        # RUNNING, and unclaimed, until a daemon's zombie sweep.
+        await service.queue.reset_orphans()
         planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
         await service.queue.enqueue(planned.requests)
         self.summary = ProcessSummary(planned.batch_id, len(planned.requests), planned.already_done)

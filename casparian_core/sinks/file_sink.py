@@ -2,14 +2,17 @@
 
 A part is written as `DIR/.staging/{pid}-{uuid}.{suffix}` and published with one `os.replace`
 after an fsync of the file, so readers (and a crash) see the old file or the new one, never half
-of either. The folders whose entries changed are fsynced once, when the sink is closed, rather
-than after every part: a crash before that may bring back the old part, never a broken one.
-Staging files of processes that died are removed when the sink is opened. Each part file
-records the `PartInfo` it was begun with in its schema metadata (the Parquet footer, the Arrow
-IPC schema), so what a part is of is published with it in the same rename.
+of either; then the folder it was renamed into is fsynced, and only then is the commit done (a
+job is recorded complete only once its output is durable). Staging files of processes that
+died are removed when the sink is opened. Each part file records the `PartInfo` it was begun
+with in its schema metadata (the Parquet footer, the Arrow IPC schema), so what a part is of is
+published with it in the same rename.
 
 `commit_together` finishes encoding an input's parts at once, then leaves the fsyncs and renames
 to a background thread (`_GroupCommitter`), so the engine goes on with the next input meanwhile.
+That thread commits the inputs handed to it since its previous pass together: their files are
+fsynced, renamed, then each folder they changed is fsynced once for them all; each input stays
+all-or-nothing (an input whose file fails is published in no folder, the others are).
 A part small enough to be encoded in memory is also created and written by that thread, in the
 same open as its fsync: creating a file costs the engine's thread up to a millisecond here, more
 while the disk is busy with the fsyncs.
@@ -44,6 +47,11 @@ if TYPE_CHECKING:
 STAGING_DIR = ".staging"
 PART_INFO_KEY = b"casparian.part"  # schema metadata: the part's PartInfo as JSON
 IDLE_EXIT_SECS = 1.0
+# A pass gathers the inputs handed over within this long of the first (or PASS_GROUPS of them),
+# so that their folders are fsynced once for many: the engine does not wait for the commit
+# thread meanwhile, so the delay costs it nothing.
+GATHER_SECS = 0.02
+PASS_GROUPS = 64
 # Small parts wait in memory for the commit thread to write them; past this many bytes the
 # engine waits for it, so a slow disk cannot make the host's memory grow with the input count.
 MAX_UNWRITTEN_BYTES = 64 << 20
@@ -126,7 +134,6 @@ class FileSink:
         self._staging = root / STAGING_DIR
         self._output_folders: dict[str, Path] = {}  # a path per output, not per part
         self._made_folders: set[Path] = set()  # exist already: no mkdir per part
-        self._unsynced_folders: set[Path] = set()  # hold renames not yet fsynced
         # Per output, a part file and its schema, which every other part must match.
         self._reference: dict[str, tuple[Path, pa.Schema] | None] = {}
         self._committer = _GroupCommitter(self.uri)
@@ -196,21 +203,14 @@ class FileSink:
         return str(self.root / output)
 
     def close(self) -> None:
-        """Finish the commits in progress, then make every part committed so far durable:
-        fsync the folders they were renamed into."""
+        """Finish the commits in progress (each durable once done)."""
         self._committer.stop()
-        while self._unsynced_folders:
-            folder = self._unsynced_folders.pop()
-            try:
-                _fsync_path(folder)
-            except OSError as error:
-                raise os_error_to_sink_error(error, self.uri) from error
 
     def publish(self, staged: Path, destination: Path) -> None:
-        """Move a complete, fsynced staging file over `destination` in one atomic step."""
+        """Move a complete, fsynced staging file over `destination` in one atomic step (durable
+        once its folder is fsynced)."""
         self._make_folder(destination.parent)
         os.replace(staged, destination)
-        self._unsynced_folders.add(destination.parent)
 
     def _existing_part(self, output: str, part_key: str) -> Path | None:
         check_part_names(output, part_key)
@@ -240,9 +240,8 @@ class FileSink:
         return None
 
     def remove(self, destination: Path) -> None:
-        """Remove a published part (durable, as a publish, once the sink is closed)."""
+        """Remove a published part (durable, as a publish, once its folder is fsynced)."""
         destination.unlink(missing_ok=True)
-        self._unsynced_folders.add(destination.parent)
 
     def _make_folder(self, folder: Path) -> None:
         if folder not in self._made_folders:
@@ -281,6 +280,10 @@ class FilePartWriter:
         with self._aborting_on_os_error():
             self.sync()
             self.publish()
+        try:
+            _fsync_folder(self.destination.parent)
+        except OSError as error:
+            raise os_error_to_sink_error(error, self._sink.uri) from error
 
     def seal(self) -> None:
         """Finish encoding the part; what is left is `sync` then `publish`."""
@@ -352,12 +355,15 @@ class _Group:
 
 
 class _GroupCommitter:
-    """A thread that fsyncs, then publishes, every group queued since its previous pass.
+    """A thread that fsyncs, then publishes, every group queued since its previous pass, then
+    fsyncs each folder the pass changed once, and only then resolves the groups' futures.
 
     A pass's files are written and fsynced by FSYNC_THREADS threads at once, which costs the
     disk far less than one fsync after another (the journal is committed once for several
     files), and the engine's thread does not wait for the disk at all. Groups are published
-    in the order they came.
+    in the order they came. A group whose file fails is published nowhere and fails alone; a
+    folder whose fsync fails fails the groups published into it (their parts are in place, not
+    durable: a rerun replaces them).
     The thread ends after IDLE_EXIT_SECS without work, so an unclosed sink never holds the
     interpreter open, and `submit` starts a new one when needed.
     """
@@ -370,12 +376,16 @@ class _GroupCommitter:
         self._unwritten = 0  # bytes of queued or running groups still in memory
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._blocked = 0  # submitters waiting for memory: a pass starts at once for them
 
     def submit(self, parts: list[FilePartWriter]) -> Future[None]:
         group = _Group(parts, unwritten_bytes=sum(part.unwritten_bytes for part in parts))
         with self._changed:
             while self._unwritten and self._unwritten + group.unwritten_bytes > MAX_UNWRITTEN_BYTES:
+                self._blocked += 1
+                self._changed.notify_all()
                 self._changed.wait()
+                self._blocked -= 1
             self._unwritten += group.unwritten_bytes
             self._queue.append(group)
             self._pending.update(part.destination for part in parts)
@@ -389,7 +399,10 @@ class _GroupCommitter:
         """Return once no queued or running group will publish `destination`."""
         with self._changed:
             while self._pending[destination]:
+                self._blocked += 1
+                self._changed.notify_all()
                 self._changed.wait()
+                self._blocked -= 1
 
     def stop(self) -> None:
         """Return once everything queued is published and the thread has ended."""
@@ -410,6 +423,7 @@ class _GroupCommitter:
         """Sync, then publish, the groups queued; False when there were none for a while."""
         with self._changed:
             self._changed.wait_for(lambda: self._queue or self._stopping, IDLE_EXIT_SECS)
+            self._changed.wait_for(self._pass_due, GATHER_SECS)
             groups, self._queue = self._queue, []
             if not groups:
                 self._thread = None
@@ -424,6 +438,8 @@ class _GroupCommitter:
                 if group.error is not None:
                     for part in group.parts:
                         part.abort()  # removes the staged files not yet published
+        with stage_times.stage("folder fsync (commit thread, per pass)"):
+            _sync_folders([group for group in groups if group.error is None], syncing)
         with self._changed:
             for group in groups:
                 self._unwritten -= group.unwritten_bytes
@@ -435,6 +451,10 @@ class _GroupCommitter:
         for group in groups:
             self._resolve(group)
         return True
+
+    def _pass_due(self) -> bool:
+        """Whether a pass should start without gathering more groups."""
+        return len(self._queue) >= PASS_GROUPS or self._stopping or self._blocked > 0
 
     def _resolve(self, group: _Group) -> None:
         if group.error is None:
@@ -463,6 +483,32 @@ def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:
 def _sync(group: _Group) -> Exception | None:
     """Put one input's parts on disk; the error that stops it, if any."""
     return _first_error(part.sync for part in group.parts)
+
+
+def _sync_folders(groups: list[_Group], syncing: ThreadPoolExecutor) -> None:
+    """Make the published groups durable: fsync each folder they changed, once for them all;
+    a folder that fails fails every group published into it."""
+    folders = sorted({part.destination.parent for group in groups for part in group.parts})
+    errors = dict(zip(folders, syncing.map(_folder_error, folders), strict=True))
+    for group in groups:
+        group.error = next(
+            (error for part in group.parts if (error := errors[part.destination.parent])), None
+        )
+
+
+def _folder_error(folder: Path) -> OSError | None:
+    try:
+        _fsync_folder(folder)
+    except OSError as error:
+        return error
+    return None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a folder's entries durable; a folder that does not exist holds nothing to keep (a
+    removal of a part never written)."""
+    with contextlib.suppress(FileNotFoundError):
+        _fsync_path(folder)
 
 
 def _write_all(descriptor: int, content: memoryview) -> None:
