@@ -1,9 +1,9 @@
 """Arrow IPC folder sinks with a truncated or corrupt `.arrow` part, in an output and in its
 quarantine folder (issue 17's bad input, as the Parquet ones are tested in test_facade.py):
 `tables` and the Inspect screen name each unreadable part and count the rest, `query` and
-`quarantine list` read the rest, replay leaves the unreadable quarantine part out saying so and replays the others, and
-settling an input whose part cannot be read leaves its entries as they were. Nothing is lost:
-the broken files are left byte for byte."""
+`quarantine list` read the rest, replay leaves the unreadable quarantine part out saying so
+and replays the others, and settling an input whose part cannot be read leaves its entries
+as they were. Nothing is lost: the broken files are left byte for byte."""
 
 from __future__ import annotations
 
