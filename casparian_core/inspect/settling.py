@@ -56,10 +56,12 @@ class Rerun:
     part_key: str
 
 
-def queued_reruns(db: Gateway) -> list[Rerun]:
-    """The inputs of the jobs a pool (not a backfill's) would claim now."""
+def queued_reruns(db: Gateway, sink_uri: str) -> list[Rerun]:
+    """The inputs of the jobs a pool writing `sink_uri` (not a backfill's) would claim now."""
+    from casparian_core.sinks.uri import canonical_uri
+
     with db.reading() as conn:
-        found = queue.queued_inputs(conn)
+        found = queue.queued_inputs(conn, canonical_uri(sink_uri))
     return [Rerun(parser, version, part_key(key)) for parser, version, key in found]
 
 

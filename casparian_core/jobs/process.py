@@ -125,6 +125,21 @@ def local_pool(
     )
 
 
+def executor_for(
+    service: CoreService,
+    request: ProcessRequest,
+    sink_uri: str,
+    on_report: Callable[[JobReport], object],
+) -> Executor:
+    """The local pool, or the Dask executor when the request or the settings choose it."""
+    executor = request.executor or service.settings.executor
+    if executor == "local":
+        return local_pool(service, request, sink_uri, on_report)
+    from casparian_core.jobs.dask.choose import dask_executor
+
+    return dask_executor(service, request, executor, sink_uri, on_report)
+
+
 class Processing:
     """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
     executor."""
@@ -139,6 +154,11 @@ class Processing:
     async def prepare(self) -> Plan:
         service = self._service
         settings = service.settings
+        executor = self._request.executor or settings.executor
+        if executor != "local":  # what the user must fix is said before anything is queued
+            from casparian_core.jobs.dask.choose import cluster_spec
+
+            cluster_spec(service, self._request, executor, self.sink_uri)
         logs.rotate(
             settings.logs_dir,
             service.clock().date(),
@@ -172,7 +192,7 @@ class Processing:
         # Open quarantine entries of the inputs the queued jobs re-run with another version
         # (whoever queued them) settle once they ran: a row is never replaced unrecorded.
         captured = await service.replay.capture_queued(self.sink_uri)
-        self.executor = local_pool(service, request, self.sink_uri, record)
+        self.executor = executor_for(service, request, self.sink_uri, record)
         await self.executor.run()
         await service.replay.settle_run(captured)
         for health in await service.queue.health():
