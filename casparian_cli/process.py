@@ -1,5 +1,5 @@
 """`casparian process [--parser NAME] [--source NAME] [--tag TAG] [--limit N] [--workers N]
-[--offline] [--sink URI] [--json]`.
+[--offline] [--sink URI] [--executor local|dask|dask-local] [--scheduler URL] [--json]`.
 
 Prod mode: enqueues a job for every catalogued file and registered parser bound by topic that
 the parser's latest version has not processed yet, then runs the queue dry with warm guests
@@ -52,8 +52,24 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--sink", metavar="URI", help="where output goes (default: the home's output folder)"
     )
+    add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run, home_use=HomeUse.EXISTING)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where jobs run (`process` and `start`): this machine, or a Dask cluster."""
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask", "dask-local"),
+        help="local: this machine's workers; dask: the cluster at --scheduler; dask-local: a "
+        "Dask cluster of --workers processes here (default: the executor setting, local)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="URL",
+        help="the Dask scheduler, e.g. tcp://HOST:8786 (default: the dask_scheduler setting)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,6 +86,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         offline=args.offline,
         sink_uri=args.sink,
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
     summary = asyncio.run(_process(settings, request, args.json))
     if args.json:

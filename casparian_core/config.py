@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -52,6 +53,11 @@ class Settings(BaseModel):
     # exceeds worker_max_guest_rss_mb.
     worker_recycle_jobs: int = Field(default=1000, ge=1)
     worker_max_guest_rss_mb: int = Field(default=2048, ge=64)
+    # Where `process` and `start` run jobs: this machine's pool, the Dask scheduler at
+    # dask_scheduler (tcp://HOST:8786), or a Dask cluster of max_workers local processes
+    # (docs/queue.md "The Dask executor"; needs the [dask] extra).
+    executor: Literal["local", "dask", "dask-local"] = "local"
+    dask_scheduler: str | None = None
     # A guest (parser subprocess) heartbeats every guest_heartbeat_secs; silence for
     # guest_timeout_secs means it hangs and it is killed (TIMEOUT).
     guest_heartbeat_secs: float = Field(default=1.0, gt=0)

@@ -114,6 +114,10 @@ class ErrorCode(StrEnum):
     BACKFILL_NOT_FOUND = "BACKFILL_NOT_FOUND"
     BACKFILL_REFUSED = "BACKFILL_REFUSED"  # it would leave an output with two schemas
     BACKFILL_STATE = "BACKFILL_STATE"  # e.g. resuming one that is done
+    # The Dask executor.
+    DASK_MISSING = "DASK_MISSING"  # the [dask] extra is not installed
+    CLUSTER_UNAVAILABLE = "CLUSTER_UNAVAILABLE"  # unreachable, went away, or re-runs tasks
+    SHARED_STORAGE = "SHARED_STORAGE"  # a worker cannot read the inputs or write the output
 
 
 class CasparianError(Exception):

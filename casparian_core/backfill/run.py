@@ -38,6 +38,7 @@ from casparian_core.jobs.model import JobRecord, JobRequest
 from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.process import local_pool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
 if TYPE_CHECKING:
@@ -185,6 +186,7 @@ class BackfillRun:
                     batch_id=backfill_id,  # the Jobs screen shows the backfill as one run
                     input_key=f.input_key,
                     backfill_id=backfill_id,
+                    sink_uri=canonical_uri(plan.sink_uri),  # busy: an active job for this sink
                 )
                 for f in plan.files
             ]

@@ -599,6 +599,26 @@ ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink TEXT;
 ALTER TABLE cf_quarantine_resolutions ADD COLUMN sink_output TEXT;
 """
 
+# The Dask executor (jobs/dask/): which worker ran a job (its address), on the job and in its
+# history row; NULL where the claimer ran it (the local pool: `claimed_by` says which).
+MIGRATION_14 = """
+ALTER TABLE cf_processing_queue ADD COLUMN ran_on TEXT;
+ALTER TABLE cf_processing_history ADD COLUMN ran_on TEXT;
+"""
+
+# Jobs carry the sink they were queued for (its canonical URI, sinks.uri.canonical_uri), and a
+# pool claims only its own sink's jobs (jobs/queue.py): a `process --sink X` beside a daemon on
+# sink Y ran the daemon's jobs into X. One active job per input, parser version and sink (NULL
+# counting as one sink: the index would let NULLs repeat). NULL for jobs queued before: any
+# pool may claim them, as then.
+MIGRATION_15 = """
+ALTER TABLE cf_processing_queue ADD COLUMN sink_uri TEXT;
+DROP INDEX cf_queue_active;
+CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
+    input_path, parser_name, parser_version, ifnull(sink_uri, '')
+) WHERE status IN ('QUEUED', 'RUNNING');
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -613,6 +633,8 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_11,
     MIGRATION_12,
     MIGRATION_13,
+    MIGRATION_14,
+    MIGRATION_15,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -33,6 +33,7 @@ from casparian_core.jobs.errors import JobNotFoundError
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.errors import ParserNotRegisteredError
+from casparian_core.sinks.uri import canonical_uri
 
 if TYPE_CHECKING:
     from casparian_core.inspect.catalog import SinkPlace
@@ -448,6 +449,7 @@ def _requests(plan: ReplayPlan, files: Sequence[ReplayFile]) -> list[JobRequest]
             file_id=file.file_id,
             batch_id=batch,
             input_key=file.input_key,
+            sink_uri=canonical_uri(file.sink_uri),  # only the pool of that sink claims it
         )
         for file in files
     ]

@@ -40,6 +40,7 @@ from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
 from casparian_core.jobs.process import FAILED_STATUSES, local_pool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
 if TYPE_CHECKING:
@@ -151,7 +152,8 @@ class Daemon:
             if self._replan:
                 self._replan = False
                 await self._plan_batch()
-            if await self._service.db.read(queue.next_due) is not None:
+            sink = canonical_uri(self.sink_uri)  # its pool claims only this sink's jobs
+            if await self._service.db.read(queue.next_due, None, sink) is not None:
                 await self._run_queue()
             else:
                 await self._wake.wait()
@@ -200,7 +202,9 @@ class Daemon:
         for request in requests:
             version = (request.parser_name, request.parser_version)
             if version not in latest:
-                latest[version] = await self._service.db.read(queue.latest_jobs, *version)
+                latest[version] = await self._service.db.read(
+                    queue.latest_jobs, *version, canonical_uri(self.sink_uri)
+                )
             status, queued_at = latest[version].get(request.input_path, (None, ""))
             if status in ACTIVE:
                 continue

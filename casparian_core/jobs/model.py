@@ -42,6 +42,9 @@ class JobRequest:
     batch_id: str | None = None  # the run (a `process` invocation, a daemon batch) it belongs to
     input_key: str | None = None  # how the outputs know the input; None: from file_id or path
     backfill_id: str | None = None  # a backfill's job: only its pool claims it (backfill/)
+    # The sink it is for (sinks.uri.canonical_uri): only a pool writing there claims it. None:
+    # any pool (jobs queued before jobs carried their sink).
+    sink_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class JobSuccess:
     rows_quarantined: int = 0
     outputs: Mapping[str, object] = field(default_factory=dict)  # per output: location, rows
     input_hash: str | None = None  # the content actually processed, when the worker knows it
+    ran_on: str | None = None  # the worker that ran it, when not the claimer (a Dask worker)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class JobFailure:
     transient: bool
     traceback: str | None = None
     context: Mapping[str, object] = field(default_factory=dict)  # for the fingerprint
+    ran_on: str | None = None  # the worker that ran it, when not the claimer (a Dask worker)
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ class JobRecord:
     file_id: int | None
     input_hash: str | None
     fingerprint: str | None
+    ran_on: str | None = None  # the Dask worker that ran it last (None: the claimer did)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)

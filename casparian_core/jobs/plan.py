@@ -33,6 +33,7 @@ from casparian_core.registry.store import RegisteredParser
 from casparian_core.scout.facade import Scout
 from casparian_core.scout.queries import FileQuery, FileRow
 from casparian_core.sinks import Sink, open_sink
+from casparian_core.sinks.uri import canonical_uri
 
 PAGE = 1000
 
@@ -48,6 +49,8 @@ class ProcessRequest:
     workers: int | None = None
     offline: bool = False
     sink_uri: str | None = None  # default: the home's output folder, as Parquet
+    executor: str | None = None  # local, dask or dask-local; default: settings.executor
+    scheduler: str | None = None  # the Dask scheduler's address; default: settings'
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ async def plan(
     if planned is not None:
         candidates = [c for c in candidates if not planned.unchanged(c)]
     done = await asyncio.to_thread(_already_done, candidates, sink_uri)
-    batch_id = uuid.uuid4().hex
+    batch_id, sink = uuid.uuid4().hex, canonical_uri(sink_uri)
     requests = [
         JobRequest(
             parser_name=c.parser.name,
@@ -129,6 +132,7 @@ async def plan(
             input_path=c.file.path,
             file_id=c.file.id,
             batch_id=batch_id,
+            sink_uri=sink,
         )
         for c, skip in zip(candidates, done, strict=True)
         if not skip

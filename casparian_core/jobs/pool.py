@@ -45,14 +45,14 @@ from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.jobs import queue
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.input_keys import InputKeys
 from casparian_core.jobs.logs import JobLog, job_log_path
 from casparian_core.jobs.model import ClaimedJob, JobFailure, JobSuccess
-from casparian_core.jobs.plan import input_key
 from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.facade import Registry
 from casparian_core.registry.materialize import RunnableParser
-from casparian_core.scout import queries
 from casparian_core.sinks import open_sink
+from casparian_core.sinks.uri import canonical_uri
 
 MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
 # A batch claim takes the jobs a worker runs in about this long (by its latest batch's pace).
@@ -122,6 +122,7 @@ class LocalPool:
         self._clock = clock
         self._workers = workers
         self._sink_uri = sink_uri
+        self._sink = canonical_uri(sink_uri)  # the sink whose jobs it claims
         self._offline = offline
         self._on_report = on_report
         self._name = name
@@ -130,7 +131,7 @@ class LocalPool:
         self._abandon = threading.Event()
         self._inflight: dict[str, _InFlight] = {}
         self._runnables: dict[tuple[str, str], asyncio.Future[RunnableParser]] = {}
-        self._sources: dict[int, str] = {}
+        self._input_keys = InputKeys(db)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -174,7 +175,7 @@ class LocalPool:
                 self._collect_all(worker)
                 self._settle(worker, 0)
                 with self._db.reading() as conn:
-                    due = queue.next_due(conn, self._group)
+                    due = queue.next_due(conn, self._group, self._sink)
                 if due is None:
                     break
                 self._wait_until(datetime.fromisoformat(due))
@@ -195,9 +196,10 @@ class LocalPool:
         with stage_times.stage("claim and complete (queue)"):
             settled = self._queue.settle_now(
                 worker.name,
-                [(job_id, _success(result)) for job_id, (_, result) in finished.items()],
+                [(job_id, success_of(result)) for job_id, (_, result) in finished.items()],
                 claim_up_to,
                 self._group,
+                self._sink,
             )
         for job_id in finished:
             self._inflight.pop(job_id, None)
@@ -234,7 +236,7 @@ class LocalPool:
             warm = worker.sessions.get(key) or self._open(key)
             item = InputItem(
                 Path(job.input_path),
-                self._input_key(job),
+                self._input_keys.of(job),
                 job.job_id,
                 on_log=flight.log.write,
                 cancel=flight.cancel,
@@ -266,22 +268,6 @@ class LocalPool:
                 self._registry.runnable(key[0], key[1], offline=self._offline)
             )
         return await asyncio.shield(self._runnables[key])
-
-    def _input_key(self, job: ClaimedJob) -> str:
-        if job.input_key is not None:  # a replay's: the key its earlier parts have
-            return job.input_key
-        if job.file_id is None:
-            return job.input_path
-        with self._db.reading() as conn:
-            found = queries.file_by_id(conn, job.file_id)
-            if found and found[0].source_id not in self._sources:
-                from casparian_core.scout import sources
-
-                self._sources = {s.id: s.name for s in sources.list_sources(conn)}
-        if not found:
-            return job.input_path  # no longer catalogued: its path is all that names it
-        row = found[0]
-        return input_key(self._sources[row.source_id], row.rel_path)
 
     def _collect(self, worker: _Worker, key: tuple[str, str], *, wait: bool) -> None:
         warm = worker.sessions[key]
@@ -330,7 +316,7 @@ class LocalPool:
                 report = JobReport(job, result, JobStatus.QUEUED, log_path=_log_path(flight))
                 self._report(report)
             return  # otherwise the queue took it back (cancelled, or requeued as stale)
-        outcome = self._queue.fail_now(job.job_id, name, _failure(result))
+        outcome = self._queue.fail_now(job.job_id, name, failure_of(result))
         if outcome is not None and outcome.paused_parser:
             self._release_backlog(worker, job.parser_name)
         if outcome is not None:
@@ -400,7 +386,7 @@ def _log_path(flight: _InFlight) -> str | None:
     return str(flight.log.path) if flight.log.path.exists() else None
 
 
-def _success(result: RunResult) -> JobSuccess:
+def success_of(result: RunResult) -> JobSuccess:
     outputs = {
         output.name: {
             "location": output.location,
@@ -412,7 +398,7 @@ def _success(result: RunResult) -> JobSuccess:
     return JobSuccess(result.rows, result.quarantined, outputs)
 
 
-def _failure(result: RunResult) -> JobFailure:
+def failure_of(result: RunResult) -> JobFailure:
     return JobFailure(
         error_code=result.error_code or ErrorCode.UNKNOWN_ERROR,
         message=result.error_message or result.status,

@@ -126,6 +126,21 @@ def local_pool(
     )
 
 
+def executor_for(
+    service: CoreService,
+    request: ProcessRequest,
+    sink_uri: str,
+    on_report: Callable[[JobReport], object],
+) -> Executor:
+    """The local pool, or the Dask executor when the request or the settings choose it."""
+    executor = request.executor or service.settings.executor
+    if executor == "local":
+        return local_pool(service, request, sink_uri, on_report)
+    from casparian_core.jobs.dask.choose import dask_executor
+
+    return dask_executor(service, request, executor, sink_uri, on_report)
+
+
 class Processing:
     """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
     executor."""
@@ -141,6 +156,11 @@ class Processing:
     async def prepare(self) -> Plan:
         service = self._service
         settings = service.settings
+        executor = self._request.executor or settings.executor
+        if executor != "local":  # what the user must fix is said before anything is queued
+            from casparian_core.jobs.dask.choose import cluster_spec
+
+            cluster_spec(service, self._request, executor, self.sink_uri)
         logs.rotate(
             settings.logs_dir,
             service.clock().date(),
@@ -173,7 +193,7 @@ class Processing:
         queued = (await service.queue.counts()).get(JobStatus.QUEUED, 0)
         workers = min(self._request.workers or service.settings.max_workers, max(queued, 1))
         request = replace(self._request, workers=workers)
-        self.executor = local_pool(service, request, self.sink_uri, record)
+        self.executor = executor_for(service, request, self.sink_uri, record)
         await self.executor.run()
         await service.replay.settle_run(self._captured)
         for health in await service.queue.health():

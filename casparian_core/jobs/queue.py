@@ -7,7 +7,9 @@ which locks the control database only (db.connection.write_transaction).
 - enqueue: one job per (input, parser, version) while it is queued or running (a partial
   unique index); asking again returns that job.
 - claim: picks the due jobs of highest priority, then oldest, of parsers that are not paused,
-  and takes them with one UPDATE ... RETURNING; two workers never get the same job. A worker
+  and takes them with one UPDATE ... RETURNING; two workers never get the same job. A pool
+  claims only the jobs of its sink (a job carries the sink it was queued for), or of its
+  backfill. A worker
   running small files takes several at once (claim_batch), and records the completions of the
   jobs it finished in the same transaction (settle): one write transaction per batch.
 - heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
@@ -67,7 +69,8 @@ _CLAIMED = (
 _RECORD = (
     "id, parser_name, parser_version, input_path, status, priority, attempts, enqueued_at,"
     " next_attempt_at, claimed_by, heartbeat_at, started_at, finished_at, error_code,"
-    " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint"
+    " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint,"
+    " ran_on"
 )
 _DEAD_LETTER = (
     "id, original_job_id, parser_name, parser_version, input_path, error_code, error_message,"
@@ -76,18 +79,26 @@ _DEAD_LETTER = (
 
 ENQUEUE = f"""
 INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, file_id,
-    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key, backfill_id)
-VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?)
+    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key, backfill_id,
+    sink_uri)
+VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
+"""
+
+# Which queued jobs a pool may claim: those of its backfill (`:group`, whatever their sink: its
+# pool writes the backfill's staging area), or, outside a backfill, those of its sink (`:sink`;
+# None: any) and those queued before jobs carried their sink.
+CLAIMABLE = """
+backfill_id IS :group
+  AND (:group IS NOT NULL OR :sink IS NULL OR sink_uri IS NULL OR sink_uri = :sink)
+  AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
 """
 
 # The claim picks the due jobs (at most :limit) in claim order, then takes them; both in one
 # write transaction, so no other worker can take them in between.
 PICK = f"""
 SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
-WHERE status = {QUEUED} AND next_attempt_at <= :now
-  AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
-  AND backfill_id IS :group
+WHERE status = {QUEUED} AND next_attempt_at <= :now AND {CLAIMABLE}
 ORDER BY priority DESC, enqueued_at
 LIMIT :limit
 """
@@ -107,7 +118,7 @@ HEARTBEAT = f"UPDATE cf_processing_queue SET heartbeat_at = :now WHERE {HELD}"
 COMPLETE = f"""
 UPDATE cf_processing_queue
 SET status = :status, finished_at = :now, rows_out = :rows, rows_quarantined = :quarantined,
-    outputs = :outputs, input_hash = coalesce(:hash, input_hash),
+    outputs = :outputs, input_hash = coalesce(:hash, input_hash), ran_on = :ran_on,
     error_code = NULL, error_message = NULL, traceback = NULL, fingerprint = NULL
 WHERE {HELD}
 RETURNING input_path, input_hash, parser_name, parser_version
@@ -116,13 +127,14 @@ RETURNING input_path, input_hash, parser_name, parser_version
 RETRY_LATER = f"""
 UPDATE cf_processing_queue
 SET status = {QUEUED}, next_attempt_at = :next, claimed_by = NULL, heartbeat_at = NULL,
+    ran_on = :ran_on,
     error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
 WHERE {HELD}
 """
 
 FAIL_FOR_GOOD = f"""
 UPDATE cf_processing_queue
-SET status = :status, finished_at = :now,
+SET status = :status, finished_at = :now, ran_on = :ran_on,
     error_code = :code, error_message = :message, traceback = :traceback, fingerprint = :fp
 WHERE {HELD}
 """
@@ -144,8 +156,8 @@ FROM cf_processing_queue WHERE id = :job
 
 HISTORY = """
 INSERT INTO cf_processing_history (job_id, input_path, input_hash, parser_name, parser_version,
-    status, rows_out, rows_quarantined, processed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    status, rows_out, rows_quarantined, processed_at, ran_on)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # Jobs whose worker is gone: back to the queue while retries are left, to the dead letters
@@ -216,6 +228,7 @@ def enqueue(
                     request.batch_id,
                     request.input_key,
                     request.backfill_id,
+                    request.sink_uri,
                 ),
             ).rowcount
             made.append(
@@ -227,26 +240,36 @@ def enqueue(
 def _active(conn: sqlite3.Connection, request: JobRequest) -> str:
     job_id: str = conn.execute(
         "SELECT id FROM cf_processing_queue WHERE input_path = ? AND parser_name = ?"
-        f" AND parser_version = ? AND status IN ({QUEUED}, {RUNNING})",
-        (request.input_path, request.parser_name, request.parser_version),
+        f" AND parser_version = ? AND sink_uri IS ? AND status IN ({QUEUED}, {RUNNING})",
+        (request.input_path, request.parser_name, request.parser_version, request.sink_uri),
     ).fetchone()[0]
     return job_id
 
 
 def claim(
-    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None = None
+    conn: sqlite3.Connection,
+    worker: str,
+    now: datetime,
+    group: str | None = None,
+    sink: str | None = None,
 ) -> ClaimedJob | None:
     """The next job for `worker`, now RUNNING; None when no job is due. A backfill's jobs are
-    claimed only by its own pool (`group`, its id), whose output goes to its staging area."""
-    claimed = claim_batch(conn, worker, now, group, 1)
+    claimed only by its own pool (`group`, its id), whose output goes to its staging area;
+    other jobs only by a pool of the sink they were queued for (`sink`; None: any)."""
+    claimed = claim_batch(conn, worker, now, group, 1, sink)
     return claimed[0] if claimed else None
 
 
 def claim_batch(
-    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None, limit: int
+    conn: sqlite3.Connection,
+    worker: str,
+    now: datetime,
+    group: str | None,
+    limit: int,
+    sink: str | None = None,
 ) -> list[ClaimedJob]:
     """Up to `limit` next jobs for `worker` (see claim), all RUNNING, in claim order."""
-    return settle(conn, worker, now, (), limit, group).claimed
+    return settle(conn, worker, now, (), limit, group, sink).claimed
 
 
 def settle(
@@ -256,6 +279,7 @@ def settle(
     completions: Sequence[tuple[str, JobSuccess]],
     claim_up_to: int = 0,
     group: str | None = None,
+    sink: str | None = None,
 ) -> Settled:
     """In one write transaction: complete the jobs `worker` finished (see complete), then claim
     up to `claim_up_to` next jobs (see claim)."""
@@ -266,7 +290,7 @@ def settle(
         ]
         claimed: list[ClaimedJob] = []
         if claim_up_to:
-            params = {"now": at, "group": group, "limit": claim_up_to}
+            params = {"now": at, "group": group, "sink": sink, "limit": claim_up_to}
             ids = [job_id for (job_id,) in conn.execute(PICK, params)]
             taken = {
                 row[0]: ClaimedJob(*row)
@@ -311,6 +335,7 @@ def _complete(
         "quarantined": success.rows_quarantined,
         "outputs": json.dumps(success.outputs),
         "hash": success.input_hash,
+        "ran_on": success.ran_on,
     }
     row = conn.execute(COMPLETE, params).fetchone()
     if row is None:
@@ -328,6 +353,7 @@ def _complete(
             success.rows_out,
             success.rows_quarantined,
             at,
+            success.ran_on,
         ),
     )
     health.record_success(conn, parser_name)
@@ -372,6 +398,7 @@ def fail(
             "message": failure.message,
             "traceback": failure.traceback,
             "fp": fp,
+            "ran_on": failure.ran_on,
         }
         if failure.transient and attempts <= MAX_RETRIES:
             due = format_timestamp(now + timedelta(seconds=backoff[attempts - 1]))
@@ -484,7 +511,11 @@ def requeue(
         except sqlite3.IntegrityError:  # the partial unique index: another job is active
             row = _record(conn, job_id)
             assert row is not None
-            other = _active(conn, JobRequest(row.parser_name, row.parser_version, row.input_path))
+            (sink,) = conn.execute(
+                "SELECT sink_uri FROM cf_processing_queue WHERE id = ?", (job_id,)
+            ).fetchone()
+            request = JobRequest(row.parser_name, row.parser_version, row.input_path, sink_uri=sink)
+            other = _active(conn, request)
             raise JobAlreadyQueuedError(job_id, other) from None
         conn.execute(
             "UPDATE cf_dead_letter SET replayed_at = ? WHERE original_job_id = ?"
@@ -686,28 +717,31 @@ def _to_dead_letter(row: Any) -> DeadLetter:
     return DeadLetter(*values)
 
 
-def next_due(conn: sqlite3.Connection, group: str | None = None) -> str | None:
+def next_due(
+    conn: sqlite3.Connection, group: str | None = None, sink: str | None = None
+) -> str | None:
     """When the earliest queued job of a parser that is not paused becomes claimable (a retry
-    waiting out its backoff) by a pool of `group` (see claim); None when no such job is
-    queued."""
+    waiting out its backoff) by a pool of `group` and `sink` (see claim); None when no such job
+    is queued."""
     row = conn.execute(
-        f"SELECT min(next_attempt_at) FROM cf_processing_queue WHERE status = {QUEUED}"
-        " AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health"
-        " WHERE paused_at IS NOT NULL) AND backfill_id IS ?",
-        (group,),
+        "SELECT min(next_attempt_at) FROM cf_processing_queue"
+        f" WHERE status = {QUEUED} AND {CLAIMABLE}",
+        {"group": group, "sink": sink},
     ).fetchone()
     return None if row is None else row[0]
 
 
 def latest_jobs(
-    conn: sqlite3.Connection, parser_name: str, parser_version: str
+    conn: sqlite3.Connection, parser_name: str, parser_version: str, sink: str | None = None
 ) -> dict[str, tuple[JobStatus, str]]:
-    """For each input of a parser version: the status of its latest job and when that job was
+    """For each input of a parser version: the status of its latest job for `sink` (None: any;
+    jobs queued before jobs carried their sink count for every sink) and when that job was
     queued. The daemon plans from it what is neither active nor failed unchanged."""
     rows = conn.execute(
         "SELECT input_path, status, max(enqueued_at) FROM cf_processing_queue"
-        " WHERE parser_name = ? AND parser_version = ? GROUP BY input_path",
-        (parser_name, parser_version),
+        " WHERE parser_name = ? AND parser_version = ?"
+        " AND (? IS NULL OR sink_uri IS NULL OR sink_uri = ?) GROUP BY input_path",
+        (parser_name, parser_version, sink, sink),
     )
     return {path: (JobStatus(status), at) for path, status, at in rows}
 
