@@ -33,6 +33,7 @@ from casparian_core.backfill.store import BackfillRecord, BackfillStatus
 from casparian_core.db.connection import format_timestamp
 from casparian_core.engine.inputs import part_key
 from casparian_core.events import DataChanged
+from casparian_core.inspect.settling import Rerun
 from casparian_core.jobs.executor import Executor
 from casparian_core.jobs.model import JobRecord, JobRequest
 from casparian_core.jobs.plan import ProcessRequest
@@ -274,6 +275,10 @@ class BackfillRun:
 
     async def _swap(self, record: BackfillRecord) -> list[str]:
         service = self._service
+        # The open quarantine entries older versions left for its inputs, settled after the
+        # swap (captured again on a resumed swap: what was swapped already is not outdated).
+        reruns = [Rerun(record.parser_name, record.parser_version, k) for k in record.part_keys]
+        await service.replay.capture(record.sink_uri, reruns)
         swapped = await asyncio.to_thread(
             swap.swap,
             record.sink_uri,

@@ -45,7 +45,6 @@ from casparian_core.units import plural
 
 if TYPE_CHECKING:
     from casparian_core.events import Event
-    from casparian_core.inspect.resolutions import PendingPart
     from casparian_core.service import CoreService
 
 log = logging.getLogger("casparian.daemon")
@@ -82,7 +81,6 @@ class Daemon:
         self._replan = True
         self._pool: Executor | None = None
         self._planned = PlannedFiles()
-        self._captured: list[PendingPart] = []  # open quarantine entries its jobs may settle
         self._abandon = False
         self._state_written = 0.0
         self.state = DaemonState(os.getpid(), "", self._request.workers or 1, self.sink_uri)
@@ -183,7 +181,6 @@ class Daemon:
         if not requests:
             return
         made = await service.queue.enqueue(requests)
-        self._captured += await service.replay.capture(self.sink_uri, requests)
         self.state = replace(self.state, batches=self.state.batches + 1)
         self._write_state(force=True)
         log.info(
@@ -216,13 +213,15 @@ class Daemon:
     async def _run_queue(self) -> None:
         if self._stopping.is_set():
             return
+        # The open quarantine entries the queued jobs re-run, captured from the queue (jobs a
+        # daemon killed before running them included), settle once they ran.
+        captured = await self._service.replay.capture_queued(self.sink_uri)
         self._pool = local_pool(self._service, self._request, self.sink_uri, self._report)
         try:
             await self._pool.run()
         finally:
             self._pool = None
             self._write_state(force=True)
-        captured, self._captured = self._captured, []
         await self._service.replay.settle_run(captured)
 
     def _report(self, report: JobReport) -> None:

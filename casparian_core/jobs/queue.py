@@ -731,6 +731,34 @@ def next_due(
     return None if row is None else row[0]
 
 
+# The input key a pool runs each job under (pool.LocalPool._input_key): a replay's own key,
+# else the catalogue's "source/rel" (plan.input_key), else the job's path.
+JOB_INPUTS = """
+SELECT q.parser_name, q.parser_version,
+    coalesce(q.input_key, s.name || '/' || f.rel_path, q.input_path)
+FROM cf_processing_queue AS q
+LEFT JOIN scout_files AS f ON f.id = q.file_id
+LEFT JOIN scout_sources AS s ON s.id = f.source_id
+WHERE {where}
+"""
+
+
+def queued_inputs(
+    conn: sqlite3.Connection, sink: str | None, group: str | None = None
+) -> list[tuple[str, ...]]:
+    """(parser, version, input key) of each queued job a pool of `sink` and `group` claims
+    (see claim)."""
+    where = f"q.status = {QUEUED} AND {CLAIMABLE}"
+    found = conn.execute(JOB_INPUTS.format(where=where), {"sink": sink, "group": group})
+    return [tuple(row) for row in found]
+
+
+def active_inputs(conn: sqlite3.Connection) -> list[tuple[str, ...]]:
+    """(parser, version, input key) of each queued or running job, of any pool."""
+    where = f"q.status IN ({QUEUED}, {RUNNING})"
+    return [tuple(row) for row in conn.execute(JOB_INPUTS.format(where=where))]
+
+
 def latest_jobs(
     conn: sqlite3.Connection, parser_name: str, parser_version: str, sink: str | None = None
 ) -> dict[str, tuple[JobStatus, str]]:
