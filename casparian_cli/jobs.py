@@ -111,6 +111,7 @@ def _details(detail: JobDetail) -> str:
         f"job {job.job_id}: {job.status}",
         f"  parser    {job.parser_name} {job.parser_version}",
         f"  input     {job.input_path}",
+        *([f"  sink      {job.sink_uri}"] if job.sink_uri else []),
         f"  attempts  {job.attempts}",
         f"  queued    {job.enqueued_at}",
     ]

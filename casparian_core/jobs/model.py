@@ -150,6 +150,7 @@ class JobRecord:
     input_hash: str | None
     fingerprint: str | None
     ran_on: str | None = None  # the Dask worker that ran it last (None: the claimer did)
+    sink_uri: str | None = None  # the sink it is for (None: queued before jobs carried one)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)

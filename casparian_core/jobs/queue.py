@@ -70,7 +70,7 @@ _RECORD = (
     "id, parser_name, parser_version, input_path, status, priority, attempts, enqueued_at,"
     " next_attempt_at, claimed_by, heartbeat_at, started_at, finished_at, error_code,"
     " error_message, rows_out, rows_quarantined, batch_id, file_id, input_hash, fingerprint,"
-    " ran_on"
+    " ran_on, sink_uri"
 )
 _DEAD_LETTER = (
     "id, original_job_id, parser_name, parser_version, input_path, error_code, error_message,"
@@ -511,10 +511,9 @@ def requeue(
         except sqlite3.IntegrityError:  # the partial unique index: another job is active
             row = _record(conn, job_id)
             assert row is not None
-            (sink,) = conn.execute(
-                "SELECT sink_uri FROM cf_processing_queue WHERE id = ?", (job_id,)
-            ).fetchone()
-            request = JobRequest(row.parser_name, row.parser_version, row.input_path, sink_uri=sink)
+            request = JobRequest(
+                row.parser_name, row.parser_version, row.input_path, sink_uri=row.sink_uri
+            )
             other = _active(conn, request)
             raise JobAlreadyQueuedError(job_id, other) from None
         conn.execute(

@@ -119,6 +119,18 @@ def test_jobs_show_gives_the_error_trace_and_dead_letter(seeded: Seeded) -> None
     assert detail["outputs"] == {"sales": {"rows": 12, "location": "/out/sales"}}
 
 
+def test_jobs_show_names_the_sink_a_job_is_for(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    database = load_settings(env={}, home=home).database_path
+    with closing(connect(database, migrating=False)) as conn:
+        request = JobRequest("sales", "1.0.0", "/data/a.csv", sink_uri="duckdb:////out/x.duckdb")
+        [job] = queue.enqueue(conn, [request], FIXED_NOW)
+
+    shown = ok("jobs", "show", job.job_id, home=home)
+
+    assert "  sink      duckdb:////out/x.duckdb" in shown  # only a pool writing there runs it
+
+
 def test_retry_cancel_and_replay_change_the_job_and_say_so(seeded: Seeded) -> None:
     assert ok("jobs", "retry", seeded.failed, home=seeded.home) == (
         f"Job {seeded.failed} is queued again.\n"
