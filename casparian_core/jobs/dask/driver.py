@@ -306,21 +306,25 @@ class DaskExecutor:
         from distributed.scheduler import KilledWorker
 
         exc = future.exception()
+        jobs = [job for job in task.jobs if job.job_id not in task.cancelled]
         if isinstance(exc, KilledWorker):
-            worker = str(getattr(exc.last_worker, "address", exc.last_worker))
-            message = (
-                f"the Dask worker {worker} died while this job was in its task (the attempt "
-                "is lost; the queue runs it again)"
-            )
-            code = ErrorCode.WORKER_LOST
-        else:
-            worker = None
-            message = f"its Dask task failed: {type(exc).__name__}: {exc}"
-            code = ErrorCode.UNKNOWN_ERROR
-        for job in task.jobs:
-            if job.job_id not in task.cancelled:
-                result = _failed(job, code, message, transient=True)
-                self._record_failure(job, result, worker, None)
+            self._lost(jobs, str(getattr(exc.last_worker, "address", exc.last_worker)))
+            return
+        message = f"its Dask task failed: {type(exc).__name__}: {exc}"
+        for job in jobs:
+            result = _failed(job, ErrorCode.UNKNOWN_ERROR, message, transient=True)
+            self._record_failure(job, result, None, None)
+
+    def _lost(self, jobs: list[ClaimedJob], worker: str) -> None:
+        """The worker died with these jobs' task (KilledWorker): each attempt is lost, maybe
+        never started; retried like the jobs of a dead local worker (WORKER_LOST), which is no
+        failure of their parser: a batch lost must not trip its circuit breaker."""
+        message = f"the Dask worker {worker} died while this job's task was on it"
+        moved = self._queue.requeue_lost_now([job.job_id for job in jobs], self._name, message)
+        for job in jobs:
+            if job.job_id in moved:
+                result = _failed(job, ErrorCode.WORKER_LOST, message, transient=True)
+                self._report(JobReport(job, result, moved[job.job_id]))
 
     def _finished(self, job: ClaimedJob, result: RunResult, worker: str, log: str | None) -> None:
         """A success waits for the next settle (with the next claim); anything else now."""

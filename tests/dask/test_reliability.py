@@ -1,0 +1,117 @@
+"""The Dask executor on a real cluster (a scheduler and worker processes on loopback TCP, as a
+user starts them) when things die: a worker killed in the middle of a batch, the driver
+killed and started again. Every file ends processed exactly once: each line of every input is
+in the output once, none missing, none twice. One cluster for the module (its nanny restarts
+a killed worker)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.dask.cluster_support import (
+    DEADLINE_SECS,
+    POLL_SECS,
+    RealCluster,
+    finish,
+    output_texts,
+    queue_rows,
+    real_cluster,
+    start_process,
+    wait_for,
+    worker_of_guest,
+)
+from tests.jobs.daemon_support import logged_guests, source_of
+from tests.jobs.pool_support import Home, wheels_env
+from tests.registry.test_envs import Fixture, locked
+
+__all__ = ["locked", "wheels_env"]  # fixtures, used by name
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
+    with real_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+async def hanging_source(locked: Fixture) -> tuple[Home, list[str], Path]:
+    """24 files and, among them, one whose parse hangs until `<file>.release` exists."""
+    files = {f"f{n:02}.csv": (4 + n % 3, "id,value") for n in range(24)}
+    files["f11-hang.csv"] = (5, "HANG")
+    home, lines = await source_of(locked, files)
+    return home, lines, home.data / "f11-hang.csv"
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until(what: str, condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE_SECS
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(POLL_SECS)
+
+
+def release(hang: Path) -> None:
+    Path(f"{hang}.release").touch()
+
+
+async def test_a_worker_killed_mid_batch_loses_no_file_and_repeats_none(
+    locked: Fixture, wheels_env: dict[str, str], cluster: RealCluster
+) -> None:
+    home, lines, hang = await hanging_source(locked)
+    driver = start_process(home.settings.home, wheels_env, cluster.address)
+    try:
+        wait_for("a guest hangs", lambda: logged_guests(home, "hanging in"), driver)
+        [guest] = logged_guests(home, "hanging in")
+        worker_of_guest(guest).kill()  # SIGKILL, in the middle of the hanging file's batch
+        release(hang)
+        code, out, err = finish(driver)
+    finally:
+        driver.kill()
+
+    assert code == 0, err
+    summary = json.loads(out)
+    assert sum(summary["counts"].values()) == 25, summary
+    assert set(summary["counts"]) <= {"COMPLETED", "SKIPPED"}, summary
+    assert output_texts(home.settings.home) == Counter(lines)
+    jobs = queue_rows(home.settings.home, "input_path, status, attempts, ran_on")
+    assert {status for _, status, _, _ in jobs} == {"COMPLETED"}
+    attempts = {path: tries for path, _, tries, _ in jobs}
+    assert attempts[str(hang)] == 2  # the attempt lost with its worker, then the retry
+    assert all(str(worker).startswith("tcp://127.0.0.1:") for *_, worker in jobs)
+
+
+async def test_the_driver_killed_and_started_again_loses_no_file_and_repeats_none(
+    locked: Fixture, wheels_env: dict[str, str], cluster: RealCluster
+) -> None:
+    home, lines, hang = await hanging_source(locked)
+    driver = start_process(home.settings.home, wheels_env, cluster.address)
+    try:
+        wait_for("a guest hangs", lambda: logged_guests(home, "hanging in"), driver)
+        [guest] = logged_guests(home, "hanging in")
+        driver.kill()  # SIGKILL: its claimed jobs stay RUNNING under its dead pid
+        driver.wait()
+    finally:
+        driver.kill()
+    assert ("RUNNING",) in queue_rows(home.settings.home)
+    # The scheduler drops the dead driver's tasks: the worker stops the one still running.
+    wait_until("the dead driver's hanging guest is stopped", lambda: gone(guest))
+    release(hang)
+
+    code, out, err = finish(start_process(home.settings.home, wheels_env, cluster.address))
+
+    assert code == 0, err
+    assert json.loads(out)["failed"] == []
+    assert set(queue_rows(home.settings.home)) == {("COMPLETED",)}
+    assert output_texts(home.settings.home) == Counter(lines)
