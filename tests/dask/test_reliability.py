@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.cli.support import casparian
 from tests.dask.cluster_support import (
     DEADLINE_SECS,
     POLL_SECS,
@@ -115,3 +116,33 @@ async def test_the_driver_killed_and_started_again_loses_no_file_and_repeats_non
     assert json.loads(out)["failed"] == []
     assert set(queue_rows(home.settings.home)) == {("COMPLETED",)}
     assert output_texts(home.settings.home) == Counter(lines)
+
+
+async def test_cancelling_a_running_job_stops_its_guest_on_its_worker(
+    locked: Fixture, wheels_env: dict[str, str], cluster: RealCluster
+) -> None:
+    home, lines, hang = await hanging_source(locked)
+    often = {**wheels_env, "CASPARIAN_HEARTBEAT_SECS": "0.1"}  # the driver learns it soon
+    driver = start_process(home.settings.home, often, cluster.address)
+    try:
+        wait_for("a guest hangs", lambda: logged_guests(home, "hanging in"), driver)
+        [guest] = logged_guests(home, "hanging in")
+        [(job_id,)] = [
+            (job,)
+            for job, path in queue_rows(home.settings.home, "id, input_path")
+            if path == str(hang)
+        ]
+        cancelled = casparian("jobs", "cancel", str(job_id), home=home.settings.home)
+        assert cancelled.returncode == 0, cancelled.stderr
+        wait_until("the cancelled job's guest is stopped", lambda: gone(guest))
+        code, out, err = finish(driver)
+    finally:
+        driver.kill()
+
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"COMPLETED": 24}
+    statuses = dict(queue_rows(home.settings.home, "input_path, status"))
+    assert statuses.pop(str(hang)) == "CANCELLED"
+    assert set(statuses.values()) == {"COMPLETED"}
+    hang_lines = Path(hang).read_text().splitlines()
+    assert output_texts(home.settings.home) == Counter(lines) - Counter(hang_lines)

@@ -40,10 +40,11 @@ import queue as thread_queue
 import threading
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
 from casparian_core.engine.results import RunResult, RunStatus
@@ -114,6 +115,7 @@ class DaskExecutor:
         self._tasks: dict[Future, _Task] = {}
         self._backlog: deque[ClaimedJob] = deque()
         self._unrecorded: list[_Finished] = []
+        self._given_back = 0  # jobs of cancelled tasks put back in the queue unrun
         self._runnables: dict[tuple[str, str], RunnableParser] = {}
         self._loop: asyncio.AbstractEventLoop
         self._cluster: Cluster | None = None
@@ -301,8 +303,9 @@ class DaskExecutor:
                 if job.job_id not in task.cancelled:
                     self._finished(job, file.result, outcome.worker, file.log_path)
             return
-        if future.status == "cancelled":
-            return  # the scheduler went away (the caller sees it) or we cancelled it
+        if future.status == "cancelled":  # the scheduler went away, or we cancelled it
+            self._given_back += self._give_back([task])  # (jobs no longer ours stay as they are)
+            return
         from distributed.scheduler import KilledWorker
 
         exc = future.exception()
@@ -373,7 +376,7 @@ class DaskExecutor:
 
     def _scheduler_lost(self) -> None:
         self._settle(0)
-        given_back = self._give_back(self._tasks.values())
+        given_back = self._given_back + self._give_back(self._tasks.values())
         self._tasks.clear()
         given_back += len(self._backlog)
         self._release_backlog()
@@ -399,7 +402,7 @@ class DaskExecutor:
                 cluster.client.run(cancel_jobs, job_ids, on_error="ignore")
         self._give_back(task for _, task in tasks)
 
-    def _give_back(self, tasks: Any) -> int:
+    def _give_back(self, tasks: Iterable[_Task]) -> int:
         released = 0
         for task in list(tasks):
             for job in task.jobs:
