@@ -28,7 +28,8 @@ from tests.dask.cluster_support import (
     wait_for,
     worker_of_guest,
 )
-from tests.jobs.daemon_support import logged_guests, source_of
+from tests.jobs.daemon_support import job_counts, logged_guests, running_daemon, source_of
+from tests.jobs.daemon_support import wait_until as wait_until_daemon
 from tests.jobs.pool_support import Home, wheels_env
 from tests.registry.test_envs import Fixture, locked
 
@@ -146,3 +147,58 @@ async def test_cancelling_a_running_job_stops_its_guest_on_its_worker(
     assert set(statuses.values()) == {"COMPLETED"}
     hang_lines = Path(hang).read_text().splitlines()
     assert output_texts(home.settings.home) == Counter(lines) - Counter(hang_lines)
+
+
+def cluster_status(home: Path) -> dict[str, object]:
+    result = casparian("status", "--json", home=home)
+    assert result.returncode == 0, result.stderr
+    state: dict[str, object] = json.loads(result.stdout)["cluster"]
+    return state
+
+
+async def test_status_shows_the_cluster_while_a_run_uses_it(
+    locked: Fixture, wheels_env: dict[str, str], cluster: RealCluster
+) -> None:
+    home, _, hang = await hanging_source(locked)
+    root = home.settings.home
+    driver = start_process(root, wheels_env, cluster.address)
+    try:
+        wait_for("a guest hangs", lambda: logged_guests(home, "hanging in"), driver)
+        wait_for("status sees jobs in flight", lambda: cluster_status(root)["in_flight"], driver)
+        state = cluster_status(root)
+        text = casparian("status", home=root).stdout
+        release(hang)
+        [guest] = logged_guests(home, "hanging in")
+        psutil.Process(guest).kill()  # a crash: retried, and the retry is not held
+        code, _, err = finish(driver)
+    finally:
+        driver.kill()
+
+    assert code == 0, err
+    assert (state["scheduler"], state["workers"], state["pid"]) == (
+        cluster.address,
+        2,
+        driver.pid,
+    )
+    assert f"Cluster  Dask cluster at {cluster.address}: 2 workers (2 threads), " in text
+    assert cluster_status(root) == {"running": False}
+    assert "Cluster" not in casparian("status", home=root).stdout
+
+
+async def test_start_runs_on_the_cluster_that_config_toml_names(
+    locked: Fixture, wheels_env: dict[str, str], cluster: RealCluster
+) -> None:
+    home, lines = await source_of(locked, {f"f{n:02}.csv": (3, "id,value") for n in range(8)})
+    root = home.settings.home
+    (root / "config.toml").write_text(f'executor = "dask"\ndask_scheduler = "{cluster.address}"\n')
+
+    with running_daemon(root, wheels_env) as daemon:
+        wait_until_daemon("the backlog is done", lambda: job_counts(root)["COMPLETED"] == 8, daemon)
+        stopped = casparian("stop", home=root, timeout=DEADLINE_SECS)
+        _, err = daemon.communicate(timeout=DEADLINE_SECS)
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert daemon.returncode == 0, err
+    assert output_texts(root) == Counter(lines)
+    workers = {worker for (worker,) in queue_rows(root, "ran_on")}
+    assert workers and all(str(w).startswith("tcp://127.0.0.1:") for w in workers)

@@ -38,6 +38,7 @@ import math
 import os
 import queue as thread_queue
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
@@ -52,6 +53,7 @@ from casparian_core.errors import CasparianError, ConfigError, ErrorCode
 from casparian_core.jobs import queue
 from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec
 from casparian_core.jobs.dask.errors import ClusterError, SharedStorageError
+from casparian_core.jobs.dask.state import ClusterState, remove_cluster_state, write_cluster_state
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.input_keys import InputKeys
 from casparian_core.jobs.model import ClaimedJob, JobQuery, JobSuccess
@@ -71,6 +73,7 @@ SMALL_FILE_BYTES = 4 * 1024 * 1024
 TASKS_PER_THREAD = 2  # a window of 2x the threads was within noise of an unbounded one
 WAKE_SECS = 0.5  # the drive loop looks at stop() and the cluster at least this often
 MAX_IDLE_WAIT_SECS = 1.0
+STATE_SECS = 1.0  # the cluster's size is looked at, and told to `status`, this often
 STORAGE_SAMPLE = 10  # queued inputs (from as many folders) every worker must read at start
 
 
@@ -116,6 +119,7 @@ class DaskExecutor:
         self._backlog: deque[ClaimedJob] = deque()
         self._unrecorded: list[_Finished] = []
         self._given_back = 0  # jobs of cancelled tasks put back in the queue unrun
+        self._looked_at = -STATE_SECS  # time.monotonic() of the last look at the cluster
         self._runnables: dict[tuple[str, str], RunnableParser] = {}
         self._loop: asyncio.AbstractEventLoop
         self._cluster: Cluster | None = None
@@ -201,7 +205,7 @@ class DaskExecutor:
     # The drive loop: a thread of its own (Dask's client calls block).
 
     def _drive(self, cluster: Cluster) -> None:
-        window = TASKS_PER_THREAD * max(cluster.threads(), 1)
+        window = self._look(cluster, 1)
         try:
             while True:
                 if self._abandon.is_set():
@@ -217,9 +221,10 @@ class DaskExecutor:
                 self._collect(cluster)
                 if cluster.lost:
                     self._scheduler_lost()
-                window = TASKS_PER_THREAD * max(self._threads(cluster), 1)
+                window = self._look(cluster, window)
         finally:
             self._release_backlog()
+            remove_cluster_state(self._settings.home)
 
     def _fill(self, cluster: Cluster, window: int) -> None:
         while len(self._tasks) < window and not cluster.lost:
@@ -461,11 +466,27 @@ class DaskExecutor:
             self._stopping.wait(min(delay, MAX_IDLE_WAIT_SECS))
         return True
 
-    def _threads(self, cluster: Cluster) -> int:
+    def _look(self, cluster: Cluster, window: int) -> int:
+        """At most once every STATE_SECS: the cluster's threads (the window: workers come
+        and go), and what `status` shows of it. Returns the window."""
+        now = time.monotonic()
+        if now < self._looked_at + STATE_SECS:
+            return window
+        self._looked_at = now
         try:
-            return cluster.threads()
+            threads = cluster.client.nthreads()
         except Exception:  # the scheduler is going away: the loop sees it next
-            return 1
+            return window
+        state = ClusterState(
+            os.getpid(),
+            cluster.address,
+            len(threads),
+            sum(threads.values()),
+            self.in_flight,
+            local=self._spec.scheduler is None,
+        )
+        write_cluster_state(self._settings.home, state)
+        return TASKS_PER_THREAD * max(state.threads, 1)
 
     def _report(self, report: JobReport) -> None:
         if self._on_report is not None:
