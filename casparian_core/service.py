@@ -129,6 +129,7 @@ class CoreService:
         Where it wrote is recorded in the home's database when there is one (even when the
         run is interrupted), so Inspect, `tables` and replay see those outputs."""
         from casparian_core.engine.run import run_parser  # loads zmq: only when running
+        from casparian_core.inspect.settling import DevRunSettling
 
         finished_results: list[RunResult] = []
 
@@ -138,6 +139,9 @@ class CoreService:
             if on_result is not None:
                 on_result(result)
 
+        # The quarantine entries it replaces are recorded, when the home has a database.
+        settling = DevRunSettling(self.settings, self.db, self.clock)
+        settling.capture(parser_path, inputs, options.sink_uri, input_root)
         try:
             return run_parser(
                 parser_path,
@@ -151,6 +155,7 @@ class CoreService:
             )
         finally:
             self._record_dev_run(finished_results)
+            settling.settle()
 
     def _record_dev_run(self, results: Sequence[RunResult]) -> None:
         from casparian_core.inspect.locations import record_dev_run

@@ -33,11 +33,13 @@ from casparian_core.backfill.store import BackfillRecord, BackfillStatus
 from casparian_core.db.connection import format_timestamp
 from casparian_core.engine.inputs import part_key
 from casparian_core.events import DataChanged
+from casparian_core.inspect.settling import Rerun
 from casparian_core.jobs.executor import Executor
 from casparian_core.jobs.model import JobRecord, JobRequest
 from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.process import local_pool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
 if TYPE_CHECKING:
@@ -185,6 +187,7 @@ class BackfillRun:
                     batch_id=backfill_id,  # the Jobs screen shows the backfill as one run
                     input_key=f.input_key,
                     backfill_id=backfill_id,
+                    sink_uri=canonical_uri(plan.sink_uri),  # busy: an active job for this sink
                 )
                 for f in plan.files
             ]
@@ -272,6 +275,10 @@ class BackfillRun:
 
     async def _swap(self, record: BackfillRecord) -> list[str]:
         service = self._service
+        # The open quarantine entries older versions left for its inputs, settled after the
+        # swap (captured again on a resumed swap: what was swapped already is not outdated).
+        reruns = [Rerun(record.parser_name, record.parser_version, k) for k in record.part_keys]
+        await service.replay.capture(record.sink_uri, reruns)
         swapped = await asyncio.to_thread(
             swap.swap,
             record.sink_uri,

@@ -606,6 +606,19 @@ ALTER TABLE cf_processing_queue ADD COLUMN ran_on TEXT;
 ALTER TABLE cf_processing_history ADD COLUMN ran_on TEXT;
 """
 
+# Jobs carry the sink they were queued for (its canonical URI, sinks.uri.canonical_uri), and a
+# pool claims only its own sink's jobs (jobs/queue.py): a `process --sink X` beside a daemon on
+# sink Y ran the daemon's jobs into X. One active job per input, parser version and sink (NULL
+# counting as one sink: the index would let NULLs repeat). NULL for jobs queued before: any
+# pool may claim them, as then.
+MIGRATION_15 = """
+ALTER TABLE cf_processing_queue ADD COLUMN sink_uri TEXT;
+DROP INDEX cf_queue_active;
+CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
+    input_path, parser_name, parser_version, ifnull(sink_uri, '')
+) WHERE status IN ('QUEUED', 'RUNNING');
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -621,6 +634,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_12,
     MIGRATION_13,
     MIGRATION_14,
+    MIGRATION_15,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -95,6 +95,8 @@ class OutputWriter:
         self.result.reasons.update(checked.reasons)
 
     def check_quarantine_limit(self, input_path: Path) -> None:
+        from casparian_core.engine.report import top_reasons
+
         limit = self.spec.max_quarantine_pct
         quarantined = self.result.quarantined
         total = self.result.rows + quarantined
@@ -105,7 +107,8 @@ class OutputWriter:
             raise errors.QuarantineLimitError(
                 f"{input_path}: output '{self.name}' quarantined {share:.1f}% of its rows "
                 f"({quarantined} of {total}), above its limit of {limit:g}% "
-                "(_max_quarantine_pct); nothing was written"
+                f"(_max_quarantine_pct); nothing was written. "
+                f"Most often: {top_reasons(self.result)}"
             )
 
     def parts_to_commit(self) -> list[PartWriter]:

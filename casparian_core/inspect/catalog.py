@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.config import DATABASE_NAME
 from casparian_core.contracts.lineage import LINEAGE_COLUMNS
-from casparian_core.inspect.footers import read_footer
+from casparian_core.inspect.footers import Footer, read_footer
 from casparian_core.inspect.snapshot import SnapshotError, file_kind, snapshot
 from casparian_core.inspect.sql import literal, lock_down
 from casparian_core.outputs import QUARANTINE_SUFFIX
@@ -88,6 +88,7 @@ class _Source:
     mixed_layouts: bool = False
 
 
+NOT_READ = Footer(0, "")  # a part listed for its name only (sink_places)
 Known = Mapping[str, str]  # a location jobs wrote to -> the last job that wrote there
 
 
@@ -143,8 +144,10 @@ class SinkPlace:
 
 
 def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlace]:
-    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread."""
-    sinks = _sinks(settings, known or {})
+    """Every sink with tables, as the catalogue names them. Blocking: call it from a thread.
+    No part is read (a sink's tables and their names need only its part files' names): a
+    capture before every run calls it, whatever the size of the sinks."""
+    sinks = _sinks(settings, known or {}, counted=False)
     named = _named(sinks)
     prefixes = {(s.home, s.output): name[: len(name) - len(s.output)] for name, s in named.items()}
     return [
@@ -158,10 +161,11 @@ def sink_places(settings: Settings, known: Known | None = None) -> list[SinkPlac
     ]
 
 
-def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
+def _sinks(settings: Settings, known: Known, *, counted: bool = True) -> list[list[_Source]]:
     """The tables of each sink: the home's output folder first, then the folders and database
     files jobs of the queue wrote to, except those inside another home (this home copied or
-    moved: its jobs' locations name the old place, whose outputs are that home's)."""
+    moved: its jobs' locations name the old place, whose outputs are that home's). Without
+    `counted`, a folder's parts are not read: no rows, none found broken."""
     output_dir = settings.output_dir
     roots = [output_dir.resolve()]
     files: dict[Path, dict[str, str]] = {}
@@ -175,7 +179,7 @@ def _sinks(settings: Settings, known: Known) -> list[list[_Source]]:
                 roots.append(root)
         else:
             files.setdefault(split[0], {})[split[1]] = job
-    found = [_folder_sources(root) for root in roots]
+    found = [_folder_sources(root, counted) for root in roots]
     found += [_file_sources(path, files[path], output_dir) for path in sorted(files)]
     return [sources for sources in found if sources]
 
@@ -190,7 +194,7 @@ def _in_another_home(path: Path, home: Path) -> bool:
     return False
 
 
-def _folder_sources(root: Path) -> list[_Source]:
+def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
     if not root.is_dir():
         return []
     found = []
@@ -200,7 +204,7 @@ def _folder_sources(root: Path) -> list[_Source]:
         files, broken, rows, layouts = [], [], 0, set()
         for part in sorted(_parts_of(folder), key=lambda p: (p.stat().st_mtime_ns, p)):
             try:
-                footer = read_footer(part)
+                footer = read_footer(part) if counted else NOT_READ
             except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
                 kind = "Parquet" if part.suffix == PARQUET.suffix else "Arrow IPC"
                 broken.append(BrokenPart(str(part), f"not readable as {kind} ({error})"))

@@ -4,8 +4,9 @@ input under the same key into the same sink and replace the part), which job and
 wrote it, and what an input's parts hold now (settling a replay).
 
 - Folder sinks (Parquet, Arrow IPC): a part is `{root}/{output}_quarantine/part-{key}.{suffix}`
-  (sinks/file_sink.py), its PartInfo in the file's schema metadata. Unreadable part files are
-  left out: the catalogue lists them as broken.
+  (sinks/file_sink.py), its PartInfo in the file's schema metadata. Unreadable part files
+  (corrupt, truncated) are left out and named in the store's `unreadable` (the catalogue lists
+  them as broken); reading an input's state through one is a QuarantineUnreadableError.
 - Database sinks (SQLite, DuckDB): the `{output}_quarantine` table, its rows tagged with their
   part (`_cf_part`), the PartInfo in `_cf_parts` (sinks/table_sink.py). They are read through
   the sink itself, so a DuckDB file is opened in turn with its writers (sinks/file_turns.py).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,6 +47,7 @@ ROW_COLUMNS = (*ENTRY_COLUMNS, "row_json")  # an entry whole: its columns and th
 JOB_COLUMN = LINEAGE_COLUMNS[1]
 FORMATS = {PARQUET.scheme: PARQUET, ARROW_IPC.scheme: ARROW_IPC}
 DATABASE_SCHEMES = ("sqlite", "duckdb")
+KEYS_AT_ONCE = 500  # part keys bound in one query: well under SQLite's limit on parameters
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,14 @@ class PartState:
 
 class PartStore(Protocol):
     uri: str
+    unreadable: list[str]  # the part files `parts` left out, "path (why)" each
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
-        """Every quarantine part with rows (of the outputs named, when given), each named as
-        its sink names it."""
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
+        """Every quarantine part with rows (of the outputs named, of the inputs whose part
+        keys are given, when given), each named as its sink names it. With `keys`, only
+        those parts are read: capturing before a run costs what it re-runs, not the sink."""
 
     def rows(self, output: str, part_key: str) -> list[dict[str, Any]]:
         """The rows of the input's quarantine part, ROW_COLUMNS each; [] when it has none."""
@@ -86,9 +92,12 @@ class PartStore(Protocol):
         its rows the companion holds."""
 
 
-def quarantine_parts(places: Iterable[SinkPlace], output: str | None) -> Iterator[QuarantinePart]:
+def quarantine_parts(
+    places: Iterable[SinkPlace], output: str | None, unreadable: list[str] | None = None
+) -> Iterator[QuarantinePart]:
     """The quarantine parts of every sink, each named as the catalogue names its output; of
-    `output` only (a catalogue name) when given. A sink without that output is not read."""
+    `output` only (a catalogue name) when given. A sink without that output is not read. The
+    part files that cannot be read are added to `unreadable`."""
     for place in places:
         wanted = place.outputs
         if output is not None:
@@ -99,6 +108,8 @@ def quarantine_parts(places: Iterable[SinkPlace], output: str | None) -> Iterato
         for store in stores_at(place):
             for part in store.parts(wanted):
                 yield dataclasses.replace(part, output=place.prefix + part.sink_output)
+            if unreadable is not None:
+                unreadable += store.unreadable
 
 
 def stores_at(place: SinkPlace) -> list[PartStore]:
@@ -122,14 +133,22 @@ class FolderStore:
         self.root = root
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
+        self.unreadable: list[str] = []
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
         wanted = None if outputs is None else set(outputs)
         for folder in sorted(self.root.glob(f"*{QUARANTINE_SUFFIX}")):
             if wanted is not None and folder.name not in wanted:
                 continue
             name = folder.name.removesuffix(QUARANTINE_SUFFIX)
-            for path in sorted(folder.glob(f"{PART_PREFIX}*{self.format.suffix}")):
+            if keys is None:
+                paths = sorted(folder.glob(f"{PART_PREFIX}*{self.format.suffix}"))
+            else:  # a stat each: most inputs a run re-runs have no quarantine part
+                paths = [self._path(folder.name, key) for key in sorted(keys)]
+                paths = [path for path in paths if path.is_file()]
+            for path in paths:
                 part = self._part(name, path)
                 if part is not None:
                     yield part
@@ -137,7 +156,7 @@ class FolderStore:
     def rows(self, output: str, part_key: str) -> list[dict[str, Any]]:
         path = self._path(output + QUARANTINE_SUFFIX, part_key)
         try:
-            table = self._read(path)
+            table = self._read_whole(path)
         except FileNotFoundError:
             return []
         _check_columns(table.column_names, path)
@@ -149,7 +168,7 @@ class FolderStore:
             return _state_of(rows)
         path = self._path(output, part_key)
         try:
-            table = self._read(path)
+            table = self._read_whole(path)
         except FileNotFoundError:
             return PartState(None, None, frozenset())
         info = _part_info(table.schema)
@@ -161,7 +180,10 @@ class FolderStore:
     def _part(self, output: str, path: Path) -> QuarantinePart | None:
         try:
             table = self._read(path)
-        except (OSError, ValueError):  # unreadable: the catalogue lists it as broken
+        except FileNotFoundError:  # no part of that key (asked for by key)
+            return None
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            self.unreadable.append(f"{path} ({error})")
             return None
         info = _part_info(table.schema)
         if info is None or not table.num_rows:
@@ -173,6 +195,19 @@ class FolderStore:
             output, key, info, entries=table.num_rows, sink_uri=self.uri, sink_output=output,
             **first,
         )  # fmt: skip
+
+    def _read_whole(self, path: Path) -> pa.Table:
+        """The part at `path`; FileNotFoundError when there is none, QuarantineUnreadableError
+        when it cannot be read (corrupt, truncated): its rows are neither settled nor lost."""
+        try:
+            return self._read(path)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as error:
+            raise QuarantineUnreadableError(
+                f"{path} cannot be read ({error}): its input's quarantined rows are left as they "
+                "are; restore the file, or remove it"
+            ) from None
 
     def _read(self, path: Path) -> pa.Table:
         import pyarrow as pa
@@ -192,19 +227,18 @@ class TableStore:
         self.path = path
         self.scheme = scheme
         self.uri = f"{scheme}:///{path}"
+        self.unreadable: list[str] = []  # a database is read whole or not at all (raises)
 
-    def parts(self, outputs: Iterable[str] | None = None) -> Iterator[QuarantinePart]:
+    def parts(
+        self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
+    ) -> Iterator[QuarantinePart]:
         with self._sink() as sink:
             infos = _infos(sink)
             names = sorted({output for output, _ in infos if output.endswith(QUARANTINE_SUFFIX)})
             found = []
             for table in names if outputs is None else [n for n in names if n in set(outputs)]:
                 self._check(sink, table)
-                columns = ", ".join(f"min({quote(c)})" for c in CONTEXT_COLUMNS)
-                grouped = sink.read(
-                    f"SELECT {PART_COLUMN}, count(*), {columns} FROM main.{quote(table)} "
-                    f"GROUP BY {PART_COLUMN} ORDER BY {PART_COLUMN}"
-                )
+                grouped = _grouped(sink, table, keys)
                 name = table.removesuffix(QUARANTINE_SUFFIX)
                 for key, count, *context in grouped:
                     info = infos.get((table, key))
@@ -280,6 +314,21 @@ class TableStore:
             ) from None
         finally:
             sink.close()
+
+
+def _grouped(sink: TableSink, table: str, keys: Collection[str] | None) -> list[Any]:
+    """Each part's key, row count and CONTEXT_COLUMNS (of the parts of `keys`, when given)."""
+    columns = ", ".join(f"min({quote(c)})" for c in CONTEXT_COLUMNS)
+    query = f"SELECT {PART_COLUMN}, count(*), {columns} FROM main.{quote(table)} {{}} GROUP BY 1"
+    if keys is None:
+        return sorted(sink.read(query.format("")))
+    found: list[Any] = []
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), KEYS_AT_ONCE):
+        chunk = ordered[start : start + KEYS_AT_ONCE]
+        where = f"WHERE {PART_COLUMN} IN ({', '.join('?' * len(chunk))})"
+        found += sink.read(query.format(where), chunk)
+    return sorted(found)
 
 
 def _infos(sink: TableSink) -> dict[tuple[str, str], PartInfo]:

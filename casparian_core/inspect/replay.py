@@ -6,10 +6,11 @@ IPC folders, SQLite or DuckDB files; quarantine_parts.py reads them), one pool p
 A replay job runs its input under the key the outputs know it by (a source's "name/rel" or a
 dev run's relative path), so its commit replaces the input's earlier parts in every output,
 all or nothing: rows that now pass reach the output once. Before the jobs run, the open rows
-of their files are snapshotted in the audit trail (resolutions.py); once the sink shows a file
-re-run, a row is resolved when the new job quarantined no row at its row index in that output,
-and otherwise it is the new job's entry. A file quarantined by the current version already is
-left out (the same version gives the same rows).
+of their inputs (in every output) are captured in the audit trail, as before any run
+(settling.py); once the sink shows a file re-run, a row is resolved when the new job
+quarantined no row at its row index in that output, and otherwise it is the new job's entry.
+A file quarantined by the current version already is left out (the same version gives the
+same rows).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import getpass
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.db.connection import format_timestamp
-from casparian_core.inspect import resolutions
-from casparian_core.inspect.errors import QuarantineUnreadableError
+from casparian_core.inspect import settling
 from casparian_core.inspect.resolutions import PendingPart, Settled
+from casparian_core.inspect.settling import Rerun
 from casparian_core.jobs.errors import JobNotFoundError
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.errors import ParserNotRegisteredError
+from casparian_core.sinks.uri import canonical_uri
 
 if TYPE_CHECKING:
     from casparian_core.inspect.catalog import SinkPlace
@@ -78,6 +79,7 @@ class ReplayPlan:
     parsers: list[ReplayParser]
     entries: int  # the open entries of `files`
     effect: str
+    unreadable: list[str] = field(default_factory=list)  # quarantine part files left out
 
     @property
     def empty(self) -> bool:
@@ -125,9 +127,12 @@ class Replays:
             await service.inspect.table(output)  # TableNotFoundError for an unknown output
         await self.settle()
         places = await self._places()
+        unreadable: list[str] = []
         found = await asyncio.to_thread(
             lambda: [
-                part for part in quarantine_parts(places, output) if _matches(part, job_id, parser)
+                part
+                for part in quarantine_parts(places, output, unreadable)
+                if _matches(part, job_id, parser)
             ]
         )
         if job_id is not None and not found:
@@ -142,9 +147,8 @@ class Replays:
         todo = [f for f in files if f not in up_to_date and f not in missing]
         parsers = [_replay_parser(details[name]) for name in sorted({f.parser for f in todo})]
         entries = sum(f.entries for f in todo)
-        return ReplayPlan(
-            todo, up_to_date, missing, parsers, entries, _effect(todo, up_to_date, missing, parsers)
-        )
+        effect = _effect(todo, up_to_date, missing, parsers, unreadable)
+        return ReplayPlan(todo, up_to_date, missing, parsers, entries, effect, unreadable)
 
     async def run(
         self,
@@ -155,7 +159,8 @@ class Replays:
         offline: bool = False,
         on_report: Callable[[JobReport], object] | None = None,
     ) -> ReplayOutcome:
-        """Snapshot the plan's open entries, enqueue a job per file and run the queue dry."""
+        """Enqueue a job per file and run the queue dry, capturing and settling the open
+        entries its jobs re-run (settling.py), resolved by `resolved_by` (the OS user)."""
         from casparian_core.jobs.plan import ProcessRequest
         from casparian_core.jobs.process import local_pool
 
@@ -164,11 +169,9 @@ class Replays:
         if plan.empty:
             return outcome
         await service.queue.reset_orphans()  # a killed replay's jobs, to run now
-        now = format_timestamp(service.clock())
-        rows = await asyncio.to_thread(_snapshot_rows, plan.files, resolved_by or _os_user(), now)
-        await service.db.write(resolutions.snapshot, rows)
         by_file: dict[str, ReplayFile] = {}
         reports: dict[str, JobReport] = {}
+        settled: dict[tuple[str, str], Settled] = {}
 
         def record(report: JobReport) -> None:
             if report.job.job_id in by_file:
@@ -182,6 +185,7 @@ class Replays:
                 break
             made = await service.queue.enqueue(_requests(plan, files))
             by_file.update(zip((entry.job_id for entry in made), files, strict=True))
+            captured = await self.capture_queued(sink_uri, resolved_by)
             pool = local_pool(
                 service, ProcessRequest(workers=workers, offline=offline), sink_uri, record
             )
@@ -190,12 +194,11 @@ class Replays:
                 await pool.run()
             finally:
                 self._pool = None
+            settled.update(await self.settle_run(captured))
         outcome.jobs = list(by_file)
         outcome.interrupted = self._stopping
-        settled = await self.settle()
         for job_id, file in by_file.items():
             _count(outcome, file, settled, reports.get(job_id))
-        await self._drop_unrun(by_file, reports, settled)
         return outcome
 
     def stop(self, *, abandon: bool = False) -> None:
@@ -205,63 +208,40 @@ class Replays:
         if self._pool is not None:
             self._pool.stop(abandon=abandon)
 
-    async def capture(self, sink_uri: str, requests: Sequence[JobRequest]) -> list[PendingPart]:
-        """Before a run (`process`) re-runs inputs into a sink: snapshot, as pending, the open
-        entries an earlier version of the same parser made there for those inputs, so that
-        once the run has committed they settle as a replay's do (`settle_run`): resolved by
-        the run's job and version, or still quarantined as the new job's entries. Returns
-        what was captured."""
+    async def capture_queued(
+        self, sink_uri: str, resolved_by: str | None = None
+    ) -> list[PendingPart]:
+        """Before a pool runs the queue into a sink: capture (settling.py) the open entries
+        of the inputs its queued jobs re-run with another version of their parser, whoever
+        queued them (a daemon that died before running its batch), so that they settle once
+        it ran (`settle_run`). Returns what was captured."""
         service = self._service
-        found = await asyncio.to_thread(_outdated_parts, sink_uri, requests) if requests else []
-        if not found:
-            return []
-        prefix = _prefix(await self._places(), found[0].sink_uri)
-        files = _files([dataclasses.replace(p, output=prefix + p.sink_output) for p in found])
-        now = format_timestamp(service.clock())
-        rows = await asyncio.to_thread(_snapshot_rows, files, _os_user(), now)
-        await service.db.write(resolutions.snapshot, rows)
-        return [
-            PendingPart(output, file.part_key, file.from_job_id, file.parser, file.sink_uri, name)
-            for file in files
-            for output, name in zip(file.outputs, file.sink_outputs, strict=True)
-        ]
+        reruns = await asyncio.to_thread(settling.queued_reruns, service.db, sink_uri)
+        return await self.capture(sink_uri, reruns, resolved_by)
 
-    async def settle_run(self, captured: Sequence[PendingPart]) -> None:
-        """After the run: settle the inputs it re-ran; the snapshots of those it did not (a
-        failed or stopped job) go, as their entries are open in the sink as they were."""
-        if not captured:
-            return
-        settled = await self.settle()
-        for part in captured:
-            if (part.output, part.part_key) not in settled:
-                await self._service.db.write(resolutions.drop_pending, part)
+    async def capture(
+        self, sink_uri: str, reruns: Sequence[Rerun], resolved_by: str | None = None
+    ) -> list[PendingPart]:
+        """Capture the open entries of `reruns` in the sink (settling.capture)."""
+        service = self._service
+        now = format_timestamp(service.clock())
+        who = resolved_by or settling.os_user()
+        return await asyncio.to_thread(
+            settling.capture, service.db, service.settings, sink_uri, reruns, who, now
+        )
+
+    async def settle_run(self, captured: Sequence[PendingPart]) -> dict[tuple[str, str], Settled]:
+        """After a run: settle every pending input it (or anything before it) re-ran; drop
+        what it captured and did not re-run, unless a job is still queued for it."""
+        now = format_timestamp(self._service.clock())
+        return await asyncio.to_thread(
+            settling.settle_run, self._service.db, captured, self._home_uri(), now
+        )
 
     async def settle(self) -> dict[tuple[str, str], Settled]:
         """Resolve the pending snapshot rows of every input the sink shows re-run since."""
-        from casparian_core.inspect.quarantine_parts import store_for
-
-        service = self._service
-        settled: dict[tuple[str, str], Settled] = {}
-        for part in await service.db.read(resolutions.pending_parts):
-            store = store_for(part.sink or self._home_uri())
-            try:
-                state = await asyncio.to_thread(
-                    store.state, part.sink_output or part.output, part.part_key
-                )
-            except QuarantineUnreadableError:
-                continue  # its sink cannot be read now: pending until it can
-            if state.job_id == part.job_id:
-                continue  # not re-run yet
-            version = f"{part.parser}@{state.parser_version}" if state.parser_version else None
-            settled[(part.output, part.part_key)] = await service.db.write(
-                resolutions.settle,
-                part,
-                state.quarantined_rows,
-                at=format_timestamp(service.clock()),
-                version=version,
-                job_id=state.job_id,
-            )
-        return settled
+        now = format_timestamp(self._service.clock())
+        return await asyncio.to_thread(settling.settle, self._service.db, self._home_uri(), now)
 
     def _home_uri(self) -> str:
         return f"parquet://{self._service.settings.output_dir}"
@@ -297,62 +277,6 @@ class Replays:
         if job is None:  # a dev run's path may be relative: to where replay runs
             return dataclasses.replace(file, path=os.path.abspath(file.path))
         return dataclasses.replace(file, path=job.input_path, file_id=job.file_id)
-
-    async def _drop_unrun(
-        self,
-        by_file: dict[str, ReplayFile],
-        reports: dict[str, JobReport],
-        settled: dict[tuple[str, str], Settled],
-    ) -> None:
-        """Pending rows of files whose job ended without replacing them (it failed) are open
-        in the sink as before: they leave the audit trail. Those of jobs not run yet stay
-        pending, settled once something runs them."""
-        for job_id, file in by_file.items():
-            report = reports.get(job_id)
-            if report is None or report.status == JobStatus.QUEUED:
-                continue
-            for output, sink_output in zip(file.outputs, file.sink_outputs, strict=True):
-                if (output, file.part_key) not in settled:
-                    part = PendingPart(
-                        output,
-                        file.part_key,
-                        file.from_job_id,
-                        file.parser,
-                        file.sink_uri,
-                        sink_output,
-                    )
-                    await self._service.db.write(resolutions.drop_pending, part)
-
-
-def _outdated_parts(sink_uri: str, requests: Sequence[JobRequest]) -> list[QuarantinePart]:
-    """The quarantine parts in the sink of inputs the requests run with another version of
-    the parser that made them (the rows' source path names the input)."""
-    from casparian_core.inspect.quarantine_parts import store_for
-    from casparian_core.sinks import open_sink
-
-    sink = open_sink(sink_uri)  # the URI as the sink states it (an absolute path)
-    uri = sink.uri
-    sink.close()
-    runs = {(r.parser_name, r.input_path): r.parser_version for r in requests}
-    try:
-        return [
-            part
-            for part in store_for(uri).parts()
-            if runs.get((part.parser or "", part.source_path or ""))
-            not in (None, part.parser_version)
-        ]
-    except QuarantineUnreadableError:  # a sink not written yet, or broken: the run will say
-        return []
-
-
-def _prefix(places: Sequence[SinkPlace], sink_uri: str) -> str:
-    """The prefix the catalogue gives the tables of the sink at `sink_uri`."""
-    from casparian_core.inspect.quarantine_parts import stores_at
-
-    for place in places:
-        if any(store.uri == sink_uri for store in stores_at(place)):
-            return place.prefix
-    return ""
 
 
 def _matches(part: QuarantinePart, job_id: str | None, parser: str | None) -> bool:
@@ -401,6 +325,7 @@ def _effect(
     up_to_date: list[ReplayFile],
     missing: list[ReplayFile],
     parsers: list[ReplayParser],
+    unreadable: list[str],
 ) -> str:
     from casparian_core.units import plural
 
@@ -427,6 +352,12 @@ def _effect(
             f"{plural(len(missing), 'file')} left out: no longer found "
             f"({', '.join(f.path for f in missing[:3])}{', ...' if len(missing) > 3 else ''})."
         )
+    if unreadable:
+        lines.append(
+            f"{plural(len(unreadable), 'quarantine part')} left out: cannot be read "
+            f"({'; '.join(unreadable[:3])}{'; ...' if len(unreadable) > 3 else ''}); their "
+            "rows stay as they are: restore or remove the files."
+        )
     return " ".join(lines)
 
 
@@ -448,36 +379,10 @@ def _requests(plan: ReplayPlan, files: Sequence[ReplayFile]) -> list[JobRequest]
             file_id=file.file_id,
             batch_id=batch,
             input_key=file.input_key,
+            sink_uri=canonical_uri(file.sink_uri),  # only the pool of that sink claims it
         )
         for file in files
     ]
-
-
-def _snapshot_rows(
-    files: Sequence[ReplayFile], resolved_by: str, now: str
-) -> list[dict[str, object]]:
-    """Each open entry of the files, whole, as the audit trail keeps it (its id as while
-    open: the output as the catalogue names it)."""
-    from casparian_core.inspect.quarantine_parts import store_for
-
-    rows: list[dict[str, object]] = []
-    for file in files:
-        store = store_for(file.sink_uri)
-        for output, sink_output in zip(file.outputs, file.sink_outputs, strict=True):
-            for row in store.rows(sink_output, file.part_key):
-                rows.append(
-                    {
-                        "entry_id": f"{output}:{row['job_id'] or ''}:{row['row_index']}",
-                        "output": output,
-                        "part_key": file.part_key,
-                        **row,
-                        "resolved_by": resolved_by,
-                        "replayed_at": now,
-                        "sink": file.sink_uri,
-                        "sink_output": sink_output,
-                    }
-                )
-    return rows
 
 
 def _count(
@@ -505,10 +410,3 @@ def _count(
                 report.result.error_message,
             )
         )
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no name for this uid (a container)
-        return "unknown"

@@ -40,11 +40,11 @@ from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
 from casparian_core.jobs.process import FAILED_STATUSES, check_executor, executor_for
 from casparian_core.jobs.status import JobStatus
+from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
 if TYPE_CHECKING:
     from casparian_core.events import Event
-    from casparian_core.inspect.resolutions import PendingPart
     from casparian_core.service import CoreService
 
 log = logging.getLogger("casparian.daemon")
@@ -86,7 +86,6 @@ class Daemon:
         self._replan = True
         self._pool: Executor | None = None
         self._planned = PlannedFiles()
-        self._captured: list[PendingPart] = []  # open quarantine entries its jobs may settle
         self._abandon = False
         self._state_written = 0.0
         self.state = DaemonState(os.getpid(), "", self._request.workers or 1, self.sink_uri)
@@ -156,7 +155,8 @@ class Daemon:
             if self._replan:
                 self._replan = False
                 await self._plan_batch()
-            if await self._service.db.read(queue.next_due) is not None:
+            sink = canonical_uri(self.sink_uri)  # its pool claims only this sink's jobs
+            if await self._service.db.read(queue.next_due, None, sink) is not None:
                 await self._run_queue()
             else:
                 await self._wake.wait()
@@ -186,7 +186,6 @@ class Daemon:
         if not requests:
             return
         made = await service.queue.enqueue(requests)
-        self._captured += await service.replay.capture(self.sink_uri, requests)
         self.state = replace(self.state, batches=self.state.batches + 1)
         self._write_state(force=True)
         log.info(
@@ -205,7 +204,9 @@ class Daemon:
         for request in requests:
             version = (request.parser_name, request.parser_version)
             if version not in latest:
-                latest[version] = await self._service.db.read(queue.latest_jobs, *version)
+                latest[version] = await self._service.db.read(
+                    queue.latest_jobs, *version, canonical_uri(self.sink_uri)
+                )
             status, queued_at = latest[version].get(request.input_path, (None, ""))
             if status in ACTIVE:
                 continue
@@ -217,13 +218,15 @@ class Daemon:
     async def _run_queue(self) -> None:
         if self._stopping.is_set():
             return
+        # The open quarantine entries the queued jobs re-run, captured from the queue (jobs a
+        # daemon killed before running them included), settle once they ran.
+        captured = await self._service.replay.capture_queued(self.sink_uri)
         self._pool = executor_for(self._service, self._request, self.sink_uri, self._report)
         try:
             await self._pool.run()
         finally:
             self._pool = None
             self._write_state(force=True)
-        captured, self._captured = self._captured, []
         await self._service.replay.settle_run(captured)
 
     def _report(self, report: JobReport) -> None:

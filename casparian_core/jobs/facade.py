@@ -181,11 +181,14 @@ class JobQueue:
         completions: Sequence[tuple[str, JobSuccess]],
         claim_up_to: int = 0,
         group: str | None = None,
+        sink: str | None = None,
     ) -> Settled:
-        """Complete the jobs `worker` finished and claim up to `claim_up_to` next ones, in one
-        write transaction (queue.settle)."""
+        """Complete the jobs `worker` finished and claim up to `claim_up_to` next ones (of
+        `group` and `sink`, see queue.claim), in one write transaction (queue.settle)."""
         with self._db.writing() as conn:
-            settled = queue.settle(conn, worker, self._clock(), completions, claim_up_to, group)
+            settled = queue.settle(
+                conn, worker, self._clock(), completions, claim_up_to, group, sink
+            )
         successes = dict(completions)
         self._publish(
             {job_id: queue.completed_status(successes[job_id]) for job_id in settled.completed}

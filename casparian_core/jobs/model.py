@@ -42,6 +42,9 @@ class JobRequest:
     batch_id: str | None = None  # the run (a `process` invocation, a daemon batch) it belongs to
     input_key: str | None = None  # how the outputs know the input; None: from file_id or path
     backfill_id: str | None = None  # a backfill's job: only its pool claims it (backfill/)
+    # The sink it is for (sinks.uri.canonical_uri): only a pool writing there claims it. None:
+    # any pool (jobs queued before jobs carried their sink).
+    sink_uri: str | None = None
 
 
 @dataclass(frozen=True)

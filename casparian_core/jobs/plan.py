@@ -33,6 +33,7 @@ from casparian_core.registry.store import RegisteredParser
 from casparian_core.scout.facade import Scout
 from casparian_core.scout.queries import FileQuery, FileRow
 from casparian_core.sinks import Sink, open_sink
+from casparian_core.sinks.uri import canonical_uri
 
 PAGE = 1000
 
@@ -123,7 +124,7 @@ async def plan(
     if planned is not None:
         candidates = [c for c in candidates if not planned.unchanged(c)]
     done = await asyncio.to_thread(_already_done, candidates, sink_uri)
-    batch_id = uuid.uuid4().hex
+    batch_id, sink = uuid.uuid4().hex, canonical_uri(sink_uri)
     requests = [
         JobRequest(
             parser_name=c.parser.name,
@@ -131,6 +132,7 @@ async def plan(
             input_path=c.file.path,
             file_id=c.file.id,
             batch_id=batch_id,
+            sink_uri=sink,
         )
         for c, skip in zip(candidates, done, strict=True)
         if not skip

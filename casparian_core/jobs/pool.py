@@ -52,6 +52,7 @@ from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.facade import Registry
 from casparian_core.registry.materialize import RunnableParser
 from casparian_core.sinks import open_sink
+from casparian_core.sinks.uri import canonical_uri
 
 MAX_IDLE_WAIT_SECS = 1.0  # a retry due later is waited for in steps, so stop() is prompt
 # A batch claim takes the jobs a worker runs in about this long (by its latest batch's pace).
@@ -121,6 +122,7 @@ class LocalPool:
         self._clock = clock
         self._workers = workers
         self._sink_uri = sink_uri
+        self._sink = canonical_uri(sink_uri)  # the sink whose jobs it claims
         self._offline = offline
         self._on_report = on_report
         self._name = name
@@ -173,7 +175,7 @@ class LocalPool:
                 self._collect_all(worker)
                 self._settle(worker, 0)
                 with self._db.reading() as conn:
-                    due = queue.next_due(conn, self._group)
+                    due = queue.next_due(conn, self._group, self._sink)
                 if due is None:
                     break
                 self._wait_until(datetime.fromisoformat(due))
@@ -197,6 +199,7 @@ class LocalPool:
                 [(job_id, success_of(result)) for job_id, (_, result) in finished.items()],
                 claim_up_to,
                 self._group,
+                self._sink,
             )
         for job_id in finished:
             self._inflight.pop(job_id, None)

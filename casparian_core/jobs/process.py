@@ -24,7 +24,6 @@ from casparian_core.jobs.status import JobStatus
 from casparian_core.sinks.uri import FOLDER_SCHEMES
 
 if TYPE_CHECKING:
-    from casparian_core.inspect.resolutions import PendingPart
     from casparian_core.service import CoreService
 
 FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER})
@@ -161,7 +160,6 @@ class Processing:
         self.sink_uri = request.sink_uri or f"parquet://{service.settings.output_dir}"
         self.executor: Executor | None = None
         self.summary: ProcessSummary | None = None
-        self._captured: list[PendingPart] = []
 
     async def prepare(self) -> Plan:
         service = self._service
@@ -178,8 +176,6 @@ class Processing:
         await service.queue.reset_orphans()
         planned = await plan(service.registry, service.scout, self._request, self.sink_uri)
         await service.queue.enqueue(planned.requests)
-        # Open quarantine entries of the inputs re-run by another version settle once it ran.
-        self._captured = await service.replay.capture(self.sink_uri, planned.requests)
         self.summary = ProcessSummary(planned.batch_id, len(planned.requests), planned.already_done)
         return planned
 
@@ -199,9 +195,12 @@ class Processing:
         queued = (await service.queue.counts()).get(JobStatus.QUEUED, 0)
         workers = min(self._request.workers or service.settings.max_workers, max(queued, 1))
         request = replace(self._request, workers=workers)
+        # Open quarantine entries of the inputs the queued jobs re-run with another version
+        # (whoever queued them) settle once they ran: a row is never replaced unrecorded.
+        captured = await service.replay.capture_queued(self.sink_uri)
         self.executor = executor_for(service, request, self.sink_uri, record)
         await self.executor.run()
-        await service.replay.settle_run(self._captured)
+        await service.replay.settle_run(captured)
         for health in await service.queue.health():
             if health.paused and health.parser_name not in summary.paused_parsers:
                 summary.paused_parsers.append(health.parser_name)

@@ -7,7 +7,9 @@ which locks the control database only (db.connection.write_transaction).
 - enqueue: one job per (input, parser, version) while it is queued or running (a partial
   unique index); asking again returns that job.
 - claim: picks the due jobs of highest priority, then oldest, of parsers that are not paused,
-  and takes them with one UPDATE ... RETURNING; two workers never get the same job. A worker
+  and takes them with one UPDATE ... RETURNING; two workers never get the same job. A pool
+  claims only the jobs of its sink (a job carries the sink it was queued for), or of its
+  backfill. A worker
   running small files takes several at once (claim_batch), and records the completions of the
   jobs it finished in the same transaction (settle): one write transaction per batch.
 - heartbeat / complete / fail / release act only on a job the worker still holds (RUNNING and
@@ -77,18 +79,26 @@ _DEAD_LETTER = (
 
 ENQUEUE = f"""
 INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, file_id,
-    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key, backfill_id)
-VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?)
+    input_hash, status, priority, enqueued_at, next_attempt_at, batch_id, input_key, backfill_id,
+    sink_uri)
+VALUES (?, ?, ?, ?, ?, ?, {QUEUED}, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
+"""
+
+# Which queued jobs a pool may claim: those of its backfill (`:group`, whatever their sink: its
+# pool writes the backfill's staging area), or, outside a backfill, those of its sink (`:sink`;
+# None: any) and those queued before jobs carried their sink.
+CLAIMABLE = """
+backfill_id IS :group
+  AND (:group IS NOT NULL OR :sink IS NULL OR sink_uri IS NULL OR sink_uri = :sink)
+  AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
 """
 
 # The claim picks the due jobs (at most :limit) in claim order, then takes them; both in one
 # write transaction, so no other worker can take them in between.
 PICK = f"""
 SELECT id FROM cf_processing_queue INDEXED BY cf_queue_claim
-WHERE status = {QUEUED} AND next_attempt_at <= :now
-  AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health WHERE paused_at IS NOT NULL)
-  AND backfill_id IS :group
+WHERE status = {QUEUED} AND next_attempt_at <= :now AND {CLAIMABLE}
 ORDER BY priority DESC, enqueued_at
 LIMIT :limit
 """
@@ -218,6 +228,7 @@ def enqueue(
                     request.batch_id,
                     request.input_key,
                     request.backfill_id,
+                    request.sink_uri,
                 ),
             ).rowcount
             made.append(
@@ -229,26 +240,36 @@ def enqueue(
 def _active(conn: sqlite3.Connection, request: JobRequest) -> str:
     job_id: str = conn.execute(
         "SELECT id FROM cf_processing_queue WHERE input_path = ? AND parser_name = ?"
-        f" AND parser_version = ? AND status IN ({QUEUED}, {RUNNING})",
-        (request.input_path, request.parser_name, request.parser_version),
+        f" AND parser_version = ? AND sink_uri IS ? AND status IN ({QUEUED}, {RUNNING})",
+        (request.input_path, request.parser_name, request.parser_version, request.sink_uri),
     ).fetchone()[0]
     return job_id
 
 
 def claim(
-    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None = None
+    conn: sqlite3.Connection,
+    worker: str,
+    now: datetime,
+    group: str | None = None,
+    sink: str | None = None,
 ) -> ClaimedJob | None:
     """The next job for `worker`, now RUNNING; None when no job is due. A backfill's jobs are
-    claimed only by its own pool (`group`, its id), whose output goes to its staging area."""
-    claimed = claim_batch(conn, worker, now, group, 1)
+    claimed only by its own pool (`group`, its id), whose output goes to its staging area;
+    other jobs only by a pool of the sink they were queued for (`sink`; None: any)."""
+    claimed = claim_batch(conn, worker, now, group, 1, sink)
     return claimed[0] if claimed else None
 
 
 def claim_batch(
-    conn: sqlite3.Connection, worker: str, now: datetime, group: str | None, limit: int
+    conn: sqlite3.Connection,
+    worker: str,
+    now: datetime,
+    group: str | None,
+    limit: int,
+    sink: str | None = None,
 ) -> list[ClaimedJob]:
     """Up to `limit` next jobs for `worker` (see claim), all RUNNING, in claim order."""
-    return settle(conn, worker, now, (), limit, group).claimed
+    return settle(conn, worker, now, (), limit, group, sink).claimed
 
 
 def settle(
@@ -258,6 +279,7 @@ def settle(
     completions: Sequence[tuple[str, JobSuccess]],
     claim_up_to: int = 0,
     group: str | None = None,
+    sink: str | None = None,
 ) -> Settled:
     """In one write transaction: complete the jobs `worker` finished (see complete), then claim
     up to `claim_up_to` next jobs (see claim)."""
@@ -268,7 +290,7 @@ def settle(
         ]
         claimed: list[ClaimedJob] = []
         if claim_up_to:
-            params = {"now": at, "group": group, "limit": claim_up_to}
+            params = {"now": at, "group": group, "sink": sink, "limit": claim_up_to}
             ids = [job_id for (job_id,) in conn.execute(PICK, params)]
             taken = {
                 row[0]: ClaimedJob(*row)
@@ -501,7 +523,11 @@ def requeue(
         except sqlite3.IntegrityError:  # the partial unique index: another job is active
             row = _record(conn, job_id)
             assert row is not None
-            other = _active(conn, JobRequest(row.parser_name, row.parser_version, row.input_path))
+            (sink,) = conn.execute(
+                "SELECT sink_uri FROM cf_processing_queue WHERE id = ?", (job_id,)
+            ).fetchone()
+            request = JobRequest(row.parser_name, row.parser_version, row.input_path, sink_uri=sink)
+            other = _active(conn, request)
             raise JobAlreadyQueuedError(job_id, other) from None
         conn.execute(
             "UPDATE cf_dead_letter SET replayed_at = ? WHERE original_job_id = ?"
@@ -703,28 +729,59 @@ def _to_dead_letter(row: Any) -> DeadLetter:
     return DeadLetter(*values)
 
 
-def next_due(conn: sqlite3.Connection, group: str | None = None) -> str | None:
+def next_due(
+    conn: sqlite3.Connection, group: str | None = None, sink: str | None = None
+) -> str | None:
     """When the earliest queued job of a parser that is not paused becomes claimable (a retry
-    waiting out its backoff) by a pool of `group` (see claim); None when no such job is
-    queued."""
+    waiting out its backoff) by a pool of `group` and `sink` (see claim); None when no such job
+    is queued."""
     row = conn.execute(
-        f"SELECT min(next_attempt_at) FROM cf_processing_queue WHERE status = {QUEUED}"
-        " AND parser_name NOT IN (SELECT parser_name FROM cf_parser_health"
-        " WHERE paused_at IS NOT NULL) AND backfill_id IS ?",
-        (group,),
+        "SELECT min(next_attempt_at) FROM cf_processing_queue"
+        f" WHERE status = {QUEUED} AND {CLAIMABLE}",
+        {"group": group, "sink": sink},
     ).fetchone()
     return None if row is None else row[0]
 
 
+# The input key a pool runs each job under (pool.LocalPool._input_key): a replay's own key,
+# else the catalogue's "source/rel" (plan.input_key), else the job's path.
+JOB_INPUTS = """
+SELECT q.parser_name, q.parser_version,
+    coalesce(q.input_key, s.name || '/' || f.rel_path, q.input_path)
+FROM cf_processing_queue AS q
+LEFT JOIN scout_files AS f ON f.id = q.file_id
+LEFT JOIN scout_sources AS s ON s.id = f.source_id
+WHERE {where}
+"""
+
+
+def queued_inputs(
+    conn: sqlite3.Connection, sink: str | None, group: str | None = None
+) -> list[tuple[str, ...]]:
+    """(parser, version, input key) of each queued job a pool of `sink` and `group` claims
+    (see claim)."""
+    where = f"q.status = {QUEUED} AND {CLAIMABLE}"
+    found = conn.execute(JOB_INPUTS.format(where=where), {"sink": sink, "group": group})
+    return [tuple(row) for row in found]
+
+
+def active_inputs(conn: sqlite3.Connection) -> list[tuple[str, ...]]:
+    """(parser, version, input key) of each queued or running job, of any pool."""
+    where = f"q.status IN ({QUEUED}, {RUNNING})"
+    return [tuple(row) for row in conn.execute(JOB_INPUTS.format(where=where))]
+
+
 def latest_jobs(
-    conn: sqlite3.Connection, parser_name: str, parser_version: str
+    conn: sqlite3.Connection, parser_name: str, parser_version: str, sink: str | None = None
 ) -> dict[str, tuple[JobStatus, str]]:
-    """For each input of a parser version: the status of its latest job and when that job was
+    """For each input of a parser version: the status of its latest job for `sink` (None: any;
+    jobs queued before jobs carried their sink count for every sink) and when that job was
     queued. The daemon plans from it what is neither active nor failed unchanged."""
     rows = conn.execute(
         "SELECT input_path, status, max(enqueued_at) FROM cf_processing_queue"
-        " WHERE parser_name = ? AND parser_version = ? GROUP BY input_path",
-        (parser_name, parser_version),
+        " WHERE parser_name = ? AND parser_version = ?"
+        " AND (? IS NULL OR sink_uri IS NULL OR sink_uri = ?) GROUP BY input_path",
+        (parser_name, parser_version, sink, sink),
     )
     return {path: (JobStatus(status), at) for path, status, at in rows}
 

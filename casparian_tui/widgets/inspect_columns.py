@@ -8,7 +8,6 @@ from __future__ import annotations
 import pyarrow as pa
 from textual import on
 from textual.message import Message
-from textual_fastdatatable import DataTable
 
 from casparian_core.api import ColumnStats
 from casparian_tui.widgets.arrow_table import ArrowTable
@@ -28,9 +27,8 @@ class ColumnStatsTable(ArrowTable):
             self.table = table
 
     def __init__(self, stats: list[ColumnStats], *, id: str | None = None) -> None:
-        super().__init__(stats_table(stats), id=id)
+        super().__init__(stats_table(stats), cursor_type="row", id=id)
         self.stats = stats
-        self.cursor_type = "row"
 
     @property
     def selected(self) -> ColumnStats | None:
@@ -38,8 +36,8 @@ class ColumnStatsTable(ArrowTable):
             return None
         return self.stats[min(self.cursor_row, len(self.stats) - 1)]
 
-    @on(DataTable.RowHighlighted)
-    def _moved(self, event: DataTable.RowHighlighted) -> None:
+    @on(ArrowTable.Highlighted)
+    def _moved(self, event: ArrowTable.Highlighted) -> None:
         event.stop()
         self.post_message(self.Moved(self))
 

@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
-from textual_fastdatatable import DataTable
 
 from casparian_core.api import QuarantineEntry, QuarantinePage, QuarantineRow
 from casparian_tui.widgets.arrow_table import ArrowTable
@@ -58,8 +57,8 @@ class QuarantineView(Vertical):
             await holder.mount(ArrowTable(quarantine_table(page), classes="quarantine-table"))
             self.post_message(self.Moved(page.entries[0]))
 
-    @on(DataTable.CellHighlighted)
-    def _moved(self, event: DataTable.CellHighlighted) -> None:
+    @on(ArrowTable.Highlighted)
+    def _moved(self, event: ArrowTable.Highlighted) -> None:
         event.stop()
         row = event.coordinate.row
         if row != self._shown_row and 0 <= row < len(self.entries):

@@ -200,6 +200,8 @@ def test_quarantine_ceiling_fails_the_input(
     result = run_one(write_parser(strict), sales_csv, fast_settings, sink_uri=f"parquet://{out}")
     assert (result.status, result.error_code) == (RunStatus.FAILED, ErrorCode.QUARANTINE_LIMIT)
     assert "50.0% of its rows" in (result.error_message or "")
+    # Nothing was written, so the message is where the user learns why.
+    assert (result.error_message or "").endswith("Most often: amount: min (1), amount: type (1)")
     assert parts(out) == []
 
 

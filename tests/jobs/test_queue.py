@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -349,3 +350,27 @@ def test_settle_completes_the_workers_jobs_and_claims_the_next_in_one_go(
     )
     history = conn.execute("SELECT job_id, rows_out FROM cf_processing_history").fetchall()
     assert history == [(a, 3)]
+
+
+def test_a_pool_claims_the_jobs_of_its_sink_and_those_queued_before_jobs_carried_one(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    mine, theirs = "parquet:///out/mine", "duckdb:////out/theirs.duckdb"
+    made = queue.enqueue(
+        conn,
+        [
+            replace(request("a.csv"), sink_uri=mine),
+            replace(request("a.csv"), sink_uri=theirs),  # the same input, for another sink
+            request("old.csv"),  # queued before jobs carried their sink
+        ],
+        clock(),
+    )
+    assert all(job.created for job in made)
+
+    claimed = queue.claim_batch(conn, "w", clock(), None, 10, sink=mine)
+
+    assert [job.job_id for job in claimed] == [made[0].job_id, made[2].job_id]
+    assert queue.next_due(conn, None, mine) is None  # nothing more for this pool: it ends
+    assert queue.next_due(conn, None, theirs) is not None
+    [again] = queue.enqueue(conn, [replace(request("a.csv"), sink_uri=theirs)], clock())
+    assert again.job_id == made[1].job_id and not again.created

@@ -1,15 +1,18 @@
 """ArrowTable on 100,000 rows: a screen converts only the rows it shows (counted through
 `DisplayBackend.converted_rows`), a jump to the last row shows that row's true values, and the
-keys, the cursor and the widths of numbers hold while rows are converted block by block."""
+keys, the cursor and the widths of numbers hold while rows are converted block by block; each
+kind of value as one line of text, the header fixed, clicks and a row cursor."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 
+from casparian_core.api import NULL_CELL, SHOWN_CELL_CHARS
 from casparian_tui.widgets.arrow_table import BLOCK_ROWS, ArrowTable, DisplayBackend
 
 ROWS = 100_000
@@ -143,3 +146,90 @@ async def test_the_table_redraws_a_column_widened_by_a_row_met_later() -> None:
         assert last.startswith(f" {names[2 * BLOCK_ROWS]} ")  # whole, not cut
         n_starts = header.index(" n ") + 1  # the header moved with the widened column
         assert last[n_starts : n_starts + 4] == " 512"
+
+
+def test_each_kind_of_value_as_one_line_of_text() -> None:
+    backend = DisplayBackend(
+        pa.table(
+            {
+                "note": ["first line\nsecond", None],
+                "day": pa.array([date(2026, 1, 2), None], pa.date32()),
+                "took": pa.array([timedelta(minutes=61), None], pa.duration("s")),
+                "tags": pa.array([["a", "b"], []], pa.list_(pa.string())),
+                "blob": [b"x" * 40, b"\x00"],
+                "ok": [True, False],
+            }
+        )
+    )
+    assert backend.get_row_at(0) == [
+        "first line…⏎",
+        "2026-01-02",
+        "1:01:00",
+        "['a', 'b']",
+        repr(b"x" * 32) + " (+8 bytes)",
+        "true",
+    ]
+    assert backend.get_row_at(1) == [None, None, None, "[]", repr(b"\x00"), "false"]
+
+
+class KindsApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ArrowTable(
+            pa.table(
+                {
+                    "long_day_label": pa.array([date(2026, 1, 2), None], pa.date32()),
+                    "text": ["x" * (SHOWN_CELL_CHARS + 10), "short"],
+                }
+            )
+        )
+
+
+async def test_dates_lean_right_nulls_sit_centred_and_long_text_is_cut() -> None:
+    app = KindsApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ArrowTable)
+        header, first, second, *_ = screen_text(table).splitlines()
+        assert header.startswith(" long_day_label  text ")
+        assert first.startswith("     2026-01-02  " + "x" * (SHOWN_CELL_CHARS - 1) + "… ")
+        assert second.startswith(f"       {NULL_CELL}         short ")
+
+
+async def test_the_header_stays_while_rows_scroll_and_a_click_moves_the_cursor() -> None:
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(ArrowTable)
+        table.focus()
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        header, first_shown, *_ = screen_text(table).splitlines()
+        assert header.split() == ["id", "price", "ratio", "name"]
+        assert table.scroll_offset.y > 0 and first_shown.split()[0] == str(table.scroll_offset.y)
+        row = table.scroll_offset.y + 2
+        name_x = header.index(" name ") + 2
+        await pilot.click(ArrowTable, offset=(name_x, 3))  # the third row shown, its name
+        assert table.cursor_coordinate == Coordinate(row, 3)
+
+
+async def test_a_row_cursor_says_where_it_went_and_left_right_scroll_sideways() -> None:
+    wide = pa.table({f"column_{n}": [f"value {n}"] * 5 for n in range(20)})
+    moved: list[Coordinate] = []
+
+    class RowsApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ArrowTable(wide, cursor_type="row")
+
+        def on_arrow_table_highlighted(self, event: ArrowTable.Highlighted) -> None:
+            moved.append(event.coordinate)
+
+    app = RowsApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(ArrowTable)
+        table.focus()
+        await pilot.press("down", "down", "right", "right")
+        await pilot.pause()
+        assert moved == [Coordinate(1, 0), Coordinate(2, 0)]
+        assert table.scroll_x > 0 and table.cursor_coordinate == Coordinate(2, 0)
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.scroll_x == table.max_scroll_x > 0

@@ -370,6 +370,7 @@ class DaskExecutor:
             self._name,
             [(job_id, _success(done)) for job_id, done in finished.items()],
             claim_up_to,
+            sink=self._sink_uri,  # only the jobs queued for its sink (queue.claim)
         )
         for job_id in settled.completed:
             done = finished[job_id]
@@ -458,7 +459,7 @@ class DaskExecutor:
     def _wait_for_due(self) -> bool:
         """Nothing in flight or claimable: wait for the earliest retry due (True), or end."""
         with self._service.db.reading() as conn:
-            due = queue.next_due(conn)
+            due = queue.next_due(conn, sink=self._sink_uri)
         if due is None:
             return False
         delay = (datetime.fromisoformat(due) - self._service.clock()).total_seconds()
