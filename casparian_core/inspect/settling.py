@@ -22,7 +22,7 @@ from __future__ import annotations
 import getpass
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,15 +75,19 @@ def capture(
 ) -> list[PendingPart]:
     """Snapshot as pending the open entries of `reruns` that another version of their parser
     made in the sink; returns what was captured (again, if it was pending already)."""
-    found = outdated_parts(sink_uri, reruns) if reruns else []
+    if not reruns:
+        return []
+    store = _store(sink_uri)
+    try:  # each part's rows read as it is found (a folder store reads the file once)
+        found = [(p, store.rows(p.sink_output, p.part_key)) for p in outdated(store, reruns)]
+    except QuarantineUnreadableError:  # a sink not written yet, or broken: the run will say
+        return []
     if not found:
         return []
-    from casparian_core.inspect.quarantine_parts import store_for
-
-    prefix = _prefix(_places(db, settings), found[0].sink_uri)
-    store = store_for(found[0].sink_uri)
-    captured = [
-        PendingPart(
+    prefix = _prefix(_places(db, settings), store.uri)
+    captured, rows = [], []
+    for part, entries in found:
+        pending = PendingPart(
             prefix + part.sink_output,
             part.part_key,
             part.job_id,
@@ -91,36 +95,24 @@ def capture(
             part.sink_uri,
             part.sink_output,
         )
-        for part in found
-    ]
-    rows = [row for part in captured for row in snapshot_rows(store, part, resolved_by, now)]
+        captured.append(pending)
+        rows += snapshot_rows(pending, entries, resolved_by, now)
     with db.writing() as conn:
         resolutions.snapshot(conn, rows)
     return captured
 
 
-def outdated_parts(sink_uri: str, reruns: Sequence[Rerun]) -> list[QuarantinePart]:
-    """The quarantine parts in the sink of the inputs of `reruns` made by another version of
+def outdated(store: PartStore, reruns: Sequence[Rerun]) -> Iterator[QuarantinePart]:
+    """The quarantine parts in the store of the inputs of `reruns` made by another version of
     the same parser: only those inputs' parts are read."""
-    from casparian_core.inspect.quarantine_parts import store_for
-    from casparian_core.sinks import open_sink
-
-    sink = open_sink(sink_uri)  # the URI as the sink states it (an absolute path)
-    uri = sink.uri
-    sink.close()
     runs = {(rerun.parser, rerun.part_key): rerun.version for rerun in reruns}
-    try:
-        return [
-            part
-            for part in store_for(uri).parts(keys={rerun.part_key for rerun in reruns})
-            if runs.get((part.parser or "", part.part_key)) not in (None, part.parser_version)
-        ]
-    except QuarantineUnreadableError:  # a sink not written yet, or broken: the run will say
-        return []
+    for part in store.parts(keys={rerun.part_key for rerun in reruns}):
+        if runs.get((part.parser or "", part.part_key)) not in (None, part.parser_version):
+            yield part
 
 
 def snapshot_rows(
-    store: PartStore, part: PendingPart, resolved_by: str, now: str
+    part: PendingPart, entries: Sequence[dict[str, Any]], resolved_by: str, now: str
 ) -> list[dict[str, Any]]:
     """Each open entry of the input's part, whole, as the audit trail keeps it (its id as
     while open: the output as the catalogue names it)."""
@@ -135,8 +127,19 @@ def snapshot_rows(
             "sink": part.sink,
             "sink_output": part.sink_output,
         }
-        for row in store.rows(part.sink_output or part.output, part.part_key)
+        for row in entries
     ]
+
+
+def _store(sink_uri: str) -> PartStore:
+    """The quarantine store of the sink at `sink_uri`, by the URI the sink states (absolute)."""
+    from casparian_core.inspect.quarantine_parts import store_for
+    from casparian_core.sinks import open_sink
+
+    sink = open_sink(sink_uri)
+    uri = sink.uri
+    sink.close()
+    return store_for(uri)
 
 
 def settle(db: Gateway, home_uri: str, now: str) -> dict[tuple[str, str], Settled]:
