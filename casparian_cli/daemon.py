@@ -1,4 +1,5 @@
-"""`casparian start [--workers N] [--offline] [--sink URI]` and `casparian stop [--wait SECS]`.
+"""`casparian start [--workers N] [--offline] [--sink URI] [--executor E] [--scheduler URL]`
+and `casparian stop [--wait SECS]`.
 
 `start` runs the daemon in the foreground (for a terminal, or a systemd user service): it
 follows the watched sources, queues new and changed files for their registered parsers and runs
@@ -22,6 +23,7 @@ import time
 
 from casparian_cli.homes import HomeUse
 from casparian_cli.interrupts import two_step_stop
+from casparian_cli.process import add_executor_arguments
 from casparian_core.api import DaemonRequest, daemon_state
 from casparian_core.config import Settings
 
@@ -48,6 +50,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     start.add_argument(
         "--sink", metavar="URI", help="where output goes (default: the home's output folder)"
     )
+    add_executor_arguments(start)
     start.set_defaults(handler=run_start, home_use=HomeUse.EXISTING)
     stop = subcommands.add_parser("stop", help="stop the daemon running on this home")
     stop.add_argument(
@@ -65,7 +68,13 @@ def run_start(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers is not None and args.workers < 1:
         print("casparian: --workers must be at least 1", file=sys.stderr)
         return 2
-    request = DaemonRequest(workers=args.workers, offline=args.offline, sink_uri=args.sink)
+    request = DaemonRequest(
+        workers=args.workers,
+        offline=args.offline,
+        sink_uri=args.sink,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("casparian").addHandler(handler)

@@ -79,9 +79,10 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 def _line(job: JobRecord) -> str:
     error = f"  {job.error_code}" if job.error_code else ""
     tries = "" if job.attempts <= 1 else f"  {job.attempts} attempts"
+    worker = f"  on {job.ran_on}" if job.ran_on else ""
     return (
         f"{job.job_id}  {job.status:<23} {job.parser_name} {job.parser_version}  "
-        f"{job.input_path}{error}{tries}"
+        f"{job.input_path}{error}{tries}{worker}"
     )
 
 
@@ -141,6 +142,7 @@ def _times(job: JobRecord) -> list[tuple[str, str | None]]:
         ("heartbeat", job.heartbeat_at if job.status == JobStatus.RUNNING else None),
         ("finished", job.finished_at),
         ("worker", job.claimed_by if job.status == JobStatus.RUNNING else None),
+        ("ran on", job.ran_on),
     ]
 
 

@@ -8,7 +8,14 @@ import json
 from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
-from casparian_core.api import DaemonState, Stats, compact, daemon_state, plural
+from casparian_core.api import (
+    DaemonState,
+    Stats,
+    cluster_state,
+    compact,
+    daemon_state,
+    plural,
+)
 from casparian_core.config import Settings
 
 if TYPE_CHECKING:
@@ -26,17 +33,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     stats, unusable = asyncio.run(_collect(settings))
     daemon = daemon_state(settings.home)
+    cluster = cluster_state(settings.home)
     isolation = CoreService.guest_isolation()
     if args.json:
         document = {"home": str(settings.home), **stats.as_json()}
         document["unusable_parsers"] = [{"path": str(p.path), "error": p.error} for p in unusable]
         document["isolation"] = isolation.as_json()
         document["daemon"] = {"running": False} if daemon is None else daemon.as_json()
+        document["cluster"] = {"running": False} if cluster is None else cluster.as_json()
         print(json.dumps(document, sort_keys=True))
     else:
         print(render(stats, settings, unusable))
         print(f"Guests   {isolation.description}")
         print(f"Daemon   {daemon_line(daemon)}")
+        if cluster is not None:
+            print(f"Cluster  {cluster.describe()}")
     return 0
 
 

@@ -86,6 +86,8 @@ if TYPE_CHECKING:
     from casparian_core.jobs.daemon_lock import DaemonRunningError as DaemonRunningError
     from casparian_core.jobs.daemon_lock import DaemonState as DaemonState
     from casparian_core.jobs.daemon_lock import daemon_state as daemon_state
+    from casparian_core.jobs.dask.state import ClusterState as ClusterState
+    from casparian_core.jobs.dask.state import cluster_state as cluster_state
     from casparian_core.jobs.executor import JobReport as JobReport
     from casparian_core.jobs.fingerprint import ErrorDetail as ErrorDetail
     from casparian_core.jobs.fingerprint import ErrorFile as ErrorFile
@@ -233,6 +235,7 @@ HOMES = {
     ),
     "casparian_core.jobs.executor": ("JobReport",),
     "casparian_core.jobs.daemon": ("DaemonRequest",),
+    "casparian_core.jobs.dask.state": ("ClusterState", "cluster_state"),
     "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),

@@ -38,7 +38,7 @@ from casparian_core.jobs.daemon_lock import DaemonLock, DaemonState
 from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
-from casparian_core.jobs.process import FAILED_STATUSES, local_pool
+from casparian_core.jobs.process import FAILED_STATUSES, check_executor, executor_for
 from casparian_core.jobs.status import JobStatus
 from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
@@ -63,6 +63,8 @@ class DaemonRequest:
     workers: int | None = None  # default: settings.max_workers
     offline: bool = False  # build parser environments from the wheels folder
     sink_uri: str | None = None  # default: the home's output folder, as Parquet
+    executor: str | None = None  # local, dask or dask-local; default: settings.executor
+    scheduler: str | None = None  # the Dask scheduler's address; default: settings'
 
 
 class Daemon:
@@ -74,7 +76,10 @@ class Daemon:
             workers=request.workers or settings.max_workers,
             offline=request.offline,
             sink_uri=self.sink_uri,
+            executor=request.executor,
+            scheduler=request.scheduler,
         )
+        check_executor(service, self._request, self.sink_uri)  # refused before it starts
         self._lock = DaemonLock(settings.home)
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -216,7 +221,7 @@ class Daemon:
         # The open quarantine entries the queued jobs re-run, captured from the queue (jobs a
         # daemon killed before running them included), settle once they ran.
         captured = await self._service.replay.capture_queued(self.sink_uri)
-        self._pool = local_pool(self._service, self._request, self.sink_uri, self._report)
+        self._pool = executor_for(self._service, self._request, self.sink_uri, self._report)
         try:
             await self._pool.run()
         finally:

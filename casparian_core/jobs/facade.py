@@ -210,6 +210,15 @@ class JobQueue:
             self._changed([job_id], JobStatus.QUEUED)
         return released
 
+    def requeue_lost_now(
+        self, job_ids: Sequence[str], worker: str, message: str
+    ) -> dict[str, JobStatus]:
+        """The attempts lost with the worker running them (see queue.requeue_lost)."""
+        with self._db.writing() as conn:
+            moved = queue.requeue_lost(conn, job_ids, worker, message, self._clock())
+        self._publish(moved)
+        return moved
+
     async def requeue_stale(self, stale_after: timedelta) -> dict[str, JobStatus]:
         """The zombie sweep (see queue.requeue_stale)."""
         moved = await self._db.write(queue.requeue_stale, stale_after, self._clock())

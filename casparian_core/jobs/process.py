@@ -140,6 +140,16 @@ def executor_for(
     return dask_executor(service, request, executor, sink_uri, on_report)
 
 
+def check_executor(service: CoreService, request: ProcessRequest, sink_uri: str) -> None:
+    """Raise what the user must fix about the executor chosen (the Dask extra missing, a sink
+    it cannot write, no scheduler's address) before anything is planned or started."""
+    executor = request.executor or service.settings.executor
+    if executor != "local":
+        from casparian_core.jobs.dask.choose import cluster_spec
+
+        cluster_spec(service, request, executor, sink_uri)
+
+
 class Processing:
     """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
     executor."""
@@ -154,11 +164,7 @@ class Processing:
     async def prepare(self) -> Plan:
         service = self._service
         settings = service.settings
-        executor = self._request.executor or settings.executor
-        if executor != "local":  # what the user must fix is said before anything is queued
-            from casparian_core.jobs.dask.choose import cluster_spec
-
-            cluster_spec(service, self._request, executor, self.sink_uri)
+        check_executor(service, self._request, self.sink_uri)  # before anything is queued
         logs.rotate(
             settings.logs_dir,
             service.clock().date(),

@@ -459,6 +459,18 @@ def reset_orphans(
         return _abandon(conn, whose, gone, "its worker's process ended while it ran", now)
 
 
+def requeue_lost(
+    conn: sqlite3.Connection, job_ids: Sequence[str], worker: str, message: str, now: datetime
+) -> dict[str, JobStatus]:
+    """Jobs `worker` holds whose attempt was lost with the machine running them (a Dask worker
+    that died): back to the queue, or to the dead letters once out of retries, as orphans go;
+    not a failure of their parser (its circuit breaker does not count them)."""
+    whose = "claimed_by = :worker AND id IN (SELECT value FROM json_each(:ids))"
+    params = {"worker": worker, "ids": json.dumps(list(job_ids))}
+    with write_transaction(conn):
+        return _abandon(conn, whose, params, message, now)
+
+
 def _abandon(
     conn: sqlite3.Connection, whose: str, params: dict[str, str], message: str, now: datetime
 ) -> dict[str, JobStatus]:

@@ -351,9 +351,9 @@ class ArrowTable(ScrollView, can_focus=True):
         self._set_cursor(row, self.cursor_coordinate.column)
 
     def on_click(self, event: Click) -> None:
-        if event.y < HEADER_LINES:
-            return
         row = self.scroll_offset.y + event.y - HEADER_LINES
+        if event.y < HEADER_LINES or row >= self.row_count:  # the header, or below the rows
+            return
         x, column = self.scroll_offset.x + event.x, 0
         for column, width in enumerate(self.column_widths):  # noqa: B007
             x -= width + 2 * CELL_PADDING

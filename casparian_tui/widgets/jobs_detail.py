@@ -138,6 +138,7 @@ def describe_job(view: JobView, now: datetime) -> RenderableType:
         _field(text, "next try", when(job.next_attempt_at))
     if job.status == JobStatus.RUNNING:
         _field(text, "worker", job.claimed_by)
+    _field(text, "ran on", job.ran_on)  # the Dask worker of its last attempt
     if job.rows_out is not None:
         _field(text, "rows", f"{job.rows_out:,} ({job.rows_quarantined or 0:,} quarantined)")
     if job.error_code is not None:

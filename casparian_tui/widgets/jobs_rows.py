@@ -153,7 +153,10 @@ def progress(run: RunRecord) -> Text:
 def _job_line(job: JobRecord, width: int, now: datetime) -> Text:
     line = Text("  ")
     line.append_text(_icon(job.status))
-    line.append(_name(Path(job.input_path).name, width))
+    name = Path(job.input_path).name
+    if job.ran_on:  # a Dask worker: which machine ran it
+        name = f"{name} · {job.ran_on.removeprefix('tcp://')}"
+    line.append(_name(name, width))
     if job.error_code is not None:
         line.append(_cell(str(job.error_code), PROGRESS_CELLS, right=True), style="red")
     elif job.rows_out is not None:

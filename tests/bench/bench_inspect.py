@@ -18,6 +18,7 @@ locked-down connection: one DuckDB thread):
 - `casparian query` against the `duckdb` CLI on the same Parquet file, each a process started
   as a user starts it (the CLI comes with `pip install -e '.[bench]'`, which `make bench` does),
   and `casparian --help`;
+- a query over a table of 2,000 small parts (its footers read once, its parts by position);
 - the first look at a SQLite and a DuckDB sink after it changed (the catalogue makes a Parquet
   snapshot of the file) and the next look (the snapshot reused).
 
@@ -41,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from textual.app import App
 from textual.events import Key
 from textual.widgets import TextArea
@@ -64,7 +66,8 @@ CLI_QUERIES = {
     "filter": "SELECT count(*) FROM {t} WHERE region = 'r7' AND score > 500",
 }
 KEYS = 30
-PARTS = ("first-page", "cold", "core", "cli", "screen", "table", "keys", "snapshots")
+PARTS = ("first-page", "cold", "parts", "core", "cli", "screen", "table", "keys", "snapshots")
+SMALL_PARTS = 2_000  # a table as `process` leaves it after many small inputs: 50 rows a part
 # A new process's first query and the next, each timed around `service.inspect.query`.
 COLD_PROBE = """
 import asyncio, sys, time
@@ -102,6 +105,22 @@ async def timed(call) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     await call
     return time.perf_counter() - start
+
+
+async def measure_many_parts(service: CoreService) -> None:
+    """A query over a table of SMALL_PARTS parts: the first reads every part's footer, the next
+    ones only what changed (the catalogue is made again for each query)."""
+    folder = service.settings.output_dir / "small"
+    folder.mkdir()
+    for n in range(SMALL_PARTS):
+        ids = range(n * 50, n * 50 + 50)
+        names, amounts = [f"n{i}" for i in ids], [i * 1.5 for i in ids]
+        part = pa.table({"id": ids, "name": names, "amount": amounts})
+        pq.write_table(part, folder / f"part-{n:05d}.parquet")
+    sql = "SELECT count(*), sum(amount) FROM small"
+    secs = [await timed(service.inspect.query(sql)) for _ in range(3)]
+    print(f"a query over {SMALL_PARTS:,} parts of 50 rows: {_runs(secs)}")
+    shutil.rmtree(folder)
 
 
 async def measure_core(service: CoreService) -> None:
@@ -345,6 +364,8 @@ async def main(parts: set[str]) -> None:
         async with CoreService(settings) as service:
             if "first-page" in parts:
                 await measure_first_page(service)
+            if "parts" in parts:
+                await measure_many_parts(service)
             if "core" in parts:
                 await measure_core(service)
         if "cli" in parts:

@@ -88,10 +88,6 @@ class Cluster:
         """The scheduler went away (the client reconnects for a while, then closes)."""
         return self.client.status != "running"
 
-    def threads(self) -> int:
-        """Task threads over all workers (what the in-flight window is sized by)."""
-        return sum(self.client.nthreads().values())
-
     def submit(self, function: Any, argument: Any, key: str) -> Future:
         """A task under a key of its own (never reused: a new attempt is a new key), with no
         retries of Dask's."""

@@ -38,12 +38,14 @@ import math
 import os
 import queue as thread_queue
 import threading
+import time
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
 from casparian_core.engine.results import RunResult, RunStatus
@@ -51,6 +53,7 @@ from casparian_core.errors import CasparianError, ConfigError, ErrorCode
 from casparian_core.jobs import queue
 from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec
 from casparian_core.jobs.dask.errors import ClusterError, SharedStorageError
+from casparian_core.jobs.dask.state import ClusterState, remove_cluster_state, write_cluster_state
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.input_keys import InputKeys
 from casparian_core.jobs.model import ClaimedJob, JobQuery, JobSuccess
@@ -70,6 +73,7 @@ SMALL_FILE_BYTES = 4 * 1024 * 1024
 TASKS_PER_THREAD = 2  # a window of 2x the threads was within noise of an unbounded one
 WAKE_SECS = 0.5  # the drive loop looks at stop() and the cluster at least this often
 MAX_IDLE_WAIT_SECS = 1.0
+STATE_SECS = 1.0  # the cluster's size is looked at, and told to `status`, this often
 STORAGE_SAMPLE = 10  # queued inputs (from as many folders) every worker must read at start
 
 
@@ -114,6 +118,8 @@ class DaskExecutor:
         self._tasks: dict[Future, _Task] = {}
         self._backlog: deque[ClaimedJob] = deque()
         self._unrecorded: list[_Finished] = []
+        self._given_back = 0  # jobs of cancelled tasks put back in the queue unrun
+        self._looked_at = -STATE_SECS  # time.monotonic() of the last look at the cluster
         self._runnables: dict[tuple[str, str], RunnableParser] = {}
         self._loop: asyncio.AbstractEventLoop
         self._cluster: Cluster | None = None
@@ -199,7 +205,7 @@ class DaskExecutor:
     # The drive loop: a thread of its own (Dask's client calls block).
 
     def _drive(self, cluster: Cluster) -> None:
-        window = TASKS_PER_THREAD * max(cluster.threads(), 1)
+        window = self._look(cluster, 1)
         try:
             while True:
                 if self._abandon.is_set():
@@ -215,9 +221,10 @@ class DaskExecutor:
                 self._collect(cluster)
                 if cluster.lost:
                     self._scheduler_lost()
-                window = TASKS_PER_THREAD * max(self._threads(cluster), 1)
+                window = self._look(cluster, window)
         finally:
             self._release_backlog()
+            remove_cluster_state(self._settings.home)
 
     def _fill(self, cluster: Cluster, window: int) -> None:
         while len(self._tasks) < window and not cluster.lost:
@@ -301,26 +308,31 @@ class DaskExecutor:
                 if job.job_id not in task.cancelled:
                     self._finished(job, file.result, outcome.worker, file.log_path)
             return
-        if future.status == "cancelled":
-            return  # the scheduler went away (the caller sees it) or we cancelled it
+        if future.status == "cancelled":  # the scheduler went away, or we cancelled it
+            self._given_back += self._give_back([task])  # (jobs no longer ours stay as they are)
+            return
         from distributed.scheduler import KilledWorker
 
         exc = future.exception()
+        jobs = [job for job in task.jobs if job.job_id not in task.cancelled]
         if isinstance(exc, KilledWorker):
-            worker = str(getattr(exc.last_worker, "address", exc.last_worker))
-            message = (
-                f"the Dask worker {worker} died while this job was in its task (the attempt "
-                "is lost; the queue runs it again)"
-            )
-            code = ErrorCode.WORKER_LOST
-        else:
-            worker = None
-            message = f"its Dask task failed: {type(exc).__name__}: {exc}"
-            code = ErrorCode.UNKNOWN_ERROR
-        for job in task.jobs:
-            if job.job_id not in task.cancelled:
-                result = _failed(job, code, message, transient=True)
-                self._record_failure(job, result, worker, None)
+            self._lost(jobs, str(getattr(exc.last_worker, "address", exc.last_worker)))
+            return
+        message = f"its Dask task failed: {type(exc).__name__}: {exc}"
+        for job in jobs:
+            result = _failed(job, ErrorCode.UNKNOWN_ERROR, message, transient=True)
+            self._record_failure(job, result, None, None)
+
+    def _lost(self, jobs: list[ClaimedJob], worker: str) -> None:
+        """The worker died with these jobs' task (KilledWorker): each attempt is lost, maybe
+        never started; retried like the jobs of a dead local worker (WORKER_LOST), which is no
+        failure of their parser: a batch lost must not trip its circuit breaker."""
+        message = f"the Dask worker {worker} died while this job's task was on it"
+        moved = self._queue.requeue_lost_now([job.job_id for job in jobs], self._name, message)
+        for job in jobs:
+            if job.job_id in moved:
+                result = _failed(job, ErrorCode.WORKER_LOST, message, transient=True)
+                self._report(JobReport(job, result, moved[job.job_id]))
 
     def _finished(self, job: ClaimedJob, result: RunResult, worker: str, log: str | None) -> None:
         """A success waits for the next settle (with the next claim); anything else now."""
@@ -370,7 +382,7 @@ class DaskExecutor:
 
     def _scheduler_lost(self) -> None:
         self._settle(0)
-        given_back = self._give_back(self._tasks.values())
+        given_back = self._given_back + self._give_back(self._tasks.values())
         self._tasks.clear()
         given_back += len(self._backlog)
         self._release_backlog()
@@ -396,7 +408,7 @@ class DaskExecutor:
                 cluster.client.run(cancel_jobs, job_ids, on_error="ignore")
         self._give_back(task for _, task in tasks)
 
-    def _give_back(self, tasks: Any) -> int:
+    def _give_back(self, tasks: Iterable[_Task]) -> int:
         released = 0
         for task in list(tasks):
             for job in task.jobs:
@@ -455,11 +467,27 @@ class DaskExecutor:
             self._stopping.wait(min(delay, MAX_IDLE_WAIT_SECS))
         return True
 
-    def _threads(self, cluster: Cluster) -> int:
+    def _look(self, cluster: Cluster, window: int) -> int:
+        """At most once every STATE_SECS: the cluster's threads (the window: workers come
+        and go), and what `status` shows of it. Returns the window."""
+        now = time.monotonic()
+        if now < self._looked_at + STATE_SECS:
+            return window
+        self._looked_at = now
         try:
-            return cluster.threads()
+            threads = cluster.client.nthreads()
         except Exception:  # the scheduler is going away: the loop sees it next
-            return 1
+            return window
+        state = ClusterState(
+            os.getpid(),
+            cluster.address,
+            len(threads),
+            sum(threads.values()),
+            self.in_flight,
+            local=self._spec.scheduler is None,
+        )
+        write_cluster_state(self._settings.home, state)
+        return TASKS_PER_THREAD * max(state.threads, 1)
 
     def _report(self, report: JobReport) -> None:
         if self._on_report is not None:

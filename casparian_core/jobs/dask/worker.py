@@ -97,6 +97,7 @@ class _State:
 
     idle: dict[tuple[str, ...], list[_Warm]] = field(default_factory=dict)
     cancels: dict[str, threading.Event] = field(default_factory=dict)
+    tasks: dict[object, list[str]] = field(default_factory=dict)  # task key -> its job ids
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -125,11 +126,12 @@ class WarmSessions(WorkerPlugin):
     def __setstate__(self, state: dict[str, object]) -> None:
         self._state = _State()
 
-    def run(self, batch: BatchSpec) -> list[FileOutcome]:
+    def run(self, batch: BatchSpec, key: object) -> list[FileOutcome]:
         settings = _settings(batch.settings_json)
         cancels = {spec.job_id: threading.Event() for spec in batch.files}
         with self._state.lock:
             self._state.cancels.update(cancels)
+            self._state.tasks[key] = list(cancels)
         try:
             try:
                 warm = self._checkout(batch, settings)
@@ -140,8 +142,18 @@ class WarmSessions(WorkerPlugin):
             return outcomes
         finally:
             with self._state.lock:
+                self._state.tasks.pop(key, None)
                 for job_id in cancels:
                     self._state.cancels.pop(job_id, None)
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        """A running task the scheduler no longer wants (its future cancelled, its driver
+        gone) is released: Dask marks it cancelled but lets its thread run on, so its jobs are
+        stopped here, their guest with them."""
+        if start in ("executing", "long-running") and finish == "released":
+            with self._state.lock:
+                job_ids = list(self._state.tasks.get(key, ()))
+            self.cancel(job_ids)
 
     def cancel(self, job_ids: list[str]) -> int:
         """Stop these jobs if they run here (their guest is stopped); how many did."""
@@ -208,7 +220,7 @@ def run_batch(batch: BatchSpec) -> BatchOutcome:
     worker = get_worker()
     plugin = worker.plugins[PLUGIN_NAME]
     assert isinstance(plugin, WarmSessions), "registered by cluster.Cluster.open"
-    files = plugin.run(batch)
+    files = plugin.run(batch, worker.get_current_task())
     return BatchOutcome(worker.address, tuple(files), time.perf_counter() - started)
 
 
