@@ -1,5 +1,5 @@
 """The audit trail around every run that re-runs inputs into a sink: `process`, the daemon, a
-replay, a backfill's swap and a dev run (`casparian run`).
+replay, a backfill's swap, a dev run (`casparian run`) and a Parser Bench test.
 
 - **Capture**, just before the run: the open quarantine entries an earlier version of the same
   parser left in the sink for the inputs it is about to run (found by their part keys: only
