@@ -257,6 +257,7 @@ class LocalPool:
             self._settings,
             open_sink(self._sink_uri),
             venv=runnable.venv,
+            preview_rows=0,  # a job's report shows counts, never rows: keeping some cost time
         )
         return _Warm(session)
 

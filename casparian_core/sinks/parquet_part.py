@@ -24,6 +24,10 @@ from casparian_core.sinks.parquet_dictionary import dictionary_columns
 ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 64 << 20
 WAITING_ROW_GROUPS = 1
+# A part smaller than this (one small input's rows) is compressed with snappy, not zstd: setting
+# up zstd's context cost more than the whole encode of a 50-row part (0.21 against 0.09 ms of
+# CPU), for ~3% smaller files at that size. Values are the same either way.
+SMALL_PART_BYTES = 64 << 10
 
 
 class ParquetPartFile:
@@ -136,6 +140,8 @@ class _RowGroupWriter:
 def _parquet_writer(
     where: Path | pa.NativeFile, schema: pa.Schema, first: pa.Table
 ) -> pq.ParquetWriter:
-    """A writer for the part whose first row group is `first` (its encoding is chosen from it)."""
+    """A writer for the part whose first row group is `first` (its encoding is chosen from it;
+    a part that is all small takes the cheaper compression)."""
     dictionary = dictionary_columns(first)
-    return pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=dictionary)
+    compression = "snappy" if first.nbytes < SMALL_PART_BYTES else "zstd"
+    return pq.ParquetWriter(where, schema, compression=compression, use_dictionary=dictionary)

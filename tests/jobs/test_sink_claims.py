@@ -43,3 +43,5 @@ async def test_two_pools_on_two_sinks_over_one_queue_each_write_only_their_own_j
     assert job_ids_in(first) == first_jobs
     assert job_ids_in(second) == second_jobs
     assert len(jobs) == 32  # a job per file and sink: one sink's active job is not the other's
+    outputs = [o for s in summaries for r in s.reports.values() for o in r.result.outputs]
+    assert outputs and all(o.preview is None for o in outputs)  # a pool keeps no rows for show

@@ -25,6 +25,19 @@ def test_many_small_batches_become_one_row_group(tmp_path: Path) -> None:
     assert metadata.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_a_small_part_is_compressed_with_snappy_and_reads_back_the_same(tmp_path: Path) -> None:
+    sink = open_sink(f"parquet://{tmp_path}")
+    writer = sink.begin("sales", "k", numbers(0, 0).schema, INFO)
+    writer.write(numbers(0, 50))
+    writer.commit()
+
+    part = tmp_path / "sales" / "part-k.parquet"
+    assert pq.read_metadata(part).row_group(0).column(0).compression == "SNAPPY"
+    assert pq.read_table(part).equals(
+        numbers(0, 50).replace_schema_metadata(None), check_metadata=False
+    )
+
+
 def test_slices_of_a_larger_table_count_only_their_own_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
