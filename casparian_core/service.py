@@ -128,6 +128,7 @@ class CoreService:
         Needs no database, so no `start()`; blocking (call it from a thread in async code).
         Where it wrote is recorded in the home's database when there is one (even when the
         run is interrupted), so Inspect, `tables` and replay see those outputs."""
+        from casparian_core.engine.inputs import input_keys
         from casparian_core.engine.run import run_parser  # loads zmq: only when running
         from casparian_core.inspect.settling import DevRunSettling
 
@@ -141,7 +142,7 @@ class CoreService:
 
         # The quarantine entries it replaces are recorded, when the home has a database.
         settling = DevRunSettling(self.settings, self.db, self.clock)
-        settling.capture(parser_path, inputs, options.sink_uri, input_root)
+        settling.capture(parser_path, input_keys(inputs, input_root), options.sink_uri)
         try:
             return run_parser(
                 parser_path,

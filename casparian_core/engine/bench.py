@@ -143,9 +143,14 @@ class ParserBench:
         on_log: InputLogCallback,
         cancel: threading.Event | None,
     ) -> RunResult:
+        from casparian_core.inspect.settling import DevRunSettling
+
         # The input is known by its absolute path: the bench may test any file.
         key = input_path.absolute().as_posix()
         item = InputItem(input_path, key, job_id=job_id, on_log=on_log, cancel=cancel)
+        # The quarantine entries an earlier version left for the input are settled after it.
+        settling = DevRunSettling(self._settings, self._db, self._clock)
+        settling.capture(parser_path, [key], f"parquet://{self._settings.output_dir}")
         with self._sessions_lock:
             session = self._session_for(parser_path)
             try:
@@ -154,6 +159,8 @@ class ParserBench:
             except BaseException:
                 self._drop_session(parser_path)
                 raise
+            finally:
+                settling.settle()
         return result
 
     def _session_for(self, parser_path: Path) -> ParserSession:

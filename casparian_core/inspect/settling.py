@@ -1,5 +1,5 @@
 """The audit trail around every run that re-runs inputs into a sink: `process`, the daemon, a
-replay, a backfill's swap and a dev run (`casparian run`).
+replay, a backfill's swap, a dev run (`casparian run`) and a Parser Bench test.
 
 - **Capture**, just before the run: the open quarantine entries an earlier version of the same
   parser left in the sink for the inputs it is about to run (found by their part keys: only
@@ -183,11 +183,12 @@ def settle_run(
 
 
 class DevRunSettling:
-    """A dev run (`casparian run`) captures and settles as a pool does when its home has a
-    control plane (the gateway is opened for it, then closed): its inputs' open entries made
-    by another version of the parser it runs (the version its file declares, registered or
-    not) are resolved by the run's job and that version where it now passes them. Failing
-    here never fails the run (its outputs are committed all the same): a warning says so."""
+    """A dev run (`casparian run`, a Parser Bench test) captures and settles as a pool does
+    when its home has a control plane (the gateway is opened for it, then closed, when it was
+    not open): its inputs' open entries made by another version of the parser it runs (the
+    version its file declares, registered or not) are resolved by the run's job and that
+    version where it now passes them. Failing here never fails the run (its outputs are
+    committed all the same): a warning says so."""
 
     def __init__(self, settings: Settings, db: Gateway, clock: Callable[[], datetime]) -> None:
         self._settings = settings
@@ -196,16 +197,15 @@ class DevRunSettling:
         self._opened = False
         self._captured: list[PendingPart] = []
 
-    def capture(
-        self, parser_path: Path, inputs: Sequence[Path], sink_uri: str, input_root: Path | None
-    ) -> None:
+    def capture(self, parser_path: Path, input_keys: Sequence[str], sink_uri: str) -> None:
+        """Before the run of the parser on the inputs the outputs know by `input_keys`."""
         db = self._db
         try:
             if not db.is_open and self._settings.database_path.is_file():
                 db.open()
                 self._opened = True
             if db.is_open:
-                reruns = _dev_reruns(parser_path, inputs, input_root)
+                reruns = _dev_reruns(parser_path, input_keys)
                 now = format_timestamp(self._clock())
                 self._captured = capture(db, self._settings, sink_uri, reruns, os_user(), now)
         except (CasparianError, sqlite3.Error) as error:
@@ -230,12 +230,11 @@ class DevRunSettling:
                 self._opened = False
 
 
-def _dev_reruns(parser_path: Path, inputs: Sequence[Path], input_root: Path | None) -> list[Rerun]:
-    from casparian_core.engine.inputs import input_keys
+def _dev_reruns(parser_path: Path, input_keys: Sequence[str]) -> list[Rerun]:
     from casparian_core.parsers.metadata import read_parser_info
 
     info = read_parser_info(parser_path)  # ParserLoadError: the run reports it
-    return [Rerun(info.name, info.version, part_key(key)) for key in input_keys(inputs, input_root)]
+    return [Rerun(info.name, info.version, part_key(key)) for key in input_keys]
 
 
 def os_user() -> str:

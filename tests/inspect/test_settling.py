@@ -1,7 +1,8 @@
 """Every path that re-runs inputs settles the quarantine entries an earlier version left, with
 a record (inspect/settling.py): a daemon killed between queuing its jobs and running them, and
-restarted; a backfill's swap. (`process`: test_replay_by_runs.py; a replay: test_replay.py;
-`casparian run`: test_settling_dev_run.py.)"""
+restarted; a run killed between its commit and its settling; a backfill's swap. (`process`:
+test_replay_by_runs.py; a replay: test_replay.py; `casparian run`: test_settling_dev_run.py;
+bad parts: test_bad_arrow_parts.py.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from casparian_core.api import QuarantineState
 from casparian_core.db.connection import connect
+from casparian_core.jobs.plan import ProcessRequest
+from casparian_core.jobs.process import local_pool
 from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
 from tests.backfill.support import cli_json
@@ -79,6 +82,28 @@ async def test_a_backfill_swap_settles_what_its_version_now_passes(locked: Fixtu
     result = cli_json(home, "prices", "--execute", "--offline")
 
     assert result["status"] == "DONE", result
+    opened, resolved_by = await open_and_resolved(home)
+    assert opened == [("a.csv", "prices@2.0.0")]
+    assert resolved_by == {"prices@2.0.0"} and resolved_count(home) == 2
+
+
+async def test_a_run_killed_between_its_commit_and_its_settling_is_settled_by_the_next(
+    locked: Fixture,
+) -> None:
+    home = await prepare(locked)
+    await process(home, None)
+    await register(home, FIXED)
+    async with CoreService(home.settings) as service:  # process, up to its settling
+        processing = service.processing(ProcessRequest(workers=1, offline=True))
+        await processing.prepare()
+        captured = await service.replay.capture_queued(processing.sink_uri)
+        request = ProcessRequest(workers=1, offline=True)
+        await local_pool(service, request, processing.sink_uri, None).run()
+        left = await pending_rows(service)  # killed here: committed, nothing settled
+
+    jobs = await process(home, None)  # nothing new to run; it settles what is pending
+
+    assert len(captured) == 2 and left == 3 and jobs == {}
     opened, resolved_by = await open_and_resolved(home)
     assert opened == [("a.csv", "prices@2.0.0")]
     assert resolved_by == {"prices@2.0.0"} and resolved_count(home) == 2

@@ -2,7 +2,7 @@
 output it writes, when its home has a control plane (inspect/settling.py, DevRunSettling): a
 row the new version passes is resolved by the dev run's job, that version (as its file
 declares it: the parser need not be registered) and the OS user; a row still bad stays open;
-a run that fails settles nothing and leaves nothing pending."""
+a run that fails settles nothing and leaves nothing pending. A Parser Bench test settles alike."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import getpass
 import json
 from pathlib import Path
 
+from casparian_core.api import QuarantineState
 from casparian_core.config import load_settings
 from casparian_core.service import CoreService
 from tests.cli.support import casparian, make_home
@@ -90,3 +91,21 @@ async def test_a_dev_run_of_the_same_version_records_nothing(tmp_path: Path) -> 
     after = entries(home)
     assert len(after) == 3 and sorted(str(e["id"]) for e in after) != before  # the new run's
     assert entries(home, "--resolved") == [] and await pending(home) == 0
+
+
+async def test_a_parser_bench_test_of_a_new_version_resolves_what_it_now_passes(
+    service: CoreService, tmp_path: Path
+) -> None:
+    write_files(tmp_path / "data")
+    parser = service.settings.parsers_dir / "prices.py"
+    parser.write_text(FIRST)
+    first = await service.bench.test_parser(parser, tmp_path / "data" / "a.csv")
+    parser.write_text(FIXED)
+    fixed = await service.bench.test_parser(parser, tmp_path / "data" / "a.csv")
+
+    still = (await service.inspect.quarantine()).entries
+    resolved = (await service.inspect.quarantine(state=QuarantineState.RESOLVED)).entries
+    assert [o.quarantined for o in first.outputs] == [2] and await pending_rows(service) == 0
+    assert [(e.row_number, e.parser) for e in still] == [(2, "prices@2.0.0")]
+    assert [(e.row_number, e.resolved_version) for e in resolved] == [(1, "prices@2.0.0")]
+    assert resolved[0].resolved_job_id == fixed.job_id
