@@ -64,7 +64,9 @@ class InspectScreen(ModeScreen):
         Binding("e", "export", "Export"),
         Binding("Q", "quarantine", "Quarantine"),
         Binding("J", "producing_job", "Job"),
-        Binding("ctrl+r,ctrl+enter", "run_query", "Run query", key_display="^r"),
+        Binding("ctrl+r", "run_query", "Run query", key_display="^r"),
+        # Ctrl+Enter too, where the terminal tells it from Enter (the help lists both).
+        Binding("ctrl+enter", "run_query", "Run query", show=False),
         Binding("ctrl+up", "history(-1)", "Earlier query", show=False),
         Binding("ctrl+down", "history(1)", "Later query", show=False),
         Binding("escape", "back_out", "Back"),

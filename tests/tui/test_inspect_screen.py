@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Static, TextArea
 
 from casparian_core.config import Settings
 from casparian_tui.app import CasparianApp
+from casparian_tui.screens.help import describe_bindings
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.widgets.arrow_table import ArrowTable
 from casparian_tui.widgets.inspect_distribution import DistributionChart
@@ -96,6 +97,8 @@ async def test_the_sql_editor_runs_shows_errors_and_keeps_a_history(seeded: Sett
         await pilot.press("q")
         editor = screen.query_one("#sql-editor", TextArea)
         assert editor.has_focus and editor.text == "SELECT * FROM events LIMIT 100"
+        helped = describe_bindings(screen.active_bindings.values())
+        assert {line.description: line.keys for line in helped}["Run query"] == "^r / Ctrl+Enter"
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert screen.query_one(".query-table", ArrowTable).row_count == 20
