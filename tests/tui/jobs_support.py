@@ -22,7 +22,7 @@ from casparian_core.jobs import queue
 from casparian_core.jobs.logs import job_log_path
 from casparian_core.jobs.model import JobFailure, JobRequest, JobSuccess
 from tests.conftest import FIXED_NOW
-from tests.tui.conftest import settle, until
+from tests.tui.conftest import settle, until, until_idle
 
 TRACE = (
     "Traceback (most recent call last):\n"
@@ -155,6 +155,18 @@ async def open_jobs(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("alt+j")
     await until(pilot, lambda: _on_jobs(pilot.app), "the Jobs screen")
     await settle(pilot)
+
+
+def after_keys(*keys: str):  # type: ignore[no-untyped-def]
+    """A snapshot's `run_before`: open Jobs, then press `keys`, each let settle."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_jobs(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await until_idle(pilot)
+
+    return run_before
 
 
 def _on_jobs(app) -> bool:  # type: ignore[no-untyped-def]

@@ -11,8 +11,8 @@ from casparian_core.config import Settings
 from casparian_core.jobs import queue
 from casparian_core.jobs.model import JobRequest, JobSuccess
 from tests.conftest import FIXED_NOW
-from tests.tui.conftest import TERMINAL, make_app, until_idle
-from tests.tui.jobs_support import open_jobs, open_queue
+from tests.tui.conftest import TERMINAL, make_app
+from tests.tui.jobs_support import after_keys, open_queue
 
 BATCH = "da5cda5cda5cda5cda5cda5cda5cda5c"
 DRIVER = "4242-dask"
@@ -41,24 +41,14 @@ def seed_dask_run(settings: Settings) -> None:
         queue.requeue_lost(conn, [made["orders-04.csv"]], DRIVER, lost, done)
 
 
-def _press(*keys: str):  # type: ignore[no-untyped-def]
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await open_jobs(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await until_idle(pilot)
-
-    return run_before
-
-
 def test_a_dask_run_names_each_jobs_worker(snap_compare, settings: Settings) -> None:
     seed_dask_run(settings)
     app = make_app(settings)
-    assert snap_compare(app, terminal_size=TERMINAL, run_before=_press("enter"))
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=after_keys("enter"))
 
 
 def test_a_dask_jobs_detail_says_where_it_ran(snap_compare, settings: Settings) -> None:
     seed_dask_run(settings)
     app = make_app(settings)
     keys = ("enter", "down", "down")  # the run, expanded: its lost job first, then a done one
-    assert snap_compare(app, terminal_size=TERMINAL, run_before=_press(*keys))
+    assert snap_compare(app, terminal_size=TERMINAL, run_before=after_keys(*keys))
