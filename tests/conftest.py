@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -49,12 +50,26 @@ async def service(settings: Settings) -> AsyncIterator[CoreService]:
         yield started
 
 
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every test of this run, in every xdist worker (under the run's
+    base temp folder, so removed with it)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads or writes the developer's real home or API keys."""
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_folder: Path
+) -> None:
+    """No test reads or writes the developer's real home or API keys. uv's cache is the run's
+    own, one for all tests: venvs built from the same wheels share its files (hard links)."""
     for name in ("CASPARIAN_HOME", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(run_folder / "uv-cache"))
 
 
 class _SnapshotsInRepo(pytest_textual_snapshot.SVGImageExtension):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import shutil
 import sys
+import uuid
 import zipfile
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -95,8 +98,36 @@ def locked_project(
     return LockedProject(folder, pyproject, (folder / "uv.lock").read_text())
 
 
+def shared_wheels(root: Path, wheels: list[Path]) -> Path:
+    """A wheels folder under `root` holding `wheels`, the same folder for every test that asks
+    for the same wheels. uv caches a find-links wheel under its folder's path: with one folder
+    (and the run's one uv cache, tests/conftest.py) a venv's packages are hard links into the
+    cache, where a folder per test cost a copy of pyarrow each (~170 MB per venv). The folder
+    never changes: a test that alters its wheels folder takes `link_wheels`."""
+    digest = hashlib.sha256()
+    for wheel in sorted(wheels, key=lambda path: path.name):
+        # The host's wheels are known by name; a test's own by their bytes (built the same).
+        content = b"" if wheel.parent == SHIM_WHEELS else wheel.read_bytes()
+        digest.update(wheel.name.encode() + b"\0" + hashlib.sha256(content).digest())
+    folder = root / f"wheels-{digest.hexdigest()[:16]}"
+    if folder.is_dir():
+        return folder
+    scratch = root / f".{folder.name}-{os.getpid()}-{uuid.uuid4().hex}"
+    scratch.mkdir(parents=True)
+    for wheel in wheels:
+        if wheel.parent == SHIM_WHEELS:
+            (scratch / wheel.name).symlink_to(wheel)
+        else:
+            shutil.copyfile(wheel, scratch / wheel.name)
+    try:
+        scratch.rename(folder)
+    except OSError:  # another test process made it first
+        shutil.rmtree(scratch)
+    return folder
+
+
 def link_wheels(folder: Path, wheels: list[Path]) -> Path:
-    """A wheels folder holding (links to) `wheels`."""
+    """A wheels folder of the caller's own holding (links to) `wheels`."""
     folder.mkdir(parents=True, exist_ok=True)
     for wheel in wheels:
         (folder / wheel.name).symlink_to(wheel)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from tests.registry.lockfiles import (
     LockedProject,
     link_wheels,
     locked_project,
+    shared_wheels,
     shim_wheels,
     write_index,
     write_wheel,
@@ -48,12 +49,18 @@ class Fixture:
 
 
 @pytest.fixture
-def locked(tmp_path: Path, settings: Settings) -> Fixture:
+def locked(tmp_path: Path, settings: Settings, run_folder: Path) -> Fixture:
     tiny = write_wheel(tmp_path / "built", "tinypkg", "0.1.0")
     write_index(tmp_path / "index", [tiny])
     project = locked_project(tmp_path / "tiny-parser", ["tinypkg==0.1.0"], tmp_path / "index")
-    wheels = link_wheels(tmp_path / "wheels", [tiny, *shim_wheels()])
+    wheels = shared_wheels(run_folder, [tiny, *shim_wheels()])
     return Fixture(project, tiny, settings.model_copy(update={"wheels_dir": wheels}))
+
+
+def own_wheels(locked: Fixture, tmp_path: Path) -> Fixture:
+    """`locked` with a wheels folder of this test's own, which it may change."""
+    wheels = link_wheels(tmp_path / "own-wheels", [locked.tiny_wheel, *shim_wheels()])
+    return replace(locked, settings=locked.settings.model_copy(update={"wheels_dir": wheels}))
 
 
 @pytest.fixture
@@ -160,8 +167,9 @@ def test_uv_runs_without_the_hosts_secrets(
 
 
 def test_an_offline_build_without_a_needed_wheel_names_it_and_the_vendor_command(
-    locked: Fixture, uv_calls: Path
+    locked: Fixture, uv_calls: Path, tmp_path: Path
 ) -> None:
+    locked = own_wheels(locked, tmp_path)
     (locked.settings.wheels_dir / locked.tiny_wheel.name).unlink()
     with pytest.raises(WheelsMissingError) as caught:
         build(locked)
@@ -175,8 +183,9 @@ def test_an_offline_build_without_a_needed_wheel_names_it_and_the_vendor_command
 
 
 def test_a_build_that_fails_halfway_keeps_nothing_and_a_later_build_succeeds(
-    locked: Fixture, uv_calls: Path
+    locked: Fixture, uv_calls: Path, tmp_path: Path
 ) -> None:
+    locked = own_wheels(locked, tmp_path)
     damaged = locked.settings.wheels_dir / locked.tiny_wheel.name
     damaged.unlink()
     damaged.write_bytes(b"not a zip file")  # the venv is created, then the install fails
