@@ -113,7 +113,8 @@ def stage_totals(path: Path) -> tuple[dict[str, list[float]], int]:
 def print_breakdown(totals: dict[str, list[float]], processes: int) -> None:
     print(
         f"where the time goes, per file (wall time in each stage, summed over the {processes} "
-        "processes that ran workers; the commit threads run beside the workers):"
+        "processes that ran workers; the commit threads run beside the workers; the CPU: lines "
+        "are CPU time):"
     )
     for name, (count, seconds) in totals.items():
         print(f"  {name:<40} {seconds / FILES * 1000:6.3f} ms/file  ({int(count):,} times)")
