@@ -114,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if argv is None and getattr(args, "runs_jobs", False):
+        # The program itself (a caller passing argv may share its process): see no_pandas.py.
+        from casparian_core.api import hide_pandas
+
+        hide_pandas()
     try:
         settings = load_settings(home=args.home)
         open_home(settings, HomeUse(getattr(args, "home_use", HomeUse.EXISTING)))

@@ -54,7 +54,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING)
+    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING, runs_jobs=True)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:

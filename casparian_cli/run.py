@@ -67,7 +67,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with several inputs, each input's full report (by default: one summary)",
     )
-    parser.set_defaults(handler=run, home_use=HomeUse.NONE)
+    parser.set_defaults(handler=run, home_use=HomeUse.NONE, runs_jobs=True)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
