@@ -106,11 +106,11 @@ if TYPE_CHECKING:
     from casparian_core.jobs.model import JobSuccess as JobSuccess
     from casparian_core.jobs.model import ParserHealth as ParserHealth
     from casparian_core.jobs.model import RunRecord as RunRecord
-    from casparian_core.jobs.no_pandas import hide_pandas as hide_pandas
     from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
     from casparian_core.jobs.process import Processing as Processing
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
+    from casparian_core.jobs.unused_libraries import hide_unused_libraries as hide_unused_libraries
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
     from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
@@ -238,7 +238,7 @@ HOMES = {
     "casparian_core.jobs.daemon": ("DaemonRequest",),
     "casparian_core.jobs.dask.state": ("ClusterState", "cluster_state"),
     "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
-    "casparian_core.jobs.no_pandas": ("hide_pandas",),
+    "casparian_core.jobs.unused_libraries": ("hide_unused_libraries",),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("Processing", "ProcessSummary"),

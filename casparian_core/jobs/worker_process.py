@@ -36,9 +36,9 @@ from casparian_core.events import EventBus
 from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.jobs.model import ClaimedJob
-from casparian_core.jobs.no_pandas import hide_pandas
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.jobs.unused_libraries import hide_unused_libraries
 from casparian_core.registry.facade import Registry
 
 STOP = "stop"
@@ -127,7 +127,7 @@ def decode_report(line: str) -> JobReport:
 
 def main() -> int:
     children.end_with_parent()  # a pool whose process ended has no use for us
-    hide_pandas()  # this process is ours alone, and runs jobs
+    hide_unused_libraries()  # this process is ours alone, and runs jobs
     config = json.loads(sys.stdin.readline())
     settings = Settings.model_validate(config["settings"])
     asyncio.run(

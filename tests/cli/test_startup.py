@@ -115,23 +115,27 @@ def test_a_query_over_parquet_parts_loads_no_arrow_dataset(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def pandas_installed() -> None:
-    """pandas is a dev dependency: without it there is nothing to hide, nothing to check."""
+    """pandas (and numpy) are dev dependencies: without them there is nothing to hide."""
     if importlib.util.find_spec("pandas") is None:
         pytest.skip("pandas is not installed")
 
 
-def test_a_hidden_pandas_is_never_loaded_by_pyarrow(pandas_installed: None) -> None:
-    """pyarrow converts Python values without it (and loads it, unhidden: the check bites)."""
+HIDE = "from casparian_core.jobs.unused_libraries import hide_unused_libraries"
+
+
+def test_hidden_pandas_and_numpy_are_never_loaded_by_pyarrow(pandas_installed: None) -> None:
+    """pyarrow converts Python values without them (and loads both, unhidden: the check
+    bites)."""
     convert = "import pyarrow as pa;assert pa.array([1, None]).null_count == 1;pa.scalar(0)"
-    hide = "from casparian_core.jobs.no_pandas import hide_pandas;assert hide_pandas()"
-    assert _loaded_after(f"{hide};{convert}", ["pandas"]) == []
-    assert _loaded_after(convert, ["pandas"]) == ["pandas"]
+    hide = f"{HIDE};assert hide_unused_libraries() == ['pandas', 'numpy']"
+    assert _loaded_after(f"{hide};{convert}", ["pandas", "numpy"]) == []
+    assert _loaded_after(convert, ["pandas", "numpy"]) == ["pandas", "numpy"]
 
 
 def test_pandas_stays_usable_when_it_was_loaded_before_the_hiding(pandas_installed: None) -> None:
     code = (
-        "import pandas;from casparian_core.jobs.no_pandas import hide_pandas;"
-        "assert not hide_pandas();import pandas.api.types;import pyarrow as pa;"
+        f"import pandas;{HIDE};assert hide_unused_libraries() == [];import pandas.api.types;"
+        "import pyarrow as pa;"
         "assert pa.Table.from_pandas(pandas.DataFrame({'a': [1]})).num_rows == 1"
     )
     assert _loaded_after(code, ["pandas"]) == ["pandas"]
