@@ -94,6 +94,8 @@ if TYPE_CHECKING:
     from casparian_core.jobs.fingerprint import ErrorSummary as ErrorSummary
     from casparian_core.jobs.log_tail import find_job_log as find_job_log
     from casparian_core.jobs.log_tail import read_tail as read_tail
+    from casparian_core.jobs.long_lived import freeze_for_exit as freeze_for_exit
+    from casparian_core.jobs.long_lived import frozen_after_first as frozen_after_first
     from casparian_core.jobs.model import ClaimedJob as ClaimedJob
     from casparian_core.jobs.model import DeadLetter as DeadLetter
     from casparian_core.jobs.model import Enqueued as Enqueued
@@ -239,6 +241,7 @@ HOMES = {
     "casparian_core.jobs.dask.state": ("ClusterState", "cluster_state"),
     "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
     "casparian_core.jobs.unused_libraries": ("hide_unused_libraries",),
+    "casparian_core.jobs.long_lived": ("freeze_for_exit", "frozen_after_first"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("Processing", "ProcessSummary"),

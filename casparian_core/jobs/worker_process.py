@@ -35,6 +35,7 @@ from casparian_core.errors import ErrorCode
 from casparian_core.events import EventBus
 from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.long_lived import freeze_for_exit, frozen_after_first
 from casparian_core.jobs.model import ClaimedJob
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.status import JobStatus
@@ -140,6 +141,7 @@ def main() -> int:
             sys.stdout,
         )
     )
+    freeze_for_exit()  # the process ends now
     return 0
 
 
@@ -153,6 +155,7 @@ async def _serve(
     def clock() -> datetime:
         return datetime.now(UTC)
 
+    @frozen_after_first
     def report(job_report: JobReport) -> None:
         out.write(encode_report(job_report) + "\n")
         out.flush()

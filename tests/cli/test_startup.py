@@ -191,3 +191,21 @@ def test_a_worker_process_hides_pandas(pandas_installed: None, tmp_path: Path) -
         "import pyarrow as pa;pa.scalar(0)"
     )
     assert _loaded_after(code, ["pandas"]) == []
+
+
+def test_process_without_a_terminal_loads_no_progress_bar(tmp_path: Path) -> None:
+    """rich's progress bar (~15 ms of imports) only where it shows: on a terminal, not --json."""
+    home = make_home(tmp_path / "home")
+    code = f"from casparian_cli import main;assert main(['--home', {str(home)!r}, 'process']) == 0"
+    assert _loaded_after(code, ["rich", "casparian_cli.run_progress"]) == []
+
+
+def test_process_leaves_its_objects_to_the_operating_system_at_exit(tmp_path: Path) -> None:
+    """Frozen, Python's shutdown does not garbage-collect them (jobs/long_lived.py)."""
+    home = make_home(tmp_path / "home")
+    code = (
+        "import gc;from casparian_cli import main;"
+        f"assert main(['--home', {str(home)!r}, 'process', '--json']) == 0;"
+        "assert gc.get_freeze_count() > 0"
+    )
+    _loaded_after(code, [])
