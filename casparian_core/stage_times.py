@@ -60,3 +60,19 @@ def _write() -> None:
 
 if _target is not None:
     atexit.register(_write)
+
+
+STARTUP_PREFIX = "start-up: "
+
+
+def since_start(name: str) -> None:
+    """Record, once, how long after this process started `name` happened (a stage named
+    `STARTUP_PREFIX + name`: a time per process, not per file)."""
+    if _target is None:
+        return
+    import psutil  # the benchmarks' path only
+
+    with _lock:
+        if STARTUP_PREFIX + name in _totals:
+            return
+        _totals[STARTUP_PREFIX + name] = [1, time.time() - psutil.Process().create_time()]

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from casparian_core import children
+from casparian_core import children, stage_times
 from casparian_core.config import Settings
 from casparian_core.db.gateway import Gateway
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
@@ -157,6 +157,7 @@ async def _serve(
 
     @frozen_after_first
     def report(job_report: JobReport) -> None:
+        stage_times.since_start("first job reported (worker process)")
         out.write(encode_report(job_report) + "\n")
         out.flush()
 

@@ -1,0 +1,35 @@
+"""The benchmarks' stage times: a process's start-up marks are recorded once, in its line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from casparian_core import stage_times
+
+
+def test_a_start_up_mark_is_recorded_once_per_process(tmp_path: Path) -> None:
+    target = tmp_path / "stages.jsonl"
+    code = (
+        "from casparian_core import stage_times as s;"
+        "s.since_start('first job');s.since_start('first job');s.add('hash', 0.5)"
+    )
+    env = {**os.environ, stage_times.VARIABLE: str(target)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    (line,) = target.read_text().splitlines()
+    stages = json.loads(line)["stages"]
+    assert stages["hash"] == [1, 0.5]
+    count, seconds = stages[stage_times.STARTUP_PREFIX + "first job"]
+    assert count == 1 and seconds > 0
+
+
+def test_without_the_variable_nothing_is_recorded(tmp_path: Path) -> None:
+    code = "from casparian_core import stage_times as s;s.since_start('x');print(s._totals)"
+    env = {k: v for k, v in os.environ.items() if k != stage_times.VARIABLE}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "{}"
