@@ -118,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if argv is None and getattr(args, "runs_jobs", False):
+        # The program itself; a caller passing argv may share its process (unused_libraries.py).
+        from casparian_core.api import hide_unused_libraries
+
+        hide_unused_libraries()
     try:
         settings = load_settings(home=args.home)
         open_home(settings, HomeUse(getattr(args, "home_use", HomeUse.EXISTING)))

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from casparian_cli.homes import HomeUse
 from casparian_cli.interrupts import two_step_stop
-from casparian_core.api import JobStatus, ProcessRequest, plural
+from casparian_core.api import (
+    JobStatus,
+    ProcessRequest,
+    freeze_for_exit,
+    frozen_after_first,
+    plural,
+)
 from casparian_core.config import Settings
 
 if TYPE_CHECKING:
@@ -54,7 +60,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING)
+    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING, runs_jobs=True)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,28 +100,32 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(summary.as_json()))
     else:
         _print_summary(summary)
+    freeze_for_exit()  # the process ends with this command
     if summary.interrupted:
         return INTERRUPTED
     return 1 if summary.failed else 0
 
 
 async def _process(settings: Settings, request: ProcessRequest, quiet: bool) -> ProcessSummary:
-    from casparian_cli.run_progress import RunProgress
     from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
         processing = service.processing(request)
         planned = await processing.prepare()
-        show = not quiet and sys.stderr.isatty() and bool(planned.requests)
-        bar = RunProgress(
-            f"processing {plural(len(planned.requests), 'job')}", len(planned.requests)
-        )
-        rate = _Rate()
         with two_step_stop(processing.stop):
-            if show:
-                with bar:
-                    return await processing.run(lambda report: rate.advance(bar, report))
-            return await processing.run()
+            if quiet or not sys.stderr.isatty() or not planned.requests:
+                return await processing.run(frozen_after_first(None))
+            # The bar's imports (rich's) only where it shows.
+            from casparian_cli.run_progress import RunProgress
+
+            bar = RunProgress(
+                f"processing {plural(len(planned.requests), 'job')}", len(planned.requests)
+            )
+            rate = _Rate()
+            with bar:
+                return await processing.run(
+                    frozen_after_first(lambda report: rate.advance(bar, report))
+                )
 
 
 class _Rate:

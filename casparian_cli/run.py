@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import logging
 import sys
@@ -26,6 +25,8 @@ from casparian_core.api import (
     RunStatus,
     expand_inputs,
     format_bytes,
+    freeze_for_exit,
+    frozen_after_first,
     input_root,
 )
 from casparian_core.config import Settings
@@ -67,7 +68,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with several inputs, each input's full report (by default: one summary)",
     )
-    parser.set_defaults(handler=run, home_use=HomeUse.NONE)
+    parser.set_defaults(handler=run, home_use=HomeUse.NONE, runs_jobs=True)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,10 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(results_json(results)))
     else:
         results = _run_with_report(args, settings, inputs, options, detailed, progress)
-    # The process ends with this command. Python's shutdown would garbage-collect every object
-    # still alive, among them the hundreds of thousands pyarrow and pandas create at import
-    # (~0.3 s); frozen objects are skipped, and the operating system frees them all at once.
-    gc.freeze()
+    freeze_for_exit()  # the process ends with this command
     return 0 if all(result.ok for result in results) else 1
 
 
@@ -116,25 +114,13 @@ def _run(
 ) -> list[RunResult]:
     from casparian_core.service import CoreService
 
-    frozen = False
-
-    def each_result(result: RunResult) -> None:
-        nonlocal frozen
-        if not frozen:  # (a flag: gc.get_freeze_count() walks every frozen object)
-            # Every object alive once the first input is done (the modules of pyarrow, pandas
-            # ...) outlives the run: full collections that walk them all cost ~60 ms each, once
-            # every few hundred small inputs. They are left out from now on.
-            gc.freeze()
-            frozen = True
-        on_result(result)
-
     return CoreService(settings).run_parser(
         args.parser,
         inputs,
         options,
         input_root=input_root(args.input),
         on_log=_print_log,
-        on_result=each_result,
+        on_result=frozen_after_first(on_result),
     )
 
 

@@ -94,6 +94,8 @@ if TYPE_CHECKING:
     from casparian_core.jobs.fingerprint import ErrorSummary as ErrorSummary
     from casparian_core.jobs.log_tail import find_job_log as find_job_log
     from casparian_core.jobs.log_tail import read_tail as read_tail
+    from casparian_core.jobs.long_lived import freeze_for_exit as freeze_for_exit
+    from casparian_core.jobs.long_lived import frozen_after_first as frozen_after_first
     from casparian_core.jobs.model import ClaimedJob as ClaimedJob
     from casparian_core.jobs.model import DeadLetter as DeadLetter
     from casparian_core.jobs.model import Enqueued as Enqueued
@@ -110,6 +112,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.process import Processing as Processing
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
+    from casparian_core.jobs.unused_libraries import hide_unused_libraries as hide_unused_libraries
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
     from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
@@ -237,6 +240,8 @@ HOMES = {
     "casparian_core.jobs.daemon": ("DaemonRequest",),
     "casparian_core.jobs.dask.state": ("ClusterState", "cluster_state"),
     "casparian_core.jobs.daemon_lock": ("DaemonRunningError", "DaemonState", "daemon_state"),
+    "casparian_core.jobs.unused_libraries": ("hide_unused_libraries",),
+    "casparian_core.jobs.long_lived": ("freeze_for_exit", "frozen_after_first"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("Processing", "ProcessSummary"),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from casparian_core import stage_times
 from casparian_core.engine.results import RunStatus
 from casparian_core.jobs import logs
 from casparian_core.jobs.executor import Executor, JobReport
@@ -184,6 +185,7 @@ class Processing:
         service, summary = self._service, self.summary
 
         def record(report: JobReport) -> None:
+            stage_times.since_start("first job reported (the command)")
             summary.reports[report.job.job_id] = report
             if report.paused_parser:
                 summary.paused_parsers.append(report.job.parser_name)

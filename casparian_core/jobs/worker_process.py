@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from casparian_core import children
+from casparian_core import children, stage_times
 from casparian_core.config import Settings
 from casparian_core.db.gateway import Gateway
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
@@ -35,9 +35,11 @@ from casparian_core.errors import ErrorCode
 from casparian_core.events import EventBus
 from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.facade import JobQueue
+from casparian_core.jobs.long_lived import freeze_for_exit, frozen_after_first
 from casparian_core.jobs.model import ClaimedJob
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.status import JobStatus
+from casparian_core.jobs.unused_libraries import hide_unused_libraries
 from casparian_core.registry.facade import Registry
 
 STOP = "stop"
@@ -126,6 +128,7 @@ def decode_report(line: str) -> JobReport:
 
 def main() -> int:
     children.end_with_parent()  # a pool whose process ended has no use for us
+    hide_unused_libraries()  # this process is ours alone, and runs jobs
     config = json.loads(sys.stdin.readline())
     settings = Settings.model_validate(config["settings"])
     asyncio.run(
@@ -138,6 +141,7 @@ def main() -> int:
             sys.stdout,
         )
     )
+    freeze_for_exit()  # the process ends now
     return 0
 
 
@@ -151,7 +155,9 @@ async def _serve(
     def clock() -> datetime:
         return datetime.now(UTC)
 
+    @frozen_after_first
     def report(job_report: JobReport) -> None:
+        stage_times.since_start("first job reported (worker process)")
         out.write(encode_report(job_report) + "\n")
         out.flush()
 

@@ -4,6 +4,8 @@ imported, so every module imported before that delays the whole run."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from casparian_cli import COMMANDS, build_parser
+from casparian_core.children import PARENT_PID_VARIABLE
+from casparian_core.config import load_settings
 from tests.cli.support import make_home
 
 
@@ -107,3 +111,101 @@ def test_a_query_over_parquet_parts_loads_no_arrow_dataset(tmp_path: Path) -> No
         f"assert main(['--home', {str(home)!r}, 'query', 'SELECT sum(n) FROM sales']) == 0"
     )
     assert _loaded_after(code, ["pyarrow", "pyarrow.dataset", "pandas"]) == ["pyarrow"]
+
+
+@pytest.fixture(scope="module")
+def pandas_installed() -> None:
+    """pandas (and numpy) are dev dependencies: without them there is nothing to hide."""
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed")
+
+
+HIDE = "from casparian_core.jobs.unused_libraries import hide_unused_libraries"
+
+
+def test_hidden_pandas_and_numpy_are_never_loaded_by_pyarrow(pandas_installed: None) -> None:
+    """pyarrow converts Python values without them (and loads both, unhidden: the check
+    bites)."""
+    convert = "import pyarrow as pa;assert pa.array([1, None]).null_count == 1;pa.scalar(0)"
+    hide = f"{HIDE};assert hide_unused_libraries() == ['pandas', 'numpy']"
+    assert _loaded_after(f"{hide};{convert}", ["pandas", "numpy"]) == []
+    assert _loaded_after(convert, ["pandas", "numpy"]) == ["pandas", "numpy"]
+
+
+def test_pandas_stays_usable_when_it_was_loaded_before_the_hiding(pandas_installed: None) -> None:
+    code = (
+        f"import pandas;{HIDE};assert hide_unused_libraries() == [];import pandas.api.types;"
+        "import pyarrow as pa;"
+        "assert pa.Table.from_pandas(pandas.DataFrame({'a': [1]})).num_rows == 1"
+    )
+    assert _loaded_after(code, ["pandas"]) == ["pandas"]
+
+
+def _run_as(call: str, home: Path, tmp_path: Path) -> list[str]:
+    """Whether `casparian run` on a small CSV, invoked by `call`, left pandas loaded."""
+    tmp_path.mkdir()
+    parser = tmp_path / "rows.py"
+    parser.write_text(
+        "import pyarrow.csv\n"
+        "name = 'rows'\n"
+        "outputs = {'rows': {'id': 'int64'}}\n"
+        "def parse(path):\n"
+        "    return pyarrow.csv.read_csv(path)\n"
+    )
+    data = tmp_path / "data.csv"
+    data.write_text("id\n1\n2\n")
+    argv = ["--home", str(home), "run", str(parser), str(data), "--json"]
+    argv += ["--sink", f"parquet://{tmp_path / 'out'}"]
+    code = (  # sys.argv is the command line of main() alone, then again the probe's
+        f"names = sys.argv;sys.argv = ['casparian', *{argv!r}];from casparian_cli import main;"
+        f"{call};sys.argv = names"
+    )
+    return _loaded_after(code, ["pandas"])
+
+
+def test_casparian_run_as_the_program_never_loads_pandas(
+    pandas_installed: None, tmp_path: Path
+) -> None:
+    """The program hides it (its first row validated needs a Python value converted); a caller
+    passing argv (a test, sharing its process) keeps it."""
+    home = make_home(tmp_path / "home")
+    assert _run_as("assert main() == 0", home, tmp_path / "a") == []
+    assert _run_as("assert main(sys.argv[1:]) == 0", home, tmp_path / "b") == ["pandas"]
+
+
+def test_a_worker_process_hides_pandas(pandas_installed: None, tmp_path: Path) -> None:
+    """A pool's worker process (here with nothing to claim) runs jobs only: pyarrow's
+    conversions after it served load no pandas."""
+    home = make_home(tmp_path / "home")
+    config = {
+        "settings": load_settings(env={}, home=home).model_dump(mode="json"),
+        "sink_uri": f"parquet://{tmp_path / 'out'}",
+        "offline": True,
+        "group": None,
+        "name": "test-2",
+    }
+    code = (
+        f"import io, os;os.environ[{PARENT_PID_VARIABLE!r}] = str(os.getppid());"
+        f"sys.stdin = io.StringIO({json.dumps(config)!r} + '\\n');"
+        "from casparian_core.jobs import worker_process;assert worker_process.main() == 0;"
+        "import pyarrow as pa;pa.scalar(0)"
+    )
+    assert _loaded_after(code, ["pandas"]) == []
+
+
+def test_process_without_a_terminal_loads_no_progress_bar(tmp_path: Path) -> None:
+    """rich's progress bar (~15 ms of imports) only where it shows: on a terminal, not --json."""
+    home = make_home(tmp_path / "home")
+    code = f"from casparian_cli import main;assert main(['--home', {str(home)!r}, 'process']) == 0"
+    assert _loaded_after(code, ["rich", "casparian_cli.run_progress"]) == []
+
+
+def test_process_leaves_its_objects_to_the_operating_system_at_exit(tmp_path: Path) -> None:
+    """Frozen, Python's shutdown does not garbage-collect them (jobs/long_lived.py)."""
+    home = make_home(tmp_path / "home")
+    code = (
+        "import gc;from casparian_cli import main;"
+        f"assert main(['--home', {str(home)!r}, 'process', '--json']) == 0;"
+        "assert gc.get_freeze_count() > 0"
+    )
+    _loaded_after(code, [])

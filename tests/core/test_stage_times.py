@@ -1,4 +1,4 @@
-"""stage_times: each process asked appends one line, its stages and its own CPU."""
+"""The benchmarks' stage times: a process's start-up marks are recorded once, in its line."""
 
 from __future__ import annotations
 
@@ -10,29 +10,39 @@ from pathlib import Path
 
 from casparian_core import stage_times
 
-TIMED = """\
-from casparian_core import stage_times
 
-with stage_times.stage("busy"):
-    sum(range(2_000_000))
-stage_times.add("given", 0.5)
-"""
-
-
-def run_timed(env: dict[str, str]) -> None:
-    environment = {"PATH": os.environ["PATH"], **env}
-    subprocess.run([sys.executable, "-c", TIMED], env=environment, check=True)
-
-
-def test_a_process_appends_its_stages_and_its_own_cpu(tmp_path: Path) -> None:
+def test_a_start_up_mark_is_recorded_once_per_process(tmp_path: Path) -> None:
     target = tmp_path / "stages.jsonl"
-    run_timed({stage_times.VARIABLE: str(target)})
-    run_timed({stage_times.VARIABLE: str(target)})
+    code = (
+        "from casparian_core import stage_times as s;"
+        "s.since_start('first job');s.since_start('first job');s.add('hash', 0.5)"
+    )
+    env = {**os.environ, stage_times.VARIABLE: str(target)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    (line,) = target.read_text().splitlines()
+    stages = json.loads(line)["stages"]
+    assert stages["hash"] == [1, 0.5]
+    count, seconds = stages[stage_times.STARTUP_PREFIX + "first job"]
+    assert count == 1 and seconds > 0
 
+
+def test_without_the_variable_nothing_is_recorded(tmp_path: Path) -> None:
+    code = "from casparian_core import stage_times as s;s.since_start('x');print(s._totals)"
+    env = {k: v for k, v in os.environ.items() if k != stage_times.VARIABLE}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == "{}"
+
+
+def test_each_process_appends_its_own_line_with_its_cpu(tmp_path: Path) -> None:
+    target = tmp_path / "stages.jsonl"
+    code = "from casparian_core import stage_times as s;sum(range(2_000_000));s.add('given', 0.5)"
+    env = {**os.environ, stage_times.VARIABLE: str(target)}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
     lines = [json.loads(line) for line in target.read_text().splitlines()]
     assert len(lines) == 2 and lines[0]["pid"] != lines[1]["pid"]
-    stages = lines[0]["stages"]
-    assert stages["given"] == [1, 0.5]
-    assert stages["busy"][0] == 1 and stages["busy"][1] > 0
-    count, cpu = stages[stage_times.PROCESS_CPU]
+    assert lines[0]["stages"]["given"] == [1, 0.5]
+    count, cpu = lines[0]["stages"][stage_times.PROCESS_CPU]
     assert count == 1 and cpu > 0  # added once, when the process exits
