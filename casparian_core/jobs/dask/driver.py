@@ -48,6 +48,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ from casparian_core.config import Settings
 from casparian_core.engine.results import RunResult, RunStatus
 from casparian_core.errors import CasparianError, ConfigError, ErrorCode
 from casparian_core.jobs import queue
-from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec
+from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec, KeptCluster
 from casparian_core.jobs.dask.errors import ClusterError, SharedStorageError
 from casparian_core.jobs.dask.state import ClusterState, remove_cluster_state, write_cluster_state
 from casparian_core.jobs.executor import JobReport, ReportCallback
@@ -106,6 +107,7 @@ class DaskExecutor:
         sink_uri: str,
         offline: bool = False,
         on_report: ReportCallback | None = None,
+        kept: KeptCluster | None = None,
     ) -> None:
         self._service = service
         self._settings: Settings = service.settings
@@ -127,6 +129,7 @@ class DaskExecutor:
         self._runnables: dict[tuple[str, str], RunnableParser] = {}
         self._loop: asyncio.AbstractEventLoop
         self._cluster: Cluster | None = None
+        self._kept = kept  # the caller's cluster, kept open after this run; else one of our own
 
     @property
     def in_flight(self) -> int:
@@ -139,7 +142,8 @@ class DaskExecutor:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._cluster = await asyncio.to_thread(Cluster.open, self._spec)
+        opened = self._kept.get if self._kept is not None else partial(Cluster.open, self._spec)
+        self._cluster = await asyncio.to_thread(opened)
         heartbeats = asyncio.create_task(self._heartbeat())
         try:
             await self._check_storage(self._cluster)
@@ -154,7 +158,8 @@ class DaskExecutor:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeats
-            await asyncio.to_thread(self._cluster.close)
+            if self._kept is None:
+                await asyncio.to_thread(self._cluster.close)
 
     def stop(self, *, abandon: bool = False) -> None:
         if abandon:
