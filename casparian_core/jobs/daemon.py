@@ -38,7 +38,7 @@ from casparian_core.jobs.daemon_lock import DaemonLock, DaemonState
 from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
-from casparian_core.jobs.process import FAILED_STATUSES, check_executor, executor_for
+from casparian_core.jobs.process import FAILED_STATUSES, cluster_to_keep, executor_for
 from casparian_core.jobs.status import JobStatus
 from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
@@ -79,7 +79,8 @@ class Daemon:
             executor=request.executor,
             scheduler=request.scheduler,
         )
-        check_executor(service, self._request, self.sink_uri)  # refused before it starts
+        # Refused before it starts; a Dask cluster is kept for all its batches.
+        self._cluster = cluster_to_keep(service, self._request, self.sink_uri)
         self._lock = DaemonLock(settings.home)
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -130,6 +131,8 @@ class Daemon:
                 self.state.jobs_failed,
             )
         finally:
+            if self._cluster is not None:
+                await asyncio.to_thread(self._cluster.close)
             logging.getLogger("casparian").removeHandler(handler)
             handler.close()
             self._lock.release()
@@ -221,7 +224,9 @@ class Daemon:
         # The open quarantine entries the queued jobs re-run, captured from the queue (jobs a
         # daemon killed before running them included), settle once they ran.
         captured = await self._service.replay.capture_queued(self.sink_uri)
-        self._pool = executor_for(self._service, self._request, self.sink_uri, self._report)
+        self._pool = executor_for(
+            self._service, self._request, self.sink_uri, self._report, self._cluster
+        )
         try:
             await self._pool.run()
         finally:

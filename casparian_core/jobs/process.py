@@ -25,6 +25,7 @@ from casparian_core.jobs.status import JobStatus
 from casparian_core.sinks.uri import FOLDER_SCHEMES
 
 if TYPE_CHECKING:
+    from casparian_core.jobs.dask.cluster import KeptCluster
     from casparian_core.service import CoreService
 
 FAILED_STATUSES = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER})
@@ -131,24 +132,37 @@ def executor_for(
     request: ProcessRequest,
     sink_uri: str,
     on_report: Callable[[JobReport], object],
+    kept: KeptCluster | None = None,
 ) -> Executor:
-    """The local pool, or the Dask executor when the request or the settings choose it."""
+    """The local pool, or the Dask executor when the request or the settings choose it (on
+    `kept`, a daemon's cluster, when given)."""
     executor = request.executor or service.settings.executor
     if executor == "local":
         return local_pool(service, request, sink_uri, on_report)
     from casparian_core.jobs.dask.choose import dask_executor
 
-    return dask_executor(service, request, executor, sink_uri, on_report)
+    return dask_executor(service, request, executor, sink_uri, on_report, kept)
+
+
+def cluster_to_keep(
+    service: CoreService, request: ProcessRequest, sink_uri: str
+) -> KeptCluster | None:
+    """For a daemon, whose batches share one cluster: the Dask cluster the request chooses
+    (opened by the first batch), or None for the local pool. Raises what the user must fix
+    about it (check_executor)."""
+    executor = request.executor or service.settings.executor
+    if executor == "local":
+        return None
+    from casparian_core.jobs.dask.choose import cluster_spec
+    from casparian_core.jobs.dask.cluster import KeptCluster
+
+    return KeptCluster(cluster_spec(service, request, executor, sink_uri))
 
 
 def check_executor(service: CoreService, request: ProcessRequest, sink_uri: str) -> None:
     """Raise what the user must fix about the executor chosen (the Dask extra missing, a sink
     it cannot write, no scheduler's address) before anything is planned or started."""
-    executor = request.executor or service.settings.executor
-    if executor != "local":
-        from casparian_core.jobs.dask.choose import cluster_spec
-
-        cluster_spec(service, request, executor, sink_uri)
+    cluster_to_keep(service, request, sink_uri)
 
 
 class Processing:

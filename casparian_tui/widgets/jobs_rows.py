@@ -155,7 +155,7 @@ def _job_line(job: JobRecord, width: int, now: datetime) -> Text:
     line.append_text(_icon(job.status))
     name = Path(job.input_path).name
     if job.ran_on:  # a Dask worker: which machine ran it
-        name = f"{name} · {job.ran_on.removeprefix('tcp://')}"
+        name = _with_worker(name, job.ran_on, _name_cells(width))
     line.append(_name(name, width))
     if job.error_code is not None:
         line.append(_cell(str(job.error_code), PROGRESS_CELLS, right=True), style="red")
@@ -166,6 +166,18 @@ def _job_line(job: JobRecord, width: int, now: datetime) -> Text:
     line.append(_cell(duration(job.started_at, job.finished_at, now), TIME_CELLS, right=True))
     tries = f"try {job.attempts + 1}" if job.status == JobStatus.QUEUED and job.attempts else None
     return line.append_text(_status(job.status, tries))
+
+
+def _with_worker(name: str, worker: str, cells: int) -> str:
+    """The file's name and the worker that ran it, as much of the worker as fits whole: its
+    host and port, else its host (the detail pane shows the whole address), else nothing:
+    the file's name is never cut for it."""
+    address = worker.removeprefix("tcp://")
+    for shown in (address, address.rpartition(":")[0]):
+        joined = f"{name} · {shown}"
+        if shown and cell_len(joined) <= cells:
+            return joined
+    return name
 
 
 def _dead_letter_line(letter: DeadLetter, width: int) -> Text:

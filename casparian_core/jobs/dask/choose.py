@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casparian_core.errors import ConfigError
-from casparian_core.jobs.dask.cluster import LOCAL, REMOTE, ClusterSpec, require_dask
+from casparian_core.jobs.dask.cluster import LOCAL, REMOTE, ClusterSpec, KeptCluster, require_dask
 from casparian_core.jobs.executor import ReportCallback
 from casparian_core.jobs.plan import ProcessRequest
 
@@ -45,10 +45,13 @@ def dask_executor(
     executor: str,
     sink_uri: str,
     on_report: ReportCallback,
+    kept: KeptCluster | None = None,
 ) -> DaskExecutor:
+    """The Dask executor for one run: on `kept` (a cluster the caller keeps between runs), or
+    on a cluster it opens and closes itself."""
     from casparian_core.jobs.dask.driver import DaskExecutor
 
-    spec = cluster_spec(service, request, executor, sink_uri)
+    spec = cluster_spec(service, request, executor, sink_uri) if kept is None else kept.spec
     return DaskExecutor(
-        service, spec, sink_uri=sink_uri, offline=request.offline, on_report=on_report
+        service, spec, sink_uri=sink_uri, offline=request.offline, on_report=on_report, kept=kept
     )

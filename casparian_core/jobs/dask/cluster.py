@@ -109,6 +109,28 @@ class Cluster:
             )
 
 
+class KeptCluster:
+    """One cluster for many runs (the daemon's batches): opened by the first run that needs it,
+    kept while its scheduler is reachable (its workers keep their warm guests between
+    batches), opened again after the scheduler went away, closed by `close`."""
+
+    def __init__(self, spec: ClusterSpec) -> None:
+        self.spec = spec
+        self._cluster: Cluster | None = None
+
+    def get(self) -> Cluster:
+        if self._cluster is not None and self._cluster.lost:
+            self.close()
+        if self._cluster is None:
+            self._cluster = Cluster.open(self.spec)
+        return self._cluster
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
 def _allowed_failures(dask_scheduler: Any) -> int:
     return int(dask_scheduler.allowed_failures)
 

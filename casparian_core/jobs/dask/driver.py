@@ -19,6 +19,10 @@ letters, the circuit breaker, history.
 - Cancel: a job whose heartbeat the queue refuses (cancelled, requeued as stale) is stopped on
   the worker running it (worker.cancel_jobs: its guest stops); Future.cancel alone would not
   stop a running task.
+- The circuit breaker: when a failure pauses a parser, its claimed jobs not submitted go back
+  to the queue, and its tasks in flight are cancelled, their jobs given back unrun (no attempt
+  counted), as the local pool gives back its unstarted jobs: otherwise each task's inputs of a
+  failing parser all ran and failed.
 - The scheduler going away: the driver stops claiming, records what finished, gives the jobs in
   flight back to the queue unrun, and ends with ClusterError saying so.
 - Shared storage: before claiming, every worker must read a sample of the queued inputs and the
@@ -44,6 +48,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +56,7 @@ from casparian_core.config import Settings
 from casparian_core.engine.results import RunResult, RunStatus
 from casparian_core.errors import CasparianError, ConfigError, ErrorCode
 from casparian_core.jobs import queue
-from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec
+from casparian_core.jobs.dask.cluster import Cluster, ClusterSpec, KeptCluster
 from casparian_core.jobs.dask.errors import ClusterError, SharedStorageError
 from casparian_core.jobs.dask.state import ClusterState, remove_cluster_state, write_cluster_state
 from casparian_core.jobs.executor import JobReport, ReportCallback
@@ -102,6 +107,7 @@ class DaskExecutor:
         sink_uri: str,
         offline: bool = False,
         on_report: ReportCallback | None = None,
+        kept: KeptCluster | None = None,
     ) -> None:
         self._service = service
         self._settings: Settings = service.settings
@@ -123,6 +129,7 @@ class DaskExecutor:
         self._runnables: dict[tuple[str, str], RunnableParser] = {}
         self._loop: asyncio.AbstractEventLoop
         self._cluster: Cluster | None = None
+        self._kept = kept  # the caller's cluster, kept open after this run; else one of our own
 
     @property
     def in_flight(self) -> int:
@@ -135,7 +142,8 @@ class DaskExecutor:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._cluster = await asyncio.to_thread(Cluster.open, self._spec)
+        opened = self._kept.get if self._kept is not None else partial(Cluster.open, self._spec)
+        self._cluster = await asyncio.to_thread(opened)
         heartbeats = asyncio.create_task(self._heartbeat())
         try:
             await self._check_storage(self._cluster)
@@ -150,7 +158,8 @@ class DaskExecutor:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeats
-            await asyncio.to_thread(self._cluster.close)
+            if self._kept is None:
+                await asyncio.to_thread(self._cluster.close)
 
     def stop(self, *, abandon: bool = False) -> None:
         if abandon:
@@ -218,7 +227,7 @@ class DaskExecutor:
                     if self._stopping.is_set() or not self._wait_for_due():
                         return
                     continue
-                self._collect(cluster)
+                self._collect()
                 if cluster.lost:
                     self._scheduler_lost()
                 window = self._look(cluster, window)
@@ -286,7 +295,7 @@ class DaskExecutor:
             files,
         )
 
-    def _collect(self, cluster: Cluster) -> None:
+    def _collect(self) -> None:
         """Wait for a task to end (or WAKE_SECS), then take every task that ended."""
         try:
             ended = [self._done.get(timeout=WAKE_SECS)]
@@ -298,10 +307,10 @@ class DaskExecutor:
         for future in ended:
             task = self._tasks.pop(future, None)
             if task is not None:
-                self._finish(cluster, future, task)
+                self._finish(future, task)
             future.release()
 
-    def _finish(self, cluster: Cluster, future: Future, task: _Task) -> None:
+    def _finish(self, future: Future, task: _Task) -> None:
         if future.status == "finished":
             outcome: BatchOutcome = future.result()
             for job, file in zip(task.jobs, outcome.files, strict=True):
@@ -400,12 +409,9 @@ class DaskExecutor:
         self._tasks.clear()
         job_ids = [job.job_id for _, task in tasks for job in task.jobs]
         if job_ids and not cluster.lost:
-            from casparian_core.jobs.dask.worker import cancel_jobs
-
             for future, _ in tasks:
                 future.cancel()
-            with contextlib.suppress(Exception):  # a worker gone meanwhile has nothing to stop
-                cluster.client.run(cancel_jobs, job_ids, on_error="ignore")
+            self._stop_on_workers(job_ids)
         self._give_back(task for _, task in tasks)
 
     def _give_back(self, tasks: Iterable[_Task]) -> int:
@@ -425,14 +431,27 @@ class DaskExecutor:
             self._queue.release_now(self._backlog.popleft().job_id, self._name)
 
     def _release_paused(self, parser_name: str) -> None:
-        """The parser was just paused: its claimed jobs not submitted go back unrun."""
+        """The parser was just paused: its claimed jobs not submitted go back unrun, and its
+        tasks on the workers are cancelled: one not started never runs, a running one stops
+        (WarmSessions.transition), and their jobs go back to the queue when their futures
+        report it (`_finish`; an input that committed meanwhile is replaced when run again)."""
         for job in [job for job in self._backlog if job.parser_name == parser_name]:
             self._backlog.remove(job)
             self._queue.release_now(job.job_id, self._name)
+        for future, task in list(self._tasks.items()):
+            if task.jobs[0].parser_name == parser_name:  # a task holds one parser version
+                future.cancel()
 
-    async def _heartbeat(self) -> None:
+    def _stop_on_workers(self, job_ids: list[str]) -> None:
+        """Stop these jobs on whichever workers run them (their guests stop)."""
         from casparian_core.jobs.dask.worker import cancel_jobs
 
+        if self._cluster is None or self._cluster.lost:
+            return
+        with contextlib.suppress(Exception):  # a worker gone meanwhile has nothing to stop
+            self._cluster.client.run(cancel_jobs, job_ids, on_error="ignore")
+
+    async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._settings.heartbeat_secs)
             refused: list[str] = []
@@ -441,12 +460,9 @@ class DaskExecutor:
                     refused.append(job.job_id)
             for job in list(self._backlog):
                 await self._queue.heartbeat(job.job_id, self._name)
-            if refused and self._cluster is not None:
+            if refused:
                 self._cancel(refused)
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(
-                        self._cluster.client.run, cancel_jobs, refused, on_error="ignore"
-                    )
+                await asyncio.to_thread(self._stop_on_workers, refused)
 
     def _cancel(self, job_ids: list[str]) -> None:
         """The queue took these jobs back: their outcomes are not recorded; a task left with
