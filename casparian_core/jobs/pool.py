@@ -78,6 +78,7 @@ class _Worker:
     name: str
     sessions: dict[tuple[str, str], _Warm] = field(default_factory=dict)
     backlog: deque[ClaimedJob] = field(default_factory=deque)
+    input_keys: dict[str, str] = field(default_factory=dict)  # of the backlog's jobs, by id
     unrecorded: list[tuple[_InFlight, RunResult]] = field(default_factory=list)
     batch_started: float = 0.0  # time.monotonic() of the latest claim
     batch_size: int = 0  # jobs the latest claim took
@@ -216,6 +217,9 @@ class LocalPool:
         for job in settled.claimed:
             self._inflight[job.job_id] = self._flight(job, worker.name)
             worker.backlog.append(job)
+        # Held (and given back if this fails) before the batch's files are read, in one query.
+        keys = self._input_keys.of_all(settled.claimed)
+        worker.input_keys.update(zip((job.job_id for job in settled.claimed), keys, strict=True))
 
     def _flight(self, job: ClaimedJob, worker: str) -> _InFlight:
         flight = _InFlight(
@@ -234,11 +238,12 @@ class LocalPool:
     def _start(self, worker: _Worker, job: ClaimedJob) -> None:
         key = (job.parser_name, job.parser_version)
         flight = self._inflight[job.job_id]
+        input_key = worker.input_keys.pop(job.job_id)
         try:
             warm = worker.sessions.get(key) or self._open(key)
             item = InputItem(
                 Path(job.input_path),
-                self._input_keys.of(job),
+                input_key,
                 job.job_id,
                 on_log=flight.log.write,
                 cancel=flight.cancel,
@@ -338,6 +343,7 @@ class LocalPool:
         back to the queue unrun, as if never claimed."""
         for job in [job for job in worker.backlog if job.parser_name == parser_name]:
             worker.backlog.remove(job)
+            del worker.input_keys[job.job_id]
             del self._inflight[job.job_id]
             self._queue.release_now(job.job_id, worker.name)
 
