@@ -13,6 +13,9 @@ from casparian_core.engine.errors import InputNotFoundError
 
 GLOB_CHARS = frozenset("*?[")
 HASH_SLICE_BYTES = 64 * 1024 * 1024
+# Files up to this size are read whole and hashed at once: mapping one cost 3x the CPU of
+# reading it (19 against 6 us for a 1 KB file).
+HASH_READ_BYTES = 1024 * 1024
 
 
 def expand_inputs(argument: str) -> list[Path]:
@@ -83,23 +86,28 @@ def _relative_key(path: Path, root: Path) -> str:
 
 
 def hash_file(path: Path) -> str:
-    """blake3 of the file's bytes, memory-mapped (gigabytes per second, no copy in Python),
-    a slice at a time, so that Ctrl+C is handled between slices rather than after the file."""
+    """blake3 of the file's bytes: a small file read whole; a larger one memory-mapped
+    (gigabytes per second, no copy in Python), a slice at a time, so that Ctrl+C is handled
+    between slices rather than after the file."""
     import blake3
 
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size:
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                view = memoryview(mapped)
-                try:
-                    for start in range(0, size, HASH_SLICE_BYTES):
-                        hasher.update(view[start : start + HASH_SLICE_BYTES])
-                        _forget(mapped, start, min(HASH_SLICE_BYTES, size - start))
-                finally:
-                    view.release()
-    return hasher.hexdigest()
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size <= HASH_READ_BYTES:
+            return blake3.blake3(os.read(fd, size)).hexdigest()
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                for start in range(0, size, HASH_SLICE_BYTES):
+                    hasher.update(view[start : start + HASH_SLICE_BYTES])
+                    _forget(mapped, start, min(HASH_SLICE_BYTES, size - start))
+            finally:
+                view.release()
+        return hasher.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def _forget(mapped: mmap.mmap, start: int, length: int) -> None:

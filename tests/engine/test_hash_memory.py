@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import blake3
 import pytest
+
+from casparian_core.engine import inputs
 
 MEASURE = """
 import resource, sys
@@ -29,3 +32,15 @@ def test_hashing_a_4_gb_input_does_not_hold_it_in_memory(tmp_path: Path) -> None
     # Alone it peaks near 80 MB, on a loaded machine near 500 MB (pages of the slice being
     # hashed, by several threads); keeping every page read mapped would hold 4,000.
     assert peak_mb < 1500, f"hashing held {peak_mb} MB (every page read stayed mapped)"
+
+
+@pytest.mark.parametrize("size", [0, 1, 8, 9, 5000])
+def test_read_and_mapped_files_hash_to_the_blake3_of_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    # Files up to HASH_READ_BYTES are read whole, larger ones mapped: the same hash either way.
+    monkeypatch.setattr(inputs, "HASH_READ_BYTES", 8)
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    path = tmp_path / "input.bin"
+    path.write_bytes(data)
+    assert inputs.hash_file(path) == blake3.blake3(data).hexdigest()
