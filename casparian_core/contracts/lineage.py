@@ -28,9 +28,14 @@ class ConstantColumns:
 
     def __init__(self, values: dict[str, str]) -> None:
         self._names = tuple(values)
-        # One array cut into one-entry dictionaries: building each value's alone costs more.
-        strings = _string_array(list(values.values()))
-        self._dictionaries = [strings.slice(index, 1) for index in range(len(values))]
+        self._values = list(values.values())
+
+    @functools.cached_property
+    def _dictionaries(self) -> list[pa.StringArray]:
+        """Built with the first batch: an input's quarantine context is most often never
+        used. One array cut into one-entry dictionaries: building each alone costs more."""
+        strings = _string_array(self._values)
+        return [strings.slice(index, 1) for index in range(len(self._values))]
 
     def schema_for(self, schema: pa.Schema) -> pa.Schema:
         """The schema `append_to` gives a table of `schema`, without building a table."""
