@@ -109,6 +109,10 @@ def _give_up(message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before numpy loads (pyarrow imports it): OpenBLAS otherwise starts a thread per core that
+    # spins on start-up in this process and in each worker process (which inherit it), using
+    # CPU our work never asks of it (it does no linear algebra). A user's own value wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:

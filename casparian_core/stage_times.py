@@ -3,7 +3,9 @@
 With CASPARIAN_STAGE_TIMES naming a file, `stage(name)` adds the wall time of its block to the
 stage's total (from any thread), and the process appends one JSON line to that file when it
 exits: `{"pid": ..., "stages": {name: [count, seconds], ...}}`. The worker processes of a pool
-inherit the variable, so each writes its own line. Without the variable, `stage` costs one
+inherit the variable, so each writes its own line, which also holds the CPU seconds of the
+whole process (`PROCESS_CPU`: all its threads, not its children) and, added by the pools, of
+their worker threads (`WORKER_CPU`). Without the variable, `stage` costs one
 attribute test and nothing is recorded or written: normal runs print and keep nothing.
 """
 
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 VARIABLE = "CASPARIAN_STAGE_TIMES"
+PROCESS_CPU = "CPU: the whole process (its threads, not its children)"
+WORKER_CPU = "CPU: the worker threads"
 
 _target = os.environ.get(VARIABLE) or None
 _lock = threading.Lock()
@@ -53,6 +57,7 @@ def enabled() -> bool:
 def _write() -> None:
     if not _totals or _target is None:
         return
+    add(PROCESS_CPU, time.process_time())
     line = json.dumps({"pid": os.getpid(), "stages": _totals}) + "\n"
     with open(_target, "a", encoding="utf-8") as out:  # one short append: lines never mix
         out.write(line)

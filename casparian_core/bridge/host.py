@@ -36,6 +36,10 @@ GUEST_SCRIPT = Path(__file__).with_name("guest.py")
 # Variables a parser may legitimately need; everything else (API keys, CASPARIAN_*, the database
 # path) stays in the host.
 GUEST_ENV_NAMES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TERM")
+# OpenBLAS, loaded with numpy (which pyarrow imports), starts a thread per core that spins on
+# start-up: a guest gets one unless the host's environment asks for more. Workers run one guest
+# each, one per core: more threads would only take CPU from the other workers.
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
 RECEIVE_HWM = 4
 POLL_MS = 100
 SHUTDOWN_GRACE_SECS = 2.0
@@ -115,6 +119,7 @@ def guest_environment(source: Mapping[str, str], venv: Path | None = None) -> di
     env = {name: source[name] for name in GUEST_ENV_NAMES if name in source}
     env["PYTHONUNBUFFERED"] = "1"  # so print() output reaches the log as it happens
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ left beside the user's parsers
+    env[BLAS_THREADS] = source.get(BLAS_THREADS, "1")
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = os.pathsep.join(filter(None, (str(venv / "bin"), env.get("PATH"))))

@@ -3,12 +3,16 @@
 The values are the same on every row of an input, so each column is dictionary-encoded with a
 one-entry dictionary: a 4-byte index per row instead of a copy of a 64-character hash, and
 Parquet stores it as a dictionary page either way. The dictionaries are built once per input,
-not per batch, and the schemas once per process.
+not per batch, and the schemas once per process. The arrays are built from their buffers, never
+converted from Python values: pyarrow imports pandas for its first conversion (~0.15 s of CPU),
+and a worker writing rows that arrive in their contract's types never needs it.
 """
 
 from __future__ import annotations
 
+import array
 import functools
+import itertools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,11 +27,9 @@ class ConstantColumns:
     """Columns with one value on every row, appended to each batch of one input."""
 
     def __init__(self, values: dict[str, str]) -> None:
-        import pyarrow as pa
-
         self._names = tuple(values)
-        # One array cut into one-entry dictionaries: converting each value alone costs 4x more.
-        strings = pa.array(list(values.values()), pa.string())
+        # One array cut into one-entry dictionaries: building each value's alone costs more.
+        strings = _string_array(list(values.values()))
         self._dictionaries = [strings.slice(index, 1) for index in range(len(values))]
 
     def schema_for(self, schema: pa.Schema) -> pa.Schema:
@@ -49,21 +51,35 @@ def _first_entries(rows: int) -> pa.Int32Array:
     """`rows` zeros: every row's index into its one-entry dictionary. A slice of one shared
     array rather than a buffer allocated and filled per batch and column (0.06 s over a big
     file's 5 M rows); batches longer than the shared array get their own."""
-    import pyarrow as pa
-
     if rows > SHARED_INDICES:
-        return pa.repeat(pa.scalar(0, pa.int32()), rows)
+        return _zeros(rows)
     return _shared_zeros().slice(0, rows)
 
 
 @functools.cache
 def _shared_zeros() -> pa.Int32Array:
-    """Made on first use, not on import: converting a Python value makes pyarrow import
-    pandas (~0.3 s), which a command that writes no rows never needs, and which `casparian
-    process` would otherwise pay before it starts its first guest."""
+    """Made on first use, not on import: a command that writes no rows never needs it."""
+    return _zeros(SHARED_INDICES)
+
+
+def _zeros(rows: int) -> pa.Int32Array:
     import pyarrow as pa
 
-    return pa.repeat(pa.scalar(0, pa.int32()), SHARED_INDICES)
+    zeros: pa.Int32Array = pa.Array.from_buffers(
+        pa.int32(), rows, [None, pa.py_buffer(bytes(4 * rows))]
+    )
+    return zeros
+
+
+def _string_array(values: list[str]) -> pa.StringArray:
+    """`values` as an Arrow string array, from a buffer of their UTF-8 and one of its offsets."""
+    import pyarrow as pa
+
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = array.array("i", itertools.accumulate(map(len, encoded), initial=0))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    strings: pa.StringArray = pa.Array.from_buffers(pa.string(), len(values), buffers)
+    return strings
 
 
 @functools.lru_cache(maxsize=64)

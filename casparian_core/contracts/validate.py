@@ -48,7 +48,8 @@ QUARANTINE_SCHEMA = pa.schema(
 SHOWN_VALUE_CHARS = 60  # longer values are cut in reasons (the full row is in row_json)
 SHOWN_ALLOWED_VALUES = 5
 MAX_PLANS = 256  # contracts whose plan is kept; a process sees few
-_NOTHING_QUARANTINED = QUARANTINE_SCHEMA.empty_table()
+# Not `empty_table()`, which makes pyarrow import pandas (see contracts/lineage.py).
+_NOTHING_QUARANTINED = pa.Table.from_batches([], schema=QUARANTINE_SCHEMA)
 
 
 @dataclass

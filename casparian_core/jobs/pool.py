@@ -165,6 +165,7 @@ class LocalPool:
 
     def _work(self, name: str) -> None:
         worker = _Worker(name)
+        cpu = time.thread_time()
         try:
             while not self._stopping.is_set():
                 if not worker.backlog:
@@ -185,6 +186,7 @@ class LocalPool:
             for warm in worker.sessions.values():
                 warm.session.close()
             self._release_held(name)
+            stage_times.add(stage_times.WORKER_CPU, time.thread_time() - cpu)
 
     def _settle(self, worker: _Worker, claim_up_to: int) -> None:
         """Record the finished jobs complete and claim up to `claim_up_to` more, in one write

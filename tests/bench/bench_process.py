@@ -118,7 +118,8 @@ def stage_totals(path: Path) -> tuple[dict[str, list[float]], int]:
 def print_breakdown(totals: dict[str, list[float]], processes: int) -> None:
     print(
         f"where the time goes, per file (wall time in each stage, summed over the {processes} "
-        "processes that ran workers; the commit threads run beside the workers):"
+        "processes that ran workers; the commit threads run beside the workers; the CPU: lines "
+        "are CPU time):"
     )
     for name, (count, seconds) in totals.items():
         if not name.startswith(stage_times.STARTUP_PREFIX):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casparian_core.bridge.host import GuestProcess
+from casparian_core.bridge.host import GuestProcess, guest_environment
 from casparian_core.bridge.protocol import ErrorCode, ExitClass, Job
 from casparian_core.config import Settings
 from tests.bridge.conftest import Collected, WriteParser, run, wait_for
@@ -285,6 +285,14 @@ def test_guest_environment_is_minimal(
     names = {row["k"] for row in collected.rows("out")}
     assert not names & {"ANTHROPIC_API_KEY", "CASPARIAN_HOME", "AWS_SECRET_ACCESS_KEY"}
     assert "PATH" in names
+
+
+def test_a_guest_gets_one_blas_thread_unless_the_host_asks_for_more() -> None:
+    # OpenBLAS's threads spin at start-up (~50 ms of CPU a process): one worker, one guest,
+    # one core; a user who wants more for a parser's linear algebra sets the variable.
+    assert guest_environment({"PATH": "/bin"})["OPENBLAS_NUM_THREADS"] == "1"
+    chosen = guest_environment({"PATH": "/bin", "OPENBLAS_NUM_THREADS": "4"})
+    assert chosen["OPENBLAS_NUM_THREADS"] == "4"
 
 
 def test_guest_runs_in_its_own_process_group(

@@ -148,7 +148,9 @@ def _run_as(call: str, home: Path, tmp_path: Path) -> list[str]:
     parser.write_text(
         "import pyarrow.csv\n"
         "name = 'rows'\n"
-        "outputs = {'rows': {'id': 'int64'}}\n"
+        # A bound: validation converts it from a Python value (rows in their contract's types
+        # and lineage need no conversion at all, contracts/lineage.py).
+        "outputs = {'rows': {'id': {'type': 'int64', 'min': 0}}}\n"
         "def parse(path):\n"
         "    return pyarrow.csv.read_csv(path)\n"
     )

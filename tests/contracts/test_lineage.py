@@ -102,3 +102,29 @@ def test_batches_shorter_and_longer_than_the_shared_indices_carry_every_row(
     written = pq.read_table(tmp_path / "part.parquet")
     assert written.column("_cf_job_id").to_pylist() == ["j"] * 13
     assert written.column("_cf_source_hash").to_pylist() == ["h"] * 13
+
+
+def test_values_of_any_utf8_length_come_back_exactly() -> None:
+    # The columns are built from a buffer of UTF-8 and its offsets: multi-byte characters and
+    # an empty value must not shift the values after them.
+    context = quarantine_context(
+        source_path="/données/ß/€uro.csv", job_id="", parser="p🙂", parser_version="1"
+    )
+    quarantined = pa.Table.from_batches([], schema=QUARANTINE_SCHEMA)
+    row = pa.Table.from_pylist(
+        [{"row_index": 0, "column": "c", "rule": "min", "reason": "r", "row_json": "{}"}],
+        schema=QUARANTINE_SCHEMA,
+    )
+    table = context.append_to(pa.concat_tables([quarantined, row]))
+    table.validate(full=True)
+    assert table.to_pylist()[0] == {
+        "row_index": 0,
+        "column": "c",
+        "rule": "min",
+        "reason": "r",
+        "row_json": "{}",
+        "source_path": "/données/ß/€uro.csv",
+        "parser": "p🙂",
+        "parser_version": "1",
+        "job_id": "",
+    }

@@ -33,3 +33,16 @@ def test_without_the_variable_nothing_is_recorded(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "{}"
+
+
+def test_each_process_appends_its_own_line_with_its_cpu(tmp_path: Path) -> None:
+    target = tmp_path / "stages.jsonl"
+    code = "from casparian_core import stage_times as s;sum(range(2_000_000));s.add('given', 0.5)"
+    env = {**os.environ, stage_times.VARIABLE: str(target)}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(lines) == 2 and lines[0]["pid"] != lines[1]["pid"]
+    assert lines[0]["stages"]["given"] == [1, 0.5]
+    count, cpu = lines[0]["stages"][stage_times.PROCESS_CPU]
+    assert count == 1 and cpu > 0  # added once, when the process exits
