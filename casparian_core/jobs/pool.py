@@ -335,17 +335,7 @@ class LocalPool:
     def _fail_unstarted(self, worker: _Worker, flight: _InFlight, exc: CasparianError) -> None:
         """The parser version could not be made ready (a corrupt artifact, a venv that does
         not build offline): a permanent failure of the job, never run."""
-        job = flight.job
-        result = RunResult(
-            parser_name=job.parser_name,
-            parser_version=job.parser_version,
-            input_path=Path(job.input_path),
-            status=RunStatus.FAILED,
-            job_id=job.job_id,
-            error_code=exc.error_code,
-            error_message=str(exc),
-        )
-        self._finish(worker, flight, result)
+        self._finish(worker, flight, unrun_result(flight.job, exc.error_code, str(exc)))
 
     def _release_held(self, worker: str) -> None:
         """Jobs still held when a worker ends (claimed and not started when it was stopped;
@@ -408,6 +398,28 @@ def worn_out(
     except psutil.Error:
         return False
     return rss > settings.worker_max_guest_rss_mb * 1024 * 1024
+
+
+def unrun_result(
+    job: ClaimedJob,
+    code: ErrorCode | None,
+    message: str,
+    *,
+    transient: bool = False,
+    cancelled: bool = False,
+) -> RunResult:
+    """The result of a job that ended without a parse of its own: its parser could not be made
+    ready, its worker died with it, it was given back."""
+    return RunResult(
+        parser_name=job.parser_name,
+        parser_version=job.parser_version,
+        input_path=Path(job.input_path),
+        status=RunStatus.CANCELLED if cancelled else RunStatus.FAILED,
+        job_id=job.job_id,
+        error_code=code,
+        error_message=message or None,
+        transient=transient,
+    )
 
 
 def failure_of(result: RunResult) -> JobFailure:
