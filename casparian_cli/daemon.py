@@ -23,7 +23,7 @@ import time
 
 from casparian_cli.homes import HomeUse
 from casparian_cli.interrupts import two_step_stop
-from casparian_cli.process import add_executor_arguments
+from casparian_cli.process import add_run_arguments
 from casparian_core.api import DaemonRequest, daemon_state
 from casparian_core.config import Settings
 
@@ -41,16 +41,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "registered parsers bound to its tag, and run the queue with warm workers until "
         "stopped (SIGTERM, Ctrl+C or `casparian stop`). One daemon per home.",
     )
-    start.add_argument(
-        "--workers", type=int, metavar="N", help="workers at once (default: max_workers)"
-    )
-    start.add_argument(
-        "--offline", action="store_true", help="build parser environments from the wheels folder"
-    )
-    start.add_argument(
-        "--sink", metavar="URI", help="where output goes (default: the home's output folder)"
-    )
-    add_executor_arguments(start)
+    add_run_arguments(start)
     start.set_defaults(handler=run_start, home_use=HomeUse.EXISTING)
     stop = subcommands.add_parser("stop", help="stop the daemon running on this home")
     stop.add_argument(

@@ -49,6 +49,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", metavar="NAME", help="only files of this source")
     parser.add_argument("--tag", metavar="TAG", help="only files with this tag")
     parser.add_argument("--limit", type=int, metavar="N", help="queue at most N new jobs")
+    add_run_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING, runs_jobs=True)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the queue runs (`process` and `start`): workers, parser environments, the sink, and
+    where jobs run (this machine, or a Dask cluster)."""
     parser.add_argument(
         "--workers", type=int, metavar="N", help="workers at once (default: max_workers)"
     )
@@ -58,13 +66,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--sink", metavar="URI", help="where output goes (default: the home's output folder)"
     )
-    add_executor_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run, home_use=HomeUse.EXISTING, runs_jobs=True)
-
-
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Where jobs run (`process` and `start`): this machine, or a Dask cluster."""
     parser.add_argument(
         "--executor",
         choices=("local", "dask", "dask-local"),

@@ -289,20 +289,11 @@ class LocalPool:
             self._collect(worker, key, wait=True)
 
     def _worn_out(self, warm: _Warm) -> bool:
-        if warm.jobs >= self._settings.worker_recycle_jobs:
-            return True
-        pid = warm.session.guest_pid
-        if pid is None:
-            return False
         now = time.monotonic()
-        if now < warm.rss_checked_at + RSS_CHECK_SECS:
-            return False
-        warm.rss_checked_at = now
-        try:
-            rss = psutil.Process(pid).memory_info().rss
-        except psutil.Error:
-            return False
-        return rss > self._settings.worker_max_guest_rss_mb * 1024 * 1024
+        check_memory = now >= warm.rss_checked_at + RSS_CHECK_SECS
+        if check_memory:
+            warm.rss_checked_at = now
+        return worn_out(warm.session, warm.jobs, self._settings, check_memory=check_memory)
 
     def _collect_all_and_close(self, worker: _Worker, key: tuple[str, str]) -> None:
         warm = worker.sessions.pop(key)
@@ -350,17 +341,7 @@ class LocalPool:
     def _fail_unstarted(self, worker: _Worker, flight: _InFlight, exc: CasparianError) -> None:
         """The parser version could not be made ready (a corrupt artifact, a venv that does
         not build offline): a permanent failure of the job, never run."""
-        job = flight.job
-        result = RunResult(
-            parser_name=job.parser_name,
-            parser_version=job.parser_version,
-            input_path=Path(job.input_path),
-            status=RunStatus.FAILED,
-            job_id=job.job_id,
-            error_code=exc.error_code,
-            error_message=str(exc),
-        )
-        self._finish(worker, flight, result)
+        self._finish(worker, flight, unrun_result(flight.job, exc.error_code, str(exc)))
 
     def _release_held(self, worker: str) -> None:
         """Jobs still held when a worker ends (claimed and not started when it was stopped;
@@ -405,6 +386,46 @@ def success_of(result: RunResult) -> JobSuccess:
         for output in result.outputs
     }
     return JobSuccess(result.rows, result.quarantined, outputs)
+
+
+def worn_out(
+    session: ParserSession, jobs: int, settings: Settings, *, check_memory: bool = True
+) -> bool:
+    """Whether a warm session is due for a new guest: after settings.worker_recycle_jobs jobs,
+    or (when `check_memory`) once its guest's memory exceeds settings.worker_max_guest_rss_mb.
+    The local pool's workers and the Dask workers' plugin recycle by this."""
+    if jobs >= settings.worker_recycle_jobs:
+        return True
+    pid = session.guest_pid
+    if not check_memory or pid is None:
+        return False
+    try:
+        rss = psutil.Process(pid).memory_info().rss
+    except psutil.Error:
+        return False
+    return rss > settings.worker_max_guest_rss_mb * 1024 * 1024
+
+
+def unrun_result(
+    job: ClaimedJob,
+    code: ErrorCode | None,
+    message: str,
+    *,
+    transient: bool = False,
+    cancelled: bool = False,
+) -> RunResult:
+    """The result of a job that ended without a parse of its own: its parser could not be made
+    ready, its worker died with it, it was given back."""
+    return RunResult(
+        parser_name=job.parser_name,
+        parser_version=job.parser_version,
+        input_path=Path(job.input_path),
+        status=RunStatus.CANCELLED if cancelled else RunStatus.FAILED,
+        job_id=job.job_id,
+        error_code=code,
+        error_message=message or None,
+        transient=transient,
+    )
 
 
 def failure_of(result: RunResult) -> JobFailure:

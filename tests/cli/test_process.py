@@ -36,6 +36,17 @@ def process(home: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     )
 
 
+def process_in_background(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`process --offline --json` started, not waited for."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "casparian_cli", "process", "--offline", "--json"],
+        env={**os.environ, "CASPARIAN_HOME": str(home), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 async def test_process_runs_every_tagged_file_once(
     locked: Fixture, wheels_env: dict[str, str]
 ) -> None:
@@ -92,14 +103,7 @@ async def test_a_guest_killed_mid_job_is_retried_and_succeeds(
     locked: Fixture, wheels_env: dict[str, str]
 ) -> None:
     home = await prepare(locked, {"slow.csv": (9, "HANG")})
-    command = [sys.executable, "-m", "casparian_cli", "process", "--offline", "--json"]
-    running = subprocess.Popen(
-        command,
-        env={**os.environ, "CASPARIAN_HOME": str(home.settings.home), **wheels_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    running = process_in_background(home.settings.home, wheels_env)
     pid = wait_for_hanging_guest(home.settings.logs_dir)
     (home.data / "slow.csv.release").touch()  # the retry, in a new guest, does not hang
     os.kill(pid, signal.SIGKILL)
@@ -146,14 +150,7 @@ async def test_ctrl_c_twice_puts_the_running_job_back_and_commits_nothing(
     locked: Fixture, wheels_env: dict[str, str]
 ) -> None:
     home = await prepare(locked, {"slow.csv": (9, "HANG")})
-    command = [sys.executable, "-m", "casparian_cli", "process", "--offline", "--json"]
-    running = subprocess.Popen(
-        command,
-        env={**os.environ, "CASPARIAN_HOME": str(home.settings.home), **wheels_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    running = process_in_background(home.settings.home, wheels_env)
     wait_for_hanging_guest(home.settings.logs_dir)
     running.send_signal(signal.SIGINT)
     assert running.stderr is not None

@@ -24,6 +24,9 @@ import pyarrow.parquet as pq
 from distributed import Client
 
 from casparian_core.db.connection import connect
+from tests.jobs.daemon_support import source_of
+from tests.jobs.pool_support import Home
+from tests.registry.test_envs import Fixture
 
 DEADLINE_SECS = 120  # an upper bound for a loaded machine, not a timing check
 POLL_SECS = 0.05
@@ -184,3 +187,26 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=DEADLINE_SECS)
+
+
+async def hanging_source(locked: Fixture) -> tuple[Home, list[str], Path]:
+    """24 files and, among them, one whose parse hangs until `<file>.release` exists."""
+    files = {f"f{n:02}.csv": (4 + n % 3, "id,value") for n in range(24)}
+    files["f11-hang.csv"] = (5, "HANG")
+    home, lines = await source_of(locked, files)
+    return home, lines, home.data / "f11-hang.csv"
+
+
+def release(hang: Path) -> None:
+    Path(f"{hang}.release").touch()
+
+
+def assert_a_new_run_finishes_every_file_once(
+    home: Path, env: dict[str, str], scheduler: str, lines: list[str]
+) -> None:
+    """`process` run again on the scheduler completes every job, each file's rows once."""
+    code, out, err = finish(start_process(home, env, scheduler))
+    assert code == 0, err
+    assert json.loads(out)["failed"] == []
+    assert set(queue_rows(home)) == {("COMPLETED",)}
+    assert output_texts(home) == Counter(lines)

@@ -4,21 +4,20 @@ scheduler and worker processes on loopback TCP)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-from collections import Counter
 from pathlib import Path
 
 from tests.dask.cluster_support import (
+    assert_a_new_run_finishes_every_file_once,
     finish,
-    output_texts,
+    hanging_source,
     queue_rows,
     real_cluster,
+    release,
     start_process,
     wait_for,
 )
-from tests.dask.test_reliability import hanging_source, release
 from tests.jobs.daemon_support import logged_guests, source_of
 from tests.jobs.pool_support import wheels_env
 from tests.registry.test_envs import Fixture, locked
@@ -48,12 +47,9 @@ async def test_the_scheduler_going_away_stops_the_run_cleanly_and_a_new_one_resu
 
     release(hang)
     with real_cluster(tmp_path / "second") as cluster:
-        code, out, err = finish(start_process(home.settings.home, wheels_env, cluster.address))
-
-    assert code == 0, err
-    assert json.loads(out)["failed"] == []
-    assert set(queue_rows(home.settings.home)) == {("COMPLETED",)}
-    assert output_texts(home.settings.home) == Counter(lines)
+        assert_a_new_run_finishes_every_file_once(
+            home.settings.home, wheels_env, cluster.address, lines
+        )
 
 
 async def test_a_worker_that_cannot_see_the_inputs_fails_the_run_once_before_any_job(

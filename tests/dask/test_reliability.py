@@ -20,17 +20,20 @@ from tests.dask.cluster_support import (
     DEADLINE_SECS,
     POLL_SECS,
     RealCluster,
+    assert_a_new_run_finishes_every_file_once,
     finish,
+    hanging_source,
     output_texts,
     queue_rows,
     real_cluster,
+    release,
     start_process,
     wait_for,
     worker_of_guest,
 )
 from tests.jobs.daemon_support import job_counts, logged_guests, running_daemon, source_of
 from tests.jobs.daemon_support import wait_until as wait_until_daemon
-from tests.jobs.pool_support import Home, wheels_env
+from tests.jobs.pool_support import wheels_env
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked", "wheels_env"]  # fixtures, used by name
@@ -40,14 +43,6 @@ __all__ = ["locked", "wheels_env"]  # fixtures, used by name
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
     with real_cluster(tmp_path_factory.mktemp("cluster")) as running:
         yield running
-
-
-async def hanging_source(locked: Fixture) -> tuple[Home, list[str], Path]:
-    """24 files and, among them, one whose parse hangs until `<file>.release` exists."""
-    files = {f"f{n:02}.csv": (4 + n % 3, "id,value") for n in range(24)}
-    files["f11-hang.csv"] = (5, "HANG")
-    home, lines = await source_of(locked, files)
-    return home, lines, home.data / "f11-hang.csv"
 
 
 def gone(pid: int) -> bool:
@@ -62,10 +57,6 @@ def wait_until(what: str, condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(POLL_SECS)
-
-
-def release(hang: Path) -> None:
-    Path(f"{hang}.release").touch()
 
 
 async def test_a_worker_killed_mid_batch_loses_no_file_and_repeats_none(
@@ -111,12 +102,9 @@ async def test_the_driver_killed_and_started_again_loses_no_file_and_repeats_non
     wait_until("the dead driver's hanging guest is stopped", lambda: gone(guest))
     release(hang)
 
-    code, out, err = finish(start_process(home.settings.home, wheels_env, cluster.address))
-
-    assert code == 0, err
-    assert json.loads(out)["failed"] == []
-    assert set(queue_rows(home.settings.home)) == {("COMPLETED",)}
-    assert output_texts(home.settings.home) == Counter(lines)
+    assert_a_new_run_finishes_every_file_once(
+        home.settings.home, wheels_env, cluster.address, lines
+    )
 
 
 async def test_cancelling_a_running_job_stops_its_guest_on_its_worker(

@@ -62,7 +62,7 @@ from casparian_core.jobs.dask.state import ClusterState, remove_cluster_state, w
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.input_keys import InputKeys
 from casparian_core.jobs.model import ClaimedJob, JobQuery, JobSuccess
-from casparian_core.jobs.pool import failure_of, success_of
+from casparian_core.jobs.pool import failure_of, success_of, unrun_result
 from casparian_core.jobs.status import JobStatus
 from casparian_core.registry.materialize import RunnableParser
 from casparian_core.sinks.uri import FOLDER_SCHEMES
@@ -283,7 +283,7 @@ class DaskExecutor:
             )
         except CasparianError as exc:  # a corrupt artifact, a venv that does not build
             for job in jobs:
-                self._record_failure(job, _failed(job, exc.error_code, str(exc)), None, None)
+                self._record_failure(job, unrun_result(job, exc.error_code, str(exc)), None, None)
             return None
         return BatchSpec(
             first.parser_name,
@@ -329,7 +329,7 @@ class DaskExecutor:
             return
         message = f"its Dask task failed: {type(exc).__name__}: {exc}"
         for job in jobs:
-            result = _failed(job, ErrorCode.UNKNOWN_ERROR, message, transient=True)
+            result = unrun_result(job, ErrorCode.UNKNOWN_ERROR, message, transient=True)
             self._record_failure(job, result, None, None)
 
     def _lost(self, jobs: list[ClaimedJob], worker: str) -> None:
@@ -340,7 +340,7 @@ class DaskExecutor:
         moved = self._queue.requeue_lost_now([job.job_id for job in jobs], self._name, message)
         for job in jobs:
             if job.job_id in moved:
-                result = _failed(job, ErrorCode.WORKER_LOST, message, transient=True)
+                result = unrun_result(job, ErrorCode.WORKER_LOST, message, transient=True)
                 self._report(JobReport(job, result, moved[job.job_id]))
 
     def _finished(self, job: ClaimedJob, result: RunResult, worker: str, log: str | None) -> None:
@@ -422,7 +422,7 @@ class DaskExecutor:
                     job.job_id, self._name
                 ):
                     released += 1
-                    result = _failed(job, None, "", cancelled=True)
+                    result = unrun_result(job, None, "", cancelled=True)
                     self._report(JobReport(job, result, JobStatus.QUEUED))
         return released
 
@@ -533,26 +533,6 @@ def _big(job: ClaimedJob) -> bool:
 
 def _success(done: _Finished) -> JobSuccess:
     return dataclasses.replace(success_of(done.result), ran_on=done.worker)
-
-
-def _failed(
-    job: ClaimedJob,
-    code: ErrorCode | None,
-    message: str,
-    *,
-    transient: bool = False,
-    cancelled: bool = False,
-) -> RunResult:
-    return RunResult(
-        parser_name=job.parser_name,
-        parser_version=job.parser_version,
-        input_path=Path(job.input_path),
-        status=RunStatus.CANCELLED if cancelled else RunStatus.FAILED,
-        job_id=job.job_id,
-        error_code=code,
-        error_message=message or None,
-        transient=transient,
-    )
 
 
 def _problems(answer: object) -> list[str]:

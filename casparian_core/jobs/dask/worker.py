@@ -30,7 +30,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import psutil
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -39,6 +38,7 @@ from casparian_core.engine.results import InputItem, RunResult, RunStatus
 from casparian_core.engine.session import ParserSession
 from casparian_core.errors import CasparianError
 from casparian_core.jobs.logs import JobLog, job_log_path
+from casparian_core.jobs.pool import worn_out
 from casparian_core.sinks import open_sink
 
 PLUGIN_NAME = "casparian-sessions"
@@ -207,7 +207,7 @@ class WarmSessions(WorkerPlugin):
         return _Warm(session)
 
     def _checkin(self, batch: BatchSpec, warm: _Warm, settings: Settings) -> None:
-        if _worn_out(warm, settings):
+        if worn_out(warm.session, warm.jobs, settings):
             warm.session.close()
             return
         with self._state.lock:
@@ -255,19 +255,6 @@ def check_storage(inputs: list[str], readable: list[str], output_dir: str) -> li
 @lru_cache(maxsize=8)
 def _settings(settings_json: str) -> Settings:
     return Settings.model_validate(json.loads(settings_json))
-
-
-def _worn_out(warm: _Warm, settings: Settings) -> bool:
-    if warm.jobs >= settings.worker_recycle_jobs:
-        return True
-    pid = warm.session.guest_pid
-    if pid is None:
-        return False
-    try:
-        rss = psutil.Process(pid).memory_info().rss
-    except psutil.Error:
-        return False
-    return rss > settings.worker_max_guest_rss_mb * 1024 * 1024
 
 
 def _small(result: RunResult) -> RunResult:
