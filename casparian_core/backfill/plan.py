@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from casparian_core.backfill.diff import OutputDiff, contract_diff
 from casparian_core.jobs import queue
-from casparian_core.jobs.plan import input_key
+from casparian_core.jobs.input_keys import input_key
 from casparian_core.scout import queries, sources
 from casparian_core.units import format_bytes, format_duration, plural
 

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 
 from casparian_core.db.gateway import Gateway
 from casparian_core.jobs.model import ClaimedJob
-from casparian_core.jobs.plan import input_key
 from casparian_core.scout import queries
+
+
+def input_key(source_name: str, rel_path: str) -> str:
+    return f"{source_name}/{rel_path}"
 
 
 class InputKeys:

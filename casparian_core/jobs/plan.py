@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casparian_core.engine.inputs import hash_file, part_key
+from casparian_core.jobs.input_keys import input_key
 from casparian_core.jobs.model import JobRequest
 from casparian_core.registry.facade import Registry
 from casparian_core.registry.store import RegisteredParser
@@ -91,10 +92,6 @@ def _pair(candidate: Candidate) -> tuple[str, str, int]:
 
 def _state(candidate: Candidate) -> tuple[int, int]:
     return (candidate.file.size, candidate.file.mtime_ns)
-
-
-def input_key(source_name: str, rel_path: str) -> str:
-    return f"{source_name}/{rel_path}"
 
 
 async def plan(

@@ -743,7 +743,7 @@ def next_due(
 
 
 # The input key a pool runs each job under (pool.LocalPool._input_key): a replay's own key,
-# else the catalogue's "source/rel" (plan.input_key), else the job's path.
+# else the catalogue's "source/rel" (input_keys.input_key), else the job's path.
 JOB_INPUTS = """
 SELECT q.parser_name, q.parser_version,
     coalesce(q.input_key, s.name || '/' || f.rel_path, q.input_path)
