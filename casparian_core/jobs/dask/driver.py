@@ -278,8 +278,10 @@ class DaskExecutor:
             runnable = asyncio.run_coroutine_threadsafe(
                 self._runnable(first.parser_name, first.parser_version), self._loop
             ).result()
+            keys = self._input_keys.of_all(jobs)  # one catalogue read for the batch
             files = tuple(
-                FileSpec(job.job_id, job.input_path, self._input_keys.of(job)) for job in jobs
+                FileSpec(job.job_id, job.input_path, key)
+                for job, key in zip(jobs, keys, strict=True)
             )
         except CasparianError as exc:  # a corrupt artifact, a venv that does not build
             for job in jobs:
