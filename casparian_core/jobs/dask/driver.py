@@ -314,7 +314,11 @@ class DaskExecutor:
 
     def _finish(self, future: Future, task: _Task) -> None:
         if future.status == "finished":
-            outcome: BatchOutcome = future.result()
+            try:
+                outcome: BatchOutcome = future.result()
+            except OSError:  # the scheduler went away as the result was fetched (CommClosedError)
+                self._given_back += self._give_back([task])  # rerun: a part written is replaced
+                return
             for job, file in zip(task.jobs, outcome.files, strict=True):
                 if job.job_id not in task.cancelled:
                     self._finished(job, file.result, outcome.worker, file.log_path)
