@@ -88,7 +88,7 @@ class _Source:
     mixed_layouts: bool = False
 
 
-NOT_READ = Footer(0, "")  # a part listed for its name only (sink_places)
+NOT_READ = Footer(0, "", 1)  # a part listed for its name only (sink_places)
 Known = Mapping[str, str]  # a location jobs wrote to -> the last job that wrote there
 
 
@@ -201,7 +201,7 @@ def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
     for folder in sorted(root.iterdir()):
         if folder.name.startswith(".") or not folder.is_dir():
             continue
-        files, broken, rows, layouts = [], [], 0, set()
+        files, broken, rows, parts, layouts = [], [], 0, 0, set()
         for part in sorted(_parts_of(folder), key=lambda p: (p.stat().st_mtime_ns, p)):
             try:
                 footer = read_footer(part) if counted else NOT_READ
@@ -211,6 +211,7 @@ def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
                 continue
             files.append(part)
             rows += footer.rows
+            parts += footer.parts
             if part.suffix == PARQUET.suffix:
                 layouts.add(footer.layout)
         if files or broken:
@@ -224,7 +225,7 @@ def _folder_sources(root: Path, counted: bool = True) -> list[_Source]:
                     str(folder),
                     files,
                     rows,
-                    len(files),
+                    parts,
                     broken,
                     mixed_layouts=len(layouts) > 1,
                 )

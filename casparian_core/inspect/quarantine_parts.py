@@ -4,9 +4,11 @@ input under the same key into the same sink and replace the part), which job and
 wrote it, and what an input's parts hold now (settling a replay).
 
 - Folder sinks (Parquet, Arrow IPC): a part is `{root}/{output}_quarantine/part-{key}.{suffix}`
-  (sinks/file_sink.py), its PartInfo in the file's schema metadata. Unreadable part files
-  (corrupt, truncated) are left out and named in the store's `unreadable` (the catalogue lists
-  them as broken); reading an input's state through one is a QuarantineUnreadableError.
+  (sinks/file_sink.py), its PartInfo in the file's schema metadata (the parts of the outputs
+  themselves may be in bundles, sinks/parquet_bundle.py; quarantine parts never are).
+  Unreadable part files (corrupt, truncated) are left out and named in the store's
+  `unreadable` (the catalogue lists them as broken); reading an input's state through one is a
+  QuarantineUnreadableError.
 - Database sinks (SQLite, DuckDB): the `{output}_quarantine` table, its rows tagged with their
   part (`_cf_part`), the PartInfo in `_cf_parts` (sinks/table_sink.py). They are read through
   the sink itself, so a DuckDB file is opened in turn with its writers (sinks/file_turns.py).
@@ -32,7 +34,14 @@ from casparian_core.inspect.snapshot import file_kind
 from casparian_core.outputs import QUARANTINE_SUFFIX
 from casparian_core.sinks.base import PART_COLUMN, PartInfo, SinkError
 from casparian_core.sinks.base import quote_identifier as quote
-from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, PART_INFO_KEY, FileFormat
+from casparian_core.sinks.bundle_index import BundleIndex, log_path
+from casparian_core.sinks.file_sink import (
+    ARROW_IPC,
+    PARQUET,
+    PART_INFO_KEY,
+    STAGING_DIR,
+    FileFormat,
+)
 from casparian_core.sinks.table_sink import PARTS_TABLE
 
 if TYPE_CHECKING:
@@ -135,6 +144,7 @@ class FolderStore:
         self.uri = f"{file_format.scheme}://{root}"
         self.unreadable: list[str] = []
         self._last: tuple[Path, pa.Table] | None = None  # the part read last
+        self._bundles: dict[str, BundleIndex] = {}  # per output
 
     def parts(
         self, outputs: Iterable[str] | None = None, keys: Collection[str] | None = None
@@ -171,12 +181,37 @@ class FolderStore:
         try:
             table = self._read_whole(path)
         except FileNotFoundError:
-            return PartState(None, None, frozenset())
+            return self._bundled_state(output, part_key)
         info = _part_info(table.schema)
         version = None if info is None else info.parser_version
         jobs = table.column(JOB_COLUMN) if JOB_COLUMN in table.column_names else None
         job = jobs[0].as_py() if jobs is not None and len(jobs) else None
         return PartState(job, version, frozenset())
+
+    def _bundled_state(self, output: str, part_key: str) -> PartState:
+        """The state of a part in one of the output's bundles (sinks/parquet_bundle.py), read
+        from the bundle's footer and the first of its rows; an empty state when none holds it."""
+        import pyarrow.parquet as pq
+
+        index = self._bundles.get(output)
+        if index is None:
+            log = log_path(self.root / STAGING_DIR, output)
+            index = self._bundles[output] = BundleIndex(self.root / output, log)
+        found = index.find(part_key)
+        if found is None:
+            return PartState(None, None, frozenset())
+        path, part = found
+        job = None
+        if part.rows:
+            try:
+                jobs = pq.read_table(path, columns=[JOB_COLUMN]).column(JOB_COLUMN)
+            except (OSError, ValueError) as error:
+                raise QuarantineUnreadableError(
+                    f"{path} cannot be read ({error}): its inputs' quarantined rows are left as "
+                    "they are; restore the file, or remove it"
+                ) from None
+            job = jobs[part.start].as_py()
+        return PartState(job, part.info.parser_version, frozenset())
 
     def _part(self, output: str, path: Path) -> QuarantinePart | None:
         try:

@@ -21,18 +21,22 @@ while the disk is busy with the fsyncs.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from casparian_core import stage_times
+from casparian_core.outputs import QUARANTINE_SUFFIX
 from casparian_core.processes import left_by_dead_process
+from casparian_core.sinks import parquet_bundle
 from casparian_core.sinks.base import (
     PartInfo,
     PartWriter,
@@ -40,6 +44,7 @@ from casparian_core.sinks.base import (
     os_error_to_sink_error,
     schema_changed_error,
 )
+from casparian_core.sinks.bundle_index import BundleIndex, log_path, record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -59,6 +64,10 @@ MAX_UNWRITTEN_BYTES = 64 << 20
 # then commits them together (ext4 here: 2,000 small files 0.2-0.5 ms each, against 3-6 ms
 # each one after the other).
 FSYNC_THREADS = 8
+# An input's part smaller than this (in memory, unencoded) goes into its commit pass's bundle
+# (sinks/parquet_bundle.py) rather than a file of its own.
+BUNDLE_PART_BYTES = 1 << 20
+BUNDLE_LOCK = "bundles.lock"  # in the staging folder: held while a bundle is rewritten
 
 
 class _TableFileWriter(Protocol):
@@ -70,6 +79,19 @@ class _TableFileWriter(Protocol):
 
     def abort(self) -> None:
         """Stop writing without finishing the file (the caller removes it); never raises."""
+
+
+@runtime_checkable
+class _RowsInMemory(Protocol):
+    """A writer that holds a small part's rows unencoded until it is closed, so they can go
+    into a bundle instead (Parquet)."""
+
+    @property
+    def bytes_in_memory(self) -> int | None:
+        """The size of the rows written when all are still in memory; None otherwise."""
+
+    def take_rows(self) -> pa.Table:
+        """The rows written, unencoded, instead of closing the file (none was created)."""
 
 
 @dataclass(frozen=True)
@@ -131,13 +153,14 @@ class FileSink:
         self.root = root
         self.format = file_format
         self.uri = f"{file_format.scheme}://{root}"
-        self._staging = root / STAGING_DIR
+        self.staging = root / STAGING_DIR
         self._output_folders: dict[str, Path] = {}  # a path per output, not per part
         self._made_folders: set[Path] = set()  # exist already: no mkdir per part
+        self._bundle_indexes: dict[str, BundleIndex] = {}  # per output
         # Per output, a part file and its schema, which every other part must match.
         self._reference: dict[str, tuple[Path, pa.Schema] | None] = {}
         self._committer = _GroupCommitter(self.uri)
-        _remove_dead_staging(self._staging)
+        _remove_dead_staging(self.staging)
 
     def part_path(self, output: str, part_key: str) -> Path:
         folder = self._output_folders.get(output)
@@ -146,12 +169,16 @@ class FileSink:
         return folder / f"part-{part_key}{self.format.suffix}"
 
     def has_part(self, output: str, part_key: str) -> bool:
-        return self._existing_part(output, part_key) is not None
+        return (
+            self._existing_part(output, part_key) is not None
+            or self._bundled(output, part_key) is not None
+        )
 
     def committed(self, output: str, part_key: str) -> PartInfo | None:
         path = self._existing_part(output, part_key)
         if path is None:
-            return None
+            found = self._bundled(output, part_key)
+            return None if found is None else found[1].info
         try:
             metadata = self.format.read_schema(path).metadata or {}
         except (OSError, ValueError):  # unreadable: not skipped, the rerun replaces it
@@ -166,37 +193,40 @@ class FileSink:
         destination = self.part_path(output, part_key)
         self._check_schema(output, destination, schema)
         try:
-            self._make_folder(self._staging)
+            self._make_folder(self.staging)
         except OSError as error:
             raise os_error_to_sink_error(error, self.uri) from error
-        staged = self._staging / f"{os.getpid()}-{uuid.uuid4().hex}{self.format.suffix}"
-        writer = FilePartWriter(self, staged, destination, schema)
+        staged = self.staging / f"{os.getpid()}-{uuid.uuid4().hex}{self.format.suffix}"
+        writer = FilePartWriter(self, staged, destination, schema, part_key, info)
         metadata = {**(schema.metadata or {}), PART_INFO_KEY: info.to_json().encode()}
         writer.open(self.format, schema.with_metadata(metadata))
         return writer
 
     def begin_removal(self, output: str, part_key: str) -> FilePartWriter:
         check_part_names(output, part_key)
-        return FilePartWriter(self, None, self.part_path(output, part_key), None)
+        return FilePartWriter(self, None, self.part_path(output, part_key), None, part_key, None)
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
-        """Finish encoding every part now, then write (the small ones), fsync and publish them
-        in the background. Any failure (a full disk) fails the returned future and publishes
-        none of the parts."""
+        """Finish encoding every part now (or keep their rows for a bundle, when all are small
+        and new), then write (the small ones), fsync and publish them in the background. Any
+        failure (a full disk) fails the returned future and publishes none of the parts."""
         writers = [part for part in parts if isinstance(part, FilePartWriter)]
         if len(writers) != len(parts):
             raise TypeError("commit_together() takes parts begun by this sink")
+        for writer in writers:
+            found = self._bundled(writer.output, writer.key)
+            writer.evicts = None if found is None else found[0]
+        bundle = bool(writers) and all(self._can_bundle(writer) for writer in writers)
         try:
             for writer in writers:
-                writer.seal()
+                writer.seal(bundle)
         except BaseException:
             for writer in writers:
                 writer.abort()
             raise
         for writer in writers:
-            output = writer.destination.parent.name
-            if writer.schema is not None and self._reference.get(output) is None:
-                self._reference[output] = (writer.destination, writer.schema)
+            if writer.schema is not None and self._reference.get(writer.output) is None:
+                self._reference[writer.output] = (writer.destination, writer.schema)
         return self._committer.submit(writers)
 
     def location(self, output: str) -> str:
@@ -211,6 +241,28 @@ class FileSink:
         once its folder is fsynced)."""
         self._make_folder(destination.parent)
         os.replace(staged, destination)
+
+    def _bundled(
+        self, output: str, part_key: str
+    ) -> tuple[Path, parquet_bundle.BundledPart] | None:
+        """The bundle holding the output's part with this key, if one does."""
+        index = self._bundle_indexes.get(output)
+        if index is None:
+            log = log_path(self.staging, output)
+            index = self._bundle_indexes[output] = BundleIndex(self.root / output, log)
+        return index.find(part_key)
+
+    def _can_bundle(self, writer: FilePartWriter) -> bool:
+        """Whether a part may go into a bundle: small rows in memory, of an output that is not
+        a quarantine (Inspect reads those part by part), and whose key has no file of its own
+        (a rerun of such an input replaces the file; anything else in the way fails it)."""
+        size = writer.bytes_in_memory
+        return (
+            size is not None
+            and size < BUNDLE_PART_BYTES
+            and not writer.output.endswith(QUARANTINE_SUFFIX)
+            and not writer.destination.exists()
+        )
 
     def _existing_part(self, output: str, part_key: str) -> Path | None:
         check_part_names(output, part_key)
@@ -231,7 +283,7 @@ class FileSink:
         folder = self.root / output
         if not folder.is_dir():
             return None
-        for path in folder.glob(f"part-*{self.format.suffix}"):
+        for path in folder.glob(f"*{self.format.suffix}"):  # parts and bundles
             if path != own and path.is_file():
                 try:
                     return path, self.format.read_schema(path)
@@ -251,23 +303,36 @@ class FileSink:
 
 class FilePartWriter:
     """A part file staged then renamed over its destination; without a staging file (from
-    `begin_removal`), a commit that removes the destination."""
+    `begin_removal`), a commit that removes the destination. Sealed for a bundle, the part
+    keeps its rows (`rows`) for the commit thread to bundle. A part whose key a bundle holds
+    (`evicts`) takes it out of that bundle when it is published."""
 
     def __init__(
-        self, sink: FileSink, staged: Path | None, destination: Path, schema: pa.Schema | None
+        self,
+        sink: FileSink,
+        staged: Path | None,
+        destination: Path,
+        schema: pa.Schema | None,
+        key: str,
+        info: PartInfo | None,
     ) -> None:
-        self._sink = sink
-        self._staged = staged
+        self.sink = sink
+        self.staged = staged
         self.destination = destination
+        self.output = destination.parent.name
         self.schema = schema
+        self.key = key
+        self.info = info
+        self.evicts: Path | None = None
+        self.rows: pa.Table | None = None
         self._writer: _TableFileWriter | None = None
         self._unwritten: pa.Buffer | None = None  # sealed in memory: `sync` writes the file
         self._removal_pending = staged is None
 
     def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
-        assert self._staged is not None
+        assert self.staged is not None
         with self._aborting_on_os_error():
-            self._writer = file_format.open_writer(self._staged, schema)
+            self._writer = file_format.open_writer(self.staged, schema)
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
@@ -276,18 +341,19 @@ class FilePartWriter:
             self._writer.write_table(table)
 
     def commit(self) -> None:
-        self.seal()
+        self.seal(bundle=False)
         with self._aborting_on_os_error():
             self.sync()
             self.publish()
         try:
             _fsync_folder(self.destination.parent)
         except OSError as error:
-            raise os_error_to_sink_error(error, self._sink.uri) from error
+            raise os_error_to_sink_error(error, self.sink.uri) from error
 
-    def seal(self) -> None:
-        """Finish encoding the part; what is left is `sync` then `publish`."""
-        if self._staged is None:
+    def seal(self, bundle: bool) -> None:
+        """Finish encoding the part (or, for a bundle, take its rows); what is left is `sync`
+        then `publish`."""
+        if self.staged is None:
             if not self._removal_pending:
                 raise RuntimeError("commit() after commit() or abort()")
             return
@@ -295,45 +361,54 @@ class FilePartWriter:
             raise RuntimeError("commit() after commit() or abort()")
         with self._aborting_on_os_error():
             writer, self._writer = self._writer, None
-            self._unwritten = writer.close()
+            if bundle and isinstance(writer, _RowsInMemory):
+                self.rows = writer.take_rows()
+            else:
+                self._unwritten = writer.close()
+
+    @property
+    def bytes_in_memory(self) -> int | None:
+        """The size of the part's rows while all are in memory and unencoded; None otherwise."""
+        if isinstance(self._writer, _RowsInMemory):
+            return self._writer.bytes_in_memory
+        return None
 
     @property
     def unwritten_bytes(self) -> int:
-        """The size of the sealed part while `sync` has yet to write it."""
+        """The size of the sealed part while `sync` (or its bundle) has yet to write it."""
+        if self.rows is not None:
+            return self.rows.nbytes
         return 0 if self._unwritten is None else self._unwritten.size
 
     def sync(self) -> None:
         """Put the sealed part on disk: a rename of an unsynced file can publish an empty part
-        after a crash."""
-        if self._staged is None:
+        after a crash. A bundled part is written with its bundle."""
+        if self.staged is None or self.rows is not None:
             return
         if self._unwritten is None:
-            _fsync_path(self._staged)
+            _fsync_path(self.staged)
             return
         content, self._unwritten = self._unwritten, None
-        descriptor = os.open(self._staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            _write_all(descriptor, memoryview(content))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        write_synced(self.staged, content)
 
     def publish(self) -> None:
-        if self._staged is None:
+        if self.rows is not None:
+            return  # published by its bundle's rename
+        if self.staged is None:
             if self._removal_pending:
                 self._removal_pending = False
-                self._sink.remove(self.destination)
+                self.sink.remove(self.destination)
             return
-        self._sink.publish(self._staged, self.destination)
+        self.sink.publish(self.staged, self.destination)
 
     def abort(self) -> None:
-        writer, self._writer, self._unwritten = self._writer, None, None
+        writer, self._writer, self._unwritten, self.rows = self._writer, None, None, None
         self._removal_pending = False
         if writer is not None:
             writer.abort()
-        if self._staged is not None:
+        if self.staged is not None:
             with contextlib.suppress(OSError):
-                self._staged.unlink(missing_ok=True)
+                self.staged.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _aborting_on_os_error(self) -> Iterator[None]:
@@ -341,7 +416,7 @@ class FilePartWriter:
             yield
         except OSError as error:
             self.abort()
-            raise os_error_to_sink_error(error, self._sink.uri) from error
+            raise os_error_to_sink_error(error, self.sink.uri) from error
 
 
 @dataclass
@@ -352,6 +427,40 @@ class _Group:
     done: Future[None] = field(default_factory=Future)
     error: Exception | None = None
     unwritten_bytes: int = 0  # of its parts, when it was queued
+
+    @property
+    def bundled(self) -> bool:
+        return bool(self.parts) and all(part.rows is not None for part in self.parts)
+
+    def fail(self, error: Exception | None) -> None:
+        """Record the group's first error, if `error` is one."""
+        if self.error is None:
+            self.error = error
+
+
+@dataclass
+class _Bundle:
+    """One output's bundled parts of a pass, written to the first part's staging file, named
+    in the output's bundle log (sinks/bundle_index.py), then renamed into the output folder."""
+
+    parts: list[FilePartWriter]
+    name: str = field(default_factory=parquet_bundle.new_name)
+
+    def write(self) -> None:
+        rows = []
+        for part in self.parts:
+            assert part.rows is not None and part.info is not None  # sealed for a bundle
+            rows.append(parquet_bundle.PartRows(part.key, part.info, part.rows))
+        first = self.parts[0]
+        assert first.staged is not None
+        write_synced(first.staged, parquet_bundle.encode(rows))
+        log = log_path(first.sink.staging, first.output)
+        record(log, [(part.key, self.name) for part in self.parts])
+
+    def publish(self) -> None:
+        first = self.parts[0]
+        assert first.staged is not None
+        first.sink.publish(first.staged, first.destination.parent / self.name)
 
 
 class _GroupCommitter:
@@ -428,18 +537,13 @@ class _GroupCommitter:
             if not groups:
                 self._thread = None
                 return False
-        with stage_times.stage("fsync (commit thread, per pass)"):
-            for group, error in zip(groups, syncing.map(_sync, groups), strict=True):
-                group.error = error
-        with stage_times.stage("rename (commit thread, per pass)"):
+        try:
+            _commit(groups, syncing)
+        except Exception as error:  # a bug, or a lock file that cannot be made: fail, not hang
             for group in groups:
-                if group.error is None:
-                    group.error = _first_error(part.publish for part in group.parts)
-                if group.error is not None:
-                    for part in group.parts:
-                        part.abort()  # removes the staged files not yet published
-        with stage_times.stage("folder fsync (commit thread, per pass)"):
-            _sync_folders([group for group in groups if group.error is None], syncing)
+                group.fail(error)
+                for part in group.parts:
+                    part.abort()
         with self._changed:
             for group in groups:
                 self._unwritten -= group.unwritten_bytes
@@ -469,7 +573,7 @@ def _columns(schema: pa.Schema) -> list[tuple[str, str]]:
     return [(field.name, str(field.type)) for field in schema]
 
 
-def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:
+def _first_error(steps: Iterable[Callable[[], None]]) -> Exception | None:
     """Run the steps in order until one fails; its error (a bug must not end the thread,
     which would leave the engine waiting for a commit that never finishes)."""
     try:
@@ -478,6 +582,136 @@ def _first_error(steps: Iterator[Callable[[], None]]) -> Exception | None:
     except Exception as error:
         return error
     return None
+
+
+def _commit(groups: list[_Group], syncing: ThreadPoolExecutor) -> None:
+    """One pass: write and fsync the groups' files and bundles, take replaced parts out of
+    their old bundles, publish, then fsync the folders; each group's error is recorded."""
+    plain = [group for group in groups if not group.bundled]
+    with stage_times.stage("fsync (commit thread, per pass)"):
+        for group, error in zip(plain, syncing.map(_sync, plain), strict=True):
+            group.error = error
+        bundle_sets = _write_bundles([group for group in groups if group.bundled], syncing)
+    with stage_times.stage("bundle rewrites (commit thread, per pass)"):
+        _take_out_of_bundles([group for group in groups if group.error is None])
+        for together, _ in bundle_sets:
+            _fail_together(together, *(group.error for group in together))
+    with stage_times.stage("rename (commit thread, per pass)"):
+        for group in plain:
+            if group.error is None:
+                group.error = _first_error(part.publish for part in group.parts)
+        for together, bundles in bundle_sets:
+            if together[0].error is None:
+                _fail_together(together, _first_error(bundle.publish for bundle in bundles))
+        for group in groups:
+            if group.error is not None:
+                for part in group.parts:
+                    part.abort()  # removes the staged files not yet published
+    with stage_times.stage("folder fsync (commit thread, per pass)"):
+        _sync_folders([group for group in groups if group.error is None], syncing)
+
+
+def _bundles_of(groups: list[_Group]) -> list[_Bundle]:
+    """The bundles of a pass's bundled groups: one per output folder, parts in group order."""
+    by_folder: dict[Path, list[FilePartWriter]] = {}
+    for group in groups:
+        for part in group.parts:
+            by_folder.setdefault(part.destination.parent, []).append(part)
+    return [_Bundle(parts) for parts in by_folder.values()]
+
+
+def _write_bundles(
+    bundled: list[_Group], syncing: ThreadPoolExecutor
+) -> list[tuple[list[_Group], list[_Bundle]]]:
+    """Write (and fsync) the bundles of a pass's bundled groups: one per output for them all,
+    or, when one of those cannot be written (a full disk), one per output for each group, so
+    that as many inputs as fit are committed and the others fail alone. Returns the groups
+    that stand or fall together, each set with its bundles."""
+    if not bundled:
+        return []
+    shared = _bundles_of(bundled)
+    error = _first(syncing.map(_write_bundle, shared))
+    if error is None or len(bundled) == 1:
+        _fail_together(bundled, error)
+        return [(bundled, shared)]
+    alone = [([group], _bundles_of([group])) for group in bundled]
+    for (together, _), failure in zip(alone, syncing.map(_write_all_bundles, alone), strict=True):
+        _fail_together(together, failure)
+    return alone
+
+
+def _write_all_bundles(bundle_set: tuple[list[_Group], list[_Bundle]]) -> Exception | None:
+    return _first(_write_bundle(bundle) for bundle in bundle_set[1])
+
+
+def _write_bundle(bundle: _Bundle) -> Exception | None:
+    return _first_error([bundle.write])
+
+
+def _first(errors: Iterable[Exception | None]) -> Exception | None:
+    return next((error for error in errors if error is not None), None)
+
+
+def _fail_together(groups: list[_Group], *errors: Exception | None) -> None:
+    """Groups that share bundles: the first error fails them all."""
+    error = _first(errors)
+    for group in groups:
+        group.fail(error)
+
+
+def _take_out_of_bundles(groups: list[_Group]) -> None:
+    """Take the old rows of the parts these groups replace out of the bundles holding them,
+    before anything of the groups is published: an input is then briefly absent, never twice
+    present (a crash in between leaves its job unfinished, so it runs again). Rewrites are
+    done under the sink's bundle lock, each bundle once for all its keys; a failed rewrite
+    fails the groups that needed it."""
+    wanted: dict[Path, dict[str, list[_Group]]] = {}
+    for group in groups:
+        for part in group.parts:
+            if part.evicts is not None:
+                wanted.setdefault(part.evicts, {}).setdefault(part.key, []).append(group)
+    if not wanted:
+        return
+    staging = next(part for group in groups for part in group.parts if part.evicts).sink.staging
+    with _bundle_lock(staging):
+        for bundle, keys in wanted.items():
+            error = _first_error([functools.partial(_rewrite_without, bundle, keys, staging)])
+            for waiting in keys.values():
+                for group in waiting:
+                    group.fail(error)
+
+
+@contextlib.contextmanager
+def _bundle_lock(staging: Path) -> Iterator[None]:
+    """Held while bundles are read and rewritten: two processes taking different parts out of
+    one bundle would otherwise each write it back with the other's part still in."""
+    staging.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(staging / BUNDLE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _rewrite_without(bundle: Path, keys: Collection[str], staging: Path) -> None:
+    """Replace the bundle by a copy without the parts `keys` (remove it when none is left)."""
+    try:
+        index = parquet_bundle.read_index(bundle)
+    except FileNotFoundError:
+        return  # removed already: it holds nothing
+    if not index.keys() & set(keys):
+        return
+    content = parquet_bundle.without(bundle, index, keys)
+    if content is None:
+        bundle.unlink(missing_ok=True)
+        return
+    staged = staging / f"{os.getpid()}-{uuid.uuid4().hex}{parquet_bundle.SUFFIX}"
+    try:
+        write_synced(staged, content)
+        os.replace(staged, bundle)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _sync(group: _Group) -> Exception | None:
@@ -511,9 +745,16 @@ def _fsync_folder(folder: Path) -> None:
         _fsync_path(folder)
 
 
-def _write_all(descriptor: int, content: memoryview) -> None:
-    while content:
-        content = content[os.write(descriptor, content) :]
+def write_synced(path: Path, content: pa.Buffer) -> None:
+    """Create `path` holding `content`, on disk before this returns."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _fsync_path(path: Path) -> None:

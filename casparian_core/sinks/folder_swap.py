@@ -3,6 +3,7 @@
 
 The staged folder `DIR/.staging/backfill-{id}/{output}` holds the new parts; before the exchange
 it also gets a hard link to every live part the backfill does not replace (another input's),
+and a copy of every live bundle without the parts the backfill replaces (sinks/parquet_bundle.py),
 so the folder swapped in is the whole output, and a marker file naming the backfill. A reader
 globbing `DIR/{output}/*.parquet` (Inspect, `casparian query`, DuckDB) opens the old folder or
 the new one: never both, never half. The exchange leaves the old folder at the staged path,
@@ -23,8 +24,10 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casparian_core.sinks import parquet_bundle
 from casparian_core.sinks.base import OutputSchemaError
-from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, STAGING_DIR, FileFormat
+from casparian_core.sinks.bundle_index import log_path, record
+from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, STAGING_DIR, FileFormat, write_synced
 from casparian_core.sinks.file_sink import _fsync_path as fsync_path
 
 if TYPE_CHECKING:
@@ -78,8 +81,8 @@ def swap(
         live, new = live_root / output, staged / output
         if not (live / MARKER).exists():
             for part in _kept(live, new, part_keys):
-                with contextlib.suppress(FileExistsError):
-                    os.link(part, new / part.name)
+                _keep(part, new, part_keys, move=False)
+            _record_new_bundles(live_root, output, new)
             (new / MARKER).write_text(backfill_id)
             fsync_path(new)
             before_each(output)
@@ -96,6 +99,20 @@ def swap(
     return swapped
 
 
+def _record_new_bundles(live_root: Path, output: str, new: Path) -> None:
+    """Name the backfill's own bundles in the live output's bundle log before they go live (the
+    kept ones are named there already, under the same names)."""
+    live = live_root / output
+    entries = [
+        (key, bundle.name)
+        for bundle in new.glob(f"{parquet_bundle.PREFIX}*{parquet_bundle.SUFFIX}")
+        if not (live / bundle.name).exists()
+        for key in parquet_bundle.read_index(bundle)
+    ]
+    if entries:
+        record(log_path(live_root / STAGING_DIR, output), entries)
+
+
 def _carry_late_parts(old: Path, live: Path, part_keys: Collection[str]) -> None:
     """Move into the swapped-in folder the parts another writer (`process`, the daemon)
     committed to the old one after its parts were linked and before the exchange: the old
@@ -103,9 +120,29 @@ def _carry_late_parts(old: Path, live: Path, part_keys: Collection[str]) -> None
     backfill ran again stay behind: the new folder has them."""
     late = _kept(old, live, part_keys)
     for part in late:
-        os.rename(part, live / part.name)
+        _keep(part, live, part_keys, move=True)
     if late:
         fsync_path(live)
+
+
+def _keep(part: Path, into: Path, part_keys: Collection[str], move: bool) -> None:
+    """Put in `into` what the backfill keeps of a live file: a part file whole (a hard link, or
+    the file itself when `move`), a bundle without the parts of the inputs run again (a copy
+    written beside, then renamed: a reader never sees it half-written)."""
+    index = parquet_bundle.read_index(part) if parquet_bundle.is_bundle(part.name) else {}
+    if index.keys() & set(part_keys):
+        content = parquet_bundle.without(part, index, part_keys)
+        if content is not None:
+            written = into / f"{part.name}.tmp"
+            write_synced(written, content)
+            os.rename(written, into / part.name)
+        if move:
+            part.unlink()
+    elif move:
+        os.rename(part, into / part.name)
+    else:
+        with contextlib.suppress(FileExistsError):
+            os.link(part, into / part.name)
 
 
 def _kept(live: Path, new: Path, part_keys: Collection[str]) -> list[Path]:
@@ -114,12 +151,29 @@ def _kept(live: Path, new: Path, part_keys: Collection[str]) -> list[Path]:
         return []
     replaced = {f"part-{key}{fmt.suffix}" for key in part_keys for fmt in (PARQUET, ARROW_IPC)}
     staged = {p.name for p in _parts(new)}
-    return [p for p in _parts(live) if p.name not in replaced and p.name not in staged]
+    return [
+        p
+        for p in _parts(live)
+        if p.name not in replaced and p.name not in staged and _keeps_a_part(p, part_keys)
+    ]
+
+
+def _keeps_a_part(file: Path, part_keys: Collection[str]) -> bool:
+    """Whether a part file or bundle holds a part of an input the backfill does not run again
+    (a part file is of one input, named by its key)."""
+    if not parquet_bundle.is_bundle(file.name):
+        return True
+    return not parquet_bundle.read_index(file).keys() <= set(part_keys)
 
 
 def _parts(folder: Path) -> list[Path]:
+    """The part files and bundles of an output folder."""
     return sorted(
-        p for fmt in (PARQUET, ARROW_IPC) for p in folder.glob(f"part-*{fmt.suffix}") if p.is_file()
+        p
+        for prefix in ("part-", parquet_bundle.PREFIX)
+        for fmt in (PARQUET, ARROW_IPC)
+        for p in folder.glob(f"{prefix}*{fmt.suffix}")
+        if p.is_file()
     )
 
 

@@ -54,6 +54,17 @@ class ParquetPartFile:
                 self._background = _RowGroupWriter(writer)
             self._background.put(row_group)
 
+    @property
+    def bytes_in_memory(self) -> int | None:
+        """The size of the rows written while none went to the file (a small part)."""
+        return self._bytes if self._background is None else None
+
+    def take_rows(self) -> pa.Table:
+        """The rows of a part that never filled a row group, unencoded, instead of its file
+        (for a bundle, sinks/parquet_bundle.py)."""
+        assert self._background is None
+        return self._take_row_group() if self._pending else self._schema.empty_table()
+
     def close(self) -> pa.Buffer | None:
         """Finish the part: None once the file is complete on disk, or the whole file's bytes
         when it never filled a row group (the file is then not created)."""

@@ -21,6 +21,7 @@ from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
 from tests.backfill.support import FILES, SAME, WIDER, cli, cli_json, processed_home, write
 from tests.inspect.replay_support import SOURCE, TOPIC, Home, register
+from tests.output_parts import part_rows
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked"]  # the fixture, used by name
@@ -191,7 +192,7 @@ async def test_abandoning_removes_the_staging_area_and_leaves_the_output(locked:
     before = folder(home, "prices")
     blocked = json.loads(cli(home, "prices", "--execute", "--offline", "--json").stdout)
     staged = home.settings.output_dir / ".staging" / f"backfill-{blocked['id']}"
-    staged_parts = sorted(p.name for p in (staged / "prices").glob("*.parquet"))
+    staged_parts = part_rows(staged / "prices")
 
     abandoned = cli_json(home, "--abandon", str(blocked["id"]))
     again = cli(home, "--abandon", str(blocked["id"]))

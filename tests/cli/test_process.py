@@ -19,6 +19,7 @@ from casparian_core.engine.inputs import part_key
 from casparian_core.jobs.status import JobStatus
 from casparian_core.service import CoreService
 from tests.jobs.pool_support import prepare, wheels_env
+from tests.output_parts import part_rows
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked", "wheels_env"]  # fixtures, used by name
@@ -63,8 +64,8 @@ async def test_process_runs_every_tagged_file_once(
     assert summary["failed"] == []
     table = pq.read_table(home.settings.output_dir / "rows")
     assert table.num_rows == 77
-    parts = {path.stem for path in (home.settings.output_dir / "rows").glob("*.parquet")}
-    assert parts == {f"part-{part_key(f'shop/{name}')}" for name in files}  # source, path
+    parts = part_rows(home.settings.output_dir / "rows")
+    assert parts == {part_key(f"shop/{name}"): rows for name, (rows, _) in files.items()}
     async with CoreService(home.settings) as service:
         jobs = await service.queue.jobs()
         counts = await service.queue.counts()

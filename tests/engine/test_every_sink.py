@@ -32,7 +32,7 @@ def sink_uri(kind: str, tmp_path: Path) -> str:
 def read_output(kind: str, tmp_path: Path, output: str) -> Rows:
     """Every row of an output, read with the format's own library."""
     if kind in ("parquet", "arrow"):
-        parts = sorted((tmp_path / "out" / output).glob(f"part-*.{kind}"))
+        parts = sorted((tmp_path / "out" / output).glob(f"*.{kind}"))
         if kind == "parquet":
             tables = [pq.read_table(part) for part in parts]
         else:

@@ -15,6 +15,8 @@ from casparian_core.config import Settings
 from casparian_core.inspect import footers
 from casparian_core.inspect.errors import QueryFailedError
 from casparian_core.service import CoreService
+from casparian_core.sinks import PartInfo, parquet_bundle
+from casparian_core.sinks.parquet_bundle import PartRows
 from tests.conftest import fixed_clock
 from tests.tui.inspect_support import ORDERS, orders, seed_inspect
 
@@ -71,3 +73,21 @@ async def test_a_part_linked_from_outside_the_outputs_is_out_of_reach(
     (_orders_folder(service) / "part-1.parquet").symlink_to(elsewhere / "secret.parquet")
     with pytest.raises(QueryFailedError, match="Permission Error"):
         await service.inspect.query("SELECT count(*) FROM orders")
+
+
+async def test_a_bundle_counts_each_input_part_it_holds(service: CoreService) -> None:
+    """A bundle (sinks/parquet_bundle.py) is one file of several inputs' parts: the table
+    counts its parts and its rows, and a query reads each row once."""
+    before = await service.inspect.table("orders")
+    rows = orders().slice(0, 9)
+    bundled = [
+        PartRows(f"k{n}", PartInfo(f"in{n}", "hash", "1"), rows.slice(3 * n, 3)) for n in range(3)
+    ]
+    bundle = _orders_folder(service) / parquet_bundle.new_name()
+    bundle.write_bytes(parquet_bundle.encode(bundled).to_pybytes())
+
+    after = await service.inspect.table("orders")
+    result = await service.inspect.query("SELECT count(*) AS n FROM orders")
+
+    assert (after.rows, after.parts) == (before.rows + 9, before.parts + 3)
+    assert result.table.to_pylist() == [{"n": ORDERS + 9}]

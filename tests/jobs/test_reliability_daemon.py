@@ -42,6 +42,7 @@ from tests.jobs.daemon_support import (
     write_unique,
 )
 from tests.jobs.pool_support import Home, prepare, wheels_env
+from tests.output_parts import part_rows
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked", "wheels_env"]  # fixtures, used by name
@@ -251,6 +252,9 @@ async def test_a_full_disk_fails_jobs_clearly_writes_nothing_half_and_the_daemon
     assert all("the disk is full" in (job.error_message or "") for job in failed)
     # Only whole parts are there: one per completed job, each with all its rows, no litter.
     names = sorted(path.name for path in (out / "rows").iterdir())
-    assert len(names) == counts["COMPLETED"]
-    assert all(re.fullmatch(r"part-[0-9a-f]+\.parquet", name) for name in names), names
-    assert {pq.read_table(out / "rows" / name).num_rows for name in names} == {rows}
+    assert all(re.fullmatch(r"(part|bundle)-[0-9a-f]+\.parquet", name) for name in names), names
+    parts = part_rows(out / "rows")
+    assert len(parts) == counts["COMPLETED"]
+    assert set(parts.values()) == {rows}
+    on_disk = sum(pq.read_metadata(out / "rows" / name).num_rows for name in names)
+    assert on_disk == rows * len(parts)

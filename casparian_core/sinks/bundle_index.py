@@ -1,0 +1,126 @@
+"""Which bundle of an output folder holds each part key (sinks/parquet_bundle.py).
+
+Every process that publishes a bundle first appends a line `{key} {bundle name}` per part to the
+output's bundle log, `DIR/.staging/{output}.bundles`, and fsyncs it, then renames the bundle into
+place: the log names every bundle that can exist, so a lookup reads only the lines added since
+its last one (one stat when none were), whatever the number of bundles. Listing a folder of
+thousands of bundles per lookup would cost milliseconds. A line can outlive its claim: a bundle
+is rewritten without some parts when their inputs run again, or never published after a crash;
+so a key's bundles are checked against their footers (read once per file, by inode), newest
+first. A folder whose log is missing (its `.staging` removed) is listed once, and the log
+written again from its bundles' footers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from casparian_core.sinks.parquet_bundle import BundledPart, is_bundle, read_index
+
+LOG_SUFFIX = ".bundles"
+
+
+def log_path(staging: Path, output: str) -> Path:
+    return staging / f"{output}{LOG_SUFFIX}"
+
+
+def record(log: Path, entries: Iterable[tuple[str, str]]) -> None:
+    """Add (part key, bundle name) lines to the log, on disk before the bundles are published.
+    Appends of other processes never interleave with them (one write to a file opened to
+    append)."""
+    content = memoryview("".join(f"{key} {bundle}\n" for key, bundle in entries).encode())
+    log.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        while content:
+            content = content[os.write(descriptor, content) :]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class BundleIndex:
+    def __init__(self, folder: Path, log: Path) -> None:
+        self._folder = folder
+        self._log = log
+        self._log_identity: tuple[int, int] | None = None  # the log file read so far
+        self._offset = 0
+        self._rebuilt = False
+        self._bundles_of: dict[str, list[str]] = {}  # part key: bundle names, newest last
+        self._footers: dict[str, tuple[int, dict[str, BundledPart]]] = {}  # name: inode, parts
+
+    def find(self, key: str) -> tuple[Path, BundledPart] | None:
+        """The bundle holding the part `key`, and where in it; None when no bundle does."""
+        self._read_log()
+        for name in reversed(self._bundles_of.get(key, ())):
+            part = self._parts(name).get(key)
+            if part is not None:
+                return self._folder / name, part
+        return None
+
+    def _read_log(self) -> None:
+        try:
+            stat = os.stat(self._log)
+        except FileNotFoundError:
+            if not self._rebuilt:
+                self._rebuild()
+                self._read_log()
+            return
+        identity = (stat.st_dev, stat.st_ino)
+        if identity != self._log_identity:  # written again from the bundles: read it whole
+            self._log_identity, self._offset, self._bundles_of = identity, 0, {}
+        if stat.st_size <= self._offset:
+            return
+        with open(self._log, "rb") as log:
+            log.seek(self._offset)
+            added = log.read(stat.st_size - self._offset)
+        complete = added.rfind(b"\n") + 1  # a line still being appended is read next time
+        self._offset += complete
+        for line in added[:complete].decode(errors="replace").splitlines():
+            key, _, name = line.partition(" ")
+            if is_bundle(name):
+                self._add(key, name)
+
+    def _add(self, key: str, name: str) -> None:
+        names = self._bundles_of.setdefault(key, [])
+        if name in names:
+            names.remove(name)
+        names.append(name)
+
+    def _rebuild(self) -> None:
+        """No log: list the folder once, and write the log from its bundles' footers (kept in
+        memory only when the log cannot be written: a reader of another user's sink)."""
+        self._rebuilt = True
+        try:
+            with os.scandir(self._folder) as found:
+                names = sorted(entry.name for entry in found if is_bundle(entry.name))
+        except (FileNotFoundError, NotADirectoryError):  # no output yet: the write will tell
+            return
+        entries = [(key, name) for name in names for key in self._parts(name)]
+        if not entries:
+            return
+        try:
+            record(self._log, entries)
+        except OSError:
+            for key, bundle in entries:
+                self._add(key, bundle)
+
+    def _parts(self, name: str) -> dict[str, BundledPart]:
+        """The parts a bundle holds now; none when it is gone or unreadable."""
+        path = self._folder / name
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            self._footers.pop(name, None)
+            return {}
+        cached = self._footers.get(name)
+        if cached is not None and cached[0] == inode:
+            return cached[1]
+        try:
+            parts = read_index(path)
+        except (OSError, ValueError):  # removed meanwhile, or unreadable: it holds no part we use
+            parts = {}
+        self._footers[name] = (inode, parts)
+        return parts
