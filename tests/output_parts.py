@@ -7,7 +7,19 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from casparian_core.sinks.bundle_index import LOG_SUFFIX
+from casparian_core.sinks.file_sink import BUNDLE_LOCK
 from casparian_core.sinks.parquet_bundle import is_bundle, read_index
+
+
+def staging_leftovers(root: Path) -> list[Path]:
+    """What a folder sink's staging folder holds but the bundle logs and their lock, which live
+    there for good: files of parts being written, or litter."""
+    staging = root / ".staging"
+    if not staging.exists():
+        return []
+    kept = (BUNDLE_LOCK,)
+    return sorted(p for p in staging.iterdir() if p.name not in kept and p.suffix != LOG_SUFFIX)
 
 
 def part_rows(folder: Path) -> dict[str, int]:

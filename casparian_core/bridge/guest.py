@@ -316,6 +316,12 @@ class SidebandHandler(logging.Handler):
             self.handleError(record)
 
 
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a parser may have closed or replaced it
+            stream.flush()
+
+
 def read_link(fd: int) -> dict[str, str]:
     """What the host handed over through the inherited pipe `fd` (casparian_core/bridge/
     auth.py): the routing ids of this guest's two sockets and its credentials."""
@@ -348,6 +354,7 @@ class Guest:
     ) -> None:
         self.job_id: str | None = None  # of the job running, for its log lines
         self._job_marks = job_marks
+        self._end_unmarked = False  # a job ended and no mark said so yet
         self._link = link
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.DEALER)
@@ -387,21 +394,22 @@ class Guest:
 
     @contextlib.contextmanager
     def _running(self, job_id: str) -> Iterator[None]:
-        """Log lines and, with job marks, output lines name `job_id` while it runs."""
+        """Log lines and, with job marks, output lines name `job_id` while it runs. The mark
+        that ends it is left to `_receive`: a next job already waiting marks the end itself,
+        which spares two writes per job here and two wake-ups of the host's readers."""
         self.job_id = job_id
         self._mark_output(job_id)
         try:
             yield
         finally:
-            self._mark_output("")
+            _flush_output()  # the job's lines reach the host before its DONE
+            self._end_unmarked = self._job_marks
             self.job_id = None
 
     def _mark_output(self, job_id: str) -> None:
         if not self._job_marks:
             return
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # a parser may have closed or replaced it
-                stream.flush()
+        _flush_output()
         mark = f"{protocol.JOB_MARK}{job_id}\n".encode()
         for fd in (1, 2):
             with contextlib.suppress(OSError):
@@ -411,8 +419,11 @@ class Guest:
         # Poll in short slices and release the lock in between, so parser threads can still log.
         while True:
             with self._lock:
-                if self._socket.poll(RECEIVE_POLL_MS):
+                if self._socket.poll(0 if self._end_unmarked else RECEIVE_POLL_MS):
                     return self._socket.recv_multipart()
+            if self._end_unmarked:  # idle: what the guest prints now is no job's
+                self._mark_output("")
+                self._end_unmarked = False
 
     def run_job(self, job: protocol.Job) -> protocol.Done:
         sent = 0

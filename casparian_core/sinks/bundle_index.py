@@ -63,7 +63,7 @@ class BundleIndex:
     def _read_log(self) -> None:
         try:
             stat = os.stat(self._log)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             if not self._rebuilt:
                 self._rebuild()
                 self._read_log()

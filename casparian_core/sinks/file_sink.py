@@ -1,12 +1,13 @@
-"""Folder sinks: one file per part, `DIR/{output}/part-{key}.{parquet|arrow}`.
+"""Folder sinks: one file per part, `DIR/{output}/part-{key}.{parquet|arrow}`, or, for the
+small new parts of Parquet sinks, one bundle per output and commit pass (sinks/parquet_bundle.py).
 
-A part is written as `DIR/.staging/{pid}-{sink id}-{n}.{suffix}` and published with one `os.replace`
-after an fsync of the file, so readers (and a crash) see the old file or the new one, never half
-of either; then the folder it was renamed into is fsynced, and only then is the commit done (a
-job is recorded complete only once its output is durable). Staging files of processes that
-died are removed when the sink is opened. Each part file records the `PartInfo` it was begun
-with in its schema metadata (the Parquet footer, the Arrow IPC schema), so what a part is of is
-published with it in the same rename.
+A part is written as `DIR/.staging/{pid}-{sink id}-{n}.{suffix}` and published with one
+`os.replace` after an fsync of the file, so readers (and a crash) see the old file or the new
+one, never half of either; then the folder it was renamed into is fsynced, and only then is the
+commit done (a job is recorded complete only once its output is durable). Staging files of
+processes that died are removed when the sink is opened. Each part file records the `PartInfo`
+it was begun with in its schema metadata (the Parquet footer, the Arrow IPC schema), so what a
+part is of is published with it in the same rename.
 
 `commit_together` finishes encoding an input's parts at once, then leaves the fsyncs and renames
 to a background thread (`_GroupCommitter`), so the engine goes on with the next input meanwhile.
@@ -15,7 +16,10 @@ fsynced, renamed, then each folder they changed is fsynced once for them all; ea
 all-or-nothing (an input whose file fails is published in no folder, the others are).
 A part small enough to be encoded in memory is also created and written by that thread, in the
 same open as its fsync: creating a file costs the engine's thread up to a millisecond here, more
-while the disk is busy with the fsyncs.
+while the disk is busy with the fsyncs. The small new Parquet parts of a pass are not encoded
+one by one at all: the thread encodes them into one bundle per output, published in one rename
+(a bundle that cannot be written is tried again as one bundle per input, so a full disk fails
+only the inputs that do not fit).
 """
 
 from __future__ import annotations

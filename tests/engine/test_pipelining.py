@@ -16,6 +16,7 @@ from casparian_core.errors import ErrorCode
 from tests.bridge.conftest import WriteParser
 from tests.engine.helpers import write_inputs
 from tests.engine.test_run_parser import SALES_PARSER
+from tests.output_parts import staging_leftovers
 
 WAIT_SECS = 20
 
@@ -98,7 +99,7 @@ def test_cancelling_while_an_input_parses_keeps_the_finished_ones_and_nothing_of
     )
     ids = pq.read_table(tmp_path / "out" / "sales").column("id").to_pylist()
     assert sorted(ids) == list(range(finished))
-    assert not list((tmp_path / "out" / ".staging").iterdir())
+    assert not staging_leftovers(tmp_path / "out")
 
 
 def test_an_input_whose_commit_fails_loses_only_its_own_output(
@@ -121,4 +122,4 @@ def test_an_input_whose_commit_fails_loses_only_its_own_output(
     parts = sorted((tmp_path / "out" / "sales").glob("*.parquet"))
     ids = [n for part in parts if part.is_file() for n in pq.read_table(part).column("id")]
     assert sorted(n.as_py() for n in ids) == [0, 2]
-    assert not list((tmp_path / "out" / ".staging").iterdir())
+    assert not staging_leftovers(tmp_path / "out")

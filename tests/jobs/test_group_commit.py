@@ -25,6 +25,7 @@ from tests.jobs.daemon_support import (
     write_unique,
 )
 from tests.jobs.pool_support import wheels_env
+from tests.output_parts import staging_leftovers
 from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked", "wheels_env"]  # fixtures, used by name
@@ -91,4 +92,4 @@ async def test_process_killed_mid_group_then_run_again_outputs_every_file_exactl
     assert second.returncode == 0, second.stderr
     assert Counter(row["text"] for row in output_rows(output)) == Counter(lines)
     assert job_counts(root) == Counter({"COMPLETED": len(files)})
-    assert not any((output.parent / ".staging").iterdir())
+    assert not staging_leftovers(output.parent)

@@ -15,8 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from casparian_core.sinks import PartInfo, Sink, open_sink
-from casparian_core.sinks.bundle_index import LOG_SUFFIX
-from casparian_core.sinks.file_sink import BUNDLE_LOCK
+from tests.output_parts import staging_leftovers
 
 INFO = PartInfo("in1.csv", "hash", "1")  # what the parts of these tests are of
 
@@ -78,17 +77,9 @@ def _read_duckdb(path: Path) -> Callable[[str], list[dict[str, object]]]:
     return read
 
 
-def _kept_for_good(path: Path) -> bool:
-    """The bundle logs and their lock live in the staging folder for good: not leftovers."""
-    return path.name == BUNDLE_LOCK or path.name.endswith(LOG_SUFFIX)
-
-
 def _folder_leftovers(root: Path) -> Callable[[], list[str]]:
     def leftovers() -> list[str]:
-        staging = root / ".staging"
-        if not staging.exists():
-            return []
-        return sorted(str(path) for path in staging.iterdir() if not _kept_for_good(path))
+        return [str(path) for path in staging_leftovers(root)]
 
     return leftovers
 
