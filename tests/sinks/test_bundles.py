@@ -229,3 +229,16 @@ def test_log_lines_of_bundles_never_published_are_ignored(parquet: SinkCase) -> 
     assert again.committed("sales", "in9") is None
     commit_all(parquet, {"in9": numbers(90, 91)})
     assert again.committed("sales", "in9") == info("in9")
+
+
+def test_an_input_that_outgrows_bundles_moves_to_a_file_of_its_own(
+    parquet: SinkCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit_all(parquet, {"in0": numbers(0, 2), "in1": numbers(10, 12)})
+    monkeypatch.setattr(file_sink, "BUNDLE_PART_BYTES", 1)  # in0's rerun is too big to bundle
+
+    commit_all(parquet, {"in0": numbers(100, 103)}, version="2")
+
+    assert part_rows(parquet.root / "out" / "sales") == {"in0": 3, "in1": 2}  # once each
+    assert "part-in0.parquet" in files(parquet)
+    assert parquet.sink.committed("sales", "in0") == info("in0", "2")
