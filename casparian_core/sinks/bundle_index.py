@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from casparian_core.sinks.parquet_bundle import BundledPart, is_bundle, read_index
+from casparian_core.sinks.synced_write import write_synced
 
 LOG_SUFFIX = ".bundles"
 
@@ -27,18 +28,10 @@ def log_path(staging: Path, output: str) -> Path:
 
 
 def record(log: Path, entries: Iterable[tuple[str, str]]) -> None:
-    """Add (part key, bundle name) lines to the log, on disk before the bundles are published.
-    Appends of other processes never interleave with them (one write to a file opened to
-    append)."""
-    content = memoryview("".join(f"{key} {bundle}\n" for key, bundle in entries).encode())
+    """Add (part key, bundle name) lines to the log, on disk before the bundles are published."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        while content:
-            content = content[os.write(descriptor, content) :]
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    lines = "".join(f"{key} {bundle}\n" for key, bundle in entries)
+    write_synced(log, lines.encode(), append=True)
 
 
 class BundleIndex:

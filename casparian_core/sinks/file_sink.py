@@ -50,6 +50,7 @@ from casparian_core.sinks.base import (
     schema_changed_error,
 )
 from casparian_core.sinks.bundle_index import BundleIndex, log_path, record
+from casparian_core.sinks.synced_write import write_synced
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -758,18 +759,6 @@ def _fsync_folder(folder: Path) -> None:
     removal of a part never written)."""
     with contextlib.suppress(FileNotFoundError):
         _fsync_path(folder)
-
-
-def write_synced(path: Path, content: pa.Buffer) -> None:
-    """Create `path` holding `content`, on disk before this returns."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(descriptor, view) :]
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _fsync_path(path: Path) -> None:

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 from casparian_core.sinks import parquet_bundle
 from casparian_core.sinks.base import OutputSchemaError
 from casparian_core.sinks.bundle_index import log_path, record
-from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, STAGING_DIR, FileFormat, write_synced
+from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, STAGING_DIR, FileFormat
 from casparian_core.sinks.file_sink import _fsync_path as fsync_path
+from casparian_core.sinks.synced_write import write_synced
 
 if TYPE_CHECKING:
     import pyarrow as pa
