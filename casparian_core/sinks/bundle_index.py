@@ -21,6 +21,7 @@ from casparian_core.sinks.parquet_bundle import BundledPart, is_bundle, read_ind
 from casparian_core.sinks.synced_write import write_synced
 
 LOG_SUFFIX = ".bundles"
+NAMES_KEPT = 8  # bundles remembered per key before those that lost it are forgotten
 
 
 def log_path(staging: Path, output: str) -> Path:
@@ -81,6 +82,9 @@ class BundleIndex:
         if name in names:
             names.remove(name)
         names.append(name)
+        if len(names) > NAMES_KEPT:  # an input run again and again: forget the bundles that
+            # no longer hold it (a bundle only ever loses parts)
+            names[:-1] = [old for old in names[:-1] if key in self._parts(old)]
 
     def _rebuild(self) -> None:
         """No log: list the folder once, and write the log from its bundles' footers (kept in

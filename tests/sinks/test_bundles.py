@@ -242,3 +242,15 @@ def test_an_input_that_outgrows_bundles_moves_to_a_file_of_its_own(
     assert part_rows(parquet.root / "out" / "sales") == {"in0": 3, "in1": 2}  # once each
     assert "part-in0.parquet" in files(parquet)
     assert parquet.sink.committed("sales", "in0") == info("in0", "2")
+
+
+def test_an_input_run_again_and_again_is_found_in_its_latest_bundle(parquet: SinkCase) -> None:
+    other = make_case("parquet", parquet.root).sink  # reads every line the runs log
+    for version in range(1, 13):
+        commit_all(
+            parquet, {"in0": numbers(version, version + 1), "in1": numbers(0, 1)}, str(version)
+        )
+        assert other.committed("sales", "in0") == info("in0", str(version))
+
+    assert part_rows(parquet.root / "out" / "sales") == {"in0": 1, "in1": 1}
+    assert [row["n"] for row in parquet.read("sales")] == [0, 12]
