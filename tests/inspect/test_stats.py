@@ -219,3 +219,32 @@ def test_many_distinct_values_skip_the_group_by(tmp_path: Path) -> None:
 def _catalog(output: Path) -> duckdb.DuckDBPyConnection:
     """The locked-down catalogue connection over the home whose output folder is `output`."""
     return open_catalog(load_settings(env={}, home=output.parent))
+
+
+def test_columns_named_like_the_queries_aliases(tmp_path: Path) -> None:
+    # Columns named `value`, `n`, `bin` and `period` beside others: grouping by an alias of the
+    # same name bound to the table's column and failed every statistic.
+    output = tmp_path / "output"
+    (output / "readings").mkdir(parents=True)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    table = pa.table(
+        {
+            "id": pa.array([1, 2, 2, 3, 3, 3], pa.int64()),
+            "value": pa.array([7, 7, 8, 8, 8, 9], pa.int64()),
+            "n": pa.array(["a", "a", "b", "b", "b", "c"]),
+            "bin": pa.array([1.0, 2.0, 2.0, 3.0, 3.0, 3.0]),
+            "period": pa.array([start + timedelta(days=d) for d in (0, 0, 1, 1, 1, 40)]),
+        }
+    )
+    pq.write_table(table, output / "readings" / "part-0.parquet")
+    con = _catalog(output)
+
+    found = {column.name: column for column in stats.column_stats(con, "readings")}
+    numeric = stats.distribution(con, "readings", "bin", bins=3)
+    periods = stats.distribution(con, "readings", "period", bins=3)
+
+    assert found["id"].top_values == [("3", 3), ("2", 2), ("1", 1)]
+    assert found["value"].top_values == [("8", 3), ("7", 2), ("9", 1)]
+    assert found["n"].top_values == [("b", 3), ("a", 2), ("c", 1)]
+    assert sum(count for _, count in numeric.bins) == 6
+    assert sum(count for _, count in periods.bins) == 6
