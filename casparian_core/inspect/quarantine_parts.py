@@ -34,7 +34,7 @@ from casparian_core.inspect.snapshot import file_kind
 from casparian_core.outputs import QUARANTINE_SUFFIX
 from casparian_core.sinks.base import PART_COLUMN, PartInfo, SinkError
 from casparian_core.sinks.base import quote_identifier as quote
-from casparian_core.sinks.bundle_index import BundleIndex, log_path
+from casparian_core.sinks.bundle_index import BundleIndex
 from casparian_core.sinks.file_sink import (
     ARROW_IPC,
     PARQUET,
@@ -195,8 +195,8 @@ class FolderStore:
 
         index = self._bundles.get(output)
         if index is None:
-            log = log_path(self.root / STAGING_DIR, output)
-            index = self._bundles[output] = BundleIndex(self.root / output, log)
+            index = BundleIndex(self.root / STAGING_DIR, self.root / output)
+            self._bundles[output] = index
         found = index.find(part_key)
         if found is None:
             return PartState(None, None, frozenset())

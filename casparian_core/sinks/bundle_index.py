@@ -29,16 +29,18 @@ def log_path(staging: Path, output: str) -> Path:
 
 
 def record(log: Path, entries: Iterable[tuple[str, str]]) -> None:
-    """Add (part key, bundle name) lines to the log, on disk before the bundles are published."""
-    log.parent.mkdir(parents=True, exist_ok=True)
+    """Add (part key, bundle name) lines to the log, on disk before the bundles are published
+    (the staging folder holding it exists: the bundles are staged there)."""
     lines = "".join(f"{key} {bundle}\n" for key, bundle in entries)
     write_synced(log, lines.encode(), append=True)
 
 
 class BundleIndex:
-    def __init__(self, folder: Path, log: Path) -> None:
+    """The bundles of the output folder `folder` of a sink whose staging folder is `staging`."""
+
+    def __init__(self, staging: Path, folder: Path) -> None:
         self._folder = folder
-        self._log = log
+        self._log = log_path(staging, folder.name)
         self._log_identity: tuple[int, int] | None = None  # the log file read so far
         self._offset = 0
         self._rebuilt = False

@@ -107,6 +107,7 @@ class FileFormat:
     suffix: str
     open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
     read_schema: Callable[[Path], pa.Schema]  # from the file's footer, without its rows
+    bundles: bool = False  # small parts may share a file (sinks/parquet_bundle.py)
 
 
 def _open_parquet(path: Path, schema: pa.Schema) -> _TableFileWriter:
@@ -151,7 +152,7 @@ class _ArrowIpcFile:
             self._writer.close()
 
 
-PARQUET = FileFormat("parquet", ".parquet", _open_parquet, _parquet_schema)
+PARQUET = FileFormat("parquet", ".parquet", _open_parquet, _parquet_schema, bundles=True)
 ARROW_IPC = FileFormat("arrow", ".arrow", _ArrowIpcFile, _arrow_ipc_schema)
 
 
@@ -260,10 +261,12 @@ class FileSink:
         self, output: str, part_key: str
     ) -> tuple[Path, parquet_bundle.BundledPart] | None:
         """The bundle holding the output's part with this key, if one does."""
+        if not self.format.bundles:
+            return None
         index = self._bundle_indexes.get(output)
         if index is None:
-            log = log_path(self.staging, output)
-            index = self._bundle_indexes[output] = BundleIndex(self.root / output, log)
+            index = BundleIndex(self.staging, self.root / output)
+            self._bundle_indexes[output] = index
         return index.find(part_key)
 
     def _can_bundle(self, writer: FilePartWriter) -> bool:
@@ -646,22 +649,19 @@ def _write_bundles(
     if not bundled:
         return []
     shared = _bundles_of(bundled)
-    error = _first(syncing.map(_write_bundle, shared))
+    error = _first(syncing.map(_write_all, ([bundle] for bundle in shared)))
     if error is None or len(bundled) == 1:
         _fail_together(bundled, error)
         return [(bundled, shared)]
     alone = [([group], _bundles_of([group])) for group in bundled]
-    for (together, _), failure in zip(alone, syncing.map(_write_all_bundles, alone), strict=True):
+    failures = syncing.map(_write_all, (bundles for _, bundles in alone))
+    for (together, _), failure in zip(alone, failures, strict=True):
         _fail_together(together, failure)
     return alone
 
 
-def _write_all_bundles(bundle_set: tuple[list[_Group], list[_Bundle]]) -> Exception | None:
-    return _first(_write_bundle(bundle) for bundle in bundle_set[1])
-
-
-def _write_bundle(bundle: _Bundle) -> Exception | None:
-    return _first_error([bundle.write])
+def _write_all(bundles: list[_Bundle]) -> Exception | None:
+    return _first_error(bundle.write for bundle in bundles)
 
 
 def _first(errors: Iterable[Exception | None]) -> Exception | None:
@@ -718,16 +718,9 @@ def _rewrite_without(bundle: Path, keys: Collection[str], sink: FileSink) -> Non
         return  # removed already: it holds nothing
     if not index.keys() & set(keys):
         return
-    content = parquet_bundle.without(bundle, index, keys)
-    if content is None:
+    scratch = sink.staging_path(parquet_bundle.SUFFIX)
+    if not parquet_bundle.write_without(bundle, index, keys, bundle, scratch):
         bundle.unlink(missing_ok=True)
-        return
-    staged = sink.staging_path(parquet_bundle.SUFFIX)
-    try:
-        write_synced(staged, content)
-        os.replace(staged, bundle)
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def _sync(group: _Group) -> Exception | None:

@@ -29,7 +29,6 @@ from casparian_core.sinks.base import OutputSchemaError
 from casparian_core.sinks.bundle_index import log_path, record
 from casparian_core.sinks.file_sink import ARROW_IPC, PARQUET, STAGING_DIR, FileFormat
 from casparian_core.sinks.file_sink import _fsync_path as fsync_path
-from casparian_core.sinks.synced_write import write_synced
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -132,11 +131,8 @@ def _keep(part: Path, into: Path, part_keys: Collection[str], move: bool) -> Non
     written beside, then renamed: a reader never sees it half-written)."""
     index = parquet_bundle.read_index(part) if parquet_bundle.is_bundle(part.name) else {}
     if index.keys() & set(part_keys):
-        content = parquet_bundle.without(part, index, part_keys)
-        if content is not None:
-            written = into / f"{part.name}.tmp"
-            write_synced(written, content)
-            os.rename(written, into / part.name)
+        target = into / part.name
+        parquet_bundle.write_without(part, index, part_keys, target, into / f"{part.name}.tmp")
         if move:
             part.unlink()
     elif move:

@@ -16,6 +16,7 @@ keeps every input but those it runs again).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casparian_core.sinks.base import PartInfo
+from casparian_core.sinks.synced_write import write_synced
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -108,6 +110,23 @@ def without(bundle: Path, index: dict[str, BundledPart], keys: Collection[str]) 
     return encode(
         [PartRows(key, part.info, table.slice(start, part.rows)) for start, key, part in kept]
     )
+
+
+def write_without(
+    bundle: Path, index: dict[str, BundledPart], keys: Collection[str], target: Path, scratch: Path
+) -> bool:
+    """Put at `target` (the bundle itself, or a copy elsewhere) the bundle without the parts
+    `keys`: written and fsynced at `scratch`, then renamed, so it is never seen half-written.
+    False, writing nothing, when no other part remains."""
+    content = without(bundle, index, keys)
+    if content is None:
+        return False
+    try:
+        write_synced(scratch, content)
+        os.replace(scratch, target)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return True
 
 
 def _index_json(index: dict[str, BundledPart]) -> bytes:
