@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from casparian_core.errors import CasparianError, ErrorCode
@@ -54,7 +54,15 @@ class PartInfo:
     parser_version: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+    def as_dict(self) -> dict[str, str]:
+        # Not dataclasses.asdict, which deep-copies each field (~25 us a part).
+        return {
+            "input_key": self.input_key,
+            "source_hash": self.source_hash,
+            "parser_version": self.parser_version,
+        }
 
     @classmethod
     def from_json(cls, text: str | bytes) -> PartInfo | None:

@@ -19,7 +19,7 @@ import json
 import os
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,7 +132,7 @@ def write_without(
 def _index_json(index: dict[str, BundledPart]) -> bytes:
     return json.dumps(
         {
-            key: {"info": asdict(part.info), "start": part.start, "rows": part.rows}
+            key: {"info": part.info.as_dict(), "start": part.start, "rows": part.rows}
             for key, part in index.items()
         },
         sort_keys=True,
