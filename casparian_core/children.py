@@ -108,7 +108,17 @@ def start(
 
     child = on_lasting_thread(launch)
     child.child_id = child_id
+    _run_where_we_run(child.pid)
     return child
+
+
+def _run_where_we_run(pid: int) -> None:
+    """Give the child the CPUs of the thread that asked for it (started by the lasting
+    thread, it would have that thread's): a pinned worker's guest runs beside it
+    (jobs/cpu_shares.py). Its threads start after Python's, so they follow."""
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):  # it ended already
+            os.sched_setaffinity(pid, os.sched_getaffinity(0))
 
 
 def end_with_parent() -> bool:

@@ -54,6 +54,9 @@ class Settings(BaseModel):
     # 1,000 small files' parsing; the memory ceiling catches a leaking parser sooner.
     worker_recycle_jobs: int = Field(default=10_000, ge=1)
     worker_max_guest_rss_mb: int = Field(default=2048, ge=64)
+    # Each worker of a multi-process pool, and its guest, run on a share of the CPUs of their
+    # own (jobs/cpu_shares.py); false leaves them wherever the system puts them.
+    worker_cpu_affinity: bool = True
     # Where `process` and `start` run jobs: this machine's pool, the Dask scheduler at
     # dask_scheduler (tcp://HOST:8786), or a Dask cluster of max_workers local processes
     # (docs/queue.md "The Dask executor"; needs the [dask] extra).

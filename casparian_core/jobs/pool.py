@@ -43,6 +43,7 @@ from casparian_core.engine.results import InputItem, RunResult, RunStatus
 from casparian_core.engine.session import ParserSession
 from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.jobs import queue
+from casparian_core.jobs.cpu_shares import pinned
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.jobs.input_keys import InputKeys
@@ -114,8 +115,10 @@ class LocalPool:
         on_report: ReportCallback | None = None,
         name: str = "pool",
         group: str | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self._settings = settings
+        self._cpus = cpus  # where its workers run; None: wherever the system puts them
         self._group = group  # a backfill's id: only its jobs are claimed (queue.claim)
         self._db = db
         self._queue = jobs
@@ -165,6 +168,10 @@ class LocalPool:
     # waits for the event loop (a trip through it per step cost more than the step).
 
     def _work(self, name: str) -> None:
+        with pinned(self._cpus):  # and its guest, commit and ZeroMQ threads (cpu_shares.py)
+            self._serve(name)
+
+    def _serve(self, name: str) -> None:
         worker = _Worker(name)
         cpu = time.thread_time()
         try:

@@ -32,6 +32,7 @@ from datetime import datetime
 from casparian_core import children
 from casparian_core.config import Settings
 from casparian_core.db.gateway import Gateway
+from casparian_core.jobs.cpu_shares import available_cpus, cpu_shares
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.jobs.pool import LocalPool
@@ -66,6 +67,11 @@ class ProcessPool:
         self._queue = jobs
         self._workers = workers
         self._name = name
+        # Worker n runs on CPUs self._shares[n - 1] (cpu_shares.py).
+        cpus = available_cpus() if settings.worker_cpu_affinity else None
+        self._shares: list[frozenset[int] | None] = (
+            [None] * workers if cpus is None else list(cpu_shares(cpus, workers))
+        )
         # The first worker runs here, in a thread: one interpreter fewer to start.
         self._here = LocalPool(
             settings,
@@ -79,6 +85,7 @@ class ProcessPool:
             on_report=on_report,
             name=name,
             group=group,
+            cpus=self._shares[0],
         )
         self._config = {
             "settings": settings.model_dump(mode="json"),
@@ -95,7 +102,7 @@ class ProcessPool:
         env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
         command = [sys.executable, "-m", "casparian_core.jobs.worker_process"]
         names = [f"{self._name}-{n}" for n in range(2, self._workers + 1)]
-        for name in names:
+        for name, cpus in zip(names, self._shares[1:], strict=True):
             child = children.start(
                 command,
                 env=env,
@@ -104,7 +111,8 @@ class ProcessPool:
                 stderr=subprocess.PIPE,
             )
             self._children.append(child)
-            self._send(child, json.dumps({**self._config, "name": name}))
+            share = None if cpus is None else sorted(cpus)
+            self._send(child, json.dumps({**self._config, "name": name, "cpus": share}))
             if self._stop_command is not None:
                 self._send(child, self._stop_command)
         following = asyncio.gather(

@@ -6,7 +6,8 @@ interpreter lock, so that N workers use N cores. It imports only what running jo
 the service and its faces): it starts in a third of the time.
 
 Its parent speaks to it through its standard streams:
-- stdin: first one JSON line, the settings, the sink and whether to build venvs offline; then
+- stdin: first one JSON line, the settings, the sink, whether to build venvs offline and the
+  CPUs to run on (jobs/cpu_shares.py); then
   `stop` (claim nothing more, finish what is in flight) or `abandon` (stop what is in flight
   too, committing nothing of it, and give it back to the queue). End of input means abandon: the
   parent is gone or gave up on us.
@@ -138,6 +139,7 @@ def main() -> int:
             config["offline"],
             config["name"],
             config["group"],
+            None if config["cpus"] is None else frozenset(config["cpus"]),
             sys.stdout,
         )
     )
@@ -146,7 +148,13 @@ def main() -> int:
 
 
 async def _serve(
-    settings: Settings, sink_uri: str, offline: bool, name: str, group: str | None, out: TextIO
+    settings: Settings,
+    sink_uri: str,
+    offline: bool,
+    name: str,
+    group: str | None,
+    cpus: frozenset[int] | None,
+    out: TextIO,
 ) -> None:
     db = Gateway(settings.database_path)
     await asyncio.to_thread(db.open)
@@ -173,6 +181,7 @@ async def _serve(
         on_report=report,
         name=name,
         group=group,
+        cpus=cpus,
     )
     threading.Thread(target=_follow_commands, args=(pool,), daemon=True).start()
     try:

@@ -185,6 +185,7 @@ def test_a_worker_process_hides_pandas(pandas_installed: None, tmp_path: Path) -
         "offline": True,
         "group": None,
         "name": "test-2",
+        "cpus": None,
     }
     code = (
         f"import io, os;os.environ[{PARENT_PID_VARIABLE!r}] = str(os.getppid());"

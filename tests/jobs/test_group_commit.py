@@ -12,6 +12,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 
 from casparian_core.db.connection import connect
@@ -71,8 +72,13 @@ async def test_process_killed_mid_group_then_run_again_outputs_every_file_exactl
     try:
         wait_until("a worker hangs", lambda: bool(logged_guests(home, "hanging in")), first)
         wait_until("some parts are committed", lambda: any(output.glob("*.parquet")), first)
+        workers = psutil.Process(first.pid).children(recursive=True)
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=DEADLINE_SECS)
+        # Its worker process dies with it, an instant later: until then its staging files are
+        # a live process's, which the next run leaves alone.
+        _, alive = psutil.wait_procs(workers, timeout=DEADLINE_SECS)
+        assert not alive
     finally:
         if first.poll() is None:
             first.kill()

@@ -16,6 +16,7 @@ import pytest
 
 from casparian_core.engine.results import OutputResult, RunResult, RunStatus
 from casparian_core.errors import ErrorCode
+from casparian_core.jobs.cpu_shares import cpu_shares
 from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.model import ClaimedJob
 from casparian_core.jobs.plan import ProcessRequest
@@ -53,6 +54,39 @@ async def test_two_workers_run_every_job_once_each_in_a_process_of_its_own(
     # its death makes all their jobs orphans.
     assert {job.claimed_by for job in jobs} <= {f"{os.getpid()}-1", f"{os.getpid()}-2-1"}
     assert pq.read_table(home.settings.output_dir / "rows").num_rows == 36
+
+
+def guest_cpus(logs_dir: Path) -> list[frozenset[int]]:
+    """The CPUs each parse's guest could run on, as its job log says."""
+    return [
+        frozenset(int(cpu) for cpu in found.split(","))
+        for log in logs_dir.glob("*/*.log")
+        for found in re.findall(r"parsed by guest \d+ on CPUs ([\d,]+)", log.read_text())
+    ]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to share")
+async def test_each_worker_and_its_guest_run_on_cpus_of_their_own(locked: Fixture) -> None:
+    home = await prepare(locked, {f"f{n}.csv": (3, "id,value") for n in range(12)})
+
+    async with CoreService(home.settings) as service:
+        summary = await run_queue(service)
+
+    assert summary.counts == {JobStatus.COMPLETED: 12}
+    seen = guest_cpus(home.settings.logs_dir)
+    assert len(seen) == 12
+    assert set(seen) <= set(cpu_shares(os.sched_getaffinity(0), 2))
+
+
+async def test_workers_run_on_every_cpu_when_affinity_is_off(locked: Fixture) -> None:
+    home = await prepare(locked, {f"f{n}.csv": (3, "id,value") for n in range(6)})
+    settings = home.settings.model_copy(update={"worker_cpu_affinity": False})
+
+    async with CoreService(settings) as service:
+        summary = await run_queue(service)
+
+    assert summary.counts == {JobStatus.COMPLETED: 6}
+    assert set(guest_cpus(settings.logs_dir)) == {frozenset(os.sched_getaffinity(0))}
 
 
 def hanging_guests(logs_dir: Path, count: int) -> list[int]:
