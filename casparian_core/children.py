@@ -113,12 +113,13 @@ def start(
 
 
 def _run_where_we_run(pid: int) -> None:
-    """Give the child the CPUs of the thread that asked for it (started by the lasting
-    thread, it would have that thread's): a pinned worker's guest runs beside it
-    (jobs/cpu_shares.py). Its threads start after Python's, so they follow."""
-    if hasattr(os, "sched_setaffinity"):
+    """Give the child the CPUs and scheduling policy of the thread that asked for it (started
+    by the lasting thread, it would have that thread's): a worker's guest runs beside it, as
+    batch work too (jobs/cpu_shares.py). Its threads start after Python's, so they follow."""
+    if hasattr(os, "sched_setaffinity") and hasattr(os, "sched_setscheduler"):
         with contextlib.suppress(OSError):  # it ended already
             os.sched_setaffinity(pid, os.sched_getaffinity(0))
+            os.sched_setscheduler(pid, os.sched_getscheduler(0), os.sched_param(0))
 
 
 def end_with_parent() -> bool:

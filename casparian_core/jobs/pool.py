@@ -43,7 +43,7 @@ from casparian_core.engine.results import InputItem, RunResult, RunStatus
 from casparian_core.engine.session import ParserSession
 from casparian_core.errors import CasparianError, ErrorCode
 from casparian_core.jobs import queue
-from casparian_core.jobs.cpu_shares import pinned
+from casparian_core.jobs.cpu_shares import placed
 from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.jobs.input_keys import InputKeys
@@ -168,7 +168,7 @@ class LocalPool:
     # waits for the event loop (a trip through it per step cost more than the step).
 
     def _work(self, name: str) -> None:
-        with pinned(self._cpus):  # and its guest, commit and ZeroMQ threads (cpu_shares.py)
+        with placed(self._cpus):  # and its guest, commit and ZeroMQ threads (cpu_shares.py)
             self._serve(name)
 
     def _serve(self, name: str) -> None:

@@ -4,7 +4,7 @@ registered, its venv built offline, and a scanned source whose files are tagged 
 The parser's behaviour is chosen by each file's first line: BROKEN fails for good, FLAKY fails
 with a MemoryError (transient) on its first two parses in a guest, HANG logs its guest's pid and
 blocks until killed (unless `<file>.release` exists), NOISY logs 3,000 long lines. Each
-parse logs its guest's pid and the CPUs it may run on.
+parse logs its guest's pid, the CPUs it may run on and its scheduling policy.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class Rows:
         lines = Path(path).read_text().splitlines()
         head = lines[0] if lines else ""
         cpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
-        ctx.logger.info("parsed by guest %d on CPUs %s", os.getpid(), cpus)
+        policy = os.sched_getscheduler(0)
+        ctx.logger.info("parsed by guest %d on CPUs %s, policy %d", os.getpid(), cpus, policy)
         if head == "BROKEN":
             raise ValueError("this file is broken for good")
         if head == "FLAKY":

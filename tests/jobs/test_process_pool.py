@@ -57,12 +57,17 @@ async def test_two_workers_run_every_job_once_each_in_a_process_of_its_own(
 
 
 def guest_cpus(logs_dir: Path) -> list[frozenset[int]]:
-    """The CPUs each parse's guest could run on, as its job log says."""
-    return [
-        frozenset(int(cpu) for cpu in found.split(","))
+    """The CPUs each parse's guest could run on, as its job log says; each ran as batch work
+    (jobs/cpu_shares.py)."""
+    found = [
+        (frozenset(int(cpu) for cpu in cpus.split(",")), int(policy))
         for log in logs_dir.glob("*/*.log")
-        for found in re.findall(r"parsed by guest \d+ on CPUs ([\d,]+)", log.read_text())
+        for cpus, policy in re.findall(
+            r"parsed by guest \d+ on CPUs ([\d,]+), policy (\d+)", log.read_text()
+        )
     ]
+    assert {policy for _, policy in found} == {os.SCHED_BATCH}
+    return [cpus for cpus, _ in found]
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to share")
