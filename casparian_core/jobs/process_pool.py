@@ -63,6 +63,7 @@ class ProcessPool:
         on_report: ReportCallback | None = None,
         name: str = "pool",
         group: str | None = None,
+        started: list[children.Child] | None = None,
     ) -> None:
         self._queue = jobs
         self._workers = workers
@@ -94,22 +95,16 @@ class ProcessPool:
             "group": group,
         }
         self._on_report = on_report
+        # Worker processes started earlier (start_worker): no more than it needs.
+        self._started = list(started or [])
         self._children: list[children.Child] = []
         self._stop_command: str | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
-        command = [sys.executable, "-m", "casparian_core.jobs.worker_process"]
         names = [f"{self._name}-{n}" for n in range(2, self._workers + 1)]
         for name, cpus in zip(names, self._shares[1:], strict=True):
-            child = children.start(
-                command,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            child = self._started.pop() if self._started else start_worker()
             self._children.append(child)
             share = None if cpus is None else sorted(cpus)
             self._send(child, json.dumps({**self._config, "name": name, "cpus": share}))
@@ -129,12 +124,7 @@ class ProcessPool:
             await following
             raise
         finally:
-            for child in self._children:
-                await asyncio.to_thread(child.stop)
-                for stream in (child.stdin, child.stdout, child.stderr):
-                    if stream is not None:
-                        with contextlib.suppress(OSError):  # a command it never read
-                            stream.close()
+            await asyncio.to_thread(end_workers, self._children)
 
     def stop(self, *, abandon: bool = False) -> None:
         self._here.stop(abandon=abandon)
@@ -180,6 +170,29 @@ class ProcessPool:
         with contextlib.suppress(BrokenPipeError, OSError):  # it ended: nothing to tell it
             child.stdin.write(line.encode() + b"\n")
             child.stdin.flush()
+
+
+def start_worker() -> children.Child:
+    """A worker process: it imports what running jobs needs (~0.25 s), then waits for its
+    configuration, which ProcessPool.run sends. Started while `process` plans, a worker is
+    ready when the jobs are queued."""
+    return children.start(
+        [sys.executable, "-m", "casparian_core.jobs.worker_process"],
+        env={k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def end_workers(workers: list[children.Child]) -> None:
+    """Stop the worker processes (those done, and those never needed) and close their streams."""
+    for child in workers:
+        child.stop()
+        for stream in (child.stdin, child.stdout, child.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a command it never read
+                    stream.close()
 
 
 def _keep_tail(child: children.Child, tail: deque[str]) -> None:

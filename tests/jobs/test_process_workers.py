@@ -1,10 +1,12 @@
 """`process` starts no more workers than there are queued jobs: one big file gets one worker
-(a real registered parser, real guests; the pool factory spied on for the count it is given)."""
+(a real registered parser, real guests; the pool factory spied on for the count it is given).
+The worker processes started while it plans end when they are not needed."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import psutil
 import pytest
 
 from casparian_core.jobs import process as process_module
@@ -16,6 +18,8 @@ from tests.registry.test_envs import Fixture, locked
 
 __all__ = ["locked"]  # a fixture, used by name
 
+WORKER_MODULE = "casparian_core.jobs.worker_process"
+
 
 @pytest.mark.parametrize(("files", "workers"), [(1, 1), (3, 2)])
 async def test_process_starts_at_most_one_worker_per_queued_job(
@@ -25,9 +29,9 @@ async def test_process_starts_at_most_one_worker_per_queued_job(
     asked: list[int | None] = []
     real_pool = process_module.local_pool
 
-    def spy(service: CoreService, request: ProcessRequest, *args: Any) -> Executor:
+    def spy(service: CoreService, request: ProcessRequest, *args: Any, **kwargs: Any) -> Executor:
         asked.append(request.workers)
-        return real_pool(service, request, *args)
+        return real_pool(service, request, *args, **kwargs)
 
     monkeypatch.setattr(process_module, "local_pool", spy)
     async with CoreService(home.settings) as service:
@@ -37,3 +41,29 @@ async def test_process_starts_at_most_one_worker_per_queued_job(
 
     assert asked == [workers]
     assert sum(report.result.rows for report in summary.reports.values()) == 3 * files
+    # The worker process started while planning was ended when one job left it nothing to do.
+    assert worker_processes() == []
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Our live worker processes (other tests' ended processes may linger as zombies)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if WORKER_MODULE in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:  # a zombie, or gone meanwhile
+            continue
+    return found
+
+
+async def test_a_plan_with_nothing_to_run_ends_the_workers_started_for_it(
+    locked: Fixture,
+) -> None:
+    home = await prepare(locked, {"f0.csv": (3, "id,value")})
+    request = ProcessRequest(tag="no-such-tag", workers=2, offline=True)
+
+    async with CoreService(home.settings) as service:
+        planned = await service.processing(request).prepare()
+        assert planned.requests == []  # the Jobs screen runs nothing then
+        assert worker_processes() == []
