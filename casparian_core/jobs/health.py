@@ -20,12 +20,14 @@ _COLUMNS = (
 )
 
 
-def record_success(conn: sqlite3.Connection, parser_name: str) -> None:
+def record_success(conn: sqlite3.Connection, parser_name: str, jobs: int = 1) -> None:
+    """Count `jobs` successes of the parser (those one transaction records) and reset its run
+    of failures."""
     conn.execute(
-        "INSERT INTO cf_parser_health (parser_name, total_executions) VALUES (?, 1)"
+        "INSERT INTO cf_parser_health (parser_name, total_executions) VALUES (?1, ?2)"
         " ON CONFLICT (parser_name) DO UPDATE SET consecutive_failures = 0,"
-        " total_executions = total_executions + 1",
-        (parser_name,),
+        " total_executions = total_executions + ?2",
+        (parser_name, jobs),
     )
 
 

@@ -30,9 +30,10 @@ import json
 import os
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from casparian_core.db.connection import format_timestamp, write_transaction
 from casparian_core.errors import ErrorCode
@@ -160,6 +161,22 @@ INSERT INTO cf_processing_history (job_id, input_path, input_hash, parser_name, 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
+
+class _HistoryRow(NamedTuple):
+    """A completed job's row of cf_processing_history, in HISTORY's order."""
+
+    job_id: str
+    input_path: str
+    input_hash: str | None
+    parser_name: str
+    parser_version: str
+    status: str
+    rows_out: int
+    rows_quarantined: int
+    processed_at: str
+    ran_on: str | None
+
+
 # Jobs whose worker is gone: back to the queue while retries are left, to the dead letters
 # after. `{whose}` selects them among the running jobs.
 ABANDON_RETRY = f"""
@@ -285,9 +302,16 @@ def settle(
     up to `claim_up_to` next jobs (see claim)."""
     at = format_timestamp(now)
     with write_transaction(conn):
-        completed = [
-            job for job, success in completions if _complete(conn, job, worker, success, at)
+        history = [
+            row
+            for job, success in completions
+            if (row := _complete(conn, job, worker, success, at)) is not None
         ]
+        # One statement each for all the completions (most small jobs settle in batches).
+        conn.executemany(HISTORY, history)
+        for parser_name, jobs in Counter(row.parser_name for row in history).items():
+            health.record_success(conn, parser_name, jobs)
+        completed = [row.job_id for row in history]
         claimed: list[ClaimedJob] = []
         if claim_up_to:
             params = {"now": at, "group": group, "sink": sink, "limit": claim_up_to}
@@ -323,8 +347,9 @@ def completed_status(success: JobSuccess) -> JobStatus:
 
 def _complete(
     conn: sqlite3.Connection, job_id: str, worker: str, success: JobSuccess, at: str
-) -> bool:
-    """Inside the caller's transaction."""
+) -> _HistoryRow | None:
+    """Inside the caller's transaction: the job's history row, or None when the job is no
+    longer the worker's."""
     status = completed_status(success)
     params = {
         "job": job_id,
@@ -339,25 +364,20 @@ def _complete(
     }
     row = conn.execute(COMPLETE, params).fetchone()
     if row is None:
-        return False
+        return None
     input_path, input_hash, parser_name, parser_version = row
-    conn.execute(
-        HISTORY,
-        (
-            job_id,
-            input_path,
-            input_hash,
-            parser_name,
-            parser_version,
-            status,
-            success.rows_out,
-            success.rows_quarantined,
-            at,
-            success.ran_on,
-        ),
+    return _HistoryRow(
+        job_id,
+        input_path,
+        input_hash,
+        parser_name,
+        parser_version,
+        status,
+        success.rows_out,
+        success.rows_quarantined,
+        at,
+        success.ran_on,
     )
-    health.record_success(conn, parser_name)
-    return True
 
 
 def fail(

@@ -352,6 +352,20 @@ def test_settle_completes_the_workers_jobs_and_claims_the_next_in_one_go(
     assert history == [(a, 3)]
 
 
+def test_settle_counts_each_success_of_each_parser(conn: sqlite3.Connection, clock: Clock) -> None:
+    jobs = [enqueue_one(conn, clock, f"{n}.csv") for n in range(3)]
+    other = enqueue_one(conn, clock, "x.log", parser="logs")
+    queue.claim_batch(conn, "w", clock(), None, 4)
+    done = [(job, JobSuccess(n)) for n, job in enumerate([*jobs, other])]
+
+    assert queue.settle(conn, "w", clock(), done).completed == [*jobs, other]
+
+    executions = dict(conn.execute("SELECT parser_name, total_executions FROM cf_parser_health"))
+    assert executions == {"sales": 3, "logs": 1}
+    history = conn.execute("SELECT job_id, rows_out FROM cf_processing_history ORDER BY rowid")
+    assert history.fetchall() == [(job, n) for n, (job, _) in enumerate(done)]
+
+
 def test_a_pool_claims_the_jobs_of_its_sink_and_those_queued_before_jobs_carried_one(
     conn: sqlite3.Connection, clock: Clock
 ) -> None:
