@@ -442,12 +442,27 @@ class FilePartWriter:
             raise os_error_to_sink_error(error, self.sink.uri) from error
 
 
+class _Outcome(Future[None]):
+    """A group's commit, done once it is published (or failed). Whoever waits for it wants it
+    now: its pass starts without gathering more groups (the engine waits only when it has no
+    more input to hand over, at the end of a run)."""
+
+    def __init__(self, hurry: Callable[[], None]) -> None:
+        super().__init__()
+        self._hurry = hurry
+
+    def result(self, timeout: float | None = None) -> None:
+        if not self.done():
+            self._hurry()
+        return super().result(timeout)
+
+
 @dataclass
 class _Group:
     """One input's sealed parts, published all or none."""
 
     parts: list[FilePartWriter]
-    done: Future[None] = field(default_factory=Future)
+    done: Future[None]
     error: Exception | None = None
     unwritten_bytes: int = 0  # of its parts, when it was queued
 
@@ -509,9 +524,14 @@ class _GroupCommitter:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._blocked = 0  # submitters waiting for memory: a pass starts at once for them
+        self._hurried = False  # someone waits for a queued group: its pass starts at once
 
     def submit(self, parts: list[FilePartWriter]) -> Future[None]:
-        group = _Group(parts, unwritten_bytes=sum(part.unwritten_bytes for part in parts))
+        group = _Group(
+            parts,
+            _Outcome(self._hurry),
+            unwritten_bytes=sum(part.unwritten_bytes for part in parts),
+        )
         with self._changed:
             while self._unwritten and self._unwritten + group.unwritten_bytes > MAX_UNWRITTEN_BYTES:
                 self._blocked += 1
@@ -526,6 +546,11 @@ class _GroupCommitter:
                 self._thread.start()
             self._changed.notify_all()
         return group.done
+
+    def _hurry(self) -> None:
+        with self._changed:
+            self._hurried = True
+            self._changed.notify_all()
 
     def wait_for(self, destination: Path) -> None:
         """Return once no queued or running group will publish `destination`."""
@@ -556,7 +581,7 @@ class _GroupCommitter:
         with self._changed:
             self._changed.wait_for(lambda: self._queue or self._stopping, IDLE_EXIT_SECS)
             self._changed.wait_for(self._pass_due, GATHER_SECS)
-            groups, self._queue = self._queue, []
+            groups, self._queue, self._hurried = self._queue, [], False
             if not groups:
                 self._thread = None
                 return False
@@ -581,7 +606,9 @@ class _GroupCommitter:
 
     def _pass_due(self) -> bool:
         """Whether a pass should start without gathering more groups."""
-        return len(self._queue) >= PASS_GROUPS or self._stopping or self._blocked > 0
+        return (
+            len(self._queue) >= PASS_GROUPS or self._stopping or self._blocked > 0 or self._hurried
+        )
 
     def _resolve(self, group: _Group) -> None:
         if group.error is None:

@@ -107,3 +107,21 @@ def test_a_part_committed_alone_is_durable_when_commit_returns(
 
     assert synced[-1] == case.root / "out" / "sales"
     case.sink.close()
+
+
+def test_waiting_for_a_commit_starts_its_pass_without_gathering_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Passes gather inputs for GATHER_SECS; an hour here: only the wait itself can start it.
+    monkeypatch.setattr(file_sink, "GATHER_SECS", 3600.0)
+    case = make_case("parquet", tmp_path)
+    try:
+        first = case.sink.commit_together(begin(case, "in0", 0))
+        second = case.sink.commit_together(begin(case, "in1", 10))
+
+        second.result(timeout=60)
+
+        assert first.done()  # in the same pass
+        assert part_keys(case) == {"in0", "in1"}
+    finally:
+        case.sink.close()  # a pass starts at once when the sink closes: never an hour
