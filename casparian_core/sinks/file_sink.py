@@ -344,7 +344,6 @@ class FilePartWriter:
         self.rows: pa.Table | None = None
         self._row_bytes = 0  # the size of `rows`, as the writer counted it
         self._writer: _TableFileWriter | None = None
-        self._keeps_rows = False  # the writer is a _RowsInMemory (a format that bundles)
         self._unwritten: pa.Buffer | None = None  # sealed in memory: `sync` writes the file
         self._removal_pending = staged is None
 
@@ -352,8 +351,6 @@ class FilePartWriter:
         assert self.staged is not None
         with self._aborting_on_os_error():
             self._writer = file_format.open_writer(self.staged, schema)
-        # Known from the format, not by isinstance on the Protocol: that check took ~50 us.
-        self._keeps_rows = file_format.bundles
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
@@ -395,6 +392,12 @@ class FilePartWriter:
         if self._writer is None or not self._keeps_rows:
             return None
         return cast(_RowsInMemory, self._writer).bytes_in_memory
+
+    @property
+    def _keeps_rows(self) -> bool:
+        """Whether its writer is a _RowsInMemory: known from the format (an isinstance check
+        on the Protocol took ~50 us a part)."""
+        return self.sink.format.bundles
 
     @property
     def unwritten_bytes(self) -> int:
