@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from casparian_cli.homes import HomeUse
 from casparian_cli.interrupts import two_step_stop
 from casparian_core.api import (
+    EarlyWorkers,
     JobStatus,
     ProcessRequest,
     freeze_for_exit,
@@ -96,7 +97,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         executor=args.executor,
         scheduler=args.scheduler,
     )
-    summary = asyncio.run(_process(settings, request, args.json))
+    # Its worker processes start first: they import the core beside this process's imports.
+    with EarlyWorkers(settings, request) as early:
+        summary = asyncio.run(_process(settings, request, early, args.json))
     if args.json:
         print(json.dumps(summary.as_json()))
     else:
@@ -107,11 +110,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.failed else 0
 
 
-async def _process(settings: Settings, request: ProcessRequest, quiet: bool) -> ProcessSummary:
+async def _process(
+    settings: Settings, request: ProcessRequest, early: EarlyWorkers, quiet: bool
+) -> ProcessSummary:
     from casparian_core.service import CoreService
 
     async with CoreService(settings) as service:
-        processing = service.processing(request)
+        processing = service.processing(request, early)
         planned = await processing.prepare()
         with two_step_stop(processing.stop):
             if quiet or not sys.stderr.isatty() or not planned.requests:

@@ -113,6 +113,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.jobs.unused_libraries import hide_unused_libraries as hide_unused_libraries
+    from casparian_core.jobs.worker_start import EarlyWorkers as EarlyWorkers
     from casparian_core.outputs import OutputTable as OutputTable
     from casparian_core.parsers.discovery import DiscoveredParser as DiscoveredParser
     from casparian_core.parsers.metadata import ParserLoadError as ParserLoadError
@@ -243,6 +244,7 @@ HOMES = {
     "casparian_core.jobs.unused_libraries": ("hide_unused_libraries",),
     "casparian_core.jobs.long_lived": ("freeze_for_exit", "frozen_after_first"),
     "casparian_core.jobs.plan": ("ProcessRequest",),
+    "casparian_core.jobs.worker_start": ("EarlyWorkers",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("Processing", "ProcessSummary"),
     "casparian_core.jobs.status": ("JobStatus",),

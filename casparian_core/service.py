@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the dev run's types; the engine itself loads on first use
     from casparian_core.jobs.daemon import Daemon, DaemonRequest
     from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.jobs.process import Processing
+    from casparian_core.jobs.worker_start import EarlyWorkers
     from casparian_core.registry.vendor import VendorReport
     from casparian_core.scout.survey import Survey
 
@@ -163,11 +164,12 @@ class CoreService:
 
         record_dev_run(self.settings, self.db, results, format_timestamp(self.clock()))
 
-    def processing(self, request: ProcessRequest) -> Processing:
-        """`casparian process`: plan and enqueue (`prepare`), then run the queue dry (`run`)."""
+    def processing(self, request: ProcessRequest, early: EarlyWorkers | None = None) -> Processing:
+        """`casparian process`: plan and enqueue (`prepare`), then run the queue dry (`run`),
+        with the worker processes the command started `early`, if it did."""
         from casparian_core.jobs.process import Processing
 
-        return Processing(self, request)
+        return Processing(self, request, early)
 
     def daemon(self, request: DaemonRequest) -> Daemon:
         """`casparian start`: follow the watched sources and run the queue until `stop()`."""

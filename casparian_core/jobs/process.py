@@ -22,9 +22,15 @@ from casparian_core.jobs import logs
 from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.plan import Plan, ProcessRequest, plan
 from casparian_core.jobs.pool import LocalPool
-from casparian_core.jobs.process_pool import ProcessPool, end_workers, start_worker
+from casparian_core.jobs.process_pool import ProcessPool
 from casparian_core.jobs.status import JobStatus
-from casparian_core.sinks.uri import FOLDER_SCHEMES
+from casparian_core.jobs.worker_start import (
+    EarlyWorkers,
+    early_workers,
+    end_workers,
+    sink_uri_of,
+    worker_processes,
+)
 
 if TYPE_CHECKING:
     from casparian_core.jobs.dask.cluster import KeptCluster
@@ -114,7 +120,7 @@ def local_pool(
     Workers claim as `{pid}-{n}...`, so that the jobs of a process that died are recognised as
     orphans."""
     pool: Callable[..., Executor] = LocalPool
-    if _worker_processes(service, request, sink_uri):
+    if worker_processes(service.settings, request, sink_uri):
         pool = functools.partial(ProcessPool, started=started)
     return pool(
         service.settings,
@@ -129,14 +135,6 @@ def local_pool(
         name=str(os.getpid()),
         group=group,
     )
-
-
-def _worker_processes(service: CoreService, request: ProcessRequest, sink_uri: str) -> int:
-    """How many worker processes the local pool for `request` starts (none: its workers are
-    threads of this process)."""
-    workers = request.workers or service.settings.max_workers
-    in_processes = workers > 1 and sink_uri.partition("://")[0] in FOLDER_SCHEMES
-    return workers - 1 if in_processes else 0
 
 
 def executor_for(
@@ -156,16 +154,6 @@ def executor_for(
     from casparian_core.jobs.dask.choose import dask_executor
 
     return dask_executor(service, request, executor, sink_uri, on_report, kept)
-
-
-def early_workers(
-    service: CoreService, request: ProcessRequest, sink_uri: str
-) -> list[children.Child]:
-    """The worker processes of the local pool that will run `request`, started now: each
-    imports what it needs (~0.25 s) while this process plans, on a core that would wait."""
-    if (request.executor or service.settings.executor) != "local":
-        return []
-    return [start_worker() for _ in range(_worker_processes(service, request, sink_uri))]
 
 
 def cluster_to_keep(
@@ -193,20 +181,27 @@ class Processing:
     """One `process` run: `prepare` (rotate logs, reset orphans, plan, enqueue), then `run` the
     executor."""
 
-    def __init__(self, service: CoreService, request: ProcessRequest) -> None:
+    def __init__(
+        self, service: CoreService, request: ProcessRequest, early: EarlyWorkers | None = None
+    ) -> None:
         self._service = service
         self._request = request
-        self.sink_uri = request.sink_uri or f"parquet://{service.settings.output_dir}"
+        self.sink_uri = sink_uri_of(service.settings, request)
         self.executor: Executor | None = None
         self.summary: ProcessSummary | None = None
-        self._early: list[children.Child] = []  # worker processes started by prepare
+        self._given = early  # started by the command before its imports (worker_start.py)
+        self._early: list[children.Child] = []  # worker processes prepare started or took
 
     async def prepare(self) -> Plan:
         service = self._service
         check_executor(service, self._request, self.sink_uri)  # before anything is queued
         # Started first, they are ready when the jobs are queued (6% of a run on 2,000 small
-        # files); given to the pool by `run`, or ended when there is nothing to run.
-        self._early = early_workers(service, self._request, self.sink_uri)
+        # files, 4% more when the command starts them before its imports); given to the pool
+        # by `run`, or ended when there is nothing to run.
+        if self._given is not None:
+            self._early = self._given.take()
+        else:
+            self._early = early_workers(service.settings, self._request, self.sink_uri)
         try:
             planned = await self._plan_and_enqueue()
         except BaseException:
@@ -253,7 +248,7 @@ class Processing:
         queued = (await service.queue.counts()).get(JobStatus.QUEUED, 0)
         workers = min(self._request.workers or service.settings.max_workers, max(queued, 1))
         request = replace(self._request, workers=workers)
-        needed = _worker_processes(service, request, self.sink_uri)
+        needed = worker_processes(service.settings, request, self.sink_uri)
         started, surplus = self._early[:needed], self._early[needed:]
         self._early = []
         await asyncio.to_thread(end_workers, surplus)

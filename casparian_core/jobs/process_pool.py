@@ -21,9 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -37,12 +34,11 @@ from casparian_core.jobs.executor import JobReport, ReportCallback
 from casparian_core.jobs.facade import JobQueue
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.worker_process import ABANDON, STOP, decode_report
+from casparian_core.jobs.worker_start import end_workers, start_worker
 from casparian_core.registry.facade import Registry
 
 log = logging.getLogger(__name__)
 
-# The environment variables a worker does not get: it needs no secret (DESIGN §7).
-WITHHELD_VARIABLES = frozenset({"ANTHROPIC_API_KEY"})
 STDERR_TAIL_LINES = 20
 
 
@@ -170,29 +166,6 @@ class ProcessPool:
         with contextlib.suppress(BrokenPipeError, OSError):  # it ended: nothing to tell it
             child.stdin.write(line.encode() + b"\n")
             child.stdin.flush()
-
-
-def start_worker() -> children.Child:
-    """A worker process: it imports what running jobs needs (~0.25 s), then waits for its
-    configuration, which ProcessPool.run sends. Started while `process` plans, a worker is
-    ready when the jobs are queued."""
-    return children.start(
-        [sys.executable, "-m", "casparian_core.jobs.worker_process"],
-        env={k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def end_workers(workers: list[children.Child]) -> None:
-    """Stop the worker processes (those done, and those never needed) and close their streams."""
-    for child in workers:
-        child.stop()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):  # a command it never read
-                    stream.close()
 
 
 def _keep_tail(child: children.Child, tail: deque[str]) -> None:
