@@ -15,19 +15,25 @@ def test_a_start_up_mark_is_recorded_once_per_process(tmp_path: Path) -> None:
     target = tmp_path / "stages.jsonl"
     code = (
         "from casparian_core import stage_times as s;"
-        "s.since_start('first job');s.since_start('first job');s.add('hash', 0.5)"
+        "s.since_start('first job');s.since_start('first job');s.add('hash', 0.5)\n"
+        "with s.stage('validation'): pass"
     )
     env = {**os.environ, stage_times.VARIABLE: str(target)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     (line,) = target.read_text().splitlines()
     stages = json.loads(line)["stages"]
     assert stages["hash"] == [1, 0.5]
+    assert stages["validation"][0] == 1  # a timed block
     count, seconds = stages[stage_times.STARTUP_PREFIX + "first job"]
     assert count == 1 and seconds > 0
 
 
 def test_without_the_variable_nothing_is_recorded(tmp_path: Path) -> None:
-    code = "from casparian_core import stage_times as s;s.since_start('x');print(s._totals)"
+    code = (
+        "from casparian_core import stage_times as s;s.since_start('x')\n"
+        "with s.stage('y'): pass\n"
+        "print(s._totals)"
+    )
     env = {k: v for k, v in os.environ.items() if k != stage_times.VARIABLE}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
