@@ -389,8 +389,11 @@ class Guest:
                 raise protocol.ProtocolError(f"the host sent signal 0x{message.signal:08X}")
             job = protocol.parse_body(protocol.Job, message.body)
             with self._running(job.job_id):
-                done = self.run_job(job)
-            self.send(protocol.encode_control(protocol.DONE, done))
+                done, last = self.run_job(job)
+            if last is None:
+                self.send(protocol.encode_control(protocol.DONE, done))
+            else:  # one message where there would be two (see protocol.py)
+                self.send(protocol.encode_last_data(last, done), copy=False)
 
     @contextlib.contextmanager
     def _running(self, job_id: str) -> Iterator[None]:
@@ -425,8 +428,11 @@ class Guest:
                 self._mark_output("")
                 self._end_unmarked = False
 
-    def run_job(self, job: protocol.Job) -> protocol.Done:
+    def run_job(self, job: protocol.Job) -> tuple[protocol.Done, list[Any] | None]:
+        """Run the job, sending its data; its DONE, and the parts of its last data message,
+        which is sent with it (each message is sent once the next one exists)."""
         sent = 0
+        last: list[Any] | None = None
         schemas: dict[str, pa.Schema] = {}
         try:
             for output, data in self._results(job):
@@ -442,9 +448,14 @@ class Guest:
                         "with the same types in every chunk"
                     )
                 for parts in ipc_messages(table, output):
-                    self.send(protocol.encode_data(parts), copy=False)
-                    sent += 1
+                    if last is not None:
+                        self.send(protocol.encode_data(last), copy=False)
+                        sent += 1
+                    last = parts
         except (Exception, SystemExit) as exc:
+            if last is not None:  # what the parser made before it failed, as it streamed
+                self.send(protocol.encode_data(last), copy=False)
+                sent += 1
             code, exit_class = classify(exc)
             # The shim's own findings need no traceback: the message says it all.
             detected = isinstance(exc, (GuestError, UnsupportedTypeError))
@@ -454,8 +465,10 @@ class Guest:
                 message=f"{type(exc).__name__}: {exc}",
                 traceback=None if detected else user_traceback(exc),
                 data_messages=sent,
-            )
-        return protocol.Done(exit_code=protocol.ExitClass.SUCCESS, data_messages=sent)
+            ), None
+        if last is not None:
+            sent += 1  # with the DONE
+        return protocol.Done(exit_code=protocol.ExitClass.SUCCESS, data_messages=sent), last
 
     def _results(self, job: protocol.Job) -> Iterator[tuple[str, Any]]:
         module = self._parsers.load(job.parser_path)

@@ -539,11 +539,20 @@ class GuestProcess:
             if on_data is None:
                 raise GuestFailure(ErrorCode.PROTOCOL_ERROR, "the guest sent data outside a job")
             on_data(*read_table(message.parts))
+            if message.done is not None:  # the job's last data message
+                return self._control(message.done, signal_wanted)
         elif isinstance(message, protocol.LogMessage):
             self._log(message.job_id, message.level, message.text)
-        elif message.signal == signal_wanted:
+        else:
+            return self._control(message, signal_wanted)
+        return None
+
+    @staticmethod
+    def _control(message: protocol.ControlMessage, signal_wanted: int) -> dict[str, Any] | None:
+        """The body of the control message awaited; None for a heartbeat."""
+        if message.signal == signal_wanted:
             return message.body
-        elif message.signal != protocol.HEARTBEAT:
+        if message.signal != protocol.HEARTBEAT:
             raise GuestFailure(
                 ErrorCode.PROTOCOL_ERROR,
                 f"the guest sent signal 0x{message.signal:08X} out of turn",

@@ -14,6 +14,11 @@ Every message is a 4-byte big-endian header frame followed by its payload.
 Log and control payloads are one frame. The header travels in its own frame so Arrow data is sent
 without being copied. The guest's HELLO names the protocol version it speaks (absent: 1).
 
+A job's last data message may carry its DONE (protocol 3): the DONE's header and payload frames
+follow the Arrow frames (which add up to the length the data header announces). A small input's
+job is then one message instead of two: one send, one receive and one wake-up less on each side
+(1% of a run on 2,000 small files).
+
 When the host reads the guest's stdout and stderr (not in the terminal), a protocol 2 guest started
 with `--job-marks` writes `JOB_MARK + job_id + newline` to both before each job and `JOB_MARK +
 newline` after it, so the lines in between (prints, and what a parser's own children write) are
@@ -32,8 +37,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Union
 
-# 2: log lines name their job (JOB_LOG_SIGNAL). The host accepts guests of versions 1 to this.
-PROTOCOL_VERSION = 2
+# 2: log lines name their job (JOB_LOG_SIGNAL). 3: a data message may end with its job's DONE.
+# The host accepts guests of versions 1 to this.
+PROTOCOL_VERSION = 3
 
 HEADER = struct.Struct(">I")
 LOG_PREFIX = struct.Struct(">BI")  # protocol 1
@@ -94,6 +100,7 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class DataMessage:
     parts: tuple[memoryview, ...]  # one Arrow IPC stream, cut into frames
+    done: ControlMessage | None = None  # the job's DONE, when this is its last data message
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,11 @@ def encode_data(ipc_parts: list[Any]) -> list[Any]:
     return [HEADER.pack(length), *ipc_parts]
 
 
+def encode_last_data(ipc_parts: list[Any], done: Done) -> list[Any]:
+    """Frames of a job's last data message, carrying its DONE."""
+    return [*encode_data(ipc_parts), *encode_control(DONE, done)]
+
+
 def encode_log(level: int, text: str, job_id: str | None) -> list[bytes]:
     """Frames of a log line of the job `job_id` (None: of no job)."""
     name = (job_id or "").encode("ascii", errors="replace")[:255]
@@ -175,10 +187,7 @@ def decode(frames: list[Any]) -> Message:
         raise ProtocolError(f"header of {header.nbytes} bytes, expected {HEADER.size}")
     (value,) = HEADER.unpack(header)
     if value <= MAX_DATA_LENGTH:
-        length = sum(part.nbytes for part in parts)
-        if length != value:
-            raise ProtocolError(f"header announces {value} bytes, payload has {length}")
-        return DataMessage(tuple(parts))
+        return _decode_data(value, parts)
     if len(parts) != 1:
         raise ProtocolError(f"a log or control message has 1 payload frame, got {len(parts)}")
     (payload,) = parts
@@ -189,6 +198,18 @@ def decode(frames: list[Any]) -> Message:
     if value in CONTROL_SIGNALS:
         return ControlMessage(value, _decode_body(payload))
     raise ProtocolError(f"unknown reserved header value 0x{value:08X}")
+
+
+def _decode_data(length: int, parts: list[memoryview]) -> DataMessage:
+    """The Arrow frames add up to `length`; after them, the job's DONE may follow."""
+    total = sum(part.nbytes for part in parts)
+    if total == length:
+        return DataMessage(tuple(parts))
+    if len(parts) >= 3 and parts[-2].nbytes == HEADER.size:
+        *arrow, header, payload = parts
+        if HEADER.unpack(header)[0] == DONE and total - header.nbytes - payload.nbytes == length:
+            return DataMessage(tuple(arrow), ControlMessage(DONE, _decode_body(payload)))
+    raise ProtocolError(f"header announces {length} bytes, payload has {total}")
 
 
 def _decode_job_log(payload: memoryview) -> LogMessage:

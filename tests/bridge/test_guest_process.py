@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from casparian_core.bridge import protocol
 from casparian_core.bridge.host import GuestProcess, guest_environment
 from casparian_core.bridge.protocol import ErrorCode, ExitClass, Job
 from casparian_core.config import Settings
@@ -131,6 +132,41 @@ def test_exceptions_map_to_error_codes_and_exit_classes(
     # The guest survived its parser's exception and takes the next job.
     ok, _ = run(warm_guest, write_parser("def parse(path):\n    return [{'a': 1}]\n"))
     assert ok.ok and warm_guest.jobs_served == served + 2
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_a_jobs_last_data_message_carries_its_done(
+    warm_guest: GuestProcess,
+    write_parser: WriteParser,
+    monkeypatch: pytest.MonkeyPatch,
+    chunks: int,
+) -> None:
+    parser = write_parser(
+        f"""
+        import pyarrow as pa
+        def parse(path):
+            for n in range({chunks}):
+                yield pa.table({{"n": [n]}})
+        """
+    )
+    received: list[protocol.Message] = []
+    real_decode = protocol.decode
+
+    def recorded(frames: list[object]) -> protocol.Message:
+        received.append(real_decode(frames))
+        return received[-1]
+
+    monkeypatch.setattr(protocol, "decode", recorded)
+    outcome, collected = run(warm_guest, parser)
+
+    assert outcome.ok
+    assert [row["n"] for row in collected.rows("out")] == list(range(chunks))
+    job_messages = [m for m in received if m != protocol.ControlMessage(protocol.HEARTBEAT, {})]
+    # One message per chunk, the last with the DONE: no message of its own for the DONE.
+    assert [isinstance(m, protocol.DataMessage) for m in job_messages] == [True] * chunks
+    assert [m.done is not None for m in job_messages if isinstance(m, protocol.DataMessage)] == [
+        False
+    ] * (chunks - 1) + [True]
 
 
 def test_inconsistent_chunk_schemas(warm_guest: GuestProcess, write_parser: WriteParser) -> None:

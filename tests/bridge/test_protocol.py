@@ -38,6 +38,41 @@ def test_a_data_message_may_span_several_frames() -> None:
     assert b"".join(bytes(part) for part in message.parts) == stream
 
 
+def test_a_jobs_last_data_message_carries_its_done() -> None:
+    stream = ipc_stream(pa.table({"a": [1, 2, 3]}))
+    done = protocol.Done(protocol.ExitClass.SUCCESS, data_messages=1)
+
+    message = protocol.decode(protocol.encode_last_data([stream[:7], stream[7:]], done))
+
+    assert isinstance(message, protocol.DataMessage)
+    assert b"".join(bytes(part) for part in message.parts) == stream
+    assert message.done == protocol.ControlMessage(
+        protocol.DONE,
+        {
+            "exit_code": 0,
+            "error_code": None,
+            "message": None,
+            "traceback": None,
+            "data_messages": 1,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        [protocol.HEADER.pack(protocol.JOB), b"{}"],  # not a DONE
+        [protocol.HEADER.pack(protocol.DONE), b"not json"],
+        [protocol.HEADER.pack(protocol.DONE)],  # no payload frame
+        [b"\x00\x00", b"{}"],  # not a header
+    ],
+)
+def test_what_follows_a_data_message_is_its_done_or_nothing(trailer: list[bytes]) -> None:
+    stream = ipc_stream(pa.table({"a": [1]}))
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode([*protocol.encode_data([stream]), *trailer])
+
+
 def test_an_empty_data_message_cannot_be_encoded() -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.encode_data([])
