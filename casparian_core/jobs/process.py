@@ -196,7 +196,7 @@ class Processing:
         service = self._service
         check_executor(service, self._request, self.sink_uri)  # before anything is queued
         # Started first, they are ready when the jobs are queued (6% of a run on 2,000 small
-        # files, 4% more when the command starts them before its imports); given to the pool
+        # files, 2% more when the command starts them before its imports); given to the pool
         # by `run`, or ended when there is nothing to run.
         if self._given is not None:
             self._early = self._given.take()
