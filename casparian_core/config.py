@@ -155,6 +155,11 @@ class Settings(BaseModel):
         return self.home / "output"
 
     @property
+    def output_uri(self) -> str:
+        """The home's output folder as a Parquet sink: where `process` writes by default."""
+        return f"parquet://{self.output_dir}"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 

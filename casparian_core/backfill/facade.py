@@ -22,7 +22,7 @@ class Backfills:
         self._service = service
 
     def default_sink(self) -> str:
-        return f"parquet://{self._service.settings.output_dir}"
+        return self._service.settings.output_uri
 
     async def plan(
         self,

@@ -150,7 +150,7 @@ class ParserBench:
         item = InputItem(input_path, key, job_id=job_id, on_log=on_log, cancel=cancel)
         # The quarantine entries an earlier version left for the input are settled after it.
         settling = DevRunSettling(self._settings, self._db, self._clock)
-        settling.capture(parser_path, [key], f"parquet://{self._settings.output_dir}")
+        settling.capture(parser_path, [key], self._settings.output_uri)
         with self._sessions_lock:
             session = self._session_for(parser_path)
             try:
@@ -173,7 +173,7 @@ class ParserBench:
         if warm is not None and warm.parser_stat == stat:
             return warm.session
         self._drop_session(parser_path)
-        sink = open_sink(f"parquet://{self._settings.output_dir}")
+        sink = open_sink(self._settings.output_uri)
         session = ParserSession(parser_path, self._settings, sink, force=True)
         self._sessions[parser_path] = _WarmSession(session, stat)
         return session

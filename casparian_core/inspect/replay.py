@@ -244,7 +244,7 @@ class Replays:
         return await asyncio.to_thread(settling.settle, self._service.db, self._home_uri(), now)
 
     def _home_uri(self) -> str:
-        return f"parquet://{self._service.settings.output_dir}"
+        return self._service.settings.output_uri
 
     async def _places(self) -> list[SinkPlace]:
         """The sinks the catalogue knows: the home's output folder and where jobs and dev

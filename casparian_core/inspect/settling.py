@@ -215,7 +215,7 @@ class DevRunSettling:
         """After the run (whatever its end)."""
         try:
             if self._db.is_open:
-                home_uri = f"parquet://{self._settings.output_dir}"
+                home_uri = self._settings.output_uri
                 now = format_timestamp(self._clock())
                 settle_run(self._db, self._captured, home_uri, now)
         except (CasparianError, sqlite3.Error) as error:

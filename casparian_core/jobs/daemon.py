@@ -71,7 +71,7 @@ class Daemon:
     def __init__(self, service: CoreService, request: DaemonRequest) -> None:
         settings = service.settings
         self._service = service
-        self.sink_uri = request.sink_uri or f"parquet://{settings.output_dir}"
+        self.sink_uri = request.sink_uri or settings.output_uri
         self._request = ProcessRequest(
             workers=request.workers or settings.max_workers,
             offline=request.offline,

@@ -24,13 +24,7 @@ from casparian_core.jobs.plan import Plan, ProcessRequest, plan
 from casparian_core.jobs.pool import LocalPool
 from casparian_core.jobs.process_pool import ProcessPool
 from casparian_core.jobs.status import JobStatus
-from casparian_core.jobs.worker_start import (
-    EarlyWorkers,
-    early_workers,
-    end_workers,
-    sink_uri_of,
-    worker_processes,
-)
+from casparian_core.jobs.worker_start import EarlyWorkers, end_workers, worker_processes
 
 if TYPE_CHECKING:
     from casparian_core.jobs.dask.cluster import KeptCluster
@@ -145,7 +139,7 @@ def executor_for(
     kept: KeptCluster | None = None,
     started: list[children.Child] | None = None,
 ) -> Executor:
-    """The local pool (with the worker processes `started` for it, early_workers), or the
+    """The local pool (with the worker processes `started` for it, EarlyWorkers), or the
     Dask executor when the request or the settings choose it (on `kept`, a daemon's cluster,
     when given)."""
     executor = request.executor or service.settings.executor
@@ -186,11 +180,11 @@ class Processing:
     ) -> None:
         self._service = service
         self._request = request
-        self.sink_uri = sink_uri_of(service.settings, request)
+        self.sink_uri = request.sink_uri or service.settings.output_uri
         self.executor: Executor | None = None
         self.summary: ProcessSummary | None = None
         self._given = early  # started by the command before its imports (worker_start.py)
-        self._early: list[children.Child] = []  # worker processes prepare started or took
+        self._early: list[children.Child] = []  # worker processes prepare took or started
 
     async def prepare(self) -> Plan:
         service = self._service
@@ -198,10 +192,8 @@ class Processing:
         # Started first, they are ready when the jobs are queued (6% of a run on 2,000 small
         # files, 2% more when the command starts them before its imports); given to the pool
         # by `run`, or ended when there is nothing to run.
-        if self._given is not None:
-            self._early = self._given.take()
-        else:
-            self._early = early_workers(service.settings, self._request, self.sink_uri)
+        early = self._given or EarlyWorkers(service.settings, self._request)
+        self._early = early.take()
         try:
             planned = await self._plan_and_enqueue()
         except BaseException:

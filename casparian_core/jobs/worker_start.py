@@ -46,11 +46,6 @@ def end_workers(workers: list[children.Child]) -> None:
                     stream.close()
 
 
-def sink_uri_of(settings: Settings, request: ProcessRequest) -> str:
-    """Where `request`'s output goes: its sink, or the home's output folder."""
-    return request.sink_uri or f"parquet://{settings.output_dir}"
-
-
 def worker_processes(settings: Settings, request: ProcessRequest, sink_uri: str) -> int:
     """How many worker processes the local pool for `request` writing `sink_uri` starts (none:
     its workers are threads of this process, as for a database sink, which one process
@@ -60,22 +55,17 @@ def worker_processes(settings: Settings, request: ProcessRequest, sink_uri: str)
     return workers - 1 if in_processes else 0
 
 
-def early_workers(
-    settings: Settings, request: ProcessRequest, sink_uri: str
-) -> list[children.Child]:
-    """The worker processes of the local pool that will run `request`, started now (none when
-    another executor runs it)."""
-    if (request.executor or settings.executor) != "local":
-        return []
-    return [start_worker() for _ in range(worker_processes(settings, request, sink_uri))]
-
-
 class EarlyWorkers:
-    """The worker processes for `request`, started before their pool exists: the pool `take`s
-    them; those it never takes (the command failed first) end with the block."""
+    """The worker processes of the local pool that will run `request`, started before the pool
+    exists (none when another executor runs it): the pool `take`s them; those it never takes
+    (the command failed first) end with the block."""
 
     def __init__(self, settings: Settings, request: ProcessRequest) -> None:
-        self._children = early_workers(settings, request, sink_uri_of(settings, request))
+        self._children: list[children.Child] = []
+        if (request.executor or settings.executor) == "local":
+            sink_uri = request.sink_uri or settings.output_uri
+            count = worker_processes(settings, request, sink_uri)
+            self._children = [start_worker() for _ in range(count)]
 
     def take(self) -> list[children.Child]:
         taken, self._children = self._children, []
