@@ -16,6 +16,7 @@ from casparian_core.jobs.executor import Executor
 from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.worker_start import EarlyWorkers
 from casparian_core.service import CoreService
+from tests.child_processes import children_running
 from tests.jobs.pool_support import prepare
 from tests.registry.test_envs import Fixture, locked
 
@@ -50,14 +51,7 @@ async def test_process_starts_at_most_one_worker_per_queued_job(
 
 def worker_processes() -> list[psutil.Process]:
     """Our live worker processes (other tests' ended processes may linger as zombies)."""
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if WORKER_MODULE in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:  # a zombie, or gone meanwhile
-            continue
-    return found
+    return children_running(WORKER_MODULE, recursive=True)
 
 
 async def test_a_plan_with_nothing_to_run_ends_the_workers_started_for_it(

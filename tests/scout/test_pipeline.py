@@ -22,6 +22,7 @@ from casparian_core.scout.errors import ScanWorkerDiedError
 from casparian_core.scout.scanner import ScanSummary
 from casparian_core.scout.walk import split_point
 from casparian_core.service import CoreService
+from tests.child_processes import children_running
 from tests.scout.conftest import catalogue, scan, write_tree
 
 HANDOVER = 100
@@ -184,14 +185,7 @@ async def test_cancelling_while_the_worker_scans_keeps_what_was_written(
 def _workers() -> list[psutil.Process]:
     """The scan's worker processes still running (a worker done with its range may be a
     zombie until the scan ends)."""
-    workers = []
-    for child in psutil.Process().children():
-        try:
-            if "casparian_core.scout.scan_worker" in child.cmdline():
-                workers.append(child)
-        except psutil.ZombieProcess:
-            continue
-    return workers
+    return children_running("casparian_core.scout.scan_worker")
 
 
 def _signal_the_worker(signal_number: int) -> None:
