@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from casparian_core.ai.conversation import AssistantFailure, PendingAction
 from casparian_core.engine.results import RunStatus
 from casparian_core.jobs.status import JobStatus
 
 if TYPE_CHECKING:
+    # Named in annotations only: a process running jobs never loads the assistant's types.
+    from casparian_core.ai.conversation import AssistantFailure, PendingAction
     from casparian_core.engine.results import InputLogCallback, RunResult, SessionLogCallback
 
 COALESCE_SECS = 0.25

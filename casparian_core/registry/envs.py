@@ -25,19 +25,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from casparian_core.config import Settings
 from casparian_core.processes import left_by_dead_process
 from casparian_core.registry.env_errors import VenvBuildError, WheelsMissingError
-from casparian_core.registry.requirements import (
-    VENDOR_HINT,
-    LockPins,
-    export_pins,
-    missing_wheels,
-    parser_project,
-)
 from casparian_core.registry.tools import Progress, ToolFailed, run_tool, uv_binary
 from casparian_core.units import format_duration
+
+if TYPE_CHECKING:
+    from casparian_core.registry.requirements import LockPins
 
 MARKER = "casparian-venv.json"  # written last: a venv without it is not finished
 SCRATCH_SUFFIXES = (".tmp", ".old")  # a build in progress; a venv being replaced
@@ -69,6 +66,9 @@ def ensure_venv(
             if is_ready(venv, digest):  # another process built it while we waited
                 return venv
             _remove_scratch(settings.venvs_dir)
+            # Only a build reads the lock (packaging's import is ~15 ms: not for a venv found).
+            from casparian_core.registry.requirements import export_pins, parser_project
+
             with parser_project(lock_text, pyproject_text) as project:
                 lock = export_pins(project, progress)
                 if offline:
@@ -121,6 +121,8 @@ def _remove_scratch(venvs_dir: Path) -> None:
 
 
 def _check_wheels(lock: LockPins, wheels_dir: Path) -> None:
+    from casparian_core.registry.requirements import VENDOR_HINT, missing_wheels
+
     missing = missing_wheels(lock, wheels_dir)
     if missing:
         raise WheelsMissingError(
