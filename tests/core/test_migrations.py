@@ -93,6 +93,8 @@ def test_connection_pragmas(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
     assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT_BYTES
+    # Statement journals stay in memory: spilled to /var/tmp, each enqueued job wrote 16 pages.
+    assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
 
 
 def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
