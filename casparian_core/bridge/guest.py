@@ -55,6 +55,12 @@ MESSAGE_TARGET_BYTES = 8 * 1024 * 1024
 # ZeroMQ copies smaller frames anyway: smaller pieces of a stream are joined into one frame.
 OWN_FRAME_BYTES = zmq.COPY_THRESHOLD
 RECEIVE_POLL_MS = 100
+# A job's end is marked in stdout/stderr only once the guest has waited this long for the next
+# job: the host sends jobs ahead, so the next one most often comes first, and its own mark ends
+# the previous job's lines. That spares two writes here and two wake-ups of the host's readers
+# per job (on 2,000 small files, 2.5% of the run's CPU). A line a parser's thread prints within
+# it after its job ended counts as that job's.
+END_MARK_GRACE_MS = 20
 CPU_GRACE_SECS = 5  # between SIGXCPU (soft limit) and SIGKILL (hard limit)
 OOM_FACTOR = 3  # converting and sending a result needs about three times its size
 # Results needing less than this are not checked: reading /proc costs ~0.5 ms per chunk (most of
@@ -398,8 +404,8 @@ class Guest:
     @contextlib.contextmanager
     def _running(self, job_id: str) -> Iterator[None]:
         """Log lines and, with job marks, output lines name `job_id` while it runs. The mark
-        that ends it is left to `_receive`: a next job already waiting marks the end itself,
-        which spares two writes per job here and two wake-ups of the host's readers."""
+        that ends it is left to `_receive`: a next job arriving within END_MARK_GRACE_MS marks
+        the end itself."""
         self.job_id = job_id
         self._mark_output(job_id)
         try:
@@ -422,7 +428,7 @@ class Guest:
         # Poll in short slices and release the lock in between, so parser threads can still log.
         while True:
             with self._lock:
-                if self._socket.poll(0 if self._end_unmarked else RECEIVE_POLL_MS):
+                if self._socket.poll(END_MARK_GRACE_MS if self._end_unmarked else RECEIVE_POLL_MS):
                     return self._socket.recv_multipart()
             if self._end_unmarked:  # idle: what the guest prints now is no job's
                 self._mark_output("")

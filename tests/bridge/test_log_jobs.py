@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,36 @@ def test_lines_of_jobs_sent_ahead_name_their_job(
         assert {(job_id, f"{said} {path}") for said in SAID} <= lines
     attributed = {job_id for job_id, text in lines if text.endswith(("/in/a", "/in/b"))}
     assert attributed == {"job-a", "job-b"}
+
+
+# Prints from a thread of its own, long after its job ended (and with no next job sent).
+LATE = """
+    import threading, time
+    def later():
+        time.sleep(1.0)
+        print("late", flush=True)
+    def parse(path):
+        threading.Thread(target=later, daemon=True).start()
+        return [{"path": path}]
+"""
+LATE_LINE_SECS = 30.0  # a guard against a hung test, not a speed claim
+
+
+def test_a_line_printed_once_the_guest_waited_for_a_next_job_is_no_jobs(
+    settings: Settings, write_parser: WriteParser
+) -> None:
+    # The guest marks a job's end only after a short wait for the next job (END_MARK_GRACE_MS):
+    # it must still mark it, or this line would count as job-a's.
+    parser = write_parser(LATE)
+    collected = Collected()
+    with GuestProcess(settings, on_log=collected.on_log) as process:
+        process.start_job(Job("job-a", str(parser), "/in/a", "out", None))
+        assert process.finish_job(collected.on_data).ok
+        deadline = time.monotonic() + LATE_LINE_SECS
+        while not any(text == "late" for _, _, text in collected.logs):
+            assert time.monotonic() < deadline, collected.logs
+            time.sleep(0.05)
+    assert (None, 20, "late") in collected.logs
 
 
 def old_guest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hello_extra: object) -> None:
