@@ -213,12 +213,14 @@ class LocalPool:
             )
         for job_id in finished:
             self._inflight.pop(job_id, None)
+        completed = []
         for job_id in settled.completed:
             flight, result = finished[job_id]
             status = (
                 JobStatus.COMPLETED_WITH_WARNINGS if result.quarantined else JobStatus.COMPLETED
             )
-            self._report(JobReport(flight.job, result, status, log_path=_log_path(flight)))
+            completed.append(JobReport(flight.job, result, status, log_path=_log_path(flight)))
+        self._report(*completed)
         if claim_up_to:
             worker.batch_started, worker.batch_size = time.monotonic(), len(settled.claimed)
         for job in settled.claimed:
@@ -359,10 +361,11 @@ class LocalPool:
                 del self._inflight[job_id]
                 self._queue.release_now(job_id, worker)
 
-    def _report(self, report: JobReport) -> None:
-        """Reports are delivered on the event loop, in the order the workers made them."""
-        if self._on_report is not None:
-            self._loop.call_soon_threadsafe(self._on_report, report)
+    def _report(self, *reports: JobReport) -> None:
+        """Reports are delivered on the event loop, in the order the workers made them; those
+        of one settle with one wake-up of the loop, not one each."""
+        if self._on_report is not None and reports:
+            self._loop.call_soon_threadsafe(_deliver_all, self._on_report, reports)
 
     # Waiting.
 
@@ -377,6 +380,11 @@ class LocalPool:
         delay = (due - self._clock()).total_seconds()
         if delay > 0:
             self._stopping.wait(min(delay, MAX_IDLE_WAIT_SECS))
+
+
+def _deliver_all(on_report: ReportCallback, reports: tuple[JobReport, ...]) -> None:
+    for report in reports:
+        on_report(report)
 
 
 def _log_path(flight: _InFlight) -> str | None:

@@ -21,10 +21,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import IO
 
 from casparian_core import children
 from casparian_core.config import Settings
@@ -40,6 +42,7 @@ from casparian_core.registry.facade import Registry
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
+READ_BYTES = 1 << 16  # of a worker's reports at once: ~80 of them
 
 
 class ProcessPool:
@@ -150,15 +153,18 @@ class ProcessPool:
             )
 
     def _relay(self, child: children.Child, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the worker's reports to the loop: those of one read (a worker writes a settle's
+        reports at once) with one wake-up of it."""
         assert child.stdout is not None
-        for line in child.stdout:
-            report = decode_report(line.decode())
-            loop.call_soon_threadsafe(self._deliver, report)
+        for lines in _line_batches(child.stdout):
+            reports = [decode_report(line.decode()) for line in lines]
+            loop.call_soon_threadsafe(self._deliver, reports)
 
-    def _deliver(self, report: JobReport) -> None:
-        self._queue.announce(report.job.job_id, report.status)
-        if self._on_report is not None:
-            self._on_report(report)
+    def _deliver(self, reports: list[JobReport]) -> None:
+        for report in reports:
+            self._queue.announce(report.job.job_id, report.status)
+            if self._on_report is not None:
+                self._on_report(report)
 
     @staticmethod
     def _send(child: children.Child, line: str) -> None:
@@ -166,6 +172,16 @@ class ProcessPool:
         with contextlib.suppress(BrokenPipeError, OSError):  # it ended: nothing to tell it
             child.stdin.write(line.encode() + b"\n")
             child.stdin.flush()
+
+
+def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:
+    """The stream's complete lines, as many at a time as one read brings (a line cut by the
+    end of the stream is dropped: its writer died mid-line)."""
+    partial = b""
+    while chunk := os.read(stream.fileno(), READ_BYTES):
+        *lines, partial = (partial + chunk).split(b"\n")
+        if lines:
+            yield lines
 
 
 def _keep_tail(child: children.Child, tail: deque[str]) -> None:

@@ -165,11 +165,21 @@ async def _serve(
     def clock() -> datetime:
         return datetime.now(UTC)
 
+    flush_due = False
+
+    def flush() -> None:
+        nonlocal flush_due
+        flush_due = False
+        out.flush()
+
     @frozen_after_first
     def report(job_report: JobReport) -> None:
+        nonlocal flush_due
         stage_times.since_start("first job reported (worker process)")
         out.write(encode_report(job_report) + "\n")
-        out.flush()
+        if not flush_due:  # once for the reports the pool delivers together (a settle's)
+            flush_due = True
+            asyncio.get_running_loop().call_soon(flush)
 
     pool = LocalPool(
         settings,

@@ -21,6 +21,7 @@ from casparian_core.jobs.executor import JobReport
 from casparian_core.jobs.model import ClaimedJob
 from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.process import ProcessSummary
+from casparian_core.jobs.process_pool import _line_batches
 from casparian_core.jobs.status import JobStatus
 from casparian_core.jobs.worker_process import decode_report, encode_report
 from casparian_core.service import CoreService
@@ -176,3 +177,17 @@ def test_a_report_crosses_from_the_worker_whole() -> None:
     assert decoded == report
     assert decoded.result.error_code is ErrorCode.SINK_ERROR
     assert decoded.result.outputs[0].reasons == Counter({"n: min": 3})
+
+
+def test_reports_are_relayed_in_whole_lines_however_the_pipe_cuts_them() -> None:
+    # A worker's reports reach the parent as one read brings them: several lines at once, or a
+    # line cut in two; a line its worker never finished (it died writing) is no report.
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stream:
+        os.write(write_end, b"one\ntwo\nthr")
+        batches = _line_batches(stream)
+        assert next(batches) == [b"one", b"two"]
+        os.write(write_end, b"ee\nfo")
+        assert next(batches) == [b"three"]
+        os.close(write_end)
+        assert list(batches) == []
