@@ -45,6 +45,7 @@ from casparian_core.sinks import parquet_bundle
 from casparian_core.sinks.base import (
     PartInfo,
     PartWriter,
+    SinkError,
     check_part_names,
     os_error_to_sink_error,
     schema_changed_error,
@@ -104,17 +105,20 @@ class _RowsInMemory(Protocol):
 class FileFormat:
     scheme: str
     suffix: str
-    open_writer: Callable[[Path, pa.Schema], _TableFileWriter]
+    # (where, the rows' schema, the schema its file records: made only when a file is written)
+    open_writer: Callable[[Path, pa.Schema, Callable[[], pa.Schema]], _TableFileWriter]
     read_schema: Callable[[Path], pa.Schema]  # from the file's footer, without its rows
     bundles: bool = False  # small parts may share a file (sinks/parquet_bundle.py)
 
 
-def _open_parquet(path: Path, schema: pa.Schema) -> _TableFileWriter:
+def _open_parquet(
+    path: Path, schema: pa.Schema, file_schema: Callable[[], pa.Schema]
+) -> _TableFileWriter:
     # pyarrow is imported by the first part, not by opening the sink: `run_parser` opens the
     # sink before sending the first job, which the guest waits for.
     from casparian_core.sinks.parquet_part import ParquetPartFile
 
-    return ParquetPartFile(path, schema)
+    return ParquetPartFile(path, schema, file_schema)
 
 
 def _parquet_schema(path: Path) -> pa.Schema:
@@ -133,10 +137,10 @@ def _arrow_ipc_schema(path: Path) -> pa.Schema:
 class _ArrowIpcFile:
     """An Arrow IPC file, written batch by batch as the engine streams them."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, file_schema: Callable[[], pa.Schema]) -> None:
         import pyarrow as pa
 
-        self._writer = pa.ipc.new_file(path, schema)
+        self._writer = pa.ipc.new_file(path, file_schema())
 
     def write_table(self, table: pa.Table) -> None:
         self._writer.write_table(table)
@@ -206,9 +210,8 @@ class FileSink:
         except OSError as error:
             raise os_error_to_sink_error(error, self.uri) from error
         staged = self.staging_path(self.format.suffix)
-        writer = FilePartWriter(self, staged, destination, schema, part_key, info)
-        metadata = {**(schema.metadata or {}), PART_INFO_KEY: info.to_json().encode()}
-        writer.open(self.format, schema.with_metadata(metadata))
+        writer = FilePartWriter(self, staged, output, destination, schema, part_key, info)
+        writer.open(self.format, schema, functools.partial(_file_schema, schema, info))
         return writer
 
     def staging_path(self, suffix: str) -> Path:
@@ -218,7 +221,8 @@ class FileSink:
 
     def begin_removal(self, output: str, part_key: str) -> FilePartWriter:
         check_part_names(output, part_key)
-        return FilePartWriter(self, None, self.part_path(output, part_key), None, part_key, None)
+        destination = self.part_path(output, part_key)
+        return FilePartWriter(self, None, output, destination, None, part_key, None)
 
     def commit_together(self, parts: Sequence[PartWriter]) -> Future[None]:
         """Finish encoding every part now (or keep their rows for a bundle, when all are small
@@ -328,6 +332,7 @@ class FilePartWriter:
         self,
         sink: FileSink,
         staged: Path | None,
+        output: str,
         destination: Path,
         schema: pa.Schema | None,
         key: str,
@@ -336,7 +341,7 @@ class FilePartWriter:
         self.sink = sink
         self.staged = staged
         self.destination = destination
-        self.output = destination.parent.name
+        self.output = output
         self.schema = schema
         self.key = key
         self.info = info
@@ -347,22 +352,30 @@ class FilePartWriter:
         self._unwritten: pa.Buffer | None = None  # sealed in memory: `sync` writes the file
         self._removal_pending = staged is None
 
-    def open(self, file_format: FileFormat, schema: pa.Schema) -> None:
+    def open(
+        self, file_format: FileFormat, schema: pa.Schema, file_schema: Callable[[], pa.Schema]
+    ) -> None:
         assert self.staged is not None
-        with self._aborting_on_os_error():
-            self._writer = file_format.open_writer(self.staged, schema)
+        try:
+            self._writer = file_format.open_writer(self.staged, schema, file_schema)
+        except OSError as error:
+            raise self._aborted(error) from error
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
             raise RuntimeError("write() after commit() or abort()")
-        with self._aborting_on_os_error():
+        try:
             self._writer.write_table(table)
+        except OSError as error:
+            raise self._aborted(error) from error
 
     def commit(self) -> None:
         self.seal(bundle=False)
-        with self._aborting_on_os_error():
+        try:
             self.sync()
             self.publish()
+        except OSError as error:
+            raise self._aborted(error) from error
         try:
             _fsync_folder(self.destination.parent)
         except OSError as error:
@@ -377,14 +390,16 @@ class FilePartWriter:
             return
         if self._writer is None:
             raise RuntimeError("commit() after commit() or abort()")
-        with self._aborting_on_os_error():
-            writer, self._writer = self._writer, None
+        writer, self._writer = self._writer, None
+        try:
             if bundle and self._keeps_rows:
                 in_memory = cast(_RowsInMemory, writer)
                 self._row_bytes = in_memory.bytes_in_memory or 0
                 self.rows = in_memory.take_rows()
             else:
                 self._unwritten = writer.close()
+        except OSError as error:
+            raise self._aborted(error) from error
 
     @property
     def bytes_in_memory(self) -> int | None:
@@ -436,13 +451,11 @@ class FilePartWriter:
             with contextlib.suppress(OSError):
                 self.staged.unlink(missing_ok=True)
 
-    @contextlib.contextmanager
-    def _aborting_on_os_error(self) -> Iterator[None]:
-        try:
-            yield
-        except OSError as error:
-            self.abort()
-            raise os_error_to_sink_error(error, self.sink.uri) from error
+    def _aborted(self, error: OSError) -> SinkError:
+        """Abort the part after `error`; the error as the user should read it (a generator
+        context manager around each write cost ~3 us a part)."""
+        self.abort()
+        return os_error_to_sink_error(error, self.sink.uri)
 
 
 class _Outcome(Future[None]):
@@ -620,6 +633,13 @@ class _GroupCommitter:
             group.done.set_exception(os_error_to_sink_error(group.error, self._target))
         else:
             group.done.set_exception(group.error)
+
+
+def _file_schema(schema: pa.Schema, info: PartInfo) -> pa.Schema:
+    """The schema a part's own file records: its columns, and what the part is of (its
+    PartInfo, read back by `committed`). A bundled part's is never made: the bundle's footer
+    records its parts."""
+    return schema.with_metadata({**(schema.metadata or {}), PART_INFO_KEY: info.to_json().encode()})
 
 
 def _columns(schema: pa.Schema) -> list[tuple[str, str]]:

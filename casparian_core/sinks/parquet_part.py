@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,9 +37,10 @@ class ParquetPartFile:
     (one small input) is encoded in memory at close, and its bytes are returned for the caller
     to write: opening a file writer, and a thread, costs more than encoding a few rows."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, file_schema: Callable[[], pa.Schema]) -> None:
         self._path = path
         self._schema = schema
+        self._file_schema = file_schema  # what a file of it records (made when one is written)
         self._background: _RowGroupWriter | None = None  # started by the first full row group
         self._pending: list[pa.Table] = []
         self._rows = self._bytes = 0
@@ -50,7 +52,7 @@ class ParquetPartFile:
         if self._rows >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
             row_group = self._take_row_group()
             if self._background is None:
-                writer = _parquet_writer(self._path, self._schema, row_group)
+                writer = _parquet_writer(self._path, self._file_schema(), row_group)
                 self._background = _RowGroupWriter(writer)
             self._background.put(row_group)
 
@@ -76,7 +78,7 @@ class ParquetPartFile:
         encoded = pa.BufferOutputStream()
         row_group = self._take_row_group() if self._pending else None
         first = self._schema.empty_table() if row_group is None else row_group
-        with _parquet_writer(encoded, self._schema, first) as writer:
+        with _parquet_writer(encoded, self._file_schema(), first) as writer:
             if row_group is not None:
                 writer.write_table(row_group)
         return encoded.getvalue()
