@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from casparian_core.jobs.plan import ProcessRequest
     from casparian_core.service import CoreService
 
-PIPELINE_SINK = "parquet://{output}"  # execute_pipeline writes where `casparian process` does
 JOB_IDS_SHOWN = 100
 
 
@@ -103,7 +102,7 @@ def pipeline_request(stored: Payload) -> ProcessRequest:
 async def _execute_pipeline(service: CoreService, payload: Payload) -> str:
     from casparian_core.jobs.plan import plan
 
-    sink = PIPELINE_SINK.format(output=service.settings.output_dir)
+    sink = service.settings.output_uri  # where `casparian process` writes
     request = pipeline_request(payload["request"])
     planned = await plan(service.registry, service.scout, request, sink)
     jobs = await service.queue.enqueue(planned.requests)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from casparian_core.ai.apply import PIPELINE_SINK, pipeline_request
+from casparian_core.ai.apply import pipeline_request
 from casparian_core.ai.conversation import ActionKind
 from casparian_core.ai.tools.base import (
     DEFAULT_CAP_BYTES,
@@ -234,7 +234,7 @@ async def execute_pipeline(env: ToolEnv, params: ExecutePipeline) -> ToolOutput:
     if params.parser is None and params.tag is None:
         raise ToolInputError("Name a `parser` or a `tag`: running everything is not offered.")
     stored = params.model_dump()
-    sink = PIPELINE_SINK.format(output=env.service.settings.output_dir)
+    sink = env.service.settings.output_uri  # where `casparian process` writes
     planned = await plan(env.service.registry, env.service.scout, pipeline_request(stored), sink)
     count = len(planned.requests)
     if count == 0:
