@@ -165,21 +165,20 @@ async def _serve(
     def clock() -> datetime:
         return datetime.now(UTC)
 
-    flush_due = False
+    written: list[str] = []  # reports of the pool's current delivery (a settle's)
 
-    def flush() -> None:
-        nonlocal flush_due
-        flush_due = False
+    def write_all() -> None:
+        # One write for them all, whatever the stream's buffering (PYTHONUNBUFFERED too).
+        out.write("".join(written))
         out.flush()
+        written.clear()
 
     @frozen_after_first
     def report(job_report: JobReport) -> None:
-        nonlocal flush_due
         stage_times.since_start("first job reported (worker process)")
-        out.write(encode_report(job_report) + "\n")
-        if not flush_due:  # once for the reports the pool delivers together (a settle's)
-            flush_due = True
-            asyncio.get_running_loop().call_soon(flush)
+        if not written:  # the first of a delivery: written once the delivery is done
+            asyncio.get_running_loop().call_soon(write_all)
+        written.append(encode_report(job_report) + "\n")
 
     pool = LocalPool(
         settings,
