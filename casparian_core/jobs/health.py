@@ -14,20 +14,23 @@ from casparian_core.jobs.model import FAILURES_BEFORE_PAUSE, ParserHealth
 
 log = logging.getLogger("casparian.jobs")
 
+# A parser's executions are its successes (its rows in the history) and its failures: a
+# success writes nothing here unless it ends a run of failures, one page fewer per completion.
 _COLUMNS = (
-    "parser_name, consecutive_failures, paused_at, last_failure_reason, total_executions,"
-    " total_failures"
+    "parser_name, consecutive_failures, paused_at, last_failure_reason,"
+    " total_failures + (SELECT count(*) FROM cf_processing_history AS h"
+    " WHERE h.parser_name = p.parser_name), total_failures"
 )
 
 
-def record_success(conn: sqlite3.Connection, parser_name: str, jobs: int = 1) -> None:
-    """Count `jobs` successes of the parser (those one transaction records) and reset its run
-    of failures."""
+def record_success(conn: sqlite3.Connection, parser_name: str) -> None:
+    """Note that the parser succeeded: its run of failures ends (a parser seen for the first
+    time gets its row)."""
     conn.execute(
-        "INSERT INTO cf_parser_health (parser_name, total_executions) VALUES (?1, ?2)"
-        " ON CONFLICT (parser_name) DO UPDATE SET consecutive_failures = 0,"
-        " total_executions = total_executions + ?2",
-        (parser_name, jobs),
+        "INSERT INTO cf_parser_health (parser_name) VALUES (?)"
+        " ON CONFLICT (parser_name) DO UPDATE SET consecutive_failures = 0"
+        " WHERE consecutive_failures > 0",
+        (parser_name,),
     )
 
 
@@ -36,11 +39,11 @@ def record_failure(conn: sqlite3.Connection, parser_name: str, reason: str, now:
     breaker, not those after it)."""
     [failures, paused_at] = conn.execute(
         "INSERT INTO cf_parser_health (parser_name, consecutive_failures, last_failure_reason,"
-        " total_executions, total_failures) VALUES (?, 1, ?, 1, 1)"
+        " total_failures) VALUES (?, 1, ?, 1)"
         " ON CONFLICT (parser_name) DO UPDATE SET"
         " consecutive_failures = consecutive_failures + 1,"
         " last_failure_reason = excluded.last_failure_reason,"
-        " total_executions = total_executions + 1, total_failures = total_failures + 1"
+        " total_failures = total_failures + 1"
         " RETURNING consecutive_failures, paused_at",
         (parser_name, reason),
     ).fetchone()
@@ -71,6 +74,6 @@ def health(conn: sqlite3.Connection, parser_name: str | None = None) -> list[Par
     """Every parser's breaker (that ever ran a job), or one parser's; by name."""
     where, args = ("WHERE parser_name = ?", (parser_name,)) if parser_name else ("", ())
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM cf_parser_health {where} ORDER BY parser_name", args
+        f"SELECT {_COLUMNS} FROM cf_parser_health AS p {where} ORDER BY parser_name", args
     )
     return [ParserHealth(*row) for row in rows]

@@ -11,6 +11,7 @@ from casparian_core.db.connection import (
 )
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
+from casparian_core.jobs import health
 
 # The tables of the features that exist; each later feature creates its own in its migration.
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
@@ -177,3 +178,29 @@ def test_version_1_s_trigram_index_moves_to_the_path_index_file(
         (0, None, None)
     ]
     assert conn.execute("SELECT rel_path FROM scout_files").fetchall() == [("a",)]
+
+
+def test_version_16_counts_a_parsers_executions_from_its_history_and_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cf.sqlite3"
+    with monkeypatch.context() as version_15:
+        version_15.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:15])
+        version_15.setattr("casparian_core.db.connection.LATEST_VERSION", 15)
+        old = connect(path)
+        old.execute(
+            "INSERT INTO cf_parser_health (parser_name, consecutive_failures, total_executions,"
+            " total_failures) VALUES ('sales', 1, 3, 1)"
+        )
+        old.executemany(
+            "INSERT INTO cf_processing_history (job_id, input_path, parser_name, parser_version,"
+            " status, rows_out, rows_quarantined, processed_at)"
+            " VALUES (?, ?, 'sales', '1.0.0', 'COMPLETED', 5, 0, 't')",
+            [("a" * 32, "/d/a.csv"), ("b" * 32, "/d/b.csv")],
+        )
+        old.close()
+
+    conn = connect(path)
+
+    [sales] = health.health(conn)
+    assert (sales.total_executions, sales.total_failures, sales.consecutive_failures) == (3, 1, 1)

@@ -70,3 +70,21 @@ def test_transient_failures_count_too(conn: sqlite3.Connection, clock: Clock) ->
         clock.advance(60)
     assert paused == [False] * 4
     assert fail_next(conn, clock, "b.csv")
+
+
+def test_a_success_of_a_parser_not_failing_writes_nothing(
+    conn: sqlite3.Connection, clock: Clock
+) -> None:
+    # Every completion records a success: writing the parser's row each time cost a page.
+    health.record_success(conn, "sales")  # the parser's first: its row is made
+    written = conn.total_changes
+
+    health.record_success(conn, "sales")
+
+    assert conn.total_changes == written
+    fail_next(conn, clock, "bad.csv")
+    written = conn.total_changes
+    health.record_success(conn, "sales")
+    assert conn.total_changes == written + 1  # the run of failures ends
+    [sales] = health.health(conn, "sales")
+    assert sales.consecutive_failures == 0
