@@ -626,8 +626,17 @@ CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
 # and listings newest first read the enqueue time's index (`casparian jobs` on a million jobs:
 # 1.2 s to under 1 ms), written once per job. No query reads the history by input hash. A
 # parser's executions are counted from the history and its failures (jobs/health.py), so a
-# success no longer writes its health row.
+# success no longer writes its health row. The unique index of active jobs is partial on
+# `finished_at IS NULL` (jobs/queue.py ACTIVE: every end sets it, every return to the queue
+# clears it), which a claim does not change; a finished job without an end time (none is
+# known to exist) gets its last sign of life as one, or it would count as active.
 MIGRATION_16 = """
+UPDATE cf_processing_queue SET finished_at = coalesce(heartbeat_at, started_at, enqueued_at)
+WHERE finished_at IS NULL AND status NOT IN ('QUEUED', 'RUNNING');
+DROP INDEX cf_queue_active;
+CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
+    input_path, parser_name, parser_version, ifnull(sink_uri, '')
+) WHERE finished_at IS NULL;
 DROP INDEX cf_queue_status;
 CREATE INDEX cf_queue_attention ON cf_processing_queue(status, enqueued_at)
     WHERE status IN ('COMPLETED_WITH_WARNINGS', 'FAILED', 'DEAD_LETTER', 'CANCELLED');

@@ -62,6 +62,12 @@ from casparian_core.processes import left_by_dead_process
 # (no ANALYZE) SQLite would pick the status index and sort every queued job for each claim.
 QUEUED, RUNNING = f"'{JobStatus.QUEUED}'", f"'{JobStatus.RUNNING}'"
 
+# A job is active (queued or running) until it finishes: each end (completed, failed for good,
+# dead-lettered, cancelled) sets finished_at and each return to the queue clears it. The unique
+# index of active jobs (cf_queue_active) is partial on this, not on the status, so a claim
+# (QUEUED to RUNNING) leaves it alone: a page less to write.
+ACTIVE = "finished_at IS NULL"
+
 _CLAIMED = (
     "id, parser_name, parser_version, input_path, file_id, input_hash, attempts, batch_id,"
     " input_key"
@@ -256,7 +262,7 @@ def enqueue(
 def _active(conn: sqlite3.Connection, request: JobRequest) -> str:
     job_id: str = conn.execute(
         "SELECT id FROM cf_processing_queue WHERE input_path = ? AND parser_name = ?"
-        f" AND parser_version = ? AND sink_uri IS ? AND status IN ({QUEUED}, {RUNNING})",
+        f" AND parser_version = ? AND sink_uri IS ? AND {ACTIVE}",
         (request.input_path, request.parser_name, request.parser_version, request.sink_uri),
     ).fetchone()[0]
     return job_id
@@ -809,7 +815,7 @@ def queued_inputs(
 
 def active_inputs(conn: sqlite3.Connection) -> list[tuple[str, ...]]:
     """(parser, version, input key) of each queued or running job, of any pool."""
-    where = f"q.status IN ({QUEUED}, {RUNNING})"
+    where = f"q.{ACTIVE}"
     return [tuple(row) for row in conn.execute(JOB_INPUTS.format(where=where))]
 
 

@@ -85,13 +85,14 @@ def fill_big_queue(conn_path: Path, now: datetime) -> None:
 
     def rows() -> Iterator[tuple[object, ...]]:
         for n in range(BIG_QUEUE):
+            finished = None
             if n < QUEUED_IN_BIG:
                 status, claimed_by, heartbeat = "QUEUED", None, None
             elif n < QUEUED_IN_BIG + RUNNING_IN_BIG:
                 status, claimed_by = "RUNNING", f"1-{n % 4}"
                 heartbeat = stale if n % 2 else fresh
             else:
-                status, claimed_by, heartbeat = "COMPLETED", "1-0", old
+                status, claimed_by, heartbeat, finished = "COMPLETED", "1-0", old, old
             yield (
                 uuid.uuid4().hex,
                 f"parser_{n % 20}",
@@ -102,14 +103,15 @@ def fill_big_queue(conn_path: Path, now: datetime) -> None:
                 old,
                 claimed_by,
                 heartbeat,
+                finished,
                 f"batch-{n // JOBS_PER_BATCH}",
             )
 
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path, status,"
-        " enqueued_at, next_attempt_at, claimed_by, heartbeat_at, batch_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " enqueued_at, next_attempt_at, claimed_by, heartbeat_at, finished_at, batch_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows(),
     )
     conn.execute("COMMIT")

@@ -11,7 +11,9 @@ from casparian_core.db.connection import (
 )
 from casparian_core.db.schema import LATEST_VERSION, MIGRATIONS
 from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
-from casparian_core.jobs import health
+from casparian_core.jobs import health, queue
+from casparian_core.jobs.model import JobRequest
+from tests.conftest import FIXED_NOW
 
 # The tables of the features that exist; each later feature creates its own in its migration.
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
@@ -198,9 +200,19 @@ def test_version_16_counts_a_parsers_executions_from_its_history_and_failures(
             " VALUES (?, ?, 'sales', '1.0.0', 'COMPLETED', 5, 0, 't')",
             [("a" * 32, "/d/a.csv"), ("b" * 32, "/d/b.csv")],
         )
+        # A finished job without an end time (none is known): it must not count as active.
+        old.execute(
+            "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
+            " status, enqueued_at, next_attempt_at, started_at)"
+            " VALUES (?, 'sales', '1.0.0', '/d/a.csv', 'COMPLETED', 't0', 't0', 't1')",
+            ("a" * 32,),
+        )
         old.close()
 
     conn = connect(path)
 
     [sales] = health.health(conn)
     assert (sales.total_executions, sales.total_failures, sales.consecutive_failures) == (3, 1, 1)
+    [again] = queue.enqueue(conn, [JobRequest("sales", "1.0.0", "/d/a.csv")], FIXED_NOW)
+    assert again.created
+    assert queue.job(conn, "a" * 32).job.finished_at == "t1"

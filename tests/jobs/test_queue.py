@@ -395,16 +395,31 @@ def test_a_pool_claims_the_jobs_of_its_sink_and_those_queued_before_jobs_carried
     assert again.job_id == made[1].job_id and not again.created
 
 
-def test_counts_by_status_follow_every_change_of_a_jobs_status(
+def test_counts_and_the_active_jobs_follow_every_change_of_a_jobs_status(
     conn: sqlite3.Connection, clock: Clock
 ) -> None:
-    # counts() sums the runs' counts the triggers keep: they must agree with the jobs
-    # themselves after each way a job's status changes.
+    # counts() sums the runs' counts the triggers keep, and the unique index of active jobs
+    # knows them by their missing end time (queue.ACTIVE): both must agree with the statuses
+    # after each way a job's status changes.
     def counted_from_the_jobs() -> dict[JobStatus, int]:
         rows = conn.execute("SELECT status, count(*) FROM cf_processing_queue GROUP BY status")
         return {JobStatus(status): count for status, count in rows}
 
+    def active_by_status() -> list[str]:
+        return [
+            job_id
+            for (job_id,) in conn.execute(
+                f"SELECT id FROM cf_processing_queue WHERE status IN ('QUEUED', 'RUNNING')"
+                f" IS NOT ({queue.ACTIVE})"
+            )
+        ]
+
     made = [enqueue_one(conn, clock, f"{n}.csv") for n in range(8)]
+    gone = enqueue_one(conn, clock, "gone.csv", priority=9)  # keeps losing its worker
+    for _ in range(4):  # its first run and three retries
+        claim_one(conn, clock)
+        queue.requeue_stale(conn, timedelta(seconds=1), clock.advance(60))
+    assert status_of(conn, gone) == JobStatus.DEAD_LETTER
     steps = [
         lambda: claim_one(conn, clock),
         lambda: queue.complete(conn, made[0], "w", JobSuccess(5), clock()),
@@ -424,11 +439,13 @@ def test_counts_by_status_follow_every_change_of_a_jobs_status(
     for step in steps:
         step()
         assert queue.counts(conn) == counted_from_the_jobs()
+        assert active_by_status() == []
     assert set(queue.counts(conn)) == {
         JobStatus.QUEUED,
         JobStatus.COMPLETED,
         JobStatus.COMPLETED_WITH_WARNINGS,
         JobStatus.CANCELLED,
+        JobStatus.DEAD_LETTER,
     }
 
 
