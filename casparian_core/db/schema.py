@@ -629,8 +629,68 @@ CREATE UNIQUE INDEX cf_queue_active ON cf_processing_queue(
 # success no longer writes its health row. The unique index of active jobs is partial on
 # `finished_at IS NULL` (jobs/queue.py ACTIVE: every end sets it, every return to the queue
 # clears it), which a claim does not change; a finished job without an end time (none is
-# known to exist) gets its last sign of life as one, or it would count as active.
+# known to exist) gets its last sign of life as one, or it would count as active. For the same
+# reason the runs' summary counts a run's queued and running jobs together (`active`): a claim
+# moves a job between the two and wrote its run's row each time; the few running jobs are
+# counted from their own index when read (jobs/queue.py RUNS, COUNTS). A claim writes the run's
+# row only when it is the run's first (its start).
 MIGRATION_16 = """
+DROP TRIGGER cf_runs_enqueued;
+DROP TRIGGER cf_runs_changed;
+UPDATE cf_runs SET queued = queued + running;
+ALTER TABLE cf_runs RENAME COLUMN queued TO active;
+ALTER TABLE cf_runs DROP COLUMN running;
+
+CREATE TRIGGER cf_runs_enqueued AFTER INSERT ON cf_processing_queue
+BEGIN
+    INSERT INTO cf_runs (batch, enqueued_at, started_at, finished_at, total, active,
+        completed, completed_with_warnings, failed, dead_letter, cancelled)
+    VALUES (coalesce(NEW.batch_id, ''), NEW.enqueued_at, NEW.started_at, NEW.finished_at, 1,
+        NEW.status IN ('QUEUED', 'RUNNING'), NEW.status = 'COMPLETED',
+        NEW.status = 'COMPLETED_WITH_WARNINGS', NEW.status = 'FAILED',
+        NEW.status = 'DEAD_LETTER', NEW.status = 'CANCELLED')
+    ON CONFLICT (batch) DO UPDATE SET
+        enqueued_at = min(enqueued_at, excluded.enqueued_at),
+        total = total + 1,
+        active = active + excluded.active,
+        completed = completed + excluded.completed,
+        completed_with_warnings = completed_with_warnings + excluded.completed_with_warnings,
+        failed = failed + excluded.failed,
+        dead_letter = dead_letter + excluded.dead_letter,
+        cancelled = cancelled + excluded.cancelled;
+    INSERT OR IGNORE INTO cf_run_parsers VALUES (coalesce(NEW.batch_id, ''), NEW.parser_name);
+END;
+
+CREATE TRIGGER cf_runs_changed AFTER UPDATE OF status, finished_at ON cf_processing_queue
+WHEN NOT (OLD.status IN ('QUEUED', 'RUNNING') AND NEW.status IN ('QUEUED', 'RUNNING'))
+BEGIN
+    UPDATE cf_runs SET
+        active = active + (NEW.status IN ('QUEUED', 'RUNNING'))
+            - (OLD.status IN ('QUEUED', 'RUNNING')),
+        completed = completed + (NEW.status = 'COMPLETED') - (OLD.status = 'COMPLETED'),
+        completed_with_warnings = completed_with_warnings
+            + (NEW.status = 'COMPLETED_WITH_WARNINGS')
+            - (OLD.status = 'COMPLETED_WITH_WARNINGS'),
+        failed = failed + (NEW.status = 'FAILED') - (OLD.status = 'FAILED'),
+        dead_letter = dead_letter + (NEW.status = 'DEAD_LETTER') - (OLD.status = 'DEAD_LETTER'),
+        cancelled = cancelled + (NEW.status = 'CANCELLED') - (OLD.status = 'CANCELLED'),
+        finished_at = max(
+            coalesce(finished_at, NEW.finished_at), coalesce(NEW.finished_at, finished_at)
+        )
+    WHERE batch = coalesce(NEW.batch_id, '');
+END;
+
+-- The run's start is its earliest claim: the first sets it (a run not started yet compares
+-- as later than any claim), the others leave it.
+CREATE TRIGGER cf_runs_started AFTER UPDATE OF started_at ON cf_processing_queue
+WHEN NEW.started_at < (
+    SELECT ifnull(started_at, NEW.started_at || '~') FROM cf_runs
+    WHERE batch = coalesce(NEW.batch_id, '')
+)
+BEGIN
+    UPDATE cf_runs SET started_at = NEW.started_at WHERE batch = coalesce(NEW.batch_id, '');
+END;
+
 UPDATE cf_processing_queue SET finished_at = coalesce(heartbeat_at, started_at, enqueued_at)
 WHERE finished_at IS NULL AND status NOT IN ('QUEUED', 'RUNNING');
 DROP INDEX cf_queue_active;

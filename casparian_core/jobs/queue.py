@@ -570,16 +570,27 @@ def _status(conn: sqlite3.Connection, job_id: str) -> JobStatus:
 # --- reading ------------------------------------------------------------------------------
 
 
-# Counts by status, summed over the runs' counts (cf_runs, kept by the triggers of
-# schema.MIGRATION_9; a column per status): an index on the status would move each job inside
-# it on every claim and completion, a third of the pages those write.
-COUNTS = f"SELECT {', '.join(f'sum({status.lower()})' for status in JobStatus)} FROM cf_runs"
+# Counts by status, from the runs' counts (cf_runs, kept by the triggers of schema.MIGRATION_9
+# and 16): an index on the status would move each job inside it on every claim and
+# completion, a third of the pages those wrote. The runs count queued and running jobs
+# together (`active`); the few running ones are counted in their own index.
+RUNNING_JOBS = f"SELECT count(*) FROM cf_processing_queue WHERE status = {RUNNING}"
+ENDED = tuple(status for status in JobStatus if status not in (JobStatus.QUEUED, JobStatus.RUNNING))
+COUNTS = (
+    f"SELECT ({RUNNING_JOBS}), sum(active),"
+    f" {', '.join(f'sum({status.lower()})' for status in ENDED)} FROM cf_runs"
+)
 
 
 def counts(conn: sqlite3.Connection) -> dict[JobStatus, int]:
     """How many jobs are in each status (statuses with none are left out)."""
-    row = conn.execute(COUNTS).fetchone()
-    return {status: count for status, count in zip(JobStatus, row, strict=True) if count}
+    running, active, *ended = conn.execute(COUNTS).fetchone()
+    found = {
+        JobStatus.QUEUED: (active or 0) - running,
+        JobStatus.RUNNING: running,
+        **dict(zip(ENDED, ended, strict=True)),
+    }
+    return {status: count for status, count in found.items() if count}
 
 
 def version_counts(
@@ -631,15 +642,23 @@ def jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobRecord]:
 
 
 # The Jobs screen's runs: failed ones first, then newest first, read from the summary the
-# triggers of schema.MIGRATION_9 keep (cf_runs, cf_run_parsers). A status filter keeps the
-# runs that have a job in one of the statuses (each status is a column of cf_runs).
-RUNS = """
+# triggers of schema.MIGRATION_9 and 16 keep (cf_runs, cf_run_parsers), with each run's running
+# jobs counted in their own index (the summary counts them with the queued ones). A status
+# filter keeps the runs that have a job in one of the statuses (a column of `counted` each).
+RUNS = f"""
+WITH running AS (
+    SELECT coalesce(batch_id, '') AS batch, count(*) AS jobs FROM cf_processing_queue
+    WHERE status = {RUNNING} GROUP BY 1
+), counted AS (
+    SELECT r.*, ifnull(n.jobs, 0) AS running, active - ifnull(n.jobs, 0) AS queued
+    FROM cf_runs AS r LEFT JOIN running AS n USING (batch)
+)
 SELECT batch,
-    (SELECT group_concat(parser_name) FROM cf_run_parsers AS p WHERE p.batch = r.batch),
+    (SELECT group_concat(parser_name) FROM cf_run_parsers AS p WHERE p.batch = c.batch),
     total, completed + completed_with_warnings, completed_with_warnings,
     failed + dead_letter, running, queued, cancelled, enqueued_at, started_at, finished_at
-FROM cf_runs AS r
-WHERE {having}
+FROM counted AS c
+WHERE {{having}}
 ORDER BY failed + dead_letter > 0 DESC, enqueued_at DESC, batch
 LIMIT :limit
 """
