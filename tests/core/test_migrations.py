@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from casparian_core.db.connection import (
+    WAL_CHECKPOINT_PAGES,
     WAL_SIZE_LIMIT_BYTES,
     connect,
     path_index_file,
@@ -98,6 +99,8 @@ def test_connection_pragmas(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT_BYTES
     # Statement journals stay in memory: spilled to /var/tmp, each enqueued job wrote 16 pages.
     assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    # Checkpoints (two fsyncs each) every 10,000 pages, not SQLite's 1,000.
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_CHECKPOINT_PAGES
 
 
 def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
