@@ -20,7 +20,7 @@ from pathlib import Path
 
 from casparian_core.db.connection import connect, format_timestamp
 from casparian_core.jobs import queue
-from casparian_core.jobs.model import JobRequest, JobSuccess
+from casparian_core.jobs.model import JobQuery, JobRequest, JobSuccess
 from casparian_core.jobs.pool import MAX_CLAIM_BATCH
 
 THROUGHPUT_JOBS = 20_000
@@ -147,6 +147,10 @@ def big_queue(folder: Path) -> None:
     start = time.perf_counter()
     runs = queue.runs(conn)
     runs_secs = time.perf_counter() - start
+    start = time.perf_counter()
+    newest = queue.jobs(conn, JobQuery())
+    list_secs = time.perf_counter() - start
+    assert len(newest) == JobQuery().limit
     assert len(runs) == min(500, BIG_QUEUE // JOBS_PER_BATCH), len(runs)
     assert sum(counts.values()) == BIG_QUEUE
     sweep_ms = statistics.median(sweeps) * 1000
@@ -154,6 +158,7 @@ def big_queue(folder: Path) -> None:
     print(f"{'claim, 1 M jobs (median)':<44} {statistics.median(claims) * 1000:>9.2f} ms")
     print(f"{'counts by status, 1 M jobs':<44} {count_secs * 1000:>9.0f} ms")
     print(f"{'runs (the Jobs screen), 1 M jobs':<44} {runs_secs * 1000:>9.2f} ms")
+    print(f"{'the newest 100 jobs (`jobs`), 1 M jobs':<44} {list_secs * 1000:>9.2f} ms")
     conn.close()
 
 
