@@ -15,6 +15,7 @@ from casparian_core.errors import DatabaseCorruptError, SchemaTooNewError
 from casparian_core.jobs import health, queue
 from casparian_core.jobs.model import JobRequest
 from tests.conftest import FIXED_NOW
+from tests.old_schema import connect_at_version
 
 # The tables of the features that exist; each later feature creates its own in its migration.
 FEATURE_TABLES = {"scout_sources", "scout_files", "scout_tagging_rules", "cf_parser_tests"}
@@ -68,21 +69,16 @@ def test_new_database_gets_the_features_tables_and_the_latest_version(tmp_path: 
     assert schema_version(conn) == LATEST_VERSION == len(MIGRATIONS)
 
 
-def test_version_2_loses_the_unused_tables_and_keeps_the_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_version_2_loses_the_unused_tables_and_keeps_the_data(tmp_path: Path) -> None:
     path = tmp_path / "cf.sqlite3"
-    with monkeypatch.context() as version_2:
-        version_2.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:2])
-        version_2.setattr("casparian_core.db.connection.LATEST_VERSION", 2)
-        old = connect(path)
-        assert tables(old) == FEATURE_TABLES | UNUSED_TABLES
-        old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
-        old.execute(
-            "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status,"
-            " tested_at) VALUES ('p', '/p.py', '/s/a', 'COMPLETED', 't')"
-        )
-        old.close()
+    old = connect_at_version(path, 2)
+    assert tables(old) == FEATURE_TABLES | UNUSED_TABLES
+    old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
+    old.execute(
+        "INSERT INTO cf_parser_tests (parser_name, parser_path, input_path, status,"
+        " tested_at) VALUES ('p', '/p.py', '/s/a', 'COMPLETED', 't')"
+    )
+    old.close()
 
     conn = connect(path)
 
@@ -158,20 +154,15 @@ def test_corrupt_file_is_refused_and_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == garbage
 
 
-def test_version_1_s_trigram_index_moves_to_the_path_index_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_version_1_s_trigram_index_moves_to_the_path_index_file(tmp_path: Path) -> None:
     path = tmp_path / "cf.sqlite3"
-    with monkeypatch.context() as version_1:
-        version_1.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:1])
-        version_1.setattr("casparian_core.db.connection.LATEST_VERSION", 1)
-        old = connect(path)
-        old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
-        old.execute(
-            "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status,"
-            " first_seen, last_seen) VALUES (1, '/s/a', 'a', 1, 1, 'new', 't', 't')"
-        )
-        old.close()
+    old = connect_at_version(path, 1)
+    old.execute("INSERT INTO scout_sources (name, path, created_at) VALUES ('s', '/s', 't')")
+    old.execute(
+        "INSERT INTO scout_files (source_id, path, rel_path, size, mtime_ns, status,"
+        " first_seen, last_seen) VALUES (1, '/s/a', 'a', 1, 1, 'new', 't', 't')"
+    )
+    old.close()
 
     conn = connect(path)
 
@@ -186,31 +177,28 @@ def test_version_1_s_trigram_index_moves_to_the_path_index_file(
 
 
 def test_version_16_counts_a_parsers_executions_from_its_history_and_failures(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "cf.sqlite3"
-    with monkeypatch.context() as version_15:
-        version_15.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:15])
-        version_15.setattr("casparian_core.db.connection.LATEST_VERSION", 15)
-        old = connect(path)
-        old.execute(
-            "INSERT INTO cf_parser_health (parser_name, consecutive_failures, total_executions,"
-            " total_failures) VALUES ('sales', 1, 3, 1)"
-        )
-        old.executemany(
-            "INSERT INTO cf_processing_history (job_id, input_path, parser_name, parser_version,"
-            " status, rows_out, rows_quarantined, processed_at)"
-            " VALUES (?, ?, 'sales', '1.0.0', 'COMPLETED', 5, 0, 't')",
-            [("a" * 32, "/d/a.csv"), ("b" * 32, "/d/b.csv")],
-        )
-        # A finished job without an end time (none is known): it must not count as active.
-        old.execute(
-            "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
-            " status, enqueued_at, next_attempt_at, started_at)"
-            " VALUES (?, 'sales', '1.0.0', '/d/a.csv', 'COMPLETED', 't0', 't0', 't1')",
-            ("a" * 32,),
-        )
-        old.close()
+    old = connect_at_version(path, 15)
+    old.execute(
+        "INSERT INTO cf_parser_health (parser_name, consecutive_failures, total_executions,"
+        " total_failures) VALUES ('sales', 1, 3, 1)"
+    )
+    old.executemany(
+        "INSERT INTO cf_processing_history (job_id, input_path, parser_name, parser_version,"
+        " status, rows_out, rows_quarantined, processed_at)"
+        " VALUES (?, ?, 'sales', '1.0.0', 'COMPLETED', 5, 0, 't')",
+        [("a" * 32, "/d/a.csv"), ("b" * 32, "/d/b.csv")],
+    )
+    # A finished job without an end time (none is known): it must not count as active.
+    old.execute(
+        "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
+        " status, enqueued_at, next_attempt_at, started_at)"
+        " VALUES (?, 'sales', '1.0.0', '/d/a.csv', 'COMPLETED', 't0', 't0', 't1')",
+        ("a" * 32,),
+    )
+    old.close()
 
     conn = connect(path)
 

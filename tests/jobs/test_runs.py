@@ -7,14 +7,12 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from casparian_core.db.connection import connect
-from casparian_core.db.schema import MIGRATIONS
 from casparian_core.jobs import queue
 from casparian_core.jobs.log_tail import TAIL_BYTES, find_job_log, read_tail
 from casparian_core.jobs.model import JobRequest, JobSuccess
 from casparian_core.jobs.status import JobStatus
+from tests.old_schema import connect_at_version
 
 from .conftest import PERMANENT, TRANSIENT, Clock
 
@@ -205,26 +203,21 @@ def test_the_runs_summary_follows_every_change_of_a_jobs_status(
     assert running.started_at == run.started_at  # a later claim leaves the start
 
 
-def test_a_database_of_version_8_gets_the_runs_of_the_jobs_it_holds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_database_of_version_8_gets_the_runs_of_the_jobs_it_holds(tmp_path: Path) -> None:
     path = tmp_path / "cf.sqlite3"
-    with monkeypatch.context() as version_8:
-        version_8.setattr("casparian_core.db.connection.MIGRATIONS", MIGRATIONS[:8])
-        version_8.setattr("casparian_core.db.connection.LATEST_VERSION", 8)
-        old = connect(path)
-        # Plain SQL: the queue's own functions write the columns of the latest version.
-        old.executemany(
-            "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
-            " status, enqueued_at, next_attempt_at, batch_id) VALUES (?, ?, '1.0.0', ?, ?,"
-            " '2026-11-27T12:00:00.000000Z', '2026-11-27T12:00:00.000000Z', ?)",
-            [
-                ("a" * 32, "sales", "/data/a", "COMPLETED", "old"),
-                ("b" * 32, "sales", "/data/b", "QUEUED", "old"),
-                ("c" * 32, "auth", "/data/c", "QUEUED", None),
-            ],
-        )
-        old.close()
+    old = connect_at_version(path, 8)
+    # Plain SQL: the queue's own functions write the columns of the latest version.
+    old.executemany(
+        "INSERT INTO cf_processing_queue (id, parser_name, parser_version, input_path,"
+        " status, enqueued_at, next_attempt_at, batch_id) VALUES (?, ?, '1.0.0', ?, ?,"
+        " '2026-11-27T12:00:00.000000Z', '2026-11-27T12:00:00.000000Z', ?)",
+        [
+            ("a" * 32, "sales", "/data/a", "COMPLETED", "old"),
+            ("b" * 32, "sales", "/data/b", "QUEUED", "old"),
+            ("c" * 32, "auth", "/data/c", "QUEUED", None),
+        ],
+    )
+    old.close()
 
     conn = connect(path)
 
