@@ -59,7 +59,8 @@ from casparian_core.processes import left_by_dead_process
 
 # Statuses written into SQL as literals: a partial index is used only for a literal its WHERE
 # clause names, never for a bound parameter. The claim names its index: without statistics
-# (no ANALYZE) SQLite would pick the status index and sort every queued job for each claim.
+# (no ANALYZE) SQLite picked another (the status index there was then) and sorted every queued
+# job for each claim.
 QUEUED, RUNNING = f"'{JobStatus.QUEUED}'", f"'{JobStatus.RUNNING}'"
 
 # A job is active (queued or running) until it finishes: each end (completed, failed for good,
