@@ -111,6 +111,7 @@ if TYPE_CHECKING:
     from casparian_core.jobs.plan import ProcessRequest as ProcessRequest
     from casparian_core.jobs.process import Processing as Processing
     from casparian_core.jobs.process import ProcessSummary as ProcessSummary
+    from casparian_core.jobs.status import UNFINISHED as UNFINISHED
     from casparian_core.jobs.status import JobStatus as JobStatus
     from casparian_core.jobs.unused_libraries import hide_unused_libraries as hide_unused_libraries
     from casparian_core.jobs.worker_start import EarlyWorkers as EarlyWorkers
@@ -247,7 +248,7 @@ HOMES = {
     "casparian_core.jobs.worker_start": ("EarlyWorkers",),
     "casparian_core.jobs.log_tail": ("find_job_log", "read_tail"),
     "casparian_core.jobs.process": ("Processing", "ProcessSummary"),
-    "casparian_core.jobs.status": ("JobStatus",),
+    "casparian_core.jobs.status": ("JobStatus", "UNFINISHED"),
     "casparian_core.outputs": ("OutputTable",),
     "casparian_core.parsers.discovery": ("DiscoveredParser",),
     "casparian_core.parsers.metadata": ("ParserLoadError",),

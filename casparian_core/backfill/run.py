@@ -38,7 +38,7 @@ from casparian_core.jobs.executor import Executor
 from casparian_core.jobs.model import JobRecord, JobRequest
 from casparian_core.jobs.plan import ProcessRequest
 from casparian_core.jobs.process import local_pool
-from casparian_core.jobs.status import JobStatus
+from casparian_core.jobs.status import UNFINISHED, JobStatus
 from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
@@ -305,7 +305,7 @@ class BackfillRun:
             if job.status in DONE:
                 outcome.rows += job.rows_out or 0
                 outcome.quarantined += job.rows_quarantined or 0
-            elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            elif job.status in UNFINISHED:
                 outcome.waiting += 1
             else:
                 outcome.failed.append(_failed(job))

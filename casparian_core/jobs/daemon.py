@@ -39,7 +39,7 @@ from casparian_core.jobs.executor import Executor, JobReport
 from casparian_core.jobs.model import JobRequest
 from casparian_core.jobs.plan import PlannedFiles, ProcessRequest, plan
 from casparian_core.jobs.process import FAILED_STATUSES, cluster_to_keep, executor_for
-from casparian_core.jobs.status import JobStatus
+from casparian_core.jobs.status import UNFINISHED, JobStatus
 from casparian_core.sinks.uri import canonical_uri
 from casparian_core.units import plural
 
@@ -54,7 +54,6 @@ LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5  # daemon.log.1 ... daemon.log.5: at most 60 MB
 STATE_EVERY_SECS = 1.0  # the state file is rewritten at most this often while jobs end
 # A planned pair is left alone while its latest job is active, or failed since its file changed.
-ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 UNSUCCESSFUL = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER, JobStatus.CANCELLED})
 
 
@@ -211,7 +210,7 @@ class Daemon:
                     queue.latest_jobs, *version, canonical_uri(self.sink_uri)
                 )
             status, queued_at = latest[version].get(request.input_path, (None, ""))
-            if status in ACTIVE:
+            if status in UNFINISHED:
                 continue
             if status in UNSUCCESSFUL and _modified_at(request.input_path) <= queued_at:
                 continue

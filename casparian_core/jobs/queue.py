@@ -54,7 +54,7 @@ from casparian_core.jobs.model import (
     RunRecord,
     Settled,
 )
-from casparian_core.jobs.status import JobStatus
+from casparian_core.jobs.status import UNFINISHED, JobStatus
 from casparian_core.processes import left_by_dead_process
 
 # Statuses written into SQL as literals: a partial index is used only for a literal its WHERE
@@ -576,7 +576,7 @@ def _status(conn: sqlite3.Connection, job_id: str) -> JobStatus:
 # completion, a third of the pages those wrote. The runs count queued and running jobs
 # together (`active`); the few running ones are counted in their own index.
 RUNNING_JOBS = f"SELECT count(*) FROM cf_processing_queue WHERE status = {RUNNING}"
-ENDED = tuple(status for status in JobStatus if status not in (JobStatus.QUEUED, JobStatus.RUNNING))
+ENDED = tuple(status for status in JobStatus if status not in UNFINISHED)
 COUNTS = (
     f"SELECT ({RUNNING_JOBS}), sum(active),"
     f" {', '.join(f'sum({status.lower()})' for status in ENDED)} FROM cf_runs"

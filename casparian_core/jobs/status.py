@@ -13,3 +13,7 @@ class JobStatus(StrEnum):
     FAILED = "FAILED"  # for good: a transient failure is QUEUED again until its last retry
     DEAD_LETTER = "DEAD_LETTER"  # out of retries: moved to the dead letters, never deleted
     CANCELLED = "CANCELLED"
+
+
+# Not finished with: queued (or waiting for a retry) or running. Every other status is an end.
+UNFINISHED = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})

@@ -36,6 +36,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from casparian_core.api import (
+    UNFINISHED,
     AssistantContext,
     BackfillRecord,
     DeadLetter,
@@ -76,7 +77,6 @@ FOLLOW_SECS = 1.0  # a running job's log tail is read again this often
 LOG_LINES = 15
 NARROW_BELOW = 100  # columns: the detail pane goes under the list
 FAILED = frozenset({JobStatus.FAILED, JobStatus.DEAD_LETTER})
-UNFINISHED = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 FILTERS: dict[str, frozenset[JobStatus] | None] = {
     "all": None,
     "running": frozenset({JobStatus.RUNNING}),

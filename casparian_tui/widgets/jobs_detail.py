@@ -18,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from casparian_core.api import (
+    UNFINISHED,
     BackfillRecord,
     BackfillStatus,
     DeadLetter,
@@ -191,7 +192,7 @@ def _describe_lineage(text: Text, job: JobRecord, detail: JobDetail) -> None:
 
 def _log_section(job: JobRecord, view: JobView) -> RenderableType:
     if view.log_path is None:
-        unfinished = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        unfinished = job.status in UNFINISHED
         return _section("Log", ["(no log lines yet)" if unfinished else "(nothing logged)"], "dim")
     title = "Log · following" if job.status == JobStatus.RUNNING else "Log"
     text = _section(title, [])
